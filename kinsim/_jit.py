@@ -1,0 +1,26 @@
+"""The one place that holds kinsim's numba options.
+
+Kernels are top-level ``@jit`` functions compiled once and kept in numba's disk cache.
+``fastmath`` stays off so that NaN and inf are detected, ``error_model='numpy'`` makes a
+division by zero give inf/NaN (caught by status codes) instead of raising inside a kernel.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numba
+
+JIT_OPTIONS = dict(cache=True, fastmath=False, error_model="numpy", nogil=True)
+
+
+def jit(func=None, **overrides):
+    """``numba.njit`` with kinsim's options (usable bare or with overrides)."""
+    opts = {**JIT_OPTIONS, **overrides}
+    if func is None:
+        return lambda f: numba.njit(**opts)(f)
+    return numba.njit(**opts)(func)
+
+
+def jit_disabled() -> bool:
+    return os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0")

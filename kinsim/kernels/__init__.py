@@ -1,0 +1,1 @@
+"""Numba kernels: pure functions of arrays, status codes instead of exceptions."""

@@ -1,0 +1,70 @@
+"""Small dense linear algebra on preallocated arrays (no allocation per node).
+
+LAPACK through numba allocates and copies on every call, which costs more than the
+arithmetic for the 5-20 unknowns of a per-node KKT system; these loops do not.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._jit import jit
+
+
+@jit
+def lu_factor(A, n, piv):
+    """In-place LU with partial pivoting of A[:n, :n]. Returns 0, or 1 if singular."""
+    scale = 0.0
+    for i in range(n):
+        for j in range(n):
+            a = abs(A[i, j])
+            if a > scale:
+                scale = a
+    if scale == 0.0 or not np.isfinite(scale):
+        return 1
+    tiny = scale * 1e-15
+    for k in range(n):
+        p = k
+        amax = abs(A[k, k])
+        for i in range(k + 1, n):
+            a = abs(A[i, k])
+            if a > amax:
+                amax = a
+                p = i
+        piv[k] = p
+        if amax <= tiny:
+            return 1
+        if p != k:
+            for j in range(n):
+                t = A[k, j]
+                A[k, j] = A[p, j]
+                A[p, j] = t
+        inv = 1.0 / A[k, k]
+        for i in range(k + 1, n):
+            f = A[i, k] * inv
+            A[i, k] = f
+            if f != 0.0:
+                for j in range(k + 1, n):
+                    A[i, j] -= f * A[k, j]
+    return 0
+
+
+@jit
+def lu_solve(A, n, piv, b):
+    """Solve in place with the factors from lu_factor (b overwritten by x)."""
+    for k in range(n):
+        p = piv[k]
+        if p != k:
+            t = b[k]
+            b[k] = b[p]
+            b[p] = t
+    for i in range(1, n):
+        s = b[i]
+        for j in range(i):
+            s -= A[i, j] * b[j]
+        b[i] = s
+    for i in range(n - 1, -1, -1):
+        s = b[i]
+        for j in range(i + 1, n):
+            s -= A[i, j] * b[j]
+        b[i] = s / A[i, i]

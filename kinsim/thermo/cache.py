@@ -1,0 +1,66 @@
+"""Disk cache of converted phases: parsing a TDB and expanding its model takes seconds,
+loading the arrays takes milliseconds.  Keyed by the file's bytes, the phase, the
+components and the converter version; set KINSIM_CACHE_DIR to move it, or
+KINSIM_NO_CACHE=1 to bypass it."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+from pathlib import Path
+
+from ..errors import DatabaseError
+
+CONVERTER_VERSION = "3"
+
+
+def cache_dir() -> Path:
+    d = os.environ.get("KINSIM_CACHE_DIR")
+    if d:
+        return Path(d)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "kinsim"
+
+
+def _key(data: bytes, phase: str, comps) -> str:
+    h = hashlib.sha256()
+    h.update(CONVERTER_VERSION.encode())
+    h.update(data)
+    h.update(("|" + phase.upper() + "|" + ",".join(c.upper() for c in comps)).encode())
+    return h.hexdigest()[:32]
+
+
+def cached_build(database, phase: str, components):
+    from .tdb import build_phase, load_database
+
+    comps = [c.strip().upper() for c in components]
+    if not isinstance(database, (str, os.PathLike)):
+        return build_phase(database, phase, comps, "database")
+    path = Path(database)
+    if not path.is_file():
+        raise DatabaseError(f"database file not found: {path}")
+    data = path.read_bytes()
+    use_cache = os.environ.get("KINSIM_NO_CACHE", "0") in ("", "0")
+    f = cache_dir() / f"phase-{_key(data, phase, comps)}.pkl"
+    if use_cache and f.is_file():
+        try:
+            with open(f, "rb") as fh:
+                params, desc = pickle.load(fh)
+            desc.database = str(path)
+            return params, desc
+        except Exception:
+            pass  # a stale or broken entry: rebuild
+    db = load_database(path)
+    params, desc = build_phase(db, phase, comps, str(path))
+    if use_cache:
+        try:
+            f.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=f.parent, suffix=".tmp")
+            with os.fdopen(fd, "wb") as fh:
+                pickle.dump((params, desc), fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, f)
+        except OSError:
+            pass
+    return params, desc

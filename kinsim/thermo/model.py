@@ -1,0 +1,120 @@
+"""Python front of the thermodynamic kernels: a phase of a database, ready for numba."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ConvergenceError, InputError
+from . import params as P
+from .cache import cached_build
+
+
+@dataclass
+class EquilibriumResult:
+    """Arrays over nodes; components ordered as ``components`` (reference first)."""
+
+    components: list
+    site_names: list
+    T: np.ndarray
+    X: np.ndarray
+    GM: np.ndarray  # J/mol of atoms
+    MU: np.ndarray  # (N, n) J/mol
+    partial_dmu_dx: np.ndarray  # (N, n, n)
+    dmu_dx: np.ndarray  # (N, n-1, n-1)
+    site_fractions: np.ndarray  # (N, K)
+    status: np.ndarray  # (N,) 0 = converged
+
+
+class PhaseModel:
+    """One phase of a TDB database over a set of components (the first is the reference)."""
+
+    def __init__(self, database, phase: str, components):
+        self.params, self.desc = cached_build(database, phase, components)
+
+    # -- names
+    @property
+    def components(self):
+        return list(self.desc.components)
+
+    @property
+    def phase(self):
+        return self.desc.phase
+
+    @property
+    def t_range(self):
+        return self.desc.t_range
+
+    def full_composition(self, x_indep) -> np.ndarray:
+        """(N, n-1) mole fractions of components[1:] -> (N, n) with the reference first."""
+        x = np.atleast_2d(np.asarray(x_indep, dtype=np.float64))
+        n = len(self.components)
+        if x.shape[1] == n:
+            return np.ascontiguousarray(x)
+        if x.shape[1] != n - 1:
+            raise InputError(f"expected {n - 1} mole fractions ({', '.join(self.components[1:])}), got {x.shape[1]}")
+        return np.ascontiguousarray(np.column_stack([1.0 - x.sum(axis=1), x]))
+
+    def check_temperature(self, T, where="temperature"):
+        lo, hi = self.t_range
+        T = np.atleast_1d(np.asarray(T, dtype=np.float64))
+        bad = ~((T >= lo) & (T <= hi))
+        if bad.any():
+            raise InputError(f"{where} {T[bad][0]:g} K is outside the range {lo:g}-{hi:g} K of the "
+                             f"parameters of {self.phase} in {self.desc.database}")
+
+    def equilibrium(self, x_indep, T, y0=None, raise_on_failure=True) -> EquilibriumResult:
+        """Equilibrium, chemical potentials and dmu/dx at each composition row."""
+        from ..kernels.kkt import equilibrium_batch
+
+        X = self.full_composition(x_indep)
+        N, n = X.shape
+        Tarr = np.broadcast_to(np.asarray(T, dtype=np.float64), (N,)).copy()
+        K = self.params.n_y
+        Y = np.zeros((N, K)) if y0 is None else np.array(y0, dtype=np.float64).reshape(N, K)
+        warm = np.zeros(N, dtype=np.int64) if y0 is None else np.ones(N, dtype=np.int64)
+        MU = np.empty((N, n))
+        PD = np.empty((N, n, n))
+        DMU = np.empty((N, n - 1, n - 1))
+        GM = np.empty(N)
+        status = np.empty(N, dtype=np.int64)
+        equilibrium_batch(self.params, Tarr, X, Y, warm, MU, PD, DMU, GM, status)
+        res = EquilibriumResult(self.components, self.desc.site_names, Tarr, X, GM, MU, PD, DMU, Y, status)
+        if raise_on_failure:
+            self.raise_for_status(res)
+        return res
+
+    def raise_for_status(self, res: EquilibriumResult):
+        bad = np.flatnonzero(res.status != P.STATUS_OK)
+        if bad.size == 0:
+            return
+        i = int(bad[0])
+        code = int(res.status[i])
+        comp = ", ".join(f"{c}={v:.6g}" for c, v in zip(self.components, res.X[i]))
+        more = f" ({bad.size - 1} more rows failed)" if bad.size > 1 else ""
+        text = P.STATUS_TEXT.get(code, f"status {code}")
+        msg = f"{self.phase}: {text} at row {i} ({comp}; T={res.T[i]:g} K){more}"
+        if code in (P.STATUS_T_RANGE,):
+            lo, hi = self.t_range
+            raise InputError(f"{msg}; valid range {lo:g}-{hi:g} K")
+        if code in (P.STATUS_BAD_COMPOSITION, P.STATUS_OUTSIDE_PHASE):
+            raise InputError(msg)
+        raise ConvergenceError(msg)
+
+    def gibbs_energy(self, Y, T):
+        """GM (J/mol of atoms) at given site fractions (N, K)."""
+        from ..kernels.gibbs import gm_batch
+
+        Y = np.ascontiguousarray(np.atleast_2d(np.asarray(Y, dtype=np.float64)))
+        N = Y.shape[0]
+        Tarr = np.broadcast_to(np.asarray(T, dtype=np.float64), (N,)).copy()
+        GM = np.empty(N)
+        st = np.empty(N, dtype=np.int64)
+        gm_batch(self.params, Tarr, Y, GM, st)
+        return GM
+
+
+def load_phase(database, phase: str, components) -> PhaseModel:
+    return PhaseModel(database, phase, components)
