@@ -62,9 +62,8 @@ def _ipow(v, e):
 
 
 @jit
-def poly_eval(mlo, mhi, kind, fnval, z, zlo, nb, mono_fn, mono_scale, mono_kind, fac_ptr, fac_var, fac_exp,
-              order, g, H, fv, fd, fs):
-    """Sum of the monomials of one kind in [mlo, mhi): value, and gradient/Hessian in block vars."""
+def poly_eval(mlo, mhi, fnval, z, zlo, nb, mono_fn, mono_scale, fac_ptr, fac_var, fac_exp, order, g, H, fv, fd, fs):
+    """Sum of the monomials in [mlo, mhi): value, and gradient/Hessian in block variables."""
     val = 0.0
     if order >= 1:
         for i in range(nb):
@@ -74,8 +73,6 @@ def poly_eval(mlo, mhi, kind, fnval, z, zlo, nb, mono_fn, mono_scale, mono_kind,
             for j in range(nb):
                 H[i, j] = 0.0
     for m in range(mlo, mhi):
-        if mono_kind[m] != kind:
-            continue
         c = fnval[mono_fn[m]] * mono_scale[m]
         f0 = fac_ptr[m]
         nf = fac_ptr[m + 1] - f0
@@ -83,9 +80,15 @@ def poly_eval(mlo, mhi, kind, fnval, z, zlo, nb, mono_fn, mono_scale, mono_kind,
         for j in range(nf):
             e = fac_exp[f0 + j]
             v = z[fac_var[f0 + j]]
-            fv[j] = _ipow(v, e)
-            fd[j] = e * _ipow(v, e - 1)
-            fs[j] = e * (e - 1) * _ipow(v, e - 2) if e >= 2 else 0.0
+            if e == 1:
+                fv[j] = v
+                fd[j] = 1.0
+                fs[j] = 0.0
+            else:
+                fv[j] = _ipow(v, e)
+                if order >= 1:
+                    fd[j] = e * _ipow(v, e - 1)
+                    fs[j] = e * (e - 1) * _ipow(v, e - 2)
             prod *= fv[j]
         val += prod
         if order >= 1:
@@ -104,14 +107,14 @@ def poly_eval(mlo, mhi, kind, fnval, z, zlo, nb, mono_fn, mono_scale, mono_kind,
                         if i != j:
                             pjj *= fv[i]
                     H[vj, vj] += pjj
-                for k in range(nf):
-                    if k == j:
-                        continue
+                for k in range(j + 1, nf):
                     pjk = c * fd[j] * fd[k]
                     for i in range(nf):
                         if i != j and i != k:
                             pjk *= fv[i]
-                    H[vj, fac_var[f0 + k] - zlo] += pjk
+                    vk = fac_var[f0 + k] - zlo
+                    H[vj, vk] += pjk
+                    H[vk, vj] += pjk
     return val
 
 
@@ -151,16 +154,66 @@ def _ihj(tau, p):
 
 
 @jit
+def _magnetic(T, RT, tc, bm, afm, pfac, nb, order, gT, gB, HT, HB, gz, Hz):
+    """IHJ magnetic Gibbs energy RT ln(beta + 1) g(T / Tc); adds its derivatives to gz, Hz."""
+    st = 1.0 / afm if tc <= 0.0 else 1.0
+    sb = 1.0 / afm if bm <= 0.0 else 1.0
+    tc *= st
+    bm *= sb
+    if not tc > 1e-9:
+        return 0.0
+    tau = T / tc
+    g, g1, g2 = _ihj(tau, pfac)
+    lb = math.log(bm + 1.0)
+    if order >= 1:
+        dtau = -tau / tc  # d tau / d Tc
+        ib = 1.0 / (bm + 1.0)
+        for i in range(nb):
+            dB = sb * gB[i] * ib
+            dg = g1 * dtau * st * gT[i]
+            gz[i] += RT * (dB * g + lb * dg)
+        if order >= 2:
+            d2tau = 2.0 * tau / (tc * tc)
+            c2 = g2 * dtau * dtau + g1 * d2tau
+            for i in range(nb):
+                dBi = sb * gB[i] * ib
+                dgi = g1 * dtau * st * gT[i]
+                for j in range(nb):
+                    dBj = sb * gB[j] * ib
+                    dgj = g1 * dtau * st * gT[j]
+                    d2B = sb * HB[i, j] * ib - dBi * dBj
+                    d2g = c2 * st * st * gT[i] * gT[j] + g1 * dtau * st * HT[i, j]
+                    Hz[i, j] += RT * (d2B * g + dBi * dgj + dgi * dBj + lb * d2g)
+    return RT * lb * g
+
+
+@jit
 def gm_eval(p, fnval, T, y, order, gy, Hy, ws):
     """GM(y) per mole of atoms; gradient into gy and Hessian into Hy (order 1, 2)."""
     z, gz, Hz, pg, pH, fv, fd, fs = ws
+    blk_afm = p.blk_afm
+    blk_idmix = p.blk_idmix
+    blk_kind_ptr = p.blk_kind_ptr
+    blk_mag = p.blk_mag
+    blk_p = p.blk_p
+    blk_sign = p.blk_sign
+    blk_z_ptr = p.blk_z_ptr
+    fac_exp = p.fac_exp
+    fac_var = p.fac_var
+    mono_fac_ptr = p.mono_fac_ptr
+    mono_fn = p.mono_fn
+    mono_scale = p.mono_scale
+    z_M = p.z_M
+    z_c = p.z_c
+    z_natoms = p.z_natoms
+    z_ratio = p.z_ratio
     K = y.shape[0]
     RT = R * T
-    Ztot = p.z_c.shape[0]
+    Ztot = z_c.shape[0]
     for i in range(Ztot):
-        s = p.z_c[i]
+        s = z_c[i]
         for k in range(K):
-            s += p.z_M[i, k] * y[k]
+            s += z_M[i, k] * y[k]
         z[i] = s
     if order >= 1:
         for k in range(K):
@@ -170,18 +223,17 @@ def gm_eval(p, fnval, T, y, order, gy, Hy, ws):
             for l in range(K):
                 Hy[k, l] = 0.0
     GM = 0.0
-    for b in range(p.blk_sign.shape[0]):
-        zlo = p.blk_z_ptr[b]
-        nb = p.blk_z_ptr[b + 1] - zlo
-        mlo = p.blk_mono_ptr[b]
-        mhi = p.blk_mono_ptr[b + 1]
+    for b in range(blk_sign.shape[0]):
+        zlo = blk_z_ptr[b]
+        nb = blk_z_ptr[b + 1] - zlo
+        kp = blk_kind_ptr[b]
         # polynomial part (kind 0) into gz/Hz
-        G = poly_eval(mlo, mhi, 0, fnval, z, zlo, nb, p.mono_fn, p.mono_scale, p.mono_kind, p.mono_fac_ptr,
-                      p.fac_var, p.fac_exp, order, gz, Hz, fv, fd, fs)
+        G = poly_eval(kp[0], kp[1], fnval, z, zlo, nb, mono_fn, mono_scale, mono_fac_ptr,
+                      fac_var, fac_exp, order, gz, Hz, fv, fd, fs)
         # ideal mixing
-        if p.blk_idmix[b] != 0.0:
+        if blk_idmix[b] != 0.0:
             for i in range(nb):
-                a = p.z_ratio[zlo + i]
+                a = z_ratio[zlo + i]
                 if a == 0.0:
                     continue
                 zi = z[zlo + i]
@@ -194,51 +246,23 @@ def gm_eval(p, fnval, T, y, order, gy, Hy, ws):
                 if order >= 2:
                     Hz[i, i] += RT * a / zi
         # magnetic (IHJ)
-        if p.blk_mag[b] == 1:
+        if blk_mag[b] == 1:
             gT = pg[0]
             gB = pg[1]
             HT = pH[0]
             HB = pH[1]
-            tc = poly_eval(mlo, mhi, 1, fnval, z, zlo, nb, p.mono_fn, p.mono_scale, p.mono_kind, p.mono_fac_ptr,
-                           p.fac_var, p.fac_exp, order, gT, HT, fv, fd, fs)
-            bm = poly_eval(mlo, mhi, 2, fnval, z, zlo, nb, p.mono_fn, p.mono_scale, p.mono_kind, p.mono_fac_ptr,
-                           p.fac_var, p.fac_exp, order, gB, HB, fv, fd, fs)
-            afm = p.blk_afm[b]
-            st = 1.0 / afm if tc <= 0.0 else 1.0
-            sb = 1.0 / afm if bm <= 0.0 else 1.0
-            tc *= st
-            bm *= sb
-            if tc > 1e-9:
-                tau = T / tc
-                g, g1, g2 = _ihj(tau, p.blk_p[b])
-                lb = math.log(bm + 1.0)
-                G += RT * lb * g
-                if order >= 1:
-                    dtau = -tau / tc  # d tau / d Tc
-                    ib = 1.0 / (bm + 1.0)
-                    for i in range(nb):
-                        dB = sb * gB[i] * ib
-                        dg = g1 * dtau * st * gT[i]
-                        gz[i] += RT * (dB * g + lb * dg)
-                    if order >= 2:
-                        d2tau = 2.0 * tau / (tc * tc)
-                        c2 = g2 * dtau * dtau + g1 * d2tau
-                        for i in range(nb):
-                            dBi = sb * gB[i] * ib
-                            dgi = g1 * dtau * st * gT[i]
-                            for j in range(nb):
-                                dBj = sb * gB[j] * ib
-                                dgj = g1 * dtau * st * gT[j]
-                                d2B = sb * HB[i, j] * ib - dBi * dBj
-                                d2g = c2 * st * st * gT[i] * gT[j] + g1 * dtau * st * HT[i, j]
-                                Hz[i, j] += RT * (d2B * g + dBi * dgj + dgi * dBj + lb * d2g)
+            tc = poly_eval(kp[1], kp[2], fnval, z, zlo, nb, mono_fn, mono_scale, mono_fac_ptr,
+                           fac_var, fac_exp, order, gT, HT, fv, fd, fs)
+            bm = poly_eval(kp[2], kp[3], fnval, z, zlo, nb, mono_fn, mono_scale, mono_fac_ptr,
+                           fac_var, fac_exp, order, gB, HB, fv, fd, fs)
+            G += _magnetic(T, RT, tc, bm, blk_afm[b], blk_p[b], nb, order, gT, gB, HT, HB, gz, Hz)
         # normalisation to one mole of atoms
         N = 0.0
         for i in range(nb):
-            N += p.z_natoms[zlo + i] * z[zlo + i]
+            N += z_natoms[zlo + i] * z[zlo + i]
         if not N > 0.0:
             return np.nan
-        sign = p.blk_sign[b]
+        sign = blk_sign[b]
         F = G / N
         GM += sign * F
         if order >= 1:
@@ -248,23 +272,23 @@ def gm_eval(p, fnval, T, y, order, gy, Hy, ws):
                 gz[i] = gz[i] * iN  # temporarily gG/N
             if order >= 2:
                 for i in range(nb):
-                    ni = p.z_natoms[zlo + i] * iN
+                    ni = z_natoms[zlo + i] * iN
                     for j in range(nb):
-                        nj = p.z_natoms[zlo + j] * iN
+                        nj = z_natoms[zlo + j] * iN
                         # H_F = H/N - (gG n^T + n gG^T)/N^2 + 2 G n n^T / N^3, with gz = gG/N
                         Hz[i, j] = Hz[i, j] * iN - gz[i] * nj - ni * gz[j] + 2.0 * F * ni * nj
             for i in range(nb):
-                gz[i] -= F * p.z_natoms[zlo + i] * iN
+                gz[i] -= F * z_natoms[zlo + i] * iN
             # chain rule to y: z = M y + c
             for k in range(K):
                 s = 0.0
                 for i in range(nb):
-                    s += p.z_M[zlo + i, k] * gz[i]
+                    s += z_M[zlo + i, k] * gz[i]
                 gy[k] += sign * s
             if order >= 2:
                 for i in range(nb):
                     for k in range(K):
-                        mik = p.z_M[zlo + i, k]
+                        mik = z_M[zlo + i, k]
                         if mik == 0.0:
                             continue
                         for j in range(nb):
@@ -272,7 +296,7 @@ def gm_eval(p, fnval, T, y, order, gy, Hy, ws):
                             if hij == 0.0:
                                 continue
                             for l in range(K):
-                                Hy[k, l] += hij * p.z_M[zlo + j, l]
+                                Hy[k, l] += hij * z_M[zlo + j, l]
     return GM
 
 

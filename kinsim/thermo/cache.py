@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..errors import DatabaseError
 
-CONVERTER_VERSION = "3"
+CONVERTER_VERSION = "4"
 
 
 def cache_dir() -> Path:
@@ -33,10 +33,10 @@ def _key(data: bytes, phase: str, comps) -> str:
 
 
 def cached_build(database, phase: str, components):
-    from .tdb import build_phase, load_database
-
     comps = [c.strip().upper() for c in components]
     if not isinstance(database, (str, os.PathLike)):
+        from .tdb import build_phase
+
         return build_phase(database, phase, comps, "database")
     path = Path(database)
     if not path.is_file():
@@ -52,6 +52,8 @@ def cached_build(database, phase: str, components):
             return params, desc
         except Exception:
             pass  # a stale or broken entry: rebuild
+    from .tdb import build_phase, load_database  # pycalphad and sympy only on a cache miss
+
     db = load_database(path)
     params, desc = build_phase(db, phase, comps, str(path))
     if use_cache:

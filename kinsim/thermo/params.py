@@ -26,6 +26,7 @@ unit).  Mobility polynomials (kinds >= 10) live in the same monomial tables.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
@@ -77,7 +78,7 @@ class ThermoParams(NamedTuple):
     # blocks
     blk_sign: np.ndarray  # f8[B]
     blk_z_ptr: np.ndarray  # i8[B + 1]
-    blk_mono_ptr: np.ndarray  # i8[B + 1]
+    blk_kind_ptr: np.ndarray  # i8[B, 4]: monomials of kind G, TC, BMAGN in [ptr[k], ptr[k+1])
     blk_idmix: np.ndarray  # f8[B] 1 or 0
     blk_mag: np.ndarray  # i8[B] 1 if the IHJ magnetic term applies
     blk_afm: np.ndarray  # f8[B] anti-ferromagnetic factor (-3 FCC, -1 BCC)
@@ -93,3 +94,21 @@ class ThermoParams(NamedTuple):
     mono_fac_ptr: np.ndarray  # i8[M + 1]
     fac_var: np.ndarray  # i8[F] (z index)
     fac_exp: np.ndarray  # i8[F]
+
+
+@dataclass
+class PhaseDescription:
+    """What the arrays mean: names and structure, for people and for errors."""
+
+    database: str
+    phase: str
+    components: list  # reference first
+    site_names: list  # names of the y variables, e.g. "y(FCC_A1,0,CR)"
+    sublattice_ratios: list
+    constituents: list  # active constituents per sublattice of the phase
+    t_range: tuple
+    partitioned: bool
+    magnetic: bool
+    fn_names: list
+    mobility_species: list = field(default_factory=list)
+    missing_mobility: list = field(default_factory=list)

@@ -29,11 +29,14 @@ import numpy as np
 
 from ..errors import DatabaseError, InputError
 from . import params as P
+from .params import PhaseDescription
 from .tfunc import TFunctionTable, to_sympy
 
 _SUPPORTED_G_TYPES = {"G", "L"}
 _MAG_TYPES = {"TC": P.KIND_TC, "BMAGN": P.KIND_BMAGN}
-_IGNORED_TYPES = {"MQ", "MF", "DQ", "DF", "V0", "VA", "VC", "VK", "VS", "MS"}  # kinetics / volume: not in G
+# kinetics, and volume terms that vanish at the standard pressure; NT (Neel T) is not
+# used by the Inden-Hillert-Jarl model (the AFM factor stands for it)
+_IGNORED_TYPES = {"MQ", "MF", "DQ", "DF", "V0", "VA", "VC", "VK", "VS", "MS", "NT"}
 
 
 def load_database(path):
@@ -111,24 +114,6 @@ class _Block:
     idmix: bool
     mag: tuple | None  # (afm, p) or None
     monomials: list = field(default_factory=list)  # (fn, scale, kind, poly-monomial)
-
-
-@dataclass
-class PhaseDescription:
-    """What the arrays mean: names and structure, for people and for errors."""
-
-    database: str
-    phase: str
-    components: list  # reference first
-    site_names: list  # names of the y variables, e.g. "y(FCC_A1,0,CR)"
-    sublattice_ratios: list
-    constituents: list  # active constituents per sublattice of the phase
-    t_range: tuple
-    partitioned: bool
-    magnetic: bool
-    fn_names: list
-    mobility_species: list = field(default_factory=list)
-    missing_mobility: list = field(default_factory=list)
 
 
 def _species_name(sp):
@@ -337,9 +322,12 @@ def build_phase(db, phase: str, components, dbname="database"):
             raise DatabaseError(f"phase {pname}: sublattice symmetry options ({h}) are not supported")
     # unsupported G-contributing parameter types
     from tinydb import where
+    allowed = set(comps) | {"VA", "*"}
     for p in db.search(where("phase_name") == ph.name):
         t = p["parameter_type"]
-        if t not in _SUPPORTED_G_TYPES and t not in _MAG_TYPES and t not in _IGNORED_TYPES:
+        if t in _SUPPORTED_G_TYPES or t in _MAG_TYPES or t in _IGNORED_TYPES:
+            continue
+        if all({_species_name(s) for s in sub} <= allowed for sub in p["constituent_array"]):
             raise DatabaseError(f"phase {pname}: parameter type {t} ({_label_simple(p)}) is not supported by kinsim")
 
     bld = _Builder(db, ph.name, comps, dbname)
@@ -462,9 +450,15 @@ def build_phase(db, phase: str, components, dbname="database"):
     # ---- arrays
     t_breaks, basis_pow, basis_log, basis_exp, fn_coef = bld.tf.build()
     mono_fn, mono_scale, mono_kind, fac_ptr, fac_var, fac_exp = [], [], [], [0], [], []
-    blk_mono_ptr = [0]
+    blk_kind_ptr = []
     for blk in blocks:
-        for fn, c, kind, mono in blk.monomials:
+        mons = sorted(blk.monomials, key=lambda t: t[2])
+        ptr = [len(mono_fn)]
+        for kind in (P.KIND_TC, P.KIND_BMAGN):
+            ptr.append(len(mono_fn) + sum(1 for t in mons if t[2] < kind))
+        ptr.append(len(mono_fn) + len(mons))
+        blk_kind_ptr.append(ptr)
+        for fn, c, kind, mono in mons:
             mono_fn.append(fn)
             mono_scale.append(c)
             mono_kind.append(kind)
@@ -472,7 +466,6 @@ def build_phase(db, phase: str, components, dbname="database"):
                 fac_var.append(v)
                 fac_exp.append(e)
             fac_ptr.append(len(fac_var))
-        blk_mono_ptr.append(len(mono_fn))
     Z = len(zrows_M)
     # no internal degrees of freedom: free y count == sublattice sums + independent mass balances
     no_dof = int(K == free_sub + len(comps) - 1)
@@ -483,7 +476,7 @@ def build_phase(db, phase: str, components, dbname="database"):
         y_ratio=np.array(y_ratio, dtype=np.float64), n_const=n_const,
         blk_sign=np.array([b.sign for b in blocks]),
         blk_z_ptr=np.array([b.z_lo for b in blocks] + [blocks[-1].z_hi], dtype=np.int64),
-        blk_mono_ptr=np.array(blk_mono_ptr, dtype=np.int64),
+        blk_kind_ptr=np.array(blk_kind_ptr, dtype=np.int64).reshape(len(blocks), 4),
         blk_idmix=np.array([1.0 if b.idmix else 0.0 for b in blocks]),
         blk_mag=np.array([1 if b.mag else 0 for b in blocks], dtype=np.int64),
         blk_afm=np.array([b.mag[0] if b.mag else -1.0 for b in blocks]),
