@@ -20,8 +20,8 @@ Every contribution is divided by the atoms per formula unit of its own model.
 
 from __future__ import annotations
 
-import itertools
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,7 +55,9 @@ def load_database(path):
     except OSError as exc:
         raise DatabaseError(f"cannot read database {p}: {exc.strerror}") from None
     try:
-        db = Database(text)  # pycalphad accepts the text itself
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pycalphad's parser warnings are not ours to print
+            db = Database(text)  # pycalphad accepts the text itself
     except Exception as exc:  # pyparsing / ValueError / KeyError from the parser
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DatabaseError(f"malformed TDB file {p}: {msg}") from None

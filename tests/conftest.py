@@ -1,0 +1,68 @@
+"""Shared test helpers: paths, the reference-data folder, pycalphad oracles."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CASES_DB = REPO / "cases" / "databases"
+TESTS_DB = REPO / "tests" / "databases"
+SHARED_DB = REPO.parent / "shared" / "databases"
+
+# keep the converted-phase cache out of the user's home during tests
+os.environ.setdefault("KINSIM_CACHE_DIR", str(REPO / ".pytest_cache" / "kinsim-phases"))
+
+
+def shared_db(name: str) -> Path:
+    """A reference database of ../shared, or skip the test when that folder is absent."""
+    p = SHARED_DB / name
+    if not p.is_file():
+        pytest.skip(f"reference database {p} not available")
+    return p
+
+
+def pycalphad_point(db_path, comps, phase, T, x, rel_h=1e-4):
+    """pycalphad's single-phase equilibrium at x and central differences of its MU.
+
+    Returns (GM, MU (n,), fd (n-1, n-1)) with fd[i, j] = d(mu_i - mu_ref)/dx_j, where
+    i, j run over comps[1:] and x_ref is dependent.  One pycalphad call evaluates
+    the whole stencil (a grid of x_j - h_j, x_j, x_j + h_j).
+    """
+    from pycalphad import Database, equilibrium
+    from pycalphad import variables as v
+
+    db = Database(str(db_path))
+    x = np.asarray(x, dtype=float)
+    x_ref = 1.0 - x.sum()
+    h = rel_h * np.minimum(x, x_ref)
+    conds = {v.T: T, v.P: 101325.0, v.N: 1.0}
+    for c, xv, hv in zip(comps[1:], x, h):
+        conds[v.X(c)] = [xv - hv, xv, xv + hv]
+    eq = equilibrium(db, list(comps) + ["VA"], [phase], conds)
+    order = [str(c) for c in eq.component.values]
+    idx = [order.index(c) for c in comps]
+    n1 = len(comps) - 1
+
+    def at(offsets):
+        sel = {"N": 0, "P": 0, "T": 0, "vertex": 0}
+        sel.update({f"X_{c}": 1 + o for c, o in zip(comps[1:], offsets)})
+        sel = {k: v for k, v in sel.items() if k in eq.MU.dims}
+        return eq.isel(sel)
+
+    center = at([0] * n1)
+    MU = np.asarray(center.MU.values).reshape(-1)[idx]
+    GM = float(np.asarray(center.GM.values).reshape(-1)[0])
+    fd = np.zeros((n1, n1))
+    for j in range(n1):
+        off = [0] * n1
+        off[j] = 1
+        mu_hi = np.asarray(at(off).MU.values).reshape(-1)[idx]
+        off[j] = -1
+        mu_lo = np.asarray(at(off).MU.values).reshape(-1)[idx]
+        d = (mu_hi - mu_lo) / (2 * h[j])
+        fd[:, j] = d[1:] - d[0]
+    return GM, MU, fd
