@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..errors import DatabaseError
 
-CONVERTER_VERSION = "4"
+CONVERTER_VERSION = "5"
 
 
 def cache_dir() -> Path:
@@ -24,26 +24,26 @@ def cache_dir() -> Path:
     return Path(base) / "kinsim"
 
 
-def _key(data: bytes, phase: str, comps) -> str:
+def _key(data: bytes, phase: str, comps, mobility) -> str:
     h = hashlib.sha256()
     h.update(CONVERTER_VERSION.encode())
     h.update(data)
-    h.update(("|" + phase.upper() + "|" + ",".join(c.upper() for c in comps)).encode())
+    h.update(("|" + phase.upper() + "|" + ",".join(c.upper() for c in comps) + "|" + str(mobility)).encode())
     return h.hexdigest()[:32]
 
 
-def cached_build(database, phase: str, components):
+def cached_build(database, phase: str, components, mobility=None):
     comps = [c.strip().upper() for c in components]
     if not isinstance(database, (str, os.PathLike)):
         from .tdb import build_phase
 
-        return build_phase(database, phase, comps, "database")
+        return build_phase(database, phase, comps, "database", mobility)
     path = Path(database)
     if not path.is_file():
         raise DatabaseError(f"database file not found: {path}")
     data = path.read_bytes()
     use_cache = os.environ.get("KINSIM_NO_CACHE", "0") in ("", "0")
-    f = cache_dir() / f"phase-{_key(data, phase, comps)}.pkl"
+    f = cache_dir() / f"phase-{_key(data, phase, comps, mobility)}.pkl"
     if use_cache and f.is_file():
         try:
             with open(f, "rb") as fh:
@@ -55,7 +55,7 @@ def cached_build(database, phase: str, components):
     from .tdb import build_phase, load_database  # pycalphad and sympy only on a cache miss
 
     db = load_database(path)
-    params, desc = build_phase(db, phase, comps, str(path))
+    params, desc = build_phase(db, phase, comps, str(path), mobility)
     if use_cache:
         try:
             f.parent.mkdir(parents=True, exist_ok=True)

@@ -31,8 +31,8 @@ class EquilibriumResult:
 class PhaseModel:
     """One phase of a TDB database over a set of components (the first is the reference)."""
 
-    def __init__(self, database, phase: str, components):
-        self.params, self.desc = cached_build(database, phase, components)
+    def __init__(self, database, phase: str, components, mobility=None):
+        self.params, self.desc = cached_build(database, phase, components, mobility)
 
     # -- names
     @property
@@ -116,5 +116,7 @@ class PhaseModel:
         return GM
 
 
-def load_phase(database, phase: str, components) -> PhaseModel:
-    return PhaseModel(database, phase, components)
+def load_phase(database, phase: str, components, mobility=None) -> PhaseModel:
+    """A phase of a TDB database. mobility: None (thermodynamics only), or the policy for
+    missing mobility end-members, "error" or "solvent" (needed for diffusion)."""
+    return PhaseModel(database, phase, components, mobility)

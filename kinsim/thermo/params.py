@@ -94,6 +94,15 @@ class ThermoParams(NamedTuple):
     mono_fac_ptr: np.ndarray  # i8[M + 1]
     fac_var: np.ndarray  # i8[F] (z index)
     fac_exp: np.ndarray  # i8[F]
+    # kinetics
+    interstitial: np.ndarray  # i8[n_comp] 1 if the component sits only on sublattices holding VA
+    va_y: np.ndarray  # i8[n_comp] y index of VA on an interstitial's sublattice (-1: none)
+    mq_ptr: np.ndarray  # i8[n_comp + 1]: mobility monomials of component k in [ptr[k], ptr[k+1])
+    mq_fn: np.ndarray  # i8[Mq]
+    mq_scale: np.ndarray  # f8[Mq]
+    mq_fac_ptr: np.ndarray  # i8[Mq + 1]
+    mq_fac_var: np.ndarray  # i8[Fq] (z index of block 0)
+    mq_fac_exp: np.ndarray  # i8[Fq]
 
 
 @dataclass
@@ -110,5 +119,6 @@ class PhaseDescription:
     partitioned: bool
     magnetic: bool
     fn_names: list
-    mobility_species: list = field(default_factory=list)
     missing_mobility: list = field(default_factory=list)
+    mobility_substituted: list = field(default_factory=list)
+    mobility_policy: str = ""

@@ -20,6 +20,7 @@ Every contribution is divided by the atoms per formula unit of its own model.
 
 from __future__ import annotations
 
+import itertools
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -209,6 +210,9 @@ class _Builder:
         """Monomials of one parameter in block variables; None if not applicable."""
         arr = [[_species_name(s) for s in sub] for sub in p["constituent_array"]]
         label = self._label(p)
+        if len(arr) < len(blk.sublattices) and all(len(c) == 1 for c in blk.constituents[len(arr):]):
+            # e.g. MQ(FCC_A1&AL,NI;0): trailing single-constituent sublattices (VA) left out
+            arr = arr + [["*"] for _ in blk.constituents[len(arr):]]
         if len(arr) != len(blk.sublattices):
             raise DatabaseError(
                 f"parameter {label}: {len(arr)} sublattices given, phase {blk.name} has {len(blk.sublattices)}")
@@ -272,7 +276,8 @@ class _Builder:
         from tinydb import where
 
         return ((where("phase_name") == p["phase_name"]) & (where("parameter_type") == p["parameter_type"])
-                & (where("constituent_array") == p["constituent_array"]))
+                & (where("constituent_array") == p["constituent_array"])
+                & (where("diffusing_species") == p.get("diffusing_species")))
 
     def add_params(self, blk: _Block, source_phase, kinds_types):
         for ptype, kind in kinds_types:
@@ -283,6 +288,84 @@ class _Builder:
                 fn = self.fn_index(p)
                 for mono, c in poly.items():
                     blk.monomials.append((fn, c, kind, mono))
+
+
+def _endmembers(constituents):
+    return list(itertools.product(*constituents))
+
+
+def _build_mobility(bld, blk, comps, policy):
+    """MQ + MF monomials per component (kawin / Thermo-Calc convention:
+    M_k = exp((sum MQ + sum MF) / RT) / RT), the missing end-members, and what the
+    policy did about them.
+
+    policy None: only list what is missing; "error": refuse; "solvent": a missing
+    end-member takes the value of the nearest existing end-member in which species are
+    replaced by their sublattice's solvent, the dependent component comps[0] (or VA on an
+    interstitial sublattice): C in SI:VA takes C in FE:VA, SI in FE:C takes SI in FE:VA.
+    Every substitution is recorded in the description (and the result file).
+    """
+    from tinydb import where
+
+    mons = {k: [] for k in range(len(comps))}
+    missing, substituted = [], []
+    for k, c in enumerate(comps):
+        params = [q for q in bld.db.search((where("phase_name") == bld.phase_name)
+                                           & (where("parameter_type").one_of(["MQ", "MF"])))
+                  if q.get("diffusing_species") is not None and _species_name(q["diffusing_species"]) == c]
+        have = {}
+        for q in params:
+            poly = bld.expand(blk, q, P.KIND_MQ + k)
+            if not poly:
+                continue
+            fn = bld.fn_index(q)
+            for mono, coef in poly.items():
+                mons[k].append((fn, coef, mono))
+            arr = tuple(tuple(_species_name(x) for x in sub) for sub in q["constituent_array"])
+            if q["parameter_type"] == "MQ" and int(q["parameter_order"]) == 0 and all(len(a) == 1 for a in arr):
+                if len(arr) < len(blk.constituents):
+                    arr = arr + tuple((blk.constituents[i][0],) for i in range(len(arr), len(blk.constituents)))
+                have[tuple(a[0] for a in arr)] = q
+        for em in _endmembers(blk.constituents):
+            em_key = tuple("*" if len(blk.constituents[i]) == 1 else sp for i, sp in enumerate(em))
+            if em in have or any(all(a == b or a == "*" for a, b in zip(key, em))
+                                 for key in have if "*" in key):
+                continue
+            if all(sp == "VA" for sp in em):
+                continue
+            label = f"MQ({bld.phase_name}&{c}," + ":".join(em) + ";0)"
+            missing.append(label)
+            if policy != "solvent":
+                continue
+            # the nearest end-member in which species are replaced by their sublattice's solvent
+            # (the dependent component, or VA on an interstitial sublattice); fewest changes first
+            solvent = [comps[0] if comps[0] in cons else ("VA" if "VA" in cons else None)
+                       for cons in blk.constituents]
+            changeable = [i for i, sp in enumerate(em) if solvent[i] is not None and sp != solvent[i]]
+            cand = None
+            for r in range(1, len(changeable) + 1):
+                for idx in itertools.combinations(changeable, r):
+                    alt = tuple(solvent[j] if j in idx else e for j, e in enumerate(em))
+                    if alt in have:
+                        cand = (idx, alt)
+                        break
+                if cand is not None:
+                    break
+            if cand is None:
+                raise DatabaseError(f"mobility of {c} in {bld.phase_name}: end-member {':'.join(em)} is missing "
+                                    f"and no end-member with solvent species replacing it exists")
+            q = have[cand[1]]
+            fn = bld.fn_index(q)
+            poly = {(): 1.0}
+            for s_i, sp in enumerate(em):
+                poly = _pmul(poly, _pvar(blk.zindex[(s_i, sp)]))
+            for mono, coef in poly.items():
+                mons[k].append((fn, coef, mono))
+            substituted.append(f"{label} <- MQ({bld.phase_name}&{c}," + ":".join(cand[1]) + ";0)")
+    if missing and policy == "error":
+        raise DatabaseError(f"mobility parameters missing in {bld.dbname}: {', '.join(missing)} "
+                            f"(set [mobility] missing = \"solvent\" to substitute the {comps[0]} end-members)")
+    return mons, missing, substituted
 
 
 def _magnetic_hint(phase, label):
@@ -296,8 +379,12 @@ def _magnetic_hint(phase, label):
     return (afm, p)
 
 
-def build_phase(db, phase: str, components, dbname="database"):
-    """Return (ThermoParams, PhaseDescription) for one phase and components (reference first)."""
+def build_phase(db, phase: str, components, dbname="database", mobility=None):
+    """Return (ThermoParams, PhaseDescription) for one phase and components (reference first).
+
+    mobility: None (thermodynamics only; missing mobility end-members are listed in the
+    description), "error" or "solvent" (see ``_build_mobility``).
+    """
     comps = [c.strip().upper() for c in components]
     if len(comps) < 2:
         raise InputError("give at least two components (the first is the dependent one)")
@@ -449,8 +536,39 @@ def build_phase(db, phase: str, components, dbname="database"):
         if not never:
             make_block(ph.name + "@x", -1.0, ph.name, act, ratios, ord_at_x_row, True, _magnetic_hint(ph, pname))
 
+    # ---- mobilities (on the phase's own site fractions)
+    has_mob = bool(bld.params_of(ph.name, ["MQ"]))
+    if partitioned:
+        mob, missing, substituted = {k: [] for k in range(len(comps))}, [], []
+        if mobility is not None and has_mob:
+            raise DatabaseError(f"phase {pname}: mobilities of order/disorder partitioned phases are not supported")
+    else:
+        if mobility is not None and not has_mob:
+            raise DatabaseError(f"phase {pname} has no mobility (MQ) parameters in {dbname}")
+        mob, missing, substituted = _build_mobility(bld, blocks[0], comps, mobility if has_mob else None)
+    interstitial = np.zeros(len(comps), dtype=np.int64)
+    va_y = np.full(len(comps), -1, dtype=np.int64)
+    for k, c in enumerate(comps):
+        subs_with = [s for s, cons in enumerate(act) if c in cons]
+        if subs_with and all("VA" in act[s] for s in subs_with):
+            interstitial[k] = 1
+            va_y[k] = ymap.get((subs_with[0], "VA"), -1)
+    if interstitial[0]:
+        raise InputError(f"the dependent component {comps[0]} is interstitial in {pname}; list a "
+                         f"substitutional component first")
+
     # ---- arrays
     t_breaks, basis_pow, basis_log, basis_exp, fn_coef = bld.tf.build()
+    mq_fn, mq_scale, mq_ptr, mq_fac_ptr, mq_fac_var, mq_fac_exp = [], [], [0], [0], [], []
+    for k in range(len(comps)):
+        for fn, c, mono in mob[k]:
+            mq_fn.append(fn)
+            mq_scale.append(c)
+            for v, e in mono:
+                mq_fac_var.append(v)
+                mq_fac_exp.append(e)
+            mq_fac_ptr.append(len(mq_fac_var))
+        mq_ptr.append(len(mq_fn))
     mono_fn, mono_scale, mono_kind, fac_ptr, fac_var, fac_exp = [], [], [], [0], [], []
     blk_kind_ptr = []
     for blk in blocks:
@@ -489,11 +607,16 @@ def build_phase(db, phase: str, components, dbname="database"):
         mono_fn=np.array(mono_fn, dtype=np.int64), mono_scale=np.array(mono_scale, dtype=np.float64),
         mono_kind=np.array(mono_kind, dtype=np.int64), mono_fac_ptr=np.array(fac_ptr, dtype=np.int64),
         fac_var=np.array(fac_var, dtype=np.int64), fac_exp=np.array(fac_exp, dtype=np.int64),
+        interstitial=interstitial, va_y=va_y,
+        mq_ptr=np.array(mq_ptr, dtype=np.int64), mq_fn=np.array(mq_fn, dtype=np.int64),
+        mq_scale=np.array(mq_scale, dtype=np.float64), mq_fac_ptr=np.array(mq_fac_ptr, dtype=np.int64),
+        mq_fac_var=np.array(mq_fac_var, dtype=np.int64), mq_fac_exp=np.array(mq_fac_exp, dtype=np.int64),
     )
     desc = PhaseDescription(
         database=dbname, phase=pname, components=comps, site_names=site_names,
         sublattice_ratios=ratios, constituents=act, t_range=(float(t_breaks[0]), float(t_breaks[-1])),
         partitioned=partitioned, magnetic=any(b.mag for b in blocks), fn_names=bld.tf.names,
+        missing_mobility=missing, mobility_substituted=substituted, mobility_policy=mobility or "",
     )
     return params, desc
 
