@@ -11,7 +11,7 @@ import json
 import sys
 import time
 
-from .errors import KinsimError
+from .errors import ConvergenceError, KinsimError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -174,6 +174,26 @@ def _thermo_batch(args, model, comps) -> int:
     return 0 if nbad == 0 else 1
 
 
+def _cmd_run(args) -> int:
+    from .case import load_case
+    from .simulation import Simulation
+
+    case = load_case(args.case, overrides=args.set or ())
+    out = args.output or str(case.output.file)
+    sim = Simulation(case)
+    if not args.quiet:
+        g = sim.grid
+        print(f"{case.title}\n  {sim.model.phase} {'-'.join(sim.components)}, T = {sim.T:g} K, "
+              f"{case.conditions.duration:g} s, {g.z.shape[0]} nodes ({case.grid.spacing}, {case.grid.geometry}), "
+              f"{case.solver.method}\n  -> {out}", file=sys.stderr)
+    summary = sim.run(output=out, progress=not args.quiet)
+    t = summary.timings
+    print(f"{summary.status}: {summary.steps} steps ({summary.rejected} rejected, {summary.newton} Newton "
+          f"iterations), {summary.nodes} nodes; compile/load {t['compile']:.2f} s, solve {t['solve']:.2f} s, "
+          f"I/O {t['io']:.2f} s; wrote {summary.output}")
+    return 0
+
+
 def _build_parser():
     p = _Parser(prog="kinsim", description="Multicomponent diffusion on CALPHAD databases.")
     p.add_argument("--version", action="store_true", help="print the version and exit")
@@ -188,6 +208,13 @@ def _build_parser():
     t.add_argument("--batch", help="CSV file: header naming the independent components, one composition per row")
     t.add_argument("-o", "--output", help="with --batch: output .npz file")
     t.set_defaults(func=_cmd_thermo)
+    r = sub.add_parser("run", help="run a diffusion case file (TOML) and write the HDF5 result")
+    r.add_argument("case", help="case file (TOML)")
+    r.add_argument("-o", "--output", help="result file (default: [output] file of the case)")
+    r.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE",
+                   help="override a case value, e.g. --set conditions.temperature=1300 (repeatable)")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.set_defaults(func=_cmd_run)
     for name, register in _EXTRA:
         register(sub)
     return p
@@ -209,6 +236,9 @@ def main(argv=None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
+    except ConvergenceError as exc:  # a run that started and failed: the result file says so
+        print(f"kinsim: failed: {exc}", file=sys.stderr)
+        return 1
     except KinsimError as exc:
         print(f"kinsim: error: {exc}", file=sys.stderr)
         return 2
