@@ -66,6 +66,13 @@ def _sublattice_fractions(model, y):
 
 
 def _cmd_thermo(args) -> int:
+    try:
+        return _thermo(args)
+    except ConvergenceError as exc:  # for thermo a point that does not converge is bad input: exit 2
+        raise KinsimError(str(exc)) from None
+
+
+def _thermo(args) -> int:
     import numpy as np
 
     from .thermo import load_phase
