@@ -201,6 +201,23 @@ def _cmd_run(args) -> int:
     return 0
 
 
+def _cmd_plot(args) -> int:
+    from pathlib import Path
+
+    from .plotting import figure_profiles
+
+    out = args.output or str(Path(args.result).with_suffix(".png"))
+    times = None
+    if args.times:
+        from .units import parse_time
+
+        times = [parse_time(t.strip(), "--times") for t in args.times.split(",") if t.strip()]
+    comps = [c.strip() for c in args.components.split(",")] if args.components else None
+    figure_profiles(args.result, out, components=comps, times=times, unit=args.unit)
+    print(f"wrote {out}")
+    return 0
+
+
 def _build_parser():
     p = _Parser(prog="kinsim", description="Multicomponent diffusion on CALPHAD databases.")
     p.add_argument("--version", action="store_true", help="print the version and exit")
@@ -222,6 +239,13 @@ def _build_parser():
                    help="override a case value, e.g. --set conditions.temperature=1300 (repeatable)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=_cmd_run)
+    pl = sub.add_parser("plot", help="plot composition profiles of a result file")
+    pl.add_argument("result", help="result file (HDF5) written by kinsim run")
+    pl.add_argument("-o", "--output", help="figure file (.png, .pdf, .svg); default: next to the result")
+    pl.add_argument("--times", help="comma separated times, e.g. '1 d,13 d' (default: a few)")
+    pl.add_argument("--components", help="comma separated (default: all but the dependent one)")
+    pl.add_argument("--unit", choices=["mole-fraction", "weight-percent"], default="mole-fraction")
+    pl.set_defaults(func=_cmd_plot)
     for name, register in _EXTRA:
         register(sub)
     return p

@@ -105,8 +105,7 @@ class Simulation:
     def _boundary_state(self, comp):
         """mu, L' and u at a fixed boundary composition (one-node evaluation)."""
         from .kernels.flux import eval_nodes, node_scratch
-        from .kernels.gibbs import eval_tfuncs, gibbs_workspace
-        from .kernels.kkt import kkt_workspace
+        from .kernels.gibbs import eval_tfuncs
 
         p = self.model.params
         u = self._to_u(comp[None, :])
@@ -118,8 +117,7 @@ class Simulation:
         L = np.zeros((1, self.n))
         Y = np.zeros((1, p.n_y))
         sim0 = self._sim_arrays(boundaries=False)
-        st, _ = eval_nodes(p, fn, self.T, sim0, u, Y, False, MU, DM, L, kkt_workspace(p), gibbs_workspace(p),
-                           node_scratch(p))
+        st, _ = eval_nodes(p, fn, self.T, sim0, u, Y, False, MU, DM, L, node_scratch(p, 1))
         if st != 0:
             raise InputError(f"boundary composition {comp} is not a valid {self.model.phase} state")
         return MU[0], L[0], u[0]

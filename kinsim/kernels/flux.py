@@ -22,7 +22,7 @@ import numpy as np
 from .._jit import jit
 from ..thermo.params import STATUS_NAN, STATUS_OK
 from .gibbs import R
-from .kkt import node_equilibrium
+from .kkt import equilibrium_batch
 
 
 class SimArrays(NamedTuple):
@@ -68,30 +68,40 @@ def mobilities(p, fnval, T, y, zb, fv, out):
 
 
 @jit
-def node_scratch(p):
+def node_scratch(p, N):
+    """Work arrays of eval_nodes for N nodes (allocated once per stepper call)."""
     n = p.n_comp
-    return (np.zeros(n), np.zeros(n), np.zeros((n, n)), np.zeros((max(n - 1, 1), max(n - 1, 1))), np.zeros(n),
-            np.zeros(p.z_c.shape[0]), np.zeros(8))
+    m = max(n - 1, 1)
+    return (np.zeros((N, n)), np.zeros((N, n, n)), np.zeros((N, m, m)), np.zeros(N), np.zeros(N, dtype=np.int64),
+            np.zeros(N), np.ones(N, dtype=np.int64), np.zeros(n), np.zeros(p.z_c.shape[0]), np.zeros(8))
 
 
 @jit
-def eval_nodes(p, fnval, T, sim, U, Y, warm, MU, DMDU, L, kws, gws, scratch):
-    """Chemical potentials, dmu/du (n x n-1) and L' at every node; returns (status, node)."""
+def eval_nodes(p, fnval, T, sim, U, Y, warm, MU, DMDU, L, scratch):
+    """Chemical potentials, dmu/du (n x n-1) and L' at every node; returns (status, node).
+
+    The equilibrium of all nodes is one batched kernel call (warm-started from Y)."""
     N = U.shape[0]
     n = U.shape[1]
-    x, mu, P, dmu, Mk, zb, fv = scratch
+    X, PD, DMU, GM, status, Tn, wflag, Mk, zb, fv = scratch
     for i in range(N):
         su = 0.0
         for k in range(n):
             su += U[i, k]
         for k in range(n):
-            x[k] = U[i, k] / su
-        st, gm = node_equilibrium(p, fnval, T, x, Y[i], warm, mu, P, dmu, kws, gws)
-        if st != STATUS_OK:
-            return st, i
+            X[i, k] = U[i, k] / su
+        Tn[i] = T
+        wflag[i] = 1 if warm else 0
+    equilibrium_batch(p, Tn, X, Y, wflag, MU, PD, DMU, GM, status)
+    for i in range(N):
+        if status[i] != STATUS_OK:
+            return status[i], i
+    for i in range(N):
+        su = 0.0
+        for k in range(n):
+            su += U[i, k]
         mobilities(p, fnval, T, Y[i], zb, fv, Mk)
         for k in range(n):
-            MU[i, k] = mu[k]
             lk = U[i, k] * Mk[k] * sim.mob_scale[k] / sim.Vs
             if p.interstitial[k] == 1 and p.va_y[k] >= 0:
                 lk *= Y[i, p.va_y[k]]
@@ -101,9 +111,9 @@ def eval_nodes(p, fnval, T, sim, U, Y, warm, MU, DMDU, L, kws, gws, scratch):
         # d mu_a / d u_j (j independent) = (P[a, j] - [j subst] P[a, 0]) / sum(u)
         for a in range(n):
             for j in range(1, n):
-                v = P[a, j]
+                v = PD[i, a, j]
                 if sim.subst[j] == 1.0:
-                    v -= P[a, 0]
+                    v -= PD[i, a, 0]
                 DMDU[i, a, j - 1] = v / su
     return STATUS_OK, -1
 

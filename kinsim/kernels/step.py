@@ -14,8 +14,7 @@ import numpy as np
 from .._jit import jit
 from ..thermo.params import STATUS_OK
 from .flux import eval_nodes, face_fluxes, node_scratch, rates
-from .gibbs import eval_tfuncs, gibbs_workspace
-from .kkt import kkt_workspace
+from .gibbs import eval_tfuncs
 from .linalg import lu_factor, lu_solve
 
 # return codes of advance()
@@ -189,9 +188,7 @@ def advance(p, T, sim, zf, U, Y, hist_U, hist_t, nhist, t0, t_target, dt0, rtol,
     bvals = np.empty(p.basis_pow.shape[0])
     if eval_tfuncs(T, p.t_breaks, p.basis_pow, p.basis_log, p.basis_exp, p.fn_coef, bvals, fnval) != 0:
         return ADV_T_RANGE, t0, dt0
-    kws = kkt_workspace(p)
-    gws = gibbs_workspace(p)
-    scr = node_scratch(p)
+    scr = node_scratch(p, N)
     DMDU = np.zeros((N, n, m))
     L = np.zeros((N, n))
     F = np.zeros((N, m))
@@ -216,7 +213,7 @@ def advance(p, T, sim, zf, U, Y, hist_U, hist_t, nhist, t0, t_target, dt0, rtol,
         if dt > t_target - t:
             dt = t_target - t
         if explicit:
-            st, node = eval_nodes(p, fnval, T, sim, U, Y, True, MU, DMDU, L, kws, gws, scr)
+            st, node = eval_nodes(p, fnval, T, sim, U, Y, True, MU, DMDU, L, scr)
             if st != STATUS_OK:
                 stats[S_FAIL_NODE] = node
                 stats[S_FAIL_STATUS] = st
@@ -273,7 +270,7 @@ def advance(p, T, sim, zf, U, Y, hist_U, hist_t, nhist, t0, t_target, dt0, rtol,
         fail_st = 0
         fail_node = -1
         for it in range(12):
-            st, node = eval_nodes(p, fnval, T, sim, Unew, Ytr, True, MU, DMDU, L, kws, gws, scr)
+            st, node = eval_nodes(p, fnval, T, sim, Unew, Ytr, True, MU, DMDU, L, scr)
             if st != STATUS_OK:
                 fail_st = st
                 fail_node = node
@@ -311,7 +308,7 @@ def advance(p, T, sim, zf, U, Y, hist_U, hist_t, nhist, t0, t_target, dt0, rtol,
                 break
         if ok:
             # final evaluation at the converged state (fluxes, markers, warm start)
-            st, node = eval_nodes(p, fnval, T, sim, Unew, Ytr, True, MU, DMDU, L, kws, gws, scr)
+            st, node = eval_nodes(p, fnval, T, sim, Unew, Ytr, True, MU, DMDU, L, scr)
             if st != STATUS_OK:
                 ok = False
                 fail_st = st
@@ -382,7 +379,7 @@ def advance(p, T, sim, zf, U, Y, hist_U, hist_t, nhist, t0, t_target, dt0, rtol,
         if dt < dt_natural and t >= t_target * (1.0 - 1e-14):
             dt = dt_natural  # the step was cut to land on the output time
     # chemical potentials and fluxes of the final state
-    st, node = eval_nodes(p, fnval, T, sim, U, Y, True, MU, DMDU, L, kws, gws, scr)
+    st, node = eval_nodes(p, fnval, T, sim, U, Y, True, MU, DMDU, L, scr)
     if st != STATUS_OK:
         stats[S_FAIL_NODE] = node
         stats[S_FAIL_STATUS] = st
