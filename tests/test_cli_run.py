@@ -77,3 +77,14 @@ def test_plot_of_a_file_that_is_not_a_result(tmp_path, capsys):
     p.write_text("not hdf5")
     assert main(["plot", str(p)]) == 2
     assert "x.h5" in capsys.readouterr().err
+
+
+def test_failed_run_leaves_a_readable_file_saying_so(tmp_path, capsys):
+    out = tmp_path / "r.h5"
+    code = main(["run", str(IDEAL), "-o", str(out), "--set", "solver.max_steps=5", "--quiet"])
+    e = capsys.readouterr().err
+    assert code == 1
+    assert "max_steps" in e and "Traceback" not in e
+    r = read_result(out)
+    assert r.status == "failed" and "max_steps" in r.attrs["stop_reason"]
+    assert len(r.time) >= 1 and (r.x[-1] > 0).all()
