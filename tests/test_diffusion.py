@@ -111,3 +111,22 @@ def test_cylinder_and_sphere_with_fixed_surface(tmp_path, geometry):
                               / (al * j1(a * al))).sum(axis=1)
     exact = 0.2 + 0.4 * frac
     assert np.abs(r.x[-1, :, 1] - exact).max() < 2e-3
+
+
+def test_explicit_scheme_agrees_with_implicit(tmp_path):
+    sets = ["grid.nodes=80", "grid.length=0.2 mm", "initial.position=0.1 mm", "output.snapshots=1",
+            "conditions.duration=2 h"]
+    imp = run(IDEAL, tmp_path, *sets, name="i.h5")
+    exp = run(IDEAL, tmp_path, *sets, "solver.method=explicit", name="e.h5")
+    assert exp.status == "completed"
+    exact = 0.2 + 0.4 * 0.5 * erfc(-(exp.z - 0.1e-3) / (2 * math.sqrt(D0 * exp.time[-1])))
+    assert np.abs(exp.x[-1, :, 1] - exact).max() < 2e-3
+    assert np.abs(exp.x[-1] - imp.x[-1]).max() < 2e-3
+
+
+def test_stiff_darken_couple_takes_few_steps(tmp_path):
+    """Carbon diffuses ~10^4 times faster than silicon: the implicit solver still needs
+    only a few hundred steps for 13 days."""
+    r = run(REPO / "cases" / "darken-fe-si-c.toml", tmp_path, "output.snapshots=1", name="d.h5")
+    assert r.status == "completed"
+    assert r.attrs["steps"] < 500
