@@ -31,57 +31,45 @@ import numpy as np
 from .._jit import jit
 from ..thermo.params import (STATUS_BAD_COMPOSITION, STATUS_NAN, STATUS_NOT_CONVERGED, STATUS_OK,
                              STATUS_OUTSIDE_PHASE, STATUS_SINGULAR, STATUS_T_RANGE)
-from .gibbs import R, eval_tfuncs, gibbs_workspace, gm_eval
-from .linalg import lu_factor, lu_solve
+from .gibbs import R, eval_tfuncs, gibbs_workspace, gm_core, gm_eval, mono_coefs
+from .linalg import lu_factor, lu_solve, lu_solve_cols, lu_solve_t_cols
 
 MAX_NEWTON = 200
 
-
-@jit
-def kkt_workspace(p):
-    K = p.n_y
-    n = p.n_comp
-    S = p.n_sub
-    m = S + n - 1
-    D = K + 1 + n + S
-    return (
-        np.zeros(K), np.zeros((K, K)),  # gy, Hy (GM level)
-        np.zeros(K), np.zeros((K, K)),  # gf, Hf (formula unit)
-        np.zeros((m, K)), np.zeros(m),  # C, d
-        np.zeros((max(K, D), max(K, D))), np.zeros(max(K, D)), np.zeros(max(K, D), dtype=np.int64),  # A, b, piv
-        np.zeros((K + 1, n + S)), np.zeros(K + 1),  # least squares
-        np.zeros(K), np.zeros(K),  # ytrial, dy
-    )
+# indices read from the parameter tables are cast to unsigned (see kinsim.kernels.gibbs)
+_u = np.uint64
 
 
-@jit
-def _constraints(p, x, C, d):
-    K = p.n_y
-    S = p.n_sub
-    n = p.n_comp
+@jit(_nrt=False, forceinline=True)
+def _constraints(x, y_sub, y_comp, y_ratio, n_const, S, C, d):
+    """Rows of C y = d: the site sums of the S free sublattices, then the mass balance of
+    components 1..n-1 (per formula unit, relative to the total atoms)."""
+    K = y_sub.shape[0]
+    n = n_const.shape[0]
     N0 = 0.0
     for a in range(n):
-        N0 += p.n_const[a]
+        N0 += n_const[a]
     for r in range(S + n - 1):
         d[r] = 0.0
         for k in range(K):
             C[r, k] = 0.0
     for k in range(K):
-        C[p.y_sub[k], k] = 1.0
+        C[_u(y_sub[k]), k] = 1.0
     for s in range(S):
         d[s] = 1.0
     for a in range(1, n):
         r = S + a - 1
         for k in range(K):
-            b = p.y_ratio[k] if p.y_comp[k] >= 0 else 0.0
-            e = p.y_ratio[k] if p.y_comp[k] == a else 0.0
+            b = y_ratio[k] if y_comp[k] >= 0 else 0.0
+            e = y_ratio[k] if y_comp[k] == a else 0.0
             C[r, k] = e - x[a] * b
-        d[r] = x[a] * N0 - p.n_const[a]
+        d[r] = x[a] * N0 - n_const[a]
 
 
-@jit
-def _direct_y(p, C, d, y, A, b, piv):
-    K = p.n_y
+@jit(_nrt=False, forceinline=True)
+def _direct_y(C, d, y, A, b, piv):
+    """y from the square system C y = d (no internal degrees of freedom)."""
+    K = y.shape[0]
     for i in range(K):
         b[i] = d[i]
         for j in range(K):
@@ -186,11 +174,12 @@ def _max_entropy_point(p, C, d, y):
 
 
 @jit
-def _newton_y(p, fnval, T, C, d, y, warm, kws, gws):
-    """Minimise GM over {C y = d, y > 0}; y holds the warm start (if warm) and the result."""
+def _newton_y(p, fnval, T, C, d, y, warm, gy, Hy, ytr, dy, gws):
+    """Minimise GM over {C y = d, y > 0}; y holds the warm start (if warm) and the result.
+
+    Not a per-node leaf (LAPACK, allocation): ``gm_eval`` on p and the workspace tuple is
+    fine here."""
     K = p.n_y
-    gy, Hy = kws[0], kws[1]
-    ytr, dy = kws[11], kws[12]
     U, sv, Vt = np.linalg.svd(C)
     m = C.shape[0]
     smax = sv[0] if sv.shape[0] > 0 else 1.0
@@ -315,157 +304,275 @@ def _newton_y(p, fnval, T, C, d, y, warm, kws, gws):
     return STATUS_NOT_CONVERGED
 
 
-@jit
-def node_equilibrium(p, fnval, T, x, y, warm, mu, P, dmu, kws, gws):
-    """Equilibrium site fractions, chemical potentials and thermodynamic factors at one node.
+@jit(_nrt=False, forceinline=True)
+def _potentials(y, GM, gy, Hy, S, y_sub, y_comp, y_ratio, n_const, gf, Hf, LS, lsb, A, b, piv, W, HW, MU, PD, DMU,
+                i):
+    """Chemical potentials MU[i] and thermodynamic factors PD[i], DMU[i] at the equilibrium
+    site fractions y, from GM and its y-derivatives gy, Hy (a leaf kernel).
 
-    Returns (status, GM).  On failure the outputs are NaN, never zeros.
+    The stationarity conditions g_k = sum_A E_Ak mu_A + lambda_s(k), G = sum_A N_A mu_A
+    form the system LS (mu, lambda) = (g, G), with LS of shape (K + 1) x (n + S).  The
+    sensitivity system is the KKT matrix
+
+        M = [[Hh, B^T], [B, 0]],  Hh = [[H, g'], [g'^T, 0]]  (rows/columns y, n),
+        B = -diag(I_n / Nf, I_S) LS^T diag(I_K, Nf)         (rows mu, lambda),
+
+    with H = Hf / Nf, g'_k = g_k - E_k . mu, and P = partial_dmu_dx solves M theta = -e_mu_B.
+    Without internal degrees of freedom LS and B are square and invertible, and
+    P = V^T Hh V with V = B^{-1}[:, :n]: one LU of LS gives mu and P.  Otherwise mu comes
+    from the normal equations of LS and P from an LU of M.
     """
-    n = p.n_comp
-    K = p.n_y
-    S = p.n_sub
-    gy, Hy, gf, Hf, C, d, A, b, piv, LS, lsb, ytr, dy = kws
-    # composition check
-    tot = 0.0
-    for a in range(n):
-        if not (x[a] > 0.0 and x[a] < 1.0):
-            return STATUS_BAD_COMPOSITION, np.nan
-        tot += x[a]
-    if abs(tot - 1.0) > 1e-9:
-        return STATUS_BAD_COMPOSITION, np.nan
-    _constraints(p, x, C, d)
-    if p.no_internal_dof == 1:
-        st = _direct_y(p, C, d, y, A, b, piv)
-    else:
-        st = _newton_y(p, fnval, T, C, d, y, warm, kws, gws)
-    if st != STATUS_OK:
-        return st, np.nan
-    GM = gm_eval(p, fnval, T, y, 2, gy, Hy, gws)
-    if not np.isfinite(GM):
-        return STATUS_NAN, np.nan
+    n = n_const.shape[0]
+    K = y.shape[0]
+    for k in range(K):
+        if not np.isfinite(gy[k]):
+            return STATUS_NAN
+        for l in range(K):
+            if not np.isfinite(Hy[k, l]):
+                return STATUS_NAN
     # formula-unit quantities: G = GM * Nf
     Nf = 0.0
     for a in range(n):
-        Nf += p.n_const[a]
+        Nf += n_const[a]
     for k in range(K):
-        if p.y_comp[k] >= 0:
-            Nf += p.y_ratio[k] * y[k]
+        if y_comp[k] >= 0:
+            Nf += y_ratio[k] * y[k]
     Gf = GM * Nf
     for k in range(K):
-        bk = p.y_ratio[k] if p.y_comp[k] >= 0 else 0.0
+        bk = y_ratio[k] if y_comp[k] >= 0 else 0.0
         gf[k] = gy[k] * Nf + GM * bk
     for k in range(K):
-        bk = p.y_ratio[k] if p.y_comp[k] >= 0 else 0.0
+        bk = y_ratio[k] if y_comp[k] >= 0 else 0.0
         for l in range(K):
-            bl = p.y_ratio[l] if p.y_comp[l] >= 0 else 0.0
+            bl = y_ratio[l] if y_comp[l] >= 0 else 0.0
             Hf[k, l] = Hy[k, l] * Nf + gy[k] * bl + bk * gy[l]
-    # chemical potentials and sublattice multipliers from the stationarity conditions:
-    #   g_k = sum_A E_Ak mu_A + lambda'_s(k),  G = sum_A N_A mu_A
     nu = n + S
-    for i in range(K + 1):
+    for r in range(K + 1):
         for j in range(nu):
-            LS[i, j] = 0.0
+            LS[r, j] = 0.0
     for k in range(K):
-        if p.y_comp[k] >= 0:
-            LS[k, p.y_comp[k]] = p.y_ratio[k]
-        LS[k, n + p.y_sub[k]] = 1.0
+        if y_comp[k] >= 0:
+            LS[k, _u(y_comp[k])] = y_ratio[k]
+        LS[k, _u(n + y_sub[k])] = 1.0
         lsb[k] = gf[k]
     for a in range(n):
-        LS[K, a] = p.n_const[a]
+        LS[K, a] = n_const[a]
     for k in range(K):
-        if p.y_comp[k] >= 0:
-            LS[K, p.y_comp[k]] += p.y_ratio[k] * y[k]
+        if y_comp[k] >= 0:
+            LS[K, _u(y_comp[k])] += y_ratio[k] * y[k]
     lsb[K] = Gf
-    # normal equations (square and exact when there is no internal freedom)
-    for i in range(nu):
-        b[i] = 0.0
-        for r in range(K + 1):
-            b[i] += LS[r, i] * lsb[r]
-        for j in range(nu):
-            s = 0.0
-            for r in range(K + 1):
-                s += LS[r, i] * LS[r, j]
-            A[i, j] = s
-    if lu_factor(A, nu, piv) != 0:
-        return STATUS_SINGULAR, np.nan
-    lu_solve(A, nu, piv, b)
-    for a in range(n):
-        mu[a] = b[a]
-    # sensitivity system: Hess(L) with theta = (y, n, mu, lambda)
-    nph = 1.0 / Nf
-    D = K + 1 + n + S
-    for i in range(D):
-        for j in range(D):
-            A[i, j] = 0.0
-    iN = K
-    iM = K + 1
-    iL = K + 1 + n
-    for k in range(K):
-        for l in range(K):
-            A[k, l] = nph * Hf[k, l]
-        c = p.y_comp[k]
-        gk = gf[k]
-        if c >= 0:
-            gk -= p.y_ratio[k] * mu[c]
-            A[k, iM + c] = -nph * p.y_ratio[k]
-            A[iM + c, k] = -nph * p.y_ratio[k]
-        A[k, iN] = gk
-        A[iN, k] = gk
-        A[k, iL + p.y_sub[k]] = -1.0
-        A[iL + p.y_sub[k], k] = -1.0
-    for a in range(n):
-        Na = LS[K, a]
-        A[iN, iM + a] = -Na
-        A[iM + a, iN] = -Na
-    if lu_factor(A, D, piv) != 0:
-        return STATUS_SINGULAR, np.nan
-    for bcol in range(n):
-        for i in range(D):
-            b[i] = 0.0
-        b[iM + bcol] = -1.0
-        lu_solve(A, D, piv, b)
+    if K + 1 == nu:
+        # square: U = LS^-T [I_n; 0] (U[:, a] = row a of LS^-1), mu_a = U[:, a] . (g, G) and
+        # P_ac = Nf (U_a^T Hf U_c + U_K,a (g'.U_c) + U_K,c (g'.U_a)) over the y rows of U
+        for r in range(nu):
+            for j in range(nu):
+                A[r, j] = LS[r, j]
+        if lu_factor(A, nu, piv) != 0:
+            return STATUS_SINGULAR
+        for r in range(nu):
+            for c in range(n):
+                W[r, c] = 0.0
+        for c in range(n):
+            W[c, c] = 1.0
+        lu_solve_t_cols(A, nu, piv, W, n, b)
         for a in range(n):
-            P[a, bcol] = b[iM + a]
-    for i in range(1, n):
+            s = 0.0
+            for r in range(nu):
+                s += W[r, a] * lsb[r]
+            MU[i, a] = s
+        # g' (into lsb), g'.U_c (into b), Hf U (into HW)
+        for k in range(K):
+            c = y_comp[k]
+            gk = gf[k]
+            if c >= 0:
+                gk -= y_ratio[k] * MU[i, _u(c)]
+            lsb[k] = gk
+        for c in range(n):
+            s = 0.0
+            for k in range(K):
+                s += lsb[k] * W[k, c]
+            b[c] = s
+            for k in range(K):
+                t = 0.0
+                for l in range(K):
+                    t += Hf[k, l] * W[l, c]
+                HW[k, c] = t
+        for a in range(n):
+            for c in range(a, n):
+                s = 0.0
+                for k in range(K):
+                    s += W[k, a] * HW[k, c]
+                s = Nf * (s + W[K, a] * b[c] + W[K, c] * b[a])
+                PD[i, a, c] = s
+                PD[i, c, a] = s
+    else:
+        # normal equations of the least-squares system for mu
+        for r in range(nu):
+            b[r] = 0.0
+            for q in range(K + 1):
+                b[r] += LS[q, r] * lsb[q]
+            for j in range(nu):
+                s = 0.0
+                for q in range(K + 1):
+                    s += LS[q, r] * LS[q, j]
+                A[r, j] = s
+        if lu_factor(A, nu, piv) != 0:
+            return STATUS_SINGULAR
+        lu_solve(A, nu, piv, b)
+        for a in range(n):
+            MU[i, a] = b[a]
+        # sensitivity system: M with theta = (y, n, mu, lambda)
+        nph = 1.0 / Nf
+        D = K + 1 + n + S
+        for r in range(D):
+            for j in range(D):
+                A[r, j] = 0.0
+        iN = K
+        iM = K + 1
+        iL = K + 1 + n
+        for k in range(K):
+            for l in range(K):
+                A[k, l] = nph * Hf[k, l]
+            c = y_comp[k]
+            gk = gf[k]
+            if c >= 0:
+                gk -= y_ratio[k] * MU[i, _u(c)]
+                A[k, _u(iM + c)] = -nph * y_ratio[k]
+                A[_u(iM + c), k] = -nph * y_ratio[k]
+            A[k, iN] = gk
+            A[iN, k] = gk
+            A[k, _u(iL + y_sub[k])] = -1.0
+            A[_u(iL + y_sub[k]), k] = -1.0
+        for a in range(n):
+            Na = LS[K, a]
+            A[iN, iM + a] = -Na
+            A[iM + a, iN] = -Na
+        if lu_factor(A, D, piv) != 0:
+            return STATUS_SINGULAR
+        for r in range(D):
+            for c in range(n):
+                W[r, c] = 0.0
+        for c in range(n):
+            W[iM + c, c] = -1.0
+        lu_solve_cols(A, D, piv, W, n)
+        for a in range(n):
+            for c in range(n):
+                PD[i, a, c] = W[iM + a, c]
+    for r in range(1, n):
         for j in range(1, n):
-            dmu[i - 1, j - 1] = (P[i, j] - P[i, 0]) - (P[0, j] - P[0, 0])
+            DMU[i, r - 1, j - 1] = (PD[i, r, j] - PD[i, r, 0]) - (PD[i, 0, j] - PD[i, 0, 0])
     for a in range(n):
-        if not np.isfinite(mu[a]):
-            return STATUS_NAN, np.nan
-        for bb in range(n):
-            if not np.isfinite(P[a, bb]):
-                return STATUS_NAN, np.nan
-    return STATUS_OK, GM
+        if not np.isfinite(MU[i, a]):
+            return STATUS_NAN
+        for c in range(n):
+            if not np.isfinite(PD[i, a, c]):
+                return STATUS_NAN
+    return STATUS_OK
 
 
-@jit
-def _fill_nan(mu, P, dmu):
-    mu[:] = np.nan
-    P[:, :] = np.nan
-    dmu[:, :] = np.nan
+@jit(_nrt=False, forceinline=True)
+def _fill_nan(MU, PD, DMU, i):
+    for a in range(MU.shape[1]):
+        MU[i, a] = np.nan
+        for b in range(PD.shape[2]):
+            PD[i, a, b] = np.nan
+    for a in range(DMU.shape[1]):
+        for b in range(DMU.shape[2]):
+            DMU[i, a, b] = np.nan
 
 
 @jit
 def equilibrium_batch(p, T, X, Y, warm, MU, PD, DMU, GM, status):
     """Single-phase equilibrium at every node. T[i], X[i, :] (all components), Y[i, :]
-    (site fractions, in/out), warm[i] != 0 to start from Y[i]. Status code per node."""
-    kws = kkt_workspace(p)
+    (site fractions, in/out), warm[i] != 0 to start from Y[i]. Status code per node.
+
+    For one node: the composition check; y from x (one linear solve, or the constrained
+    minimisation ``_newton_y``); GM and its derivatives (``gm_core``); mu and dmu/dx
+    (``_potentials``).  The ThermoParams fields and the workspace are hoisted here, once
+    per batch, so that the per-node calls pass plain arrays and do no reference counting
+    (see kinsim.kernels.gibbs)."""
+    n = p.n_comp
+    K = p.n_y
+    S = p.n_sub
+    direct = p.no_internal_dof == 1
+    m = S + n - 1
+    D = K + 1 + n + S
+    Dm = max(K, D)
+    # workspace
+    x = np.zeros(n)
+    y = np.zeros(K)
+    gy = np.zeros(K)
+    Hy = np.zeros((K, K))
+    gf = np.zeros(K)
+    Hf = np.zeros((K, K))
+    C = np.zeros((m, K))
+    d = np.zeros(m)
+    A = np.zeros((Dm, Dm))
+    b = np.zeros(Dm)
+    piv = np.zeros(Dm, dtype=np.int64)
+    LS = np.zeros((K + 1, n + S))
+    lsb = np.zeros(K + 1)
+    W = np.zeros((Dm, n))
+    HW = np.zeros((K, n))
+    ytr = np.zeros(K)
+    dy = np.zeros(K)
     gws = gibbs_workspace(p)
+    z, pg, pH, fw, mc = gws
     fnval = np.empty(p.fn_coef.shape[0])
     bvals = np.empty(p.basis_pow.shape[0])
+    # parameters
+    t_breaks, basis_pow, basis_log, basis_exp, fn_coef = p.t_breaks, p.basis_pow, p.basis_log, p.basis_exp, p.fn_coef
+    y_sub, y_comp, y_ratio, n_const = p.y_sub, p.y_comp, p.y_ratio, p.n_const
+    blk_sign, blk_z_ptr, blk_kind_ptr, blk_idmix = p.blk_sign, p.blk_z_ptr, p.blk_kind_ptr, p.blk_idmix
+    blk_mag, blk_afm, blk_p = p.blk_mag, p.blk_afm, p.blk_p
+    z_M, z_c, z_ratio, z_natoms = p.z_M, p.z_c, p.z_ratio, p.z_natoms
+    mono_fn, mono_scale, mono_fac_ptr, fac_var, fac_exp = p.mono_fn, p.mono_scale, p.mono_fac_ptr, p.fac_var, p.fac_exp
     last = np.nan
     st_t = 0
     for i in range(X.shape[0]):
-        if T[i] != last:
-            st_t = eval_tfuncs(T[i], p.t_breaks, p.basis_pow, p.basis_log, p.basis_exp, p.fn_coef, bvals, fnval)
-            last = T[i]
+        Ti = T[i]
+        if Ti != last:
+            st_t = eval_tfuncs(Ti, t_breaks, basis_pow, basis_log, basis_exp, fn_coef, bvals, fnval)
+            mono_coefs(fnval, mono_fn, mono_scale, mc)
+            last = Ti
         if st_t != 0:
             status[i] = STATUS_T_RANGE
             GM[i] = np.nan
-            _fill_nan(MU[i], PD[i], DMU[i])
+            _fill_nan(MU, PD, DMU, i)
             continue
-        st, g = node_equilibrium(p, fnval, T[i], X[i], Y[i], warm[i] != 0, MU[i], PD[i], DMU[i], kws, gws)
+        # composition check
+        st = STATUS_OK
+        tot = 0.0
+        for a in range(n):
+            xa = X[i, a]
+            if not (xa > 0.0 and xa < 1.0):
+                st = STATUS_BAD_COMPOSITION
+            x[a] = xa
+            tot += xa
+        if st == STATUS_OK and abs(tot - 1.0) > 1e-9:
+            st = STATUS_BAD_COMPOSITION
+        g = np.nan
+        if st == STATUS_OK:
+            for k in range(K):
+                y[k] = Y[i, k]
+            _constraints(x, y_sub, y_comp, y_ratio, n_const, S, C, d)
+            if direct:
+                st = _direct_y(C, d, y, A, b, piv)
+            else:
+                st = _newton_y(p, fnval, Ti, C, d, y, warm[i] != 0, gy, Hy, ytr, dy, gws)
+            for k in range(K):
+                Y[i, k] = y[k]
+        if st == STATUS_OK:
+            g = gm_core(mc, Ti, y, 2, gy, Hy, z, pg, pH, fw, blk_sign, blk_z_ptr, blk_kind_ptr, blk_idmix,
+                        blk_mag, blk_afm, blk_p, z_M, z_c, z_ratio, z_natoms, mono_fac_ptr, fac_var, fac_exp)
+            if not np.isfinite(g):
+                st = STATUS_NAN
+        if st == STATUS_OK:
+            st = _potentials(y, g, gy, Hy, S, y_sub, y_comp, y_ratio, n_const, gf, Hf, LS, lsb, A, b, piv, W, HW,
+                             MU, PD, DMU, i)
         status[i] = st
-        GM[i] = g
-        if st != STATUS_OK:
-            _fill_nan(MU[i], PD[i], DMU[i])
+        if st == STATUS_OK:
+            GM[i] = g
+        else:
+            GM[i] = np.nan
+            _fill_nan(MU, PD, DMU, i)
