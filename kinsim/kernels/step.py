@@ -33,6 +33,22 @@ S_FAIL_STATUS = 4
 
 
 @jit
+def _to_volume_frame(subst, ua, ub, Gp, Gm):
+    """dJ = dJ' - u_f sum_subst dJ' for the derivative blocks of one face (u_f frozen)."""
+    n = Gp.shape[0]
+    for j in range(Gp.shape[1]):
+        s1 = 0.0
+        s2 = 0.0
+        for a in range(n):
+            s1 += subst[a] * Gp[a, j]
+            s2 += subst[a] * Gm[a, j]
+        for k in range(n):
+            uf = 0.5 * (ua[k] + ub[k])
+            Gp[k, j] -= uf * s1
+            Gm[k, j] -= uf * s2
+
+
+@jit
 def _jacobian_blocks(sim, U, DMDU, L, Gm, Gp):
     """dJ_f/dU_{left node} (Gm[f]) and dJ_f/dU_{right node} (Gp[f]), n x m per face,
     with L' and the frame factor u_f frozen (a quasi-Newton Jacobian)."""
@@ -55,17 +71,7 @@ def _jacobian_blocks(sim, U, DMDU, L, Gm, Gp):
                         Gp[f, a, j] = -lf * DMDU[i, a, j] / d
                     else:
                         Gm[f, a, j] = lf * DMDU[i, a, j] / d
-            uf_l = sim.bc_u[side]
-            for j in range(m):
-                s1 = 0.0
-                s2 = 0.0
-                for a in range(n):
-                    s1 += sim.subst[a] * Gp[f, a, j]
-                    s2 += sim.subst[a] * Gm[f, a, j]
-                for k in range(n):
-                    uf = 0.5 * (U[i, k] + uf_l[k])
-                    Gp[f, k, j] -= uf * s1
-                    Gm[f, k, j] -= uf * s2
+            _to_volume_frame(sim.subst, U[i], sim.bc_u[side], Gp[f], Gm[f])
             continue
         il = f - 1
         ir = f
@@ -75,16 +81,7 @@ def _jacobian_blocks(sim, U, DMDU, L, Gm, Gp):
             for j in range(m):
                 Gp[f, a, j] = -lf * DMDU[ir, a, j] / dz
                 Gm[f, a, j] = lf * DMDU[il, a, j] / dz
-        for j in range(m):
-            s1 = 0.0
-            s2 = 0.0
-            for a in range(n):
-                s1 += sim.subst[a] * Gp[f, a, j]
-                s2 += sim.subst[a] * Gm[f, a, j]
-            for k in range(n):
-                uf = 0.5 * (U[il, k] + U[ir, k])
-                Gp[f, k, j] -= uf * s1
-                Gm[f, k, j] -= uf * s2
+        _to_volume_frame(sim.subst, U[il], U[ir], Gp[f], Gm[f])
 
 
 @jit
