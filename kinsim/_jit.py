@@ -13,6 +13,13 @@ import numba
 
 JIT_OPTIONS = dict(cache=True, fastmath=False, error_model="numpy", nogil=True)
 
+# Per-node helpers that only read and write arrays they are given are compiled with
+# ``jit(**INNER)``: no reference counting (numba's private ``_nrt`` flag; the arrays are
+# owned by the caller) and inlined into the batch loop.  Note: numba's disk cache keys a
+# function on its own file, so after editing an inlined helper in another file, clear
+# kinsim/kernels/__pycache__ (a fresh checkout or install has no stale cache).
+INNER = dict(_nrt=False, forceinline=True)
+
 
 def jit(func=None, **overrides):
     """``numba.njit`` with kinsim's options (usable bare or with overrides)."""

@@ -1,7 +1,8 @@
 """Molar Gibbs energy of a compound-energy phase and its first and second derivatives.
 
-``gm_eval`` returns GM (J per mole of atoms) at site fractions y and fills the gradient
-and Hessian with respect to y.  The layout of the parameter arrays is described in
+``gm_core`` returns GM (J per mole of atoms) at site fractions y and fills the gradient
+and Hessian with respect to y; ``gm_eval`` is the same on a ThermoParams (convenient, but
+not for per-node loops).  The layout of the parameter arrays is described in
 ``kinsim.thermo.params``.  Everything here runs per node inside numba.
 """
 
@@ -15,8 +16,7 @@ from .._jit import jit
 
 R = 8.3145  # J/(mol K), the value of pycalphad and Thermo-Calc
 
-# Indices read from the parameter tables are cast to unsigned before indexing: numba
-# then emits no negative-index wraparound, which costs a quarter of gm_core's time.
+# indices read from the parameter tables are cast to unsigned (no wraparound code, below)
 _u = np.uint64
 
 
@@ -55,14 +55,20 @@ def eval_tfuncs(T, t_breaks, basis_pow, basis_log, basis_exp, fn_coef, bvals, ou
     return 0
 
 
-# Reference counting.  numba keeps an array alive across a call to another jitted function
-# with an atomic incref/decref pair (about 10 ns each way), for every member of a tuple or
-# NamedTuple argument too, and its pruning pass removes the pairs only in functions that
-# make no such calls (the error path of a call blocks it) and copy no array variable
-# (inline="always" helpers with array arguments do).  The per-node kernels are therefore
-# leaves: plain array arguments (no ThermoParams, no tuples, no array views, fewer than 30
-# arguments so that Python does not pack them into a tuple), no calls except scalar-only
-# inline helpers.  Callers hoist the ThermoParams fields once per batch.
+# Per-node kernels (gm_core here; _constraints, _direct_y, _potentials in kkt; the LU
+# routines in linalg) follow three rules, each worth a large factor in speed:
+# - no reference counting: they never allocate and are compiled with _nrt=False.  Otherwise
+#   numba increfs and decrefs (atomically, ~10 ns a pair) every array argument and every
+#   member of a tuple or NamedTuple argument on each call, and its pruning pass cannot
+#   remove pairs that span a call to another jitted function.  They take plain arrays (no
+#   ThermoParams, no tuples, no array views) and fewer than 30 arguments (CPython passes
+#   more as a tuple, which numba builds with increfs in the caller); callers hoist the
+#   ThermoParams fields and the workspace once per batch;
+# - forceinline=True: LLVM inlines them into the per-node loop, so that the ~200 machine
+#   words of array arguments are not copied on every call;
+# - indices read from the tables are cast to unsigned (_u): numba then emits no
+#   negative-index wraparound code.
+# Scalar helpers are inline="always".
 
 
 @jit(inline="always")

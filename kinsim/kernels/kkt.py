@@ -36,7 +36,8 @@ from .linalg import lu_factor, lu_solve, lu_solve_cols, lu_solve_t_cols
 
 MAX_NEWTON = 200
 
-# indices read from the parameter tables are cast to unsigned (see kinsim.kernels.gibbs)
+# indices read from the parameter tables are cast to unsigned (rules for per-node kernels:
+# kinsim.kernels.gibbs)
 _u = np.uint64
 
 

@@ -1,7 +1,8 @@
 """Small dense linear algebra on preallocated arrays (no allocation per node).
 
 LAPACK through numba allocates and copies on every call, which costs more than the
-arithmetic for the 5-20 unknowns of a per-node KKT system; these loops do not.
+arithmetic for the 5-20 unknowns of a per-node KKT system; these loops do not.  They are
+per-node kernels in the sense of kinsim.kernels.gibbs (no reference counting, inlined).
 """
 
 from __future__ import annotations
