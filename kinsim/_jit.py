@@ -7,8 +7,6 @@ division by zero give inf/NaN (caught by status codes) instead of raising inside
 
 from __future__ import annotations
 
-import os
-
 import numba
 
 JIT_OPTIONS = dict(cache=True, fastmath=False, error_model="numpy", nogil=True)
@@ -27,7 +25,3 @@ def jit(func=None, **overrides):
     if func is None:
         return lambda f: numba.njit(**opts)(f)
     return numba.njit(**opts)(func)
-
-
-def jit_disabled() -> bool:
-    return os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0")

@@ -126,8 +126,6 @@ def _thermo_batch(args, model, comps) -> int:
 
     import numpy as np
 
-    from .kernels.kkt import equilibrium_batch
-
     if not args.output:
         raise KinsimError("--batch needs -o OUT.npz")
     try:
@@ -155,26 +153,18 @@ def _thermo_batch(args, model, comps) -> int:
             except ValueError:
                 raise KinsimError(f"--batch: {args.batch} line {i + 2}: '{r[cidx]}' is not a number") from None
         _check_x(X[i], comps[1:], f"--batch {args.batch} line {i + 2}")
-    Xf = model.full_composition(X)
-    N, n = Xf.shape
-    K = model.params.n_y
-    T = np.full(N, float(args.T))
     # warm-up on one row: loads (or compiles) the kernels, not counted in the throughput
     t0 = time.perf_counter()
     model.equilibrium(X[:1], args.T, raise_on_failure=False)
     t_start = time.perf_counter() - t0
-    Y = np.zeros((N, K))
-    warm = np.zeros(N, dtype=np.int64)
-    MU = np.empty((N, n))
-    PD = np.empty((N, n, n))
-    DMU = np.empty((N, n - 1, n - 1))
-    GM = np.empty(N)
-    status = np.empty(N, dtype=np.int64)
     t0 = time.perf_counter()
-    equilibrium_batch(model.params, T, Xf, Y, warm, MU, PD, DMU, GM, status)
+    res = model.equilibrium(X, args.T, raise_on_failure=False)
     dt = time.perf_counter() - t0
-    np.savez(args.output, components=np.array(comps), T=T, X=Xf, GM=GM, MU=MU, dmu_dx=DMU,
-             partial_dmu_dx=PD, site_fractions=Y, site_names=np.array(model.desc.site_names), status=status)
+    N = len(X)
+    status = res.status
+    np.savez(args.output, components=np.array(comps), T=res.T, X=res.X, GM=res.GM, MU=res.MU, dmu_dx=res.dmu_dx,
+             partial_dmu_dx=res.partial_dmu_dx, site_fractions=res.site_fractions,
+             site_names=np.array(model.desc.site_names), status=status)
     nbad = int((status != 0).sum())
     print(f"{N} rows in {dt:.4f} s: {N / dt:,.0f} rows/s (start-up and compilation {t_start:.2f} s, not counted)")
     print(f"wrote {args.output}; {N - nbad} converged, {nbad} failed (status != 0)")

@@ -7,7 +7,6 @@ says completed, failed (with node, composition, time and reason) or interrupted.
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import dataclass, field
 
@@ -139,7 +138,6 @@ class Simulation:
                         bc_dist=bc_dist)
         if not boundaries:
             return sim
-        self.sim = sim
         for s, side in enumerate(("left", "right")):
             b = getattr(self.case.boundary, side)
             if b.type == "fixed-composition":
@@ -168,8 +166,7 @@ class Simulation:
 
     # ---------------------------------------------------------------- run
     def run(self, output=None, progress=True) -> RunSummary:
-        from .kernels.step import (ADV_DT_UNDERFLOW, ADV_MAX_STEPS, ADV_NODE_FAILED, ADV_REACHED, ADV_T_RANGE,
-                                   S_FAIL_NODE, S_FAIL_STATUS, S_NEWTON, S_REJECTED, S_STEPS, advance)
+        from .kernels.step import ADV_MAX_STEPS, ADV_REACHED, S_NEWTON, S_REJECTED, S_STEPS, advance
         from .storage import ResultWriter
 
         case = self.case

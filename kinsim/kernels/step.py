@@ -203,6 +203,7 @@ def advance(p, T, sim, zf, U, Y, hist_U, hist_t, nhist, t0, t_target, dt0, rtol,
     t = t0
     dt = dt0
     steps = 0
+    fresh = False  # MU, Jp, J belong to U (set by an accepted implicit step)
     while t < t_target * (1.0 - 1e-14):
         if steps >= max_steps:
             return ADV_MAX_STEPS, t, dt
@@ -238,8 +239,10 @@ def advance(p, T, sim, zf, U, Y, hist_U, hist_t, nhist, t0, t_target, dt0, rtol,
             t += dt
             steps += 1
             stats[S_STEPS] += 1
+            fresh = False
             continue
         # ---- implicit BDF2 (BE for the first step)
+        fresh = False  # the attempt overwrites MU, Jp, J
         nh = nhist[0]
         if nh >= 2:
             w = dt / (t - hist_t[1])
@@ -368,6 +371,7 @@ def advance(p, T, sim, zf, U, Y, hist_U, hist_t, nhist, t0, t_target, dt0, rtol,
         t = tn
         steps += 1
         stats[S_STEPS] += 1
+        fresh = True
         if err > 0.0:
             fac = 0.9 * err ** (-1.0 / 3.0)
             dt *= min(2.5, max(0.2, fac))
@@ -375,6 +379,8 @@ def advance(p, T, sim, zf, U, Y, hist_U, hist_t, nhist, t0, t_target, dt0, rtol,
             dt *= 2.0
         if dt < dt_natural and t >= t_target * (1.0 - 1e-14):
             dt = dt_natural  # the step was cut to land on the output time
+    if fresh:
+        return ADV_REACHED, t, dt
     # chemical potentials and fluxes of the final state
     st, node = eval_nodes(p, fnval, T, sim, U, Y, True, MU, DMDU, L, scr)
     if st != STATUS_OK:

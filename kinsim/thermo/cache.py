@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..errors import DatabaseError
 
-CONVERTER_VERSION = "5"
+CONVERTER_VERSION = "6"
 
 
 def cache_dir() -> Path:

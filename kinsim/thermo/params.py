@@ -21,7 +21,7 @@ fractions, ordered part at y, minus the ordered part at the quasi mole fractions
 ``G_b`` is a polynomial in z (monomials of kind 0) plus the ideal mixing term
 ``RT sum a_s z ln z`` plus the Inden-Hillert-Jarl magnetic term built from the TC
 (kind 1) and BMAGN (kind 2) polynomials.  ``N_b`` is linear in z (atoms per formula
-unit).  Mobility polynomials (kinds >= 10) live in the same monomial tables.
+unit).  Mobility polynomials (MQ + MF per component) have tables of their own (mq_*).
 """
 
 from __future__ import annotations
@@ -35,8 +35,7 @@ import numpy as np
 KIND_G = 0
 KIND_TC = 1
 KIND_BMAGN = 2
-KIND_MQ = 10  # + species index: RT ln(RT M_k) / MQ
-KIND_MF = 40  # + species index: magnetic mobility factor alpha_k
+KIND_MQ = 10  # + species index: mobility (MQ + MF) sums
 
 # status codes returned by the kernels (one per node)
 STATUS_OK = 0
@@ -90,7 +89,6 @@ class ThermoParams(NamedTuple):
     # monomials
     mono_fn: np.ndarray  # i8[M]
     mono_scale: np.ndarray  # f8[M]
-    mono_kind: np.ndarray  # i8[M]
     mono_fac_ptr: np.ndarray  # i8[M + 1]
     fac_var: np.ndarray  # i8[F] (z index)
     fac_exp: np.ndarray  # i8[F]

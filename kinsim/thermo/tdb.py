@@ -559,33 +559,18 @@ def build_phase(db, phase: str, components, dbname="database", mobility=None):
 
     # ---- arrays
     t_breaks, basis_pow, basis_log, basis_exp, fn_coef = bld.tf.build()
-    mq_fn, mq_scale, mq_ptr, mq_fac_ptr, mq_fac_var, mq_fac_exp = [], [], [0], [0], [], []
-    for k in range(len(comps)):
-        for fn, c, mono in mob[k]:
-            mq_fn.append(fn)
-            mq_scale.append(c)
-            for v, e in mono:
-                mq_fac_var.append(v)
-                mq_fac_exp.append(e)
-            mq_fac_ptr.append(len(mq_fac_var))
-        mq_ptr.append(len(mq_fn))
-    mono_fn, mono_scale, mono_kind, fac_ptr, fac_var, fac_exp = [], [], [], [0], [], []
-    blk_kind_ptr = []
+    mq_ptr = np.cumsum([0] + [len(mob[k]) for k in range(len(comps))])
+    mq_fn, mq_scale, mq_fac_ptr, mq_fac_var, mq_fac_exp = _flatten(
+        [(fn, c, mono) for k in range(len(comps)) for fn, c, mono in mob[k]])
+    blk_kind_ptr, flat = [], []
     for blk in blocks:
         mons = sorted(blk.monomials, key=lambda t: t[2])
-        ptr = [len(mono_fn)]
-        for kind in (P.KIND_TC, P.KIND_BMAGN):
-            ptr.append(len(mono_fn) + sum(1 for t in mons if t[2] < kind))
-        ptr.append(len(mono_fn) + len(mons))
-        blk_kind_ptr.append(ptr)
-        for fn, c, kind, mono in mons:
-            mono_fn.append(fn)
-            mono_scale.append(c)
-            mono_kind.append(kind)
-            for v, e in mono:
-                fac_var.append(v)
-                fac_exp.append(e)
-            fac_ptr.append(len(fac_var))
+        kinds = [t[2] for t in mons]
+        start = len(flat)
+        blk_kind_ptr.append([start] + [start + sum(1 for k in kinds if k < kind)
+                                       for kind in (P.KIND_TC, P.KIND_BMAGN)] + [start + len(mons)])
+        flat.extend((fn, c, mono) for fn, c, _, mono in mons)
+    mono_fn, mono_scale, fac_ptr, fac_var, fac_exp = _flatten(flat)
     Z = len(zrows_M)
     # no internal degrees of freedom: free y count == sublattice sums + independent mass balances
     no_dof = int(K == free_sub + len(comps) - 1)
@@ -604,13 +589,11 @@ def build_phase(db, phase: str, components, dbname="database", mobility=None):
         z_M=np.ascontiguousarray(np.array(zrows_M, dtype=np.float64).reshape(Z, K)),
         z_c=np.array(zrows_c, dtype=np.float64), z_ratio=np.array(zratio, dtype=np.float64),
         z_natoms=np.array(znat, dtype=np.float64),
-        mono_fn=np.array(mono_fn, dtype=np.int64), mono_scale=np.array(mono_scale, dtype=np.float64),
-        mono_kind=np.array(mono_kind, dtype=np.int64), mono_fac_ptr=np.array(fac_ptr, dtype=np.int64),
-        fac_var=np.array(fac_var, dtype=np.int64), fac_exp=np.array(fac_exp, dtype=np.int64),
+        mono_fn=mono_fn, mono_scale=mono_scale,
+        mono_fac_ptr=fac_ptr, fac_var=fac_var, fac_exp=fac_exp,
         interstitial=interstitial, va_y=va_y,
-        mq_ptr=np.array(mq_ptr, dtype=np.int64), mq_fn=np.array(mq_fn, dtype=np.int64),
-        mq_scale=np.array(mq_scale, dtype=np.float64), mq_fac_ptr=np.array(mq_fac_ptr, dtype=np.int64),
-        mq_fac_var=np.array(mq_fac_var, dtype=np.int64), mq_fac_exp=np.array(mq_fac_exp, dtype=np.int64),
+        mq_ptr=mq_ptr.astype(np.int64), mq_fn=mq_fn, mq_scale=mq_scale, mq_fac_ptr=mq_fac_ptr,
+        mq_fac_var=mq_fac_var, mq_fac_exp=mq_fac_exp,
     )
     desc = PhaseDescription(
         database=dbname, phase=pname, components=comps, site_names=site_names,
@@ -619,6 +602,16 @@ def build_phase(db, phase: str, components, dbname="database", mobility=None):
         missing_mobility=missing, mobility_substituted=substituted, mobility_policy=mobility or "",
     )
     return params, desc
+
+
+def _flatten(monomials):
+    """[(fn, coef, ((var, exp), ...)), ...] -> fn, scale, factor pointers, factor vars, exponents."""
+    fn = np.array([m[0] for m in monomials], dtype=np.int64)
+    scale = np.array([m[1] for m in monomials], dtype=np.float64)
+    ptr = np.cumsum([0] + [len(m[2]) for m in monomials]).astype(np.int64)
+    var = np.array([v for m in monomials for v, _ in m[2]], dtype=np.int64)
+    exp = np.array([e for m in monomials for _, e in m[2]], dtype=np.int64)
+    return fn, scale, ptr, var, exp
 
 
 def _label_simple(p):
