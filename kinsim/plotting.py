@@ -1,94 +1,403 @@
-"""Plots of result files (matplotlib).  Library functions take and return Axes; they read
-result files only (never kernels)."""
+"""Figures of result files (matplotlib).
+
+The ``plot_*`` functions draw one kind of plot on a matplotlib Axes (a new one when
+``ax`` is None) and return it; :func:`figure` lays out a whole figure and saves it.
+Figures are made with :class:`matplotlib.figure.Figure` directly (no pyplot), so no window
+ever opens and no global figure is left behind.  They read result files only.
+
+Kinds:
+    profiles  composition against distance at chosen times; initial profile dashed, weld
+              marked, uphill stretches (flux up the component's own concentration gradient)
+              highlighted
+    mu        chemical potentials against distance (continuous where compositions jump)
+    flux      the solver's volume-fixed fluxes against distance
+    path      the diffusion path in composition space (x_j against x_k, or a Gibbs triangle)
+    markers   Kirkendall marker displacement against sqrt(t), with the parabolic fit
+"""
 
 from __future__ import annotations
 
+import math
+from pathlib import Path
+
 import numpy as np
 
-from .storage import read_result
+from .analysis import component_index, concentrations, load_result, time_index, uphill_faces, weld_position
+from .errors import InputError
+from .storage import Result
 from .units import ATOMIC_WEIGHTS
 
+__all__ = ["KINDS", "figure", "figure_profiles", "plot_flux", "plot_markers", "plot_mu", "plot_path",
+           "plot_profiles", "to_weight_percent"]
 
+KINDS = ("profiles", "mu", "path", "markers", "flux")
+UNITS = ("mole-fraction", "weight-percent")
+COLUMN_WIDTH = 3.5  # inches: one column of a two-column journal page
+
+# publication defaults, applied inside :func:`figure` (and by the plot functions on new axes)
+STYLE = {
+    "font.size": 8,
+    "axes.labelsize": 8,
+    "axes.titlesize": 8,
+    "xtick.labelsize": 7,
+    "ytick.labelsize": 7,
+    "legend.fontsize": 6.5,
+    "legend.frameon": False,
+    "lines.linewidth": 1.3,
+    "axes.linewidth": 0.7,
+    "xtick.direction": "in",
+    "ytick.direction": "in",
+    "xtick.top": True,
+    "ytick.right": True,
+    "xtick.major.width": 0.6,
+    "ytick.major.width": 0.6,
+    "savefig.dpi": 300,
+    "savefig.bbox": "tight",
+    "savefig.pad_inches": 0.02,
+}
+_INITIAL = dict(color="0.45", lw=1.0, ls="--")
+_WELD = dict(color="0.3", lw=0.7, ls=":")
+_UPHILL = dict(color="crimson", lw=4.0, alpha=0.35, solid_capstyle="butt")
+
+
+# ---------------------------------------------------------------------- helpers
 def to_weight_percent(x, components):
-    w = np.array([ATOMIC_WEIGHTS[c] for c in components])
-    m = x * w
+    """Mole fractions (..., n) -> weight percent."""
+    missing = [c for c in components if c.upper() not in ATOMIC_WEIGHTS]
+    if missing:
+        raise InputError(f"--unit weight-percent: no atomic weight for {', '.join(missing)} (not an element); "
+                         "use --unit mole-fraction")
+    w = np.array([ATOMIC_WEIGHTS[c.upper()] for c in components])
+    m = np.asarray(x) * w
     return 100.0 * m / m.sum(axis=-1, keepdims=True)
 
 
-def uphill_mask(r, k, it=-1):
-    """Nodes where component k's volume-fixed flux runs up its own concentration gradient."""
-    J = r.flux[it, :, k]
-    Jn = 0.5 * (J[1:] + J[:-1])  # at nodes
-    g = np.gradient(r.x[it, :, k], r.z)
-    scale = np.abs(Jn).max() or 1.0
-    return (Jn * g > 0) & (np.abs(Jn) > 1e-3 * scale)
+def _values(r: Result, unit: str) -> tuple[np.ndarray, str]:
+    if unit not in UNITS:
+        raise InputError(f"--unit: {unit!r} is not one of {', '.join(UNITS)}")
+    if unit == "weight-percent":
+        return to_weight_percent(r.x, r.components), "wt%"
+    return r.x, "mole fraction"
 
 
-def _time_label(t):
+def _read(result) -> Result:
+    return load_result(result)
+
+
+def _new_axes(figsize=(COLUMN_WIDTH, 2.6)):
+    from matplotlib import rc_context
+    from matplotlib.figure import Figure
+
+    with rc_context(STYLE):
+        fig = Figure(figsize=figsize, layout="constrained")
+        return fig.add_subplot()
+
+
+def time_label(t: float) -> str:
+    """A short label for a time in s: '13 d', '2.5 h', '30 s'."""
     for unit, s in (("d", 86400.0), ("h", 3600.0), ("min", 60.0), ("s", 1.0)):
         if t >= s or unit == "s":
             return f"{t / s:.3g} {unit}"
+    return f"{t:g} s"  # pragma: no cover
 
 
-def plot_profiles(result, ax=None, component=None, times=None, unit="mole-fraction", mark_uphill=True):
-    """Composition of one component against distance (mm) at chosen times on ``ax``."""
-    import matplotlib.pyplot as plt
+def time_indices(r: Result, times=None) -> list[int]:
+    """Snapshots nearest to ``times`` (s); default: a quarter, half and the end of the run."""
+    if times is None:
+        n = r.n_snapshots
+        return sorted({n // 4, n // 2, n - 1} - {0}) or [n - 1]
+    idx = sorted({time_index(r, t, "--times", allow_zero=True) for t in times})
+    if not idx:
+        raise InputError("--times: no time given")
+    return idx
 
-    r = read_result(result) if isinstance(result, (str, bytes)) or hasattr(result, "__fspath__") else result
-    comps = list(r.components)
-    k = comps.index(component) if component else 1
-    if ax is None:
-        _, ax = plt.subplots(figsize=(3.5, 2.6), constrained_layout=True)
-    idx = _time_indices(r, times)
-    vals = to_weight_percent(r.x, comps) if unit == "weight-percent" else r.x
+
+def _components(r: Result, components, default, where="--components") -> list[int]:
+    if components is None:
+        return list(default)
+    if isinstance(components, str):
+        components = [components]
+    out = []
+    for c in components:
+        k = component_index(r, c, where)
+        if k not in out:
+            out.append(k)
+    if not out:
+        raise InputError(f"{where}: no component given")
+    return out
+
+
+def _time_colors(n):
+    from matplotlib import colormaps
+
+    cmap = colormaps["viridis"]
+    return [cmap(0.12 + 0.72 * j / max(n - 1, 1)) for j in range(n)]
+
+
+def _si_scale(values) -> tuple[float, str]:
+    """A power of ten that brings values to O(1), and its label text ('' for 1)."""
+    m = float(np.nanmax(np.abs(values))) if np.size(values) else 0.0
+    if not (m > 0 and math.isfinite(m)):
+        return 1.0, ""
+    e = int(math.floor(math.log10(m)))
+    if -2 <= e <= 3:
+        return 1.0, ""
+    return 10.0 ** e, f"$10^{{{e}}}$ "
+
+
+def uphill_nodes(r: Result, it: int, k: int) -> np.ndarray:
+    """Nodes on either side of the faces where component k's flux (the solver's,
+    volume-fixed) runs up the gradient of its own concentration c_k = u_k / V_s."""
+    c = concentrations(r, it)[:, k]
+    grad = np.diff(c) / np.diff(r.z)
+    up = uphill_faces(r.faces[1:-1], r.flux[it, 1:-1, k], grad)
+    nodes = np.zeros(r.z.size, dtype=bool)
+    nodes[:-1] |= up
+    nodes[1:] |= up
+    return nodes
+
+
+def _mark_weld(ax, r: Result, label=True):
+    w = weld_position(r)
+    if w is not None:
+        ax.axvline(w * 1e3, label="weld" if label else None, **_WELD)
+
+
+def _legend(ax, skip=(), **kw):
+    """A legend of the entries whose labels are not in ``skip``; returns the labels shown."""
+    pairs = [(h, lab) for h, lab in zip(*ax.get_legend_handles_labels()) if lab not in skip]
+    if pairs:
+        ax.legend(*zip(*pairs), **({"loc": "best", "handlelength": 1.8} | kw))
+    return [lab for _, lab in pairs]
+
+
+# ---------------------------------------------------------------------- plots
+def plot_profiles(result, ax=None, component=None, times=None, unit="mole-fraction", mark_uphill=True,
+                  legend=True):
+    """Composition of one component against distance (mm) at chosen times.
+
+    The initial profile is dashed, the weld dotted, and where the component's flux runs up
+    its own concentration gradient (uphill diffusion) the curve is highlighted."""
+    r = _read(result)
+    k = _components(r, component, [1 if len(r.components) > 1 else 0])[0]
+    ax = ax if ax is not None else _new_axes()
+    vals, ulabel = _values(r, unit)
     zmm = r.z * 1e3
-    ax.plot(zmm, vals[0, :, k], "--", color="0.5", lw=1.0, label="initial")
-    cmap = plt.get_cmap("viridis")
-    for j, it in enumerate(idx):
-        if it == 0:
-            continue
-        c = cmap(0.15 + 0.7 * j / max(len(idx) - 1, 1))
-        ax.plot(zmm, vals[it, :, k], color=c, lw=1.4, label=_time_label(r.time[it]))
-    if mark_uphill and len(idx):
-        up = uphill_mask(r, k, idx[-1])
-        if up.any():
-            y = np.where(up, vals[idx[-1], :, k], np.nan)
-            ax.plot(zmm, y, color="crimson", lw=3.0, alpha=0.45, label="uphill (flux up its gradient)")
-    for m in np.atleast_1d(r.markers[0]):
-        ax.axvline(m * 1e3, color="0.3", lw=0.8, ls=":")
-    ax.set_xlabel("distance z (mm)")
-    ax.set_ylabel(f"{comps[k]} ({'wt%' if unit == 'weight-percent' else 'mole fraction'})")
-    ax.legend(fontsize=7, frameon=False)
+    ax.plot(zmm, vals[0, :, k], label="initial", **_INITIAL)
+    idx = [i for i in time_indices(r, times) if i > 0]
+    uphill_drawn = False
+    for color, it in zip(_time_colors(len(idx)), idx):
+        if mark_uphill:
+            up = uphill_nodes(r, it, k)
+            if up.any():
+                ax.plot(zmm, np.where(up, vals[it, :, k], np.nan), label=None if uphill_drawn else "uphill",
+                        zorder=1, **_UPHILL)
+                uphill_drawn = True
+        ax.plot(zmm, vals[it, :, k], color=color, label=time_label(r.time[it]), zorder=2)
+    _mark_weld(ax, r)
+    ax.set_xlabel("distance $z$ (mm)")
+    ax.set_ylabel(f"{_name(r.components[k])} ({ulabel})")
+    ax.set_xlim(zmm[0], zmm[-1])
+    if legend:
+        _legend(ax)
     return ax
 
 
-def _time_indices(r, times):
-    if times is None:
-        n = len(r.time)
-        return sorted({0, n // 4, n // 2, n - 1} - {0}) or [n - 1]
-    return sorted({int(np.argmin(np.abs(r.time - t))) for t in times})
+def plot_mu(result, ax=None, component=None, times=None, legend=True):
+    """Chemical potential of one component (kJ/mol) against distance at chosen times."""
+    r = _read(result)
+    k = _components(r, component, [1 if len(r.components) > 1 else 0])[0]
+    ax = ax if ax is not None else _new_axes()
+    zmm = r.z * 1e3
+    mu = r.mu[..., k] / 1e3
+    ax.plot(zmm, mu[0], label="initial", **_INITIAL)
+    idx = [i for i in time_indices(r, times) if i > 0]
+    for color, it in zip(_time_colors(len(idx)), idx):
+        ax.plot(zmm, mu[it], color=color, label=time_label(r.time[it]))
+    _mark_weld(ax, r)
+    ax.set_xlabel("distance $z$ (mm)")
+    ax.set_ylabel(f"$\\mu_{{\\mathrm{{{_name(r.components[k])}}}}}$ (kJ mol$^{{-1}}$)")
+    ax.set_xlim(zmm[0], zmm[-1])
+    if legend:
+        _legend(ax)
+    return ax
+
+
+def plot_flux(result, ax=None, component=None, times=None, legend=True):
+    """The solver's flux of one component (volume-fixed frame) against distance."""
+    r = _read(result)
+    k = _components(r, component, [1 if len(r.components) > 1 else 0])[0]
+    ax = ax if ax is not None else _new_axes()
+    fmm = r.faces * 1e3
+    idx = [i for i in time_indices(r, times) if i > 0]
+    scale, stext = _si_scale(r.flux[idx, :, k])
+    for color, it in zip(_time_colors(len(idx)), idx):
+        ax.plot(fmm, r.flux[it, :, k] / scale, color=color, label=time_label(r.time[it]))
+    ax.axhline(0.0, color="0.6", lw=0.5)
+    _mark_weld(ax, r)
+    ax.set_xlabel("distance $z$ (mm)")
+    ax.set_ylabel(f"$J_{{\\mathrm{{{_name(r.components[k])}}}}}$ ({stext}mol m$^{{-2}}$ s$^{{-1}}$)")
+    ax.set_xlim(fmm[0], fmm[-1])
+    if legend:
+        _legend(ax)
+    return ax
+
+
+def plot_path(result, ax=None, components=None, times=None, unit="mole-fraction", legend=True):
+    """Diffusion path in composition space.
+
+    Two components (default: the first two independent ones of a ternary or higher):
+    x_j (horizontal) against x_k.  Three components: a Gibbs triangle of those three
+    (their fractions renormalised to sum to one)."""
+    r = _read(result)
+    nc = len(r.components)
+    if nc < 3 and components is None:
+        raise InputError("--kind path needs a ternary (or higher) couple; this result has "
+                         f"{nc} components ({', '.join(r.components)})")
+    ks = _components(r, components, [1, 2])
+    if len(ks) not in (2, 3):
+        raise InputError(f"--kind path: give two components (x_j against x_k) or three (Gibbs triangle), "
+                         f"got {len(ks)}")
+    vals, ulabel = _values(r, unit)
+    idx = [i for i in time_indices(r, times if times is not None else [r.time[-1]]) if i > 0]
+    ax = ax if ax is not None else _new_axes((COLUMN_WIDTH, 3.0 if len(ks) == 3 else 2.8))
+    names = [_name(r.components[k]) for k in ks]
+    if len(ks) == 2:
+        pts = [vals[:, :, ks[0]], vals[:, :, ks[1]]]
+        X, Y = pts
+        ax.plot([X[0, 0], X[0, -1]], [Y[0, 0], Y[0, -1]], label="initial (step)", **_INITIAL)
+        for color, it in zip(_time_colors(len(idx)), idx):
+            ax.plot(X[it], Y[it], color=color, label=time_label(r.time[it]))
+        ax.plot([X[0, 0]], [Y[0, 0]], "s", color="0.2", ms=4, label="left end")
+        ax.plot([X[0, -1]], [Y[0, -1]], "o", color="0.2", ms=4, label="right end")
+        ax.set_xlabel(f"{names[0]} ({ulabel})")
+        ax.set_ylabel(f"{names[1]} ({ulabel})")
+    else:
+        sub = vals[:, :, ks]
+        sub = sub / sub.sum(axis=-1, keepdims=True)
+
+        def xy(f):  # Gibbs triangle: first component at the lower left, second lower right, third top
+            return f[..., 1] + 0.5 * f[..., 2], (math.sqrt(3) / 2) * f[..., 2]
+
+        tri = np.array([[0, 0], [1, 0], [0.5, math.sqrt(3) / 2], [0, 0]])
+        ax.plot(tri[:, 0], tri[:, 1], color="0.2", lw=0.8)
+        for t in (0.2, 0.4, 0.6, 0.8):  # grid lines of constant fraction
+            for a in range(3):
+                f0 = np.zeros(3)
+                f1 = np.zeros(3)
+                f0[a] = f1[a] = t
+                f0[(a + 1) % 3] = 1 - t
+                f1[(a + 2) % 3] = 1 - t
+                p = np.array([xy(f0), xy(f1)])
+                ax.plot(p[:, 0], p[:, 1], color="0.85", lw=0.5, zorder=0)
+        x0, y0 = xy(sub[0])
+        ax.plot([x0[0], x0[-1]], [y0[0], y0[-1]], label="initial (step)", **_INITIAL)
+        for color, it in zip(_time_colors(len(idx)), idx):
+            xx, yy = xy(sub[it])
+            ax.plot(xx, yy, color=color, label=time_label(r.time[it]))
+        for (px, py), name, ha, va in zip(tri[:3], names, ("right", "left", "center"), ("top", "top", "bottom")):
+            ax.annotate(name, (px, py), xytext=(0, -3 if va == "top" else 3), textcoords="offset points",
+                        ha=ha, va=va)
+        ax.set_aspect("equal")
+        ax.set_axis_off()
+        ax.set_title(f"Gibbs triangle ({ulabel})")
+    if legend:
+        _legend(ax)
+    return ax
+
+
+def plot_markers(result, ax=None, legend=True):
+    """Kirkendall marker displacement (um) against sqrt(t), with the parabolic law fitted."""
+    r = _read(result)
+    if r.markers.ndim != 2 or r.markers.shape[1] == 0:
+        raise InputError(f"{r.path} holds no Kirkendall markers")
+    ax = ax if ax is not None else _new_axes()
+    s = np.sqrt(r.time)
+    d = (r.markers - r.markers[0]) * 1e6
+    for m, color in zip(range(d.shape[1]), _time_colors(d.shape[1])):
+        lab = "marker" if d.shape[1] == 1 else f"marker {m}"
+        ax.plot(s, d[:, m], "o", ms=3, color=color, label=lab)
+        if s[-1] > 0:
+            slope = float((s * d[:, m]).sum() / (s * s).sum())  # least squares through the origin
+            ax.plot([0, s[-1]], [0, slope * s[-1]], color=color, lw=0.8, ls="--",
+                    label=f"parabolic fit: {slope:.3g} $\\mu$m s$^{{-1/2}}$ $\\times\\sqrt{{t}}$")
+    ax.axhline(0.0, color="0.6", lw=0.5)
+    ax.set_xlabel("$\\sqrt{t}$ (s$^{1/2}$)")
+    ax.set_ylabel("marker displacement ($\\mu$m)")
+    ax.set_xlim(left=0)
+    if legend:
+        _legend(ax)
+    return ax
+
+
+def _name(c: str) -> str:
+    """Element symbol as printed: 'SI' -> 'Si'."""
+    return c[:1].upper() + c[1:].lower() if c.isalpha() and len(c) <= 2 else c
+
+
+# ---------------------------------------------------------------------- figures
+_FORMATS = ("png", "pdf", "svg", "eps", "ps", "jpg", "jpeg", "tif", "tiff", "webp")
+
+
+def figure(result, out, kind="profiles", times=None, components=None, unit="mole-fraction"):
+    """Draw ``kind`` for the result and save it to ``out`` (format from its suffix).
+
+    profiles, mu and flux: one panel per component (default: all but the dependent one);
+    path: one panel (two components: x_j against x_k; three: Gibbs triangle); markers:
+    one panel.  Returns the output path."""
+    from matplotlib import rc_context
+    from matplotlib.figure import Figure
+
+    if kind not in KINDS:
+        raise InputError(f"--kind: {kind!r} is not one of {', '.join(KINDS)}")
+    out = Path(out)
+    fmt = out.suffix.lower().lstrip(".")
+    if fmt not in _FORMATS:
+        raise InputError(f"-o {out}: unknown figure format {out.suffix or '(no suffix)'}; use .png, .pdf or .svg")
+    if not out.parent.is_dir():
+        raise InputError(f"-o {out}: directory {out.parent} does not exist")
+    if unit not in UNITS:
+        raise InputError(f"--unit: {unit!r} is not one of {', '.join(UNITS)}")
+    r = _read(result)
+    with rc_context(STYLE):
+        if kind in ("profiles", "mu", "flux"):
+            ks = _components(r, components, range(1, len(r.components)) if len(r.components) > 1 else [0])
+            fig = Figure(figsize=(COLUMN_WIDTH, 1.9 * len(ks) + 0.5), layout="constrained")
+            axes = fig.subplots(len(ks), 1, sharex=True, squeeze=False)[:, 0]
+            shown: list[str] = []
+            for j, (ax, k) in enumerate(zip(axes, ks)):
+                c = r.components[k]
+                if kind == "profiles":
+                    plot_profiles(r, ax, c, times, unit, legend=False)
+                elif kind == "mu":
+                    plot_mu(r, ax, c, times, legend=False)
+                else:
+                    plot_flux(r, ax, c, times, legend=False)
+                shown += _legend(ax, skip=shown)  # each entry once, in the first panel that has it
+                if j < len(ks) - 1:
+                    ax.set_xlabel("")
+        elif kind == "path":
+            fig = Figure(figsize=(COLUMN_WIDTH, 3.0), layout="constrained")
+            plot_path(r, fig.add_subplot(), components, times, unit)
+        else:
+            if components:
+                raise InputError("--components does not apply to --kind markers")
+            fig = Figure(figsize=(COLUMN_WIDTH, 2.6), layout="constrained")
+            plot_markers(r, fig.add_subplot())
+        title = str(r.attrs.get("title", "") or "")
+        T = r.attrs.get("temperature_K")
+        if isinstance(T, (int, float)):
+            title = f"{title}; " if title else ""
+            title += f"{T:.6g} K ({T - 273.15:.6g} \N{DEGREE SIGN}C)"
+        if title:
+            fig.suptitle(title, fontsize=7.5)
+        try:
+            fig.savefig(out, format=fmt)
+        except OSError as exc:
+            raise InputError(f"-o {out}: cannot write the figure: {exc}") from None
+    return out
 
 
 def figure_profiles(path, out, components=None, times=None, unit="mole-fraction"):
-    """One panel per component (the dependent one left out unless asked for), saved to ``out``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    r = read_result(path)
-    comps = list(r.components)
-    show = [c.upper() for c in components] if components else comps[1:]
-    fig, axes = plt.subplots(len(show), 1, figsize=(3.5, 2.3 * len(show) + 0.4), sharex=True,
-                             constrained_layout=True, squeeze=False)
-    for ax, c in zip(axes[:, 0], show):
-        plot_profiles(r, ax=ax, component=c, times=times, unit=unit)
-        if ax is not axes[-1, 0]:
-            ax.set_xlabel("")
-    title = r.attrs.get("title", "")
-    T = r.attrs.get("temperature_K")
-    if title:
-        fig.suptitle(title + (f", {T:g} K" if T else ""), fontsize=8)
-    fig.savefig(out, dpi=200)
-    plt.close(fig)
-    return out
+    """The profiles figure (kept for earlier callers): :func:`figure` with kind='profiles'."""
+    return figure(path, out, "profiles", times=times, components=components, unit=unit)

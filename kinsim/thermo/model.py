@@ -103,6 +103,33 @@ class PhaseModel:
             raise InputError(msg)
         raise ConvergenceError(msg)
 
+    def mobilities(self, x_indep, T) -> np.ndarray:
+        """Mobilities M_k (m^2 mol J^-1 s^-1) of every component at each composition row
+        (N, n), from the site fractions of the equilibrium (no case scale factors).
+
+        Needs a model loaded with a mobility policy (``load_phase(..., mobility=...)``)."""
+        from ..kernels.flux import mobilities
+        from ..kernels.gibbs import eval_tfuncs
+
+        p = self.params
+        if p.mq_ptr.shape[0] != len(self.components) + 1 or p.mq_ptr[-1] == 0:
+            raise InputError(f"{self.phase} was loaded without mobility parameters; load it with "
+                             "mobility='error' or 'solvent'")
+        T = float(T)
+        self.check_temperature(T)
+        res = self.equilibrium(x_indep, T)
+        fn = np.empty(p.fn_coef.shape[0])
+        if eval_tfuncs(T, p.t_breaks, p.basis_pow, p.basis_log, p.basis_exp, p.fn_coef,
+                       np.empty(p.basis_pow.shape[0]), fn) != 0:
+            raise InputError(f"temperature {T:g} K is outside the range of the parameters of {self.phase}")
+        N, n = res.X.shape
+        out = np.empty((N, n))
+        zb = np.zeros(p.z_c.shape[0])
+        fv = np.zeros(8)
+        for i in range(N):
+            mobilities(p, fn, T, np.ascontiguousarray(res.site_fractions[i]), zb, fv, out[i])
+        return out
+
     def gibbs_energy(self, Y, T):
         """GM (J/mol of atoms) at given site fractions (N, K)."""
         from ..kernels.gibbs import gm_batch
