@@ -314,7 +314,7 @@ class CoupleAnalysis:
             "semi_infinite": self.semi_infinite,
             "interdiffusion_flux": {"z": self.z_faces.tolist(),
                                     **{c: self.flux[:, k].tolist() for k, c in enumerate(self.components)}},
-            "flux_deviation": self.flux_deviation,
+            "flux_deviation": {k: (v if math.isfinite(v) else None) for k, v in self.flux_deviation.items()},
             "zero_flux_planes": self.zero_flux_planes,
             "uphill": self.uphill,
             "warnings": list(self.warnings),
@@ -347,7 +347,8 @@ class CoupleAnalysis:
                 for p in self.zero_flux_planes:
                     comp = ", ".join(f"{k} {v:.5g}" for k, v in p["x"].items())
                     lines.append(f"zero-flux plane of {p['component']} at z = {p['z'] * 1e3:.6g} mm "
-                                 f"(x: {comp}): its flux reverses there")
+                                 f"(x: {comp}): its flux reverses ({p['reversal']})"
+                                 + (", next to an uphill stretch" if p["uphill_beside"] else ""))
             else:
                 lines.append("no zero-flux plane: no component's interdiffusion flux changes sign")
             if self.uphill:
@@ -420,16 +421,21 @@ def analyze(result, time: float | None = None) -> CoupleAnalysis:
         out.interdiffusivity = _binary_D(r, c, cf, xf, grad, J, zf, t)
     # zero-flux planes and uphill stretches (reported for every couple; expected in ternaries)
     for k, name in enumerate(comps):
+        up = uphill_faces(zf, J[:, k], grad[:, k])
+        stretches = _intervals(up, zf)
+        for z_from, z_to in stretches:
+            out.uphill.append({"component": name, "z_from": z_from, "z_to": z_to})
         for f in _sign_changes(J[:, k]):
             a, b = J[f, k], J[f + 1, k]
             s = a / (a - b) if a != b else 0.5
             zz = zf[f] + s * (zf[f + 1] - zf[f])
             xx = xf[f] + s * (xf[f + 1] - xf[f])
-            out.zero_flux_planes.append({"component": name, "z": float(zz),
-                                         "x": {cc: float(v) for cc, v in zip(comps, xx)}})
-        up = uphill_faces(zf, J[:, k], grad[:, k])
-        for z_from, z_to in _intervals(up, zf):
-            out.uphill.append({"component": name, "z_from": z_from, "z_to": z_to})
+            h = 2.0 * (zf[min(f + 1, zf.size - 1)] - zf[max(f - 1, 0)])
+            out.zero_flux_planes.append({
+                "component": name, "z": float(zz), "x": {cc: float(v) for cc, v in zip(comps, xx)},
+                "reversal": "+ to -" if a > 0 else "- to +",  # the flux's sign left -> right of the plane
+                "uphill_beside": any(lo - h <= zz <= hi + h for lo, hi in stretches),
+            })
     return out
 
 

@@ -177,6 +177,11 @@ def test_ternary_uphill_stretches_against_the_solver(runs):
     # each aluminium zero-flux plane borders an uphill stretch (flux reversal goes with uphill)
     for p in (p for p in a.zero_flux_planes if p["component"] == "AL"):
         assert min(min(abs(p["z"] - u["z_from"]), abs(p["z"] - u["z_to"])) for u in ups) < 0.1e-3
+        assert p["uphill_beside"]
+        # the reversal as the solver sees it: its flux left and right of the plane
+        f = int(np.searchsorted(r.faces, p["z"]))
+        left, right = np.sign(r.flux[-1, f - 2, 2]), np.sign(r.flux[-1, f + 1, 2])
+        assert p["reversal"] == ("+ to -" if left > 0 > right else "- to +" if left < 0 < right else "?")
 
 
 def test_darken_carbon_uphill_at_the_weld(runs):
@@ -274,6 +279,18 @@ def test_cli_bad_files(runs, tmp_path, capsys):
     data = runs["ideal"].read_bytes()
     p.write_bytes(data[: len(data) // 3])
     _one_error_line(capsys, ["analyze", str(p)], "cut.h5")
+
+
+def test_non_planar_couple_is_refused(runs, tmp_path):
+    p = tmp_path / "cyl.h5"
+    shutil.copy(runs["ideal"], p)
+    with h5py.File(p, "a") as f:
+        case = f.attrs["case"]
+        case = case.decode() if isinstance(case, bytes) else case
+        assert 'geometry = "planar"' in case
+        f.attrs["case"] = case.replace('geometry = "planar"', 'geometry = "cylindrical"')
+    with pytest.raises(InputError, match="planar"):
+        analyze(p)
 
 
 def test_library_errors_are_kinsim_errors(runs, tmp_path):
