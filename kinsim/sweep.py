@@ -392,7 +392,7 @@ def prepare_directory(plan: SweepPlan, directory) -> SweepPlan:
     directory cannot hold this sweep (see the module docstring)."""
     d = Path(directory).expanduser()
     if d.exists() and not d.is_dir():
-        raise InputError(f"-o {directory}: {d} is a file, not a directory")
+        raise InputError(f"-o {directory} is a file, not a directory")
     previous: dict[str, dict] = {}
     next_number = 0
     if d.exists() and (d / SWEEP_JSON).exists():
@@ -413,8 +413,8 @@ def prepare_directory(plan: SweepPlan, directory) -> SweepPlan:
             except (KeyError, ValueError, IndexError):
                 raise InputError(f"{d / SWEEP_JSON}: malformed run entry {r!r}") from None
     elif d.exists() and any(d.iterdir()):
-        raise InputError(f"-o {directory}: {d} exists and is not a kinsim sweep directory (no {SWEEP_JSON}); "
-                         f"give a new or empty directory")
+        raise InputError(f"-o {directory} exists and is not a kinsim sweep directory (it has files but no "
+                         f"{SWEEP_JSON}); give a new or empty directory")
     try:
         d.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
