@@ -31,6 +31,9 @@ from .units import parse_length, parse_temperature, parse_time, weight_to_mole
 __all__ = [
     "BoundarySide",
     "BoundarySpec",
+    "BoundaryStage",
+    "OnsagerSpec",
+    "PotentialSpec",
     "Case",
     "ConditionsSpec",
     "GridSpec",
@@ -45,7 +48,10 @@ __all__ = [
 
 COMPOSITION_UNITS = ("mole-fraction", "weight-percent")
 INITIAL_TYPES = ("step", "uniform", "table")
-BOUNDARY_TYPES = ("closed", "fixed-composition")
+BOUNDARY_TYPES = ("closed", "fixed-composition", "fixed-flux", "fixed-activity", "fixed-potential")
+POTENTIAL_KINDS = ("stress", "pressure", "electric", "energy")
+ONSAGER_FORMS = ("absolute", "relative")
+FARADAY = 96485.33212  # C/mol (CODATA 2018, exact since the 2019 SI redefinition)
 MISSING_MOBILITY = ("error", "solvent")
 SOLVER_METHODS = ("implicit", "explicit")
 
@@ -62,7 +68,12 @@ DEFAULT_SNAPSHOTS = 10
 # [initial] of type "table" also holds one list per component (also checked later).
 # ---------------------------------------------------------------------------------------
 _COMP = "<component>"
-_BOUNDARY_SIDE = {"type": None, "composition": _COMP, "unit": None}
+_BOUNDARY_SIDE = {"type": None, "composition": _COMP, "unit": None, "flux": _COMP, "activity": _COMP,
+                  "mu": _COMP, "reference": _COMP, "until": None, "stages": None}
+# keys of one stage in [[boundary.<side>.stages]] (checked by _Parser.boundary_stage)
+_STAGE_KEYS = ("type", "composition", "unit", "flux", "activity", "mu", "reference", "until")
+# keys of one [[potential]] entry
+_POTENTIAL_KEYS = ("species", "kind", "volume", "charge", "z", "value", "expression", "time")
 _SCHEMA: dict = {
     "title": None,
     "thermo": {"database": None, "phase": None, "components": None},
@@ -76,6 +87,8 @@ _SCHEMA: dict = {
     "solver": {"method": None, "rtol": None, "atol": None, "max_steps": None,
                "initial_step": None},
     "output": {"file": None, "snapshots": None},
+    "potential": None,   # array of tables, checked by _Parser.potentials
+    "onsager": {"form": None, "matrix": None},
 }
 
 
@@ -97,10 +110,34 @@ class ThermoSpec:
         return self.components[1:]
 
 
+# A value that may follow time: ((t0, v0), (t1, v1), ...) in s, piecewise linear in t,
+# constant before t0 and after the last time; a constant is ((0.0, v),).
+TimeTable = tuple[tuple[float, float], ...]
+
+
+def table_value(table: TimeTable, t: float) -> float:
+    """The value of a time table at time ``t`` (s)."""
+    ts = [p[0] for p in table]
+    vs = [p[1] for p in table]
+    return float(np.interp(t, ts, vs))
+
+
+def is_constant(table: TimeTable) -> bool:
+    return len({v for _, v in table}) == 1
+
+
 @dataclass(frozen=True)
 class ConditionsSpec:
-    temperature: float   # K
+    temperature: float   # K at t = 0
     duration: float      # s
+    schedule: TimeTable | None = None  # T(t) in K when the temperature follows a table
+
+    def temperature_at(self, t: float) -> float:
+        return self.temperature if self.schedule is None else table_value(self.schedule, t)
+
+    @property
+    def temperature_table(self) -> TimeTable:
+        return self.schedule if self.schedule is not None else ((0.0, self.temperature),)
 
 
 @dataclass(frozen=True)
@@ -144,15 +181,106 @@ class InitialSpec:
 
 
 @dataclass(frozen=True)
+class BoundaryStage:
+    """One boundary condition of one side, in force until ``until`` (s; None: to the end).
+
+    The per-component values are time tables in absolute run time.  For
+    fixed-composition, ``values`` holds the mole fraction of every independent component
+    (the dependent one is the balance); for fixed-flux the flux into the specimen
+    (mol m^-2 s^-1, volume-fixed frame); for fixed-activity the activity (with the
+    reference phase in ``reference``); for fixed-potential the chemical potential (J/mol).
+    Components a fixed-flux/-activity/-potential stage does not name are closed."""
+
+    type: str
+    values: dict[str, TimeTable] = field(default_factory=dict)
+    reference: dict[str, str] = field(default_factory=dict)
+    until: float | None = None
+    dependent: str = ""      # fixed-composition: the balance component
+
+    def composition_at(self, t: float) -> dict[str, float]:
+        """fixed-composition: mole fractions of all components at time t."""
+        x = {c: table_value(v, t) for c, v in self.values.items()}
+        return {self.dependent: 1.0 - sum(x.values()), **x}
+
+    def times(self) -> list[float]:
+        """Every time named in the stage's tables."""
+        return sorted({t for tab in self.values.values() for t, _ in tab})
+
+
+@dataclass(frozen=True)
 class BoundarySide:
-    type: str                                   # closed | fixed-composition
-    composition: dict[str, float] | None = None  # fixed-composition: all components
+    stages: tuple[BoundaryStage, ...]
+
+    @property
+    def type(self) -> str:
+        """The type of the first stage."""
+        return self.stages[0].type
+
+    @property
+    def composition(self) -> dict[str, float] | None:
+        """fixed-composition (first stage): mole fractions of all components at t = 0."""
+        st = self.stages[0]
+        if st.type != "fixed-composition":
+            return None
+        return st.composition_at(0.0)
 
 
 @dataclass(frozen=True)
 class BoundarySpec:
     left: BoundarySide
     right: BoundarySide
+
+
+@dataclass(frozen=True)
+class PotentialSpec:
+    """An external potential Phi(z, t) added to the chemical potential of ``species``:
+    stress: -sigma(z) V (hydrostatic stress, tension positive, V the partial molar
+    volume); pressure: p(z) V; electric: charge F phi(z); energy: the value in J/mol.
+    The field is a table (``z``, ``value``) or an ``expression`` in z (m); it is
+    multiplied by the time table ``time`` (1 when not given)."""
+
+    species: str
+    kind: str
+    volume: float | None = None        # m^3/mol (stress, pressure)
+    charge: float | None = None        # elementary charges (electric)
+    z: tuple[float, ...] | None = None
+    value: tuple[float, ...] | None = None
+    expression: str | None = None
+    time: TimeTable = ((0.0, 1.0),)
+
+    def factor(self) -> float:
+        """J/mol per unit of the field."""
+        if self.kind == "stress":
+            return -float(self.volume)
+        if self.kind == "pressure":
+            return float(self.volume)
+        if self.kind == "electric":
+            return float(self.charge) * FARADAY
+        return 1.0
+
+    def field_at(self, z) -> np.ndarray:
+        """The field (Pa, V or J/mol) at positions z (m)."""
+        z = np.asarray(z, dtype=float)
+        if self.expression is not None:
+            from .expression import evaluate
+
+            return np.broadcast_to(evaluate(self.expression, z), z.shape).astype(float)
+        return np.interp(z, np.asarray(self.z), np.asarray(self.value))
+
+    def phi(self, z) -> np.ndarray:
+        """Phi (J/mol) at positions z without the time factor."""
+        return self.factor() * self.field_at(z)
+
+
+@dataclass(frozen=True)
+class OnsagerSpec:
+    """Off-diagonal Onsager coefficients of the lattice-fixed frame (components order).
+    absolute: L'_kj = matrix[k][j] (mol^2 J^-1 m^-1 s^-1); relative:
+    L'_kj = matrix[k][j] sqrt(L'_kk L'_jj).  The diagonal must be zero (it comes from the
+    mobilities)."""
+
+    form: str
+    matrix: tuple[tuple[float, ...], ...]
 
 
 @dataclass(frozen=True)
@@ -193,6 +321,8 @@ class Case:
     mobility: MobilitySpec
     solver: SolverSpec
     output: OutputSpec
+    potentials: tuple[PotentialSpec, ...] = ()
+    onsager: OnsagerSpec | None = None
 
     @property
     def components(self) -> tuple[str, ...]:
@@ -221,10 +351,43 @@ class Case:
                 if k:
                     initial[c] = [float(row[k]) for row in ini.x]
 
+        def tab(table: TimeTable):
+            if len(table) == 1 and table[0][0] == 0.0:
+                return float(table[0][1])
+            return [[float(t), float(v)] for t, v in table]
+
+        def stage(st: BoundaryStage):
+            out: dict = {"type": st.type}
+            key = {"fixed-composition": "composition", "fixed-flux": "flux", "fixed-activity": "activity",
+                   "fixed-potential": "mu"}.get(st.type)
+            if key == "composition":
+                out["unit"] = "mole-fraction"
+            if key:
+                out[key] = {c: tab(v) for c, v in st.values.items()}
+            if st.reference:
+                out["reference"] = dict(st.reference)
+            if st.until is not None:
+                out["until"] = float(st.until)
+            return out
+
         def side(b: BoundarySide):
-            out = {"type": b.type}
-            if b.composition is not None:
-                out.update(unit="mole-fraction", composition=comp(b.composition))
+            if len(b.stages) == 1:
+                return stage(b.stages[0])
+            return {"stages": [stage(st) for st in b.stages]}
+
+        def potential(pt: PotentialSpec):
+            out: dict = {"species": pt.species, "kind": pt.kind}
+            if pt.volume is not None:
+                out["volume"] = pt.volume
+            if pt.charge is not None:
+                out["charge"] = pt.charge
+            if pt.expression is not None:
+                out["expression"] = pt.expression
+            else:
+                out["z"] = [float(v) for v in pt.z]
+                out["value"] = [float(v) for v in pt.value]
+            if pt.time != ((0.0, 1.0),):
+                out["time"] = [[float(t), float(v)] for t, v in pt.time]
             return out
 
         solver = {"method": self.solver.method, "rtol": self.solver.rtol, "atol": self.solver.atol}
@@ -237,7 +400,8 @@ class Case:
             "title": self.title,
             "thermo": {"database": str(self.thermo.database), "phase": self.thermo.phase,
                        "components": list(self.thermo.components)},
-            "conditions": {"temperature": self.conditions.temperature,
+            "conditions": {"temperature": (self.conditions.temperature if self.conditions.schedule is None
+                                           else tab(self.conditions.schedule)),
                            "duration": self.conditions.duration},
             "grid": {"geometry": g.geometry, "length": g.length, "nodes": g.nodes,
                      "spacing": g.spacing, "ratio": g.ratio, "position": g.position,
@@ -248,6 +412,9 @@ class Case:
                          "molar_volume": self.mobility.molar_volume},
             "solver": solver,
             "output": {"file": str(self.output.file), "snapshots": list(self.output.snapshots)},
+            **({"potential": [potential(pt) for pt in self.potentials]} if self.potentials else {}),
+            **({"onsager": {"form": self.onsager.form, "matrix": [list(r) for r in self.onsager.matrix]}}
+               if self.onsager is not None else {}),
         }
 
     def to_toml(self) -> str:
@@ -487,14 +654,17 @@ class _Parser:
         r0 = self.length(grid_sec, "inner_radius", 0.0)
         initial = self.initial(thermo.components, r0, r0 + length)
         grid = self.grid(grid_sec, geometry, length, r0, initial)
-        boundary = BoundarySpec(self.boundary_side("left", thermo.components),
-                                self.boundary_side("right", thermo.components))
+        boundary = BoundarySpec(self.boundary_side("left", thermo.components, conditions.duration),
+                                self.boundary_side("right", thermo.components, conditions.duration))
         mobility = self.mobility(thermo.components)
         solver = self.solver(conditions.duration)
         output = self.output(conditions.duration)
+        potentials = self.potentials(thermo.components, r0, r0 + length)
+        onsager = self.onsager(thermo.components)
         return Case(title=title, path=self.path, base_dir=self.base_dir, thermo=thermo,
                     conditions=conditions, grid=grid, initial=initial, boundary=boundary,
-                    mobility=mobility, solver=solver, output=output)
+                    mobility=mobility, solver=solver, output=output, potentials=potentials,
+                    onsager=onsager)
 
     # -- helpers -------------------------------------------------------------------------
     @staticmethod
@@ -533,10 +703,17 @@ class _Parser:
 
     def conditions(self) -> ConditionsSpec:
         sec = self.section("conditions")
-        temperature = parse_temperature(sec.raw("temperature"), "conditions.temperature")
+        raw_t = sec.raw("temperature")
         duration = self.time(sec, "duration")
         if not duration > 0.0:
             raise CaseError(f"conditions.duration = {sec.raw('duration')!r} must be positive")
+        if isinstance(raw_t, list):
+            schedule = _time_table(raw_t, "conditions.temperature", parse_temperature)
+            if len(schedule) == 1:
+                return ConditionsSpec(schedule[0][1], duration)
+            return ConditionsSpec(schedule[0][1] if schedule[0][0] <= 0.0 else table_value(schedule, 0.0),
+                                  duration, schedule)
+        temperature = parse_temperature(raw_t, "conditions.temperature")
         return ConditionsSpec(temperature, duration)
 
     def composition(self, value, where: str, comps: tuple, unit: str) -> dict[str, float]:
@@ -634,19 +811,221 @@ class _Parser:
         make_grid(spec)  # validates (nodes, ratio, position, inner radius, vanishing cells)
         return spec
 
-    def boundary_side(self, side: str, comps: tuple) -> BoundarySide:
+    def boundary_side(self, side: str, comps: tuple, duration: float) -> BoundarySide:
         bsec = self.section("boundary", required=False)
         data = bsec.data.get(side, {})
-        sec = _Section(data, f"boundary.{side}")
+        where = f"boundary.{side}"
+        if "stages" in data:
+            other = [k for k in data if k != "stages"]
+            if other:
+                raise CaseError(f"{where}: give either stages ([[{where}.stages]]) or one condition, "
+                                f"not both ({', '.join(other)} next to stages)")
+            raw_stages = data["stages"]
+            if not isinstance(raw_stages, list) or not raw_stages or not all(isinstance(e, dict) for e in raw_stages):
+                raise CaseError(f"{where}.stages must be an array of tables ([[{where}.stages]])")
+            stages = [self.boundary_stage(e, f"{where}.stages[{i}]", comps) for i, e in enumerate(raw_stages)]
+        else:
+            stages = [self.boundary_stage(data, where, comps, single=True)]
+        prev = 0.0
+        for i, st in enumerate(stages):
+            last = i == len(stages) - 1
+            w = f"{where}.stages[{i}].until" if len(stages) > 1 else f"{where}.until"
+            if st.until is None and not last:
+                raise CaseError(f"{w} is missing: every stage but the last needs an end time")
+            if st.until is not None:
+                if last:
+                    raise CaseError(f"{w}: the last stage lasts to the end of the run; remove 'until'")
+                if not st.until > prev:
+                    raise CaseError(f"{w} = {st.until:g} s: stage end times must increase strictly "
+                                    f"(previous {prev:g} s)")
+                if not st.until < duration:
+                    raise CaseError(f"{w} = {st.until:g} s is not before the end of the run "
+                                    f"(conditions.duration = {duration:g} s)")
+                prev = st.until
+        return BoundarySide(tuple(stages))
+
+    def boundary_stage(self, data: dict, where: str, comps: tuple, single: bool = False) -> BoundaryStage:
+        for k in data:
+            if k not in _STAGE_KEYS:
+                raise CaseError(f"unknown key '{where}.{k}'" + _suggest(k, _STAGE_KEYS))
+        sec = _Section(data, where)
         kind = sec.choice("type", BOUNDARY_TYPES, "closed")
+        until = None
+        if "until" in data:
+            until = parse_time(data["until"], f"{where}.until")
+        used = {"closed": set(), "fixed-composition": {"composition", "unit"}, "fixed-flux": {"flux"},
+                "fixed-activity": {"activity", "reference"}, "fixed-potential": {"mu"}}[kind]
+        for k in ("composition", "unit", "flux", "activity", "mu", "reference"):
+            if k in data and k not in used:
+                raise CaseError(f"{where}.{k} is not used with type = '{kind}'")
         if kind == "closed":
-            for k in ("composition", "unit"):
-                if k in data:
-                    raise CaseError(f"boundary.{side}.{k} is not used with type = 'closed'")
-            return BoundarySide("closed")
-        unit = sec.choice("unit", COMPOSITION_UNITS, "mole-fraction")
-        x = self.composition(sec.raw("composition"), f"boundary.{side}.composition", comps, unit)
-        return BoundarySide(kind, x)
+            return BoundaryStage("closed", until=until)
+        if kind == "fixed-composition":
+            unit = sec.choice("unit", COMPOSITION_UNITS, "mole-fraction")
+            raw = sec.raw("composition")
+            if isinstance(raw, dict) and any(isinstance(v, list) for v in raw.values()):
+                if unit != "mole-fraction":
+                    raise CaseError(f"{where}.composition: time tables need unit = 'mole-fraction'")
+                values = self._component_tables(raw, f"{where}.composition", comps, independent_only=True,
+                                                 check=_check_fraction)
+                missing = [c for c in comps[1:] if c not in values]
+                if missing:
+                    raise CaseError(f"{where}.composition: missing {', '.join(missing)} (every independent "
+                                    f"component must be given; {comps[0]} is the balance)")
+                values = {c: values[c] for c in comps[1:]}
+                for t in sorted({t for tab in values.values() for t, _ in tab}):
+                    tot = sum(table_value(values[c], t) for c in comps[1:])
+                    if not tot < 1.0:
+                        raise CaseError(f"{where}.composition: the mole fractions sum to {tot:g} at "
+                                        f"t = {t:g} s; they must leave some {comps[0]}")
+            else:
+                x = self.composition(raw, f"{where}.composition", comps, unit)
+                values = {c: ((0.0, x[c]),) for c in comps[1:]}
+            return BoundaryStage(kind, values, until=until, dependent=comps[0])
+        if kind == "fixed-flux":
+            values = self._component_tables(sec.raw("flux"), f"{where}.flux", comps, independent_only=True,
+                                            check=None)
+            return BoundaryStage(kind, values, until=until)
+        if kind == "fixed-potential":
+            values = self._component_tables(sec.raw("mu"), f"{where}.mu", comps, independent_only=False,
+                                            check=None)
+            return BoundaryStage(kind, values, until=until)
+        values = self._component_tables(sec.raw("activity"), f"{where}.activity", comps, independent_only=False,
+                                        check=_check_activity)
+        ref_raw = sec.raw("reference")
+        if not isinstance(ref_raw, dict):
+            raise CaseError(f"{where}.reference must be a table naming the reference phase of each "
+                            f"component, e.g. {{ C = \"GRAPHITE_A9\" }}, got {_type_name(ref_raw)}")
+        reference = {}
+        for k, v in ref_raw.items():
+            c = k.strip().upper()
+            if c not in values:
+                raise CaseError(f"{where}.reference.{k}: {c} has no activity in {where}.activity")
+            if not isinstance(v, str) or not v.strip():
+                raise CaseError(f"{where}.reference.{k} must be a phase name, got {_type_name(v)}")
+            reference[c] = v.strip().upper()
+        missing = [c for c in values if c not in reference]
+        if missing:
+            raise CaseError(f"{where}.reference: give the reference phase of {', '.join(missing)} "
+                            f"(the state of activity 1, e.g. GRAPHITE_A9 for C)")
+        return BoundaryStage(kind, values, reference, until=until)
+
+    def _component_tables(self, raw, where: str, comps: tuple, independent_only: bool, check):
+        if not isinstance(raw, dict) or not raw:
+            raise CaseError(f"{where} must be a table of component values, e.g. {{ {comps[-1]} = ... }}, "
+                            f"got {_type_name(raw)}")
+        out: dict[str, TimeTable] = {}
+        for k, v in raw.items():
+            c = k.strip().upper()
+            if c not in comps:
+                raise CaseError(f"{where}: unknown component '{k}'; the components are "
+                                f"{', '.join(comps)} (thermo.components)")
+            if c in out:
+                raise CaseError(f"{where}: {c} given twice")
+            if independent_only and c == comps[0]:
+                raise CaseError(f"{where}: {c} is the dependent component (the balance, first in "
+                                f"thermo.components); its value follows from the others")
+            tab = _time_table(v, f"{where}.{k}", _as_number)
+            if check is not None:
+                for i, (_, val) in enumerate(tab):
+                    check(val, f"{where}.{k}" + (f"[{i}]" if isinstance(v, list) else ""))
+            out[c] = tab
+        return {c: out[c] for c in comps if c in out}
+
+    def potentials(self, comps: tuple, lo: float, hi: float) -> tuple[PotentialSpec, ...]:
+        raw = self.data.get("potential")
+        if raw is None:
+            return ()
+        if isinstance(raw, dict):
+            raw = [raw]
+        if not isinstance(raw, list) or not all(isinstance(e, dict) for e in raw):
+            raise CaseError("potential must be an array of tables ([[potential]])")
+        out = []
+        for i, e in enumerate(raw):
+            where = f"potential[{i}]"
+            for k in e:
+                if k not in _POTENTIAL_KEYS:
+                    raise CaseError(f"unknown key '{where}.{k}'" + _suggest(k, _POTENTIAL_KEYS))
+            sec = _Section(e, where)
+            sp = sec.string("species").upper()
+            if sp not in comps:
+                raise CaseError(f"{where}.species = '{sp}' is not a component of this case "
+                                f"(thermo.components: {', '.join(comps)})")
+            kind = sec.choice("kind", POTENTIAL_KINDS)
+            volume = charge = None
+            if kind in ("stress", "pressure"):
+                volume = sec.number("volume")
+                if "charge" in e:
+                    raise CaseError(f"{where}.charge is not used with kind = '{kind}'")
+            else:
+                if "volume" in e:
+                    raise CaseError(f"{where}.volume is not used with kind = '{kind}'")
+                if kind == "electric":
+                    charge = sec.number("charge")
+            zt = vt = expr = None
+            if "expression" in e:
+                if "z" in e or "value" in e:
+                    raise CaseError(f"{where}: give either an expression or a table (z, value), not both")
+                expr = sec.string("expression")
+                from .expression import check as check_expression
+
+                check_expression(expr, f"{where}.expression")
+                from .expression import evaluate
+
+                vals = np.asarray(evaluate(expr, np.linspace(lo, hi, 11)), dtype=float)
+                if not np.all(np.isfinite(vals)):
+                    raise CaseError(f"{where}.expression = {expr!r} is not finite on the domain "
+                                    f"[{lo:g}, {hi:g}] m")
+            else:
+                zs, vs = sec.raw("z"), sec.raw("value")
+                if not isinstance(zs, list) or len(zs) < 2:
+                    raise CaseError(f"{where}.z must be an array of at least two positions")
+                if not isinstance(vs, list) or len(vs) != len(zs):
+                    raise CaseError(f"{where}.value must be an array of {len(zs)} numbers (one per {where}.z)")
+                zt = tuple(parse_length(v, f"{where}.z[{j}]") for j, v in enumerate(zs))
+                vt = tuple(_as_number(v, f"{where}.value[{j}]") for j, v in enumerate(vs))
+                for j in range(1, len(zt)):
+                    if not zt[j] > zt[j - 1]:
+                        raise CaseError(f"{where}.z must increase strictly: z[{j - 1}] = {zt[j - 1]:g} m, "
+                                        f"z[{j}] = {zt[j]:g} m")
+            time = ((0.0, 1.0),)
+            if "time" in e:
+                time = _time_table(e["time"], f"{where}.time", _as_number)
+            out.append(PotentialSpec(sp, kind, volume, charge, zt, vt, expr, time))
+        return tuple(out)
+
+    def onsager(self, comps: tuple) -> OnsagerSpec | None:
+        if "onsager" not in self.data:
+            return None
+        sec = self.section("onsager")
+        form = sec.choice("form", ONSAGER_FORMS, "absolute")
+        m = sec.raw("matrix")
+        n = len(comps)
+        if (not isinstance(m, list) or len(m) != n
+                or not all(isinstance(r, list) and len(r) == n for r in m)):
+            shape = (f"{len(m)} rows of lengths {[len(r) if isinstance(r, list) else '-' for r in m]}"
+                     if isinstance(m, list) else _type_name(m))
+            raise CaseError(f"onsager.matrix must be {n} x {n} (one row and column per component, "
+                            f"in the order {', '.join(comps)}), got {shape}")
+        a = np.array([[_as_number(v, f"onsager.matrix[{i}][{j}]") for j, v in enumerate(r)]
+                      for i, r in enumerate(m)])
+        for i in range(n):
+            if a[i, i] != 0.0:
+                raise CaseError(f"onsager.matrix[{i}][{i}] = {a[i, i]:g}: the diagonal must be 0 (the "
+                                f"diagonal L'_kk comes from the mobilities; give only cross terms)")
+        scale = np.abs(a).max() or 1.0
+        asym = np.abs(a - a.T).max()
+        if asym > 1e-12 * scale:
+            i, j = np.unravel_index(np.argmax(np.abs(a - a.T)), a.shape)
+            raise CaseError(f"onsager.matrix is not symmetric (Onsager reciprocity): [{i}][{j}] = "
+                            f"{a[i, j]:g} but [{j}][{i}] = {a[j, i]:g}")
+        if form == "relative":
+            w = np.linalg.eigvalsh(np.eye(n) + a)
+            if w.min() < -1e-12:
+                raise CaseError(f"onsager.matrix (relative form) gives an L' that is not positive "
+                                f"semi-definite: 1 + matrix has eigenvalue {w.min():.4g} < 0 "
+                                f"(|cross coefficients| must be small enough)")
+        return OnsagerSpec(form, tuple(tuple(float(v) for v in r) for r in a))
 
     def mobility(self, comps: tuple) -> MobilitySpec:
         sec = self.section("mobility", required=False)
@@ -719,6 +1098,36 @@ class _Parser:
             raise CaseError(f"output.snapshots must be a count (integer) or an array of times, "
                             f"got {_type_name(snaps)}")
         return OutputSpec(file, tuple(float(t) for t in times))
+
+
+def _time_table(raw, where: str, parse_value) -> TimeTable:
+    """A constant or a [[time, value], ...] table with strictly increasing times."""
+    if not isinstance(raw, list):
+        return ((0.0, parse_value(raw, where)),)
+    if not raw:
+        raise CaseError(f"{where} is an empty table; give [[time, value], ...]")
+    out = []
+    for i, row in enumerate(raw):
+        if not isinstance(row, list) or len(row) != 2:
+            raise CaseError(f"{where}[{i}] must be a pair [time, value], got {row!r}")
+        t = parse_time(row[0], f"{where}[{i}] (time)")
+        if t < 0.0:
+            raise CaseError(f"{where}[{i}]: time {t:g} s is negative")
+        if out and not t > out[-1][0]:
+            raise CaseError(f"{where}: the table's times must increase strictly; row {i} has "
+                            f"t = {t:g} s after t = {out[-1][0]:g} s")
+        out.append((t, parse_value(row[1], f"{where}[{i}] (value)")))
+    return tuple(out)
+
+
+def _check_fraction(v: float, where: str) -> None:
+    if not 0.0 < v < 1.0:
+        raise CaseError(f"{where}: mole fraction {v:g} is outside (0, 1)")
+
+
+def _check_activity(v: float, where: str) -> None:
+    if not (v > 0.0 and math.isfinite(v)):
+        raise CaseError(f"{where}: activity {v:g} is outside (0, inf)")
 
 
 def _to_mole(given: dict[str, float], where: str, comps: tuple, unit: str) -> dict[str, float]:

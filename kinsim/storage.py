@@ -18,6 +18,8 @@ Layout (one file per run; plain h5py reads it, and so does
     /markers   (time, marker)          m        Kirkendall marker positions
     /<extra>   (time, ...)             per-snapshot extra arrays given to ``append``
     /parameters/<name>                 the parameter arrays the kernels used
+    /checkpoint/<name>                 the complete stepper state at the last output time (or
+                                       interruption), for ``kinsim run --resume``
 
 Crash safety: every ``append`` writes the data arrays first and the new time last, then
 flushes, so a process killed after an append leaves a file with every appended snapshot
@@ -45,7 +47,8 @@ import numpy as np
 from kinsim import __version__
 from kinsim.errors import ResultFileError
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "STATUSES", "Result", "ResultWriter", "last_state", "read_result"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "STATUSES", "Result", "ResultWriter", "last_state", "read_checkpoint",
+           "read_result"]
 
 FORMAT = "kinsim-result"
 FORMAT_VERSION = 1
@@ -58,7 +61,7 @@ _NC_DIM_ONLY = "This is a netCDF dimension but not a netCDF variable."
 
 # names the core layout uses: extras and parameters must not take them
 _CORE_DATASETS = frozenset({"time", "z", "face", "component", "marker", "x", "mu", "flux", "markers",
-                            "parameters", "case_toml"})
+                            "parameters", "case_toml", "checkpoint"})
 _CORE_ATTRS = frozenset({"format", "format_version", "kinsim_version", "title", "phase", "components",
                          "case", "case_location", "package_versions", "mobility_policy", "n_markers",
                          "status", "stop_reason", "created", "closed", "timings", "extra_variables"})
@@ -355,6 +358,75 @@ class ResultWriter:
         self._t_last = t
         self._io += _time.perf_counter() - t_start
 
+    def write_checkpoint(self, **state) -> None:
+        """Store the complete stepper state (arrays and scalars) in /checkpoint, replacing
+        the previous one, and flush.  Scalars go to attributes, arrays to datasets; the
+        attribute ``complete`` is set last so that a torn write is recognised."""
+        self._require_open()
+        t_start = _time.perf_counter()
+        g = self._f.require_group("checkpoint")
+        g.attrs["complete"] = False
+        for key, value in state.items():
+            arr = np.asarray(value)
+            if arr.ndim == 0:
+                g.attrs[key] = arr.item()
+                continue
+            if key in g and g[key].shape == arr.shape and g[key].dtype == arr.dtype:
+                g[key][...] = arr
+            else:
+                if key in g:
+                    del g[key]
+                g.create_dataset(key, data=arr)
+        g.attrs["complete"] = True
+        self._flush()
+        self._io += _time.perf_counter() - t_start
+
+    @classmethod
+    def reopen(cls, path) -> ResultWriter:
+        """Open an interrupted run's result file to continue writing it (status running)."""
+        self = cls.__new__(cls)
+        self.path = Path(path)
+        try:
+            self._f = f = h5py.File(self.path, "r+")
+        except OSError as exc:
+            raise ResultFileError(f"result file {self.path} cannot be opened for writing: {exc}") from None
+        a = f.attrs
+        self.components = [str(c) for c in f["component"].asstr()[()]]
+        self.nz, self.nf, self.nc = f["z"].shape[0], f["face"].shape[0], len(self.components)
+        self.nm = f["marker"].shape[0]
+        self._extra_units = {}
+        self._time = f["time"]
+        self._x, self._mu, self._flux, self._markers = f["x"], f["mu"], f["flux"], f["markers"]
+        try:
+            names = json.loads(_decode(a.get("extra_variables", "[]")))
+        except ValueError:
+            names = []
+        self._extras = {name: f[name] for name in names if name in f}
+        n = _n_complete_or_zero(f)
+        for ds in (self._time, self._x, self._mu, self._flux, self._markers, *self._extras.values()):
+            if ds.shape[0] != n:  # a torn append: drop the partial snapshot
+                ds.resize(n, axis=0)
+        self._chunk_t = self._x.chunks[0] if self._x.chunks else 1
+        self._n = n
+        self._t_last = float(self._time[n - 1]) if n else -math.inf
+        self._io = 0.0
+        self._t0 = _time.perf_counter()
+        try:
+            self._timings = {k: float(v) for k, v in json.loads(_decode(a.get("timings", "{}"))).items()}
+        except ValueError:
+            self._timings = {}
+        # a resumed run adds its own time to the earlier run's
+        self._timings_before = dict(self._timings)
+        self._timings = {}
+        self._status = "running"
+        self._closed = False
+        a["status"] = "running"
+        a["stop_reason"] = ""
+        a["closed"] = False
+        a["resumed"] = int(_decode(a.get("resumed", 0)) or 0) + 1
+        f.flush()
+        return self
+
     def set_status(self, status: str, stop_reason: str = "", **info) -> None:
         """Record the run's status (and e.g. node, time, composition, message, steps) and flush."""
         self._require_open()
@@ -381,8 +453,11 @@ class ResultWriter:
 
     def _write_timings(self):
         a = self._f.attrs
-        a["timings"] = json.dumps(self._timings, sort_keys=True)
-        for key, value in self._timings.items():
+        total = dict(self._timings)
+        for key, value in getattr(self, "_timings_before", {}).items():
+            total[key] = total.get(key, 0.0) + value
+        a["timings"] = json.dumps(total, sort_keys=True)
+        for key, value in total.items():
             a[f"timing_{key}"] = value
 
     def close(self) -> None:
@@ -529,6 +604,32 @@ def _n_complete(f, p) -> int:
         raise ResultFileError(f"result file {p} has no snapshot (status {status!r}): the run stopped "
                               "before its first output")
     return n
+
+
+def _n_complete_or_zero(f) -> int:
+    return min(f[name].shape[0] for name in ("time", "x", "mu", "flux", "markers"))
+
+
+def read_checkpoint(path, nz=None, nc=None, ny=None, nm=None) -> dict:
+    """The stepper state stored by :meth:`ResultWriter.write_checkpoint` (for resuming);
+    checks the array shapes against the run's when given."""
+    p = Path(path)
+    with _open(p) as f:
+        g = f.get("checkpoint")
+        if g is None or not bool(g.attrs.get("complete", False)):
+            raise ResultFileError(f"{p} has no complete checkpoint (written by kinsim >= 0.1 at each output "
+                                  "time); it cannot be resumed")
+        out = {k: _decode(v) for k, v in g.attrs.items()}
+        for k, ds in g.items():
+            out[k] = ds[()]
+    expect = {"U": (nz, nc), "Y": (nz, ny), "hist_U": (3, nz, nc), "markers": (nm,)}
+    for k, shape in expect.items():
+        if k not in out:
+            raise ResultFileError(f"{p}: the checkpoint lacks '{k}'")
+        if all(s is not None for s in shape) and tuple(out[k].shape) != shape:
+            raise ResultFileError(f"{p}: the checkpoint's '{k}' has shape {tuple(out[k].shape)}, the case needs "
+                                  f"{shape}; the file comes from another case")
+    return out
 
 
 def read_result(path) -> Result:

@@ -277,7 +277,8 @@ def test_unknown_keys(casedir):
     assert "unknown key 'grid.nodez' in case.toml" in msg
     assert "did you mean 'grid.nodes'" in msg
     assert "unknown key 'colour' in case.toml" in error_of(variant(casedir, {"colour": "red"}))
-    assert "unknown key 'boundary.left.flux'" in error_of(variant(casedir, {"boundary.left.flux": 0}))
+    assert "unknown key 'boundary.left.flow'" in error_of(variant(casedir, {"boundary.left.flow": 0}))
+    assert "boundary.left.flux is not used with type = 'closed'" in error_of(variant(casedir, {"boundary.left.flux": 0}))
     assert "unknown key 'boundary.middle'" in error_of(variant(casedir, {"boundary.middle": {"type": "closed"}}))
     assert "unknown key 'initial.MN'" in error_of(variant(casedir, {"initial.MN": [1, 2]}))
 

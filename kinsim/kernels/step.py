@@ -11,10 +11,11 @@ import math
 
 import numpy as np
 
-from .._jit import jit
+from .._jit import INNER, jit
 from ..thermo.params import STATUS_OK
-from .flux import eval_nodes, face_fluxes, node_scratch, rates
-from .gibbs import eval_tfuncs
+from .flux import (BC_ACTIVITY, BC_COMPOSITION, BC_POTENTIAL, _potential_face, cross_coef, eval_nodes,
+                   face_fluxes, node_scratch, prepare_step, rates, step_scratch)
+from .gibbs import R
 from .linalg import lu_factor, lu_solve
 
 # return codes of advance()
@@ -23,6 +24,7 @@ ADV_MAX_STEPS = 1
 ADV_NODE_FAILED = 2
 ADV_DT_UNDERFLOW = 3
 ADV_T_RANGE = 4
+ADV_BOUNDARY_FAILED = 5
 
 # stats slots
 S_STEPS = 0
@@ -48,8 +50,18 @@ def _to_volume_frame(subst, ua, ub, Gp, Gm):
             Gm[k, j] -= uf * s2
 
 
+@jit(**INNER)
+def _lab(sim, L, i, a, b):
+    """L'_ab at node i (diagonal from the mobilities, cross terms from the case)."""
+    if a == b:
+        return L[i, a]
+    if sim.cross_form == 0:
+        return 0.0
+    return cross_coef(sim, L, i, a, b)
+
+
 @jit
-def _jacobian_blocks(sim, U, DMDU, L, Gm, Gp):
+def _jacobian_blocks(sim, U, MU, DMDU, L, Gm, Gp, T):
     """dJ_f/dU_{left node} (Gm[f]) and dJ_f/dU_{right node} (Gp[f]), n x m per face,
     with L' and the frame factor u_f frozen (a quasi-Newton Jacobian)."""
     N = U.shape[0]
@@ -57,30 +69,56 @@ def _jacobian_blocks(sim, U, DMDU, L, Gm, Gp):
     m = n - 1
     Gm[:, :, :] = 0.0
     Gp[:, :, :] = 0.0
+    ncross = n if sim.cross_form != 0 else 1
     for f in range(N + 1):
         if f == 0 or f == N:
             side = 0 if f == 0 else 1
-            if sim.bc_type[side] != 1:
-                continue
             i = 0 if f == 0 else N - 1
             d = sim.bc_dist[side]
-            for a in range(n):
-                lf = 0.5 * (L[i, a] + sim.bc_L[side, a])
+            G = Gp[f] if f == 0 else Gm[f]
+            sgn = -1.0 if f == 0 else 1.0
+            if sim.bc_kind[side, 0] == BC_COMPOSITION:
+                for a in range(n):
+                    for j in range(m):
+                        v = 0.0
+                        for bb in range(ncross):
+                            b = a if ncross == 1 else bb
+                            lb = sim.bc_L[side, a] if a == b else sim.cross[a, b]
+                            if a != b and sim.cross_form == 2:
+                                lb *= math.sqrt(sim.bc_L[side, a] * sim.bc_L[side, b])
+                            v += 0.5 * (_lab(sim, L, i, a, b) + lb) * DMDU[i, b, j]
+                        G[a, j] = sgn * v / d
+                _to_volume_frame(sim.subst, U[i], sim.bc_u[side], Gp[f], Gm[f])
+                continue
+            RT = R * T
+            for k in range(1, n):
+                kind = sim.bc_kind[side, k]
+                if kind != BC_POTENTIAL and kind != BC_ACTIVITY:
+                    continue
+                # J = sgn A (1 - e), A = RT L'_kk / d (proportional to u_k), e = exp(-(M_node - M_b) / RT)
+                _, e, A = _potential_face(sim, L, MU, i, k, side, T)
                 for j in range(m):
-                    if f == 0:
-                        Gp[f, a, j] = -lf * DMDU[i, a, j] / d
-                    else:
-                        Gm[f, a, j] = lf * DMDU[i, a, j] / d
-            _to_volume_frame(sim.subst, U[i], sim.bc_u[side], Gp[f], Gm[f])
+                    v = A * e * DMDU[i, k, j] / RT
+                    if j == k - 1 and U[i, k] > 0.0:
+                        v += (A / U[i, k]) * (1.0 - e)
+                    G[k, j] = sgn * v
+                for j in range(m):
+                    G[0, j] -= sim.subst[k] * G[k, j]
             continue
         il = f - 1
         ir = f
         dz = sim.dz[il]
         for a in range(n):
-            lf = 0.5 * (L[il, a] + L[ir, a])
             for j in range(m):
-                Gp[f, a, j] = -lf * DMDU[ir, a, j] / dz
-                Gm[f, a, j] = lf * DMDU[il, a, j] / dz
+                vp = 0.0
+                vm = 0.0
+                for bb in range(ncross):
+                    b = a if ncross == 1 else bb
+                    lf = 0.5 * (_lab(sim, L, il, a, b) + _lab(sim, L, ir, a, b))
+                    vp += lf * DMDU[ir, b, j]
+                    vm += lf * DMDU[il, b, j]
+                Gp[f, a, j] = -vp / dz
+                Gm[f, a, j] = vm / dz
         _to_volume_frame(sim.subst, U[il], U[ir], Gp[f], Gm[f])
 
 
@@ -170,21 +208,32 @@ def _move_markers(sim, zf, Jp, markers, dt):
 
 
 @jit
-def advance(p, T, sim, zf, U, Y, hist_U, hist_t, nhist, t0, t_target, dt0, rtol, atol, max_steps, explicit,
+def _prepare_failed(pst, stats):
+    """Return code for a failed prepare_step (T range, or a boundary composition's status)."""
+    if pst >= 1000:
+        stats[S_FAIL_NODE] = pst - 1000  # the side
+        stats[S_FAIL_STATUS] = 0
+        return ADV_BOUNDARY_FAILED
+    return ADV_T_RANGE
+
+
+@jit
+def advance(p, sim, zf, U, Y, hist_U, hist_t, nhist, t0, t_target, dt0, rtol, atol, max_steps, explicit,
             markers, MU, Jp, J, stats):
     """Advance U (N, n) from t0 towards t_target.
 
     hist_U (3, N, n) / hist_t (3) hold the last accepted states (newest first), nhist[0]
-    how many are valid.  Returns (code, t, dt_next).  On return MU, Jp, J hold the
-    chemical potentials and fluxes of the final state.
+    how many are valid.  Returns (code, t, dt_next).  On return MU, Jp, J (and sim.PHI,
+    the boundary state) hold the chemical potentials and fluxes of the final state.
+    Temperature, boundary values and potentials follow their time tables in ``sim``:
+    an implicit step evaluates them at its end time, an explicit step at its start.
     """
     N = U.shape[0]
     n = U.shape[1]
     m = n - 1
     fnval = np.empty(p.fn_coef.shape[0])
     bvals = np.empty(p.basis_pow.shape[0])
-    if eval_tfuncs(T, p.t_breaks, p.basis_pow, p.basis_log, p.basis_exp, p.fn_coef, bvals, fnval) != 0:
-        return ADV_T_RANGE, t0, dt0
+    scr1 = step_scratch(p, n)
     scr = node_scratch(p, N)
     DMDU = np.zeros((N, n, m))
     L = np.zeros((N, n))
@@ -211,12 +260,15 @@ def advance(p, T, sim, zf, U, Y, hist_U, hist_t, nhist, t0, t_target, dt0, rtol,
         if dt > t_target - t:
             dt = t_target - t
         if explicit:
+            pst, T = prepare_step(p, fnval, bvals, sim, t, scr1)
+            if pst != STATUS_OK:
+                return _prepare_failed(pst, stats), t, dt
             st, node = eval_nodes(p, fnval, T, sim, U, Y, True, MU, DMDU, L, scr)
             if st != STATUS_OK:
                 stats[S_FAIL_NODE] = node
                 stats[S_FAIL_STATUS] = st
                 return ADV_NODE_FAILED, t, dt
-            face_fluxes(sim, U, MU, L, Jp, J)
+            face_fluxes(sim, U, MU, L, Jp, J, T)
             rates(sim, J, F)
             # stability: dt <= 0.4 min(dz^2) / max D, D ~ V_s L' dmu/du
             dmax = 0.0
@@ -243,6 +295,9 @@ def advance(p, T, sim, zf, U, Y, hist_U, hist_t, nhist, t0, t_target, dt0, rtol,
             continue
         # ---- implicit BDF2 (BE for the first step)
         fresh = False  # the attempt overwrites MU, Jp, J
+        pst, T = prepare_step(p, fnval, bvals, sim, t + dt, scr1)
+        if pst != STATUS_OK:
+            return _prepare_failed(pst, stats), t, dt
         nh = nhist[0]
         if nh >= 2:
             w = dt / (t - hist_t[1])
@@ -275,7 +330,7 @@ def advance(p, T, sim, zf, U, Y, hist_U, hist_t, nhist, t0, t_target, dt0, rtol,
                 fail_st = st
                 fail_node = node
                 break
-            face_fluxes(sim, Unew, MU, L, Jp, J)
+            face_fluxes(sim, Unew, MU, L, Jp, J, T)
             rates(sim, J, F)
             for i in range(N):
                 for k in range(m):
@@ -283,7 +338,7 @@ def advance(p, T, sim, zf, U, Y, hist_U, hist_t, nhist, t0, t_target, dt0, rtol,
                     if nh >= 2:
                         r += a2 * hist_U[1, i, k + 1]
                     Rs[i, k] = r
-            _jacobian_blocks(sim, Unew, DMDU, L, Gm, Gp)
+            _jacobian_blocks(sim, Unew, MU, DMDU, L, Gm, Gp, T)
             if _solve_block_tridiag(sim, a0, dt, Gm, Gp, Rs, dU, X, Yb, Dm, rhs, piv) != 0:
                 break
             stats[S_NEWTON] += 1
@@ -323,7 +378,7 @@ def advance(p, T, sim, zf, U, Y, hist_U, hist_t, nhist, t0, t_target, dt0, rtol,
                     return ADV_NODE_FAILED, t, dt
                 return ADV_DT_UNDERFLOW, t, dt
             continue
-        face_fluxes(sim, Unew, MU, L, Jp, J)
+        face_fluxes(sim, Unew, MU, L, Jp, J, T)
         # local error estimate from divided differences of the history
         err = 0.0
         tn = t + dt
@@ -382,10 +437,13 @@ def advance(p, T, sim, zf, U, Y, hist_U, hist_t, nhist, t0, t_target, dt0, rtol,
     if fresh:
         return ADV_REACHED, t, dt
     # chemical potentials and fluxes of the final state
+    pst, T = prepare_step(p, fnval, bvals, sim, t, scr1)
+    if pst != STATUS_OK:
+        return _prepare_failed(pst, stats), t, dt
     st, node = eval_nodes(p, fnval, T, sim, U, Y, True, MU, DMDU, L, scr)
     if st != STATUS_OK:
         stats[S_FAIL_NODE] = node
         stats[S_FAIL_STATUS] = st
         return ADV_NODE_FAILED, t, dt
-    face_fluxes(sim, U, MU, L, Jp, J)
+    face_fluxes(sim, U, MU, L, Jp, J, T)
     return ADV_REACHED, t, dt

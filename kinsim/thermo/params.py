@@ -45,6 +45,7 @@ STATUS_NOT_CONVERGED = 3
 STATUS_SINGULAR = 4
 STATUS_NAN = 5
 STATUS_OUTSIDE_PHASE = 6
+STATUS_ONSAGER = 7
 
 STATUS_TEXT = {
     STATUS_OK: "converged",
@@ -54,6 +55,7 @@ STATUS_TEXT = {
     STATUS_SINGULAR: "singular equilibrium (KKT) system",
     STATUS_NAN: "NaN or infinity in the Gibbs energy or its derivatives",
     STATUS_OUTSIDE_PHASE: "composition cannot be represented by the phase's sublattices",
+    STATUS_ONSAGER: "Onsager matrix L' (mobilities plus the case's cross terms) is not positive semi-definite",
 }
 
 

@@ -617,3 +617,38 @@ def _flatten(monomials):
 def _label_simple(p):
     arr = ":".join(",".join(_species_name(s) for s in sub) for sub in p["constituent_array"])
     return f"{p['parameter_type']}({p['phase_name']},{arr};{p['parameter_order']})"
+
+
+def reference_gibbs_energy(path, phase: str, component: str, temperatures) -> np.ndarray:
+    """Gibbs energy (J per mole of ``component``) of the pure component in ``phase`` at each
+    temperature: the reference state of an activity (e.g. C in GRAPHITE_A9).  The phase
+    must be able to hold the component alone (every sublattice the component or VA).
+    Evaluated with pycalphad's ``calculate`` on the same parameters kinsim uses."""
+    from pycalphad import calculate, variables as v
+
+    db = load_database(path)
+    name = Path(path).name
+    comp = component.strip().upper()
+    pname = phase.strip().upper()
+    phases = {k.upper(): k for k in db.phases}
+    if pname not in phases:
+        raise InputError(f"reference phase {pname} is not in {name} (phases: {', '.join(sorted(phases))})")
+    ph = db.phases[phases[pname]]
+    for s, sub in enumerate(ph.constituents):
+        names = {_species_name(sp) for sp in sub}
+        if not ({comp, "VA"} & names):
+            raise InputError(f"reference phase {pname} of {name} cannot hold pure {comp}: its sublattice {s} "
+                             f"holds only {', '.join(sorted(names))}")
+    T = np.atleast_1d(np.asarray(temperatures, dtype=float))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = calculate(db, [comp, "VA"], ph.name, T=T, P=101325.0, N=1, output="GM", pdens=1)
+    gm = np.asarray(res.GM.values, dtype=float).reshape(T.size, -1)
+    X = np.asarray(res.X.sel(component=comp).values, dtype=float).reshape(T.size, -1)
+    pure = np.argmax(X[0])
+    if not X[0, pure] > 1.0 - 1e-9:
+        raise InputError(f"reference phase {pname} of {name} cannot hold pure {comp}")
+    out = gm[:, pure]
+    if not np.all(np.isfinite(out)):
+        raise InputError(f"reference phase {pname} of {name}: no Gibbs energy of pure {comp}")
+    return out
