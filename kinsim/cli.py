@@ -194,17 +194,70 @@ def _cmd_run(args) -> int:
 def _cmd_plot(args) -> int:
     from pathlib import Path
 
-    from .plotting import figure_profiles
+    target = Path(args.result)
+    if target.is_dir():
+        return _plot_sweep(args, target)
+    if args.metric or args.against:
+        raise KinsimError(f"--metric/--against plot a sweep directory; {target} is not a directory")
+    from .plotting import figure
 
-    out = args.output or str(Path(args.result).with_suffix(".png"))
+    out = args.output or str(target.with_suffix(".png") if args.kind == "profiles"
+                             else target.with_name(f"{target.stem}-{args.kind}.png"))
     times = None
-    if args.times:
+    if args.times is not None:
         from .units import parse_time
 
         times = [parse_time(t.strip(), "--times") for t in args.times.split(",") if t.strip()]
-    comps = [c.strip() for c in args.components.split(",")] if args.components else None
-    figure_profiles(args.result, out, components=comps, times=times, unit=args.unit)
+        if not times:
+            raise KinsimError("--times: give at least one time, e.g. '1 d,13 d'")
+    comps = None
+    if args.components is not None:
+        comps = [c.strip() for c in args.components.split(",") if c.strip()]
+        if not comps:
+            raise KinsimError("--components: give at least one component")
+    figure(target, out, args.kind, times=times, components=comps, unit=args.unit)
     print(f"wrote {out}")
+    return 0
+
+
+def _plot_sweep(args, directory) -> int:
+    if not args.metric:
+        raise KinsimError(f"{directory} is a directory: give --metric NAME --against KEY to plot a sweep "
+                          "summary (or give a result file)")
+    if not args.against:
+        raise KinsimError("--metric needs --against KEY (a key the sweep varies)")
+    for opt, val in (("--kind", args.kind != "profiles"), ("--times", args.times), ("--components", args.components)):
+        if val:
+            raise KinsimError(f"{opt} applies to a result file, not to a sweep directory")
+    from matplotlib import rc_context
+
+    from .plotting import STYLE
+    from .sweep import plot_metric
+
+    out = args.output or str(directory / f"{args.metric}-vs-{args.against.replace('.', '_')}.png")
+    with rc_context(STYLE):
+        ax = plot_metric(directory, args.metric, args.against)
+        try:
+            ax.figure.savefig(out)
+        except (OSError, ValueError) as exc:
+            raise KinsimError(f"-o {out}: cannot write the figure: {exc}") from None
+    print(f"wrote {out}")
+    return 0
+
+
+def _cmd_analyze(args) -> int:
+    from .analysis import analyze
+
+    t = None
+    if args.time is not None:
+        from .units import parse_time
+
+        t = parse_time(args.time, "--time")
+    res = analyze(args.result, t)
+    if args.json:
+        print(json.dumps(res.to_json(), indent=1))
+    else:
+        print(res.summary())
     return 0
 
 
@@ -229,13 +282,25 @@ def _build_parser():
                    help="override a case value, e.g. --set conditions.temperature=1300 (repeatable)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=_cmd_run)
-    pl = sub.add_parser("plot", help="plot composition profiles of a result file")
-    pl.add_argument("result", help="result file (HDF5) written by kinsim run")
+    pl = sub.add_parser("plot", help="plot a result file (profiles, mu, path, markers, flux) or a sweep summary")
+    pl.add_argument("result", help="result file (HDF5) written by kinsim run, or a sweep directory")
     pl.add_argument("-o", "--output", help="figure file (.png, .pdf, .svg); default: next to the result")
-    pl.add_argument("--times", help="comma separated times, e.g. '1 d,13 d' (default: a few)")
-    pl.add_argument("--components", help="comma separated (default: all but the dependent one)")
+    pl.add_argument("--kind", choices=["profiles", "mu", "path", "markers", "flux"], default="profiles",
+                    help="profiles: composition against distance (uphill stretches marked); mu: chemical "
+                         "potentials; path: diffusion path in composition space; markers: Kirkendall "
+                         "marker displacement against sqrt(t); flux: fluxes against distance")
+    pl.add_argument("--times", help="comma separated times, e.g. '1 d,13 d' (nearest snapshots; default: a few)")
+    pl.add_argument("--components", help="comma separated (default: all but the dependent one; path: two "
+                                         "for x_j against x_k, three for a Gibbs triangle)")
     pl.add_argument("--unit", choices=["mole-fraction", "weight-percent"], default="mole-fraction")
+    pl.add_argument("--metric", help="sweep directory: the summary metric to plot")
+    pl.add_argument("--against", metavar="KEY", help="sweep directory: the varied key on the horizontal axis")
     pl.set_defaults(func=_cmd_plot)
+    an = sub.add_parser("analyze", help="Matano analysis of a couple: interdiffusion fluxes, D(x), zero-flux planes")
+    an.add_argument("result", help="result file (HDF5) of a completed planar couple")
+    an.add_argument("--time", help="time to analyse, e.g. '10 h' (nearest snapshot; default: the last)")
+    an.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    an.set_defaults(func=_cmd_analyze)
     for name, register in _EXTRA:
         register(sub)
     return p
