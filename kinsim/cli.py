@@ -191,6 +191,18 @@ def _cmd_run(args) -> int:
     return 0
 
 
+def _cmd_sweep(args) -> int:
+    from .sweep import INDEX_CSV, run_sweep
+
+    s = run_sweep(args.case, args.vary, args.output, zip=args.zip, sets=args.set or (), workers=args.workers,
+                  scheduler=args.scheduler, progress=not args.quiet)
+    for row in s.failed_rows:
+        print(f"kinsim: {row['run']} failed: {row['error']}", file=sys.stderr)
+    print(f"{s.total} runs: {s.completed} completed ({s.skipped} already finished, not run again), "
+          f"{s.failed} failed; index {s.directory / INDEX_CSV}")
+    return 0 if s.failed == 0 and s.completed == s.total else 1
+
+
 def _cmd_plot(args) -> int:
     from pathlib import Path
 
@@ -282,6 +294,21 @@ def _build_parser():
                    help="override a case value, e.g. --set conditions.temperature=1300 (repeatable)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=_cmd_run)
+    sw = sub.add_parser("sweep", help="run a case many times with keys varied (local processes or a Dask cluster)")
+    sw.add_argument("case", help="case file (TOML)")
+    sw.add_argument("--vary", action="append", required=True, metavar="SECTION.KEY=V1,V2,...",
+                    help="values of one case key, comma separated, e.g. conditions.temperature=1273,1323 or "
+                         "'conditions.duration=1 h,2 h' (repeatable: the runs are the product of the lists)")
+    sw.add_argument("--zip", action="store_true", help="pair the value lists (equally long) instead of their product")
+    sw.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE",
+                    help="override a case value in every run, e.g. --set grid.nodes=100 (repeatable)")
+    where = sw.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, help="local worker processes (default: all cores)")
+    where.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on this Dask distributed scheduler")
+    sw.add_argument("-o", "--output", required=True, metavar="DIR",
+                    help="directory for one result file per run, index.csv, index.h5 and sweep.json")
+    sw.add_argument("--quiet", action="store_true", help="no progress bar")
+    sw.set_defaults(func=_cmd_sweep)
     pl = sub.add_parser("plot", help="plot a result file (profiles, mu, path, markers, flux) or a sweep summary")
     pl.add_argument("result", help="result file (HDF5) written by kinsim run, or a sweep directory")
     pl.add_argument("-o", "--output", help="figure file (.png, .pdf, .svg); default: next to the result")
