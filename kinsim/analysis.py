@@ -369,6 +369,11 @@ def analyze(result, time: float | None = None) -> CoupleAnalysis:
     geometry = _geometry(r)
     if geometry != "planar":
         raise InputError(f"{r.path}: the Matano analysis needs a planar couple; this run is {geometry}")
+    case = _case(r)
+    ini = case.get("initial", {}).get("type", "step")
+    if ini != "step":
+        raise InputError(f"{r.path}: the Matano analysis needs a diffusion couple (initial.type = \"step\"); "
+                         f"this run starts from a {ini} profile")
     it = r.n_snapshots - 1 if time is None else time_index(r, time)
     t = float(r.time[it])
     comps = list(r.components)
@@ -390,9 +395,7 @@ def analyze(result, time: float | None = None) -> CoupleAnalysis:
         warnings.append(f"the profile of {comps[k]} has reached the ends of the couple (they changed by "
                         f"{end_change[k] * 100:.2g} % of its range): the Boltzmann analysis assumes a "
                         "semi-infinite couple; choose an earlier --time")
-    if r.parameters.get("sim_bc_type") is not None and np.any(np.asarray(r.parameters["sim_bc_type"]) != 0):
-        warnings.append("the run has open (fixed-composition) boundaries: the couple is not closed, the "
-                        "Matano analysis assumes a diffusion couple")
+    warnings += _setup_warnings(case)
 
     # resolution: a profile that changes over a few cells gives poor fluxes and D
     mono = np.abs(c[-1] - c[0]) >= 0.5 * (c.max(axis=0) - c.min(axis=0))
@@ -436,6 +439,25 @@ def analyze(result, time: float | None = None) -> CoupleAnalysis:
                 "reversal": "+ to -" if a > 0 else "- to +",  # the flux's sign left -> right of the plane
                 "uphill_beside": any(lo - h <= zz <= hi + h for lo, hi in stretches),
             })
+    return out
+
+
+def _setup_warnings(case: dict) -> list[str]:
+    """What in the case breaks the assumptions of the Boltzmann analysis (a closed couple at
+    constant temperature without external forces)."""
+    out = []
+    bnd = case.get("boundary", {})
+    open_sides = [side for side in ("left", "right")
+                  if isinstance(bnd.get(side), dict)
+                  and (bnd[side].get("type", "closed") != "closed" or bnd[side].get("stages"))]
+    if open_sides:
+        out.append(f"the {' and '.join(open_sides)} boundary is not closed: matter enters or leaves, "
+                   "the Matano analysis assumes a closed couple")
+    T = case.get("conditions", {}).get("temperature")
+    if isinstance(T, list) and len({float(row[1]) for row in T if isinstance(row, (list, tuple))}) > 1:
+        out.append("the temperature changes in time: the Boltzmann analysis assumes a constant temperature")
+    if case.get("potential"):
+        out.append("external potentials act: the fluxes are not those of the composition gradients alone")
     return out
 
 

@@ -335,6 +335,33 @@ def _name(c: str) -> str:
     return c[:1].upper() + c[1:].lower() if c.isalpha() and len(c) <= 2 else c
 
 
+def _temperature_text(r: Result) -> str:
+    """'1323.15 K (1050 °C)', or the range of a temperature schedule."""
+    import json
+
+    def one(T):
+        return f"{T:.6g} K ({round(T - 273.15, 1):g} \N{DEGREE SIGN}C)"
+
+    try:
+        sched = json.loads(r.attrs.get("temperature_schedule", "[]"))
+        Ts = sorted({float(row[1]) for row in sched})
+    except (TypeError, ValueError, IndexError):
+        Ts = []
+    if len(Ts) > 1:
+        return f"T(t) from {one(Ts[0])} to {one(Ts[-1])}"
+    T = r.attrs.get("temperature_K")
+    return one(float(T)) if isinstance(T, (int, float)) else ""
+
+
+def _title(r: Result, width: int = 62) -> str:
+    """Case title and temperature, wrapped to fit one column."""
+    import textwrap
+
+    parts = [str(r.attrs.get("title", "") or "").strip(), _temperature_text(r)]
+    text = "; ".join(p for p in parts if p)
+    return "\n".join(textwrap.wrap(text, width)) if text else ""
+
+
 # ---------------------------------------------------------------------- figures
 _FORMATS = ("png", "pdf", "svg", "eps", "ps", "jpg", "jpeg", "tif", "tiff", "webp")
 
@@ -384,13 +411,9 @@ def figure(result, out, kind="profiles", times=None, components=None, unit="mole
                 raise InputError("--components does not apply to --kind markers")
             fig = Figure(figsize=(COLUMN_WIDTH, 2.6), layout="constrained")
             plot_markers(r, fig.add_subplot())
-        title = str(r.attrs.get("title", "") or "")
-        T = r.attrs.get("temperature_K")
-        if isinstance(T, (int, float)):
-            title = f"{title}; " if title else ""
-            title += f"{T:.6g} K ({T - 273.15:.6g} \N{DEGREE SIGN}C)"
+        title = _title(r)
         if title:
-            fig.suptitle(title, fontsize=7.5)
+            fig.suptitle(title, fontsize=7)
         try:
             fig.savefig(out, format=fmt)
         except OSError as exc:

@@ -293,6 +293,28 @@ def test_non_planar_couple_is_refused(runs, tmp_path):
         analyze(p)
 
 
+def _edited_case(runs, tmp_path, name, old, new):
+    p = tmp_path / name
+    shutil.copy(runs["ideal"], p)
+    with h5py.File(p, "a") as f:
+        case = f.attrs["case"]
+        case = case.decode() if isinstance(case, bytes) else case
+        assert old in case, old
+        f.attrs["case"] = case.replace(old, new, 1)
+    return p
+
+
+def test_not_a_couple_refused_and_broken_assumptions_reported(runs, tmp_path, capsys):
+    p = _edited_case(runs, tmp_path, "uniform.h5", 'type = "step"', 'type = "uniform"')
+    _one_error_line(capsys, ["analyze", str(p)], "diffusion couple", "uniform")
+    p = _edited_case(runs, tmp_path, "sched.h5", "temperature = 1000.0", "temperature = [[0.0, 1000.0], [3600.0, 1100.0]]")
+    assert any("temperature changes" in w for w in analyze(p).warnings)
+    p = _edited_case(runs, tmp_path, "open.h5", '[boundary.right]\ntype = "closed"',
+                     '[boundary.right]\ntype = "fixed-flux"')
+    assert any("right boundary is not closed" in w for w in analyze(p).warnings)
+    assert not analyze(runs["ideal"]).warnings
+
+
 def test_library_errors_are_kinsim_errors(runs, tmp_path):
     with pytest.raises(InputError, match="outside the run"):
         analyze(runs["ideal"], time=1e9)
