@@ -66,13 +66,17 @@ Metrics (functions of a :class:`~kinsim.storage.Result`, defined precisely)
     Let ``x0 = x[0]`` (the stored initial profile), ``xf = x[-1]`` (the final one), and
     the *reference range* of component k: the minimum and maximum of ``x0[:, k]`` together
     with the mole fraction of k in every boundary composition the case fixes (every stage,
-    every point of a time table).  The case is read from the resolved case TOML stored in
+    every point of a time table) and, at an end whose boundary lets matter in without
+    fixing a composition (fixed flux, activity or potential), the mole fraction of k at
+    that end node in every snapshot.  The case is read from the resolved case TOML stored in
     the result file (``initial.type``, ``initial.position``, ``boundary.<side>``).
 
     ``penetration_<COMP>_m``  (one per component, m)
         ``d = |xf_k - x0_k|`` per node; the *jump* ``s_k`` is the larger of the initial
-        range of k (``max x0_k - min x0_k``) and, for every side with a fixed boundary
-        composition, ``|x_boundary,k - x0_k(end node)|``; if ``s_k`` is zero the largest
+        range of k (``max x0_k - min x0_k``) and, for every composition in the reference
+        range that comes from a boundary, ``|x_boundary,k - x0_k(end node)|`` (for a fixed
+        activity, flux or potential: the largest change of the end node); if ``s_k`` is zero
+        the largest
         change ``max d`` is used instead (a component that is uniform at first but moves
         uphill), and if that is below 1e-9 the depth is 0.  The *changed zone* is the set of
         nodes with ``d > 0.01 s_k``.  *Sources* are: the weld ``initial.position`` of a
@@ -483,7 +487,9 @@ def _stage_compositions(stage: dict, comps: list[str]) -> list[np.ndarray]:
 
 def _boundary_info(result, case: dict):
     """[(side, end node index, end face position, [compositions it fixes])] of the sides
-    whose boundary is not closed (a side with stages counts if any stage is not closed)."""
+    whose boundary is not closed (a side with stages counts if any stage is not closed).
+    A stage that lets matter in without fixing a composition (flux, activity, potential)
+    adds the compositions of the end node in every snapshot instead."""
     comps = list(result.components)
     out = []
     bnd = case.get("boundary", {}) if isinstance(case.get("boundary"), dict) else {}
@@ -494,7 +500,10 @@ def _boundary_info(result, case: dict):
         stages = [st for st in b["stages"] if isinstance(st, dict)] if isinstance(b.get("stages"), list) else [b]
         if all(st.get("type", "closed") == "closed" for st in stages):
             continue
-        out.append((side, node, face, [x for st in stages for x in _stage_compositions(st, comps)]))
+        fixed = [x for st in stages for x in _stage_compositions(st, comps)]
+        if any(st.get("type", "closed") not in ("closed", "fixed-composition") for st in stages):
+            fixed.extend(np.asarray(result.x[:, node, :], dtype=float))
+        out.append((side, node, face, fixed))
     return out
 
 

@@ -161,6 +161,34 @@ def test_uphill_excursion_over_all_snapshots_and_boundary_compositions():
     assert comp2 == "C" and exc2 == pytest.approx(0.003, abs=1e-12)
 
 
+def test_matter_let_in_through_an_activity_boundary_is_not_uphill():
+    # carburizing: C enters at a fixed activity (no composition in the case), then the surface closes
+    z, faces = _grid(401)
+    case = """
+[initial]
+type = "uniform"
+composition = { C = 0.01 }
+[[boundary.left.stages]]
+type = "fixed-activity"
+activity = { C = 0.8 }
+until = 7200.0
+[[boundary.left.stages]]
+type = "closed"
+[boundary.right]
+type = "closed"
+"""
+    xc = [np.full(z.size, 0.01)]
+    for Dt, surf in ((1e-10, 0.05), (2e-10, 0.05), (4e-10, 0.035)):
+        xc.append(0.01 + (surf - 0.01) * erfc(z / (2 * math.sqrt(Dt))))
+    xc = np.array(xc)
+    x = np.stack([1 - xc, xc], axis=-1)
+    r = _result(z, x, ["FE", "C"], case, faces=faces)
+    assert uphill_excursion(r) == (0.0, "")
+    # the same profiles behind a closed surface would be matter from nowhere: FE and C leave their range
+    closed = _result(z, x, ["FE", "C"], case.replace('"fixed-activity"', '"closed"'), faces=faces)
+    assert uphill_excursion(closed)[0] == pytest.approx(xc[1:].max() - 0.01, rel=1e-12)
+
+
 def test_no_uphill_excursion_in_an_erfc_couple():
     z, faces = _grid(401)
     x0 = np.where(z < 0.5e-3, 0.2, 0.6)
