@@ -680,6 +680,7 @@ def _local_results(jobs, workers):
 
     ctx = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx)
+    finished = False
     try:
         futures = {pool.submit(_run_one, *args): run for run, args in jobs}
         for fut in as_completed(futures):
@@ -690,7 +691,11 @@ def _local_results(jobs, workers):
                 res = {"status": STATUS_FAILED, "error": f"worker failed: {type(exc).__name__}: {_one_line(exc)}",
                        "wall_s": math.nan, "metrics": {}}
             yield run, res
+        finished = True
     finally:
+        if not finished:  # interrupted (Ctrl-C, an error in the caller): stop the runs in progress too
+            for proc in list((getattr(pool, "_processes", None) or {}).values()):
+                proc.terminate()
         pool.shutdown(wait=True, cancel_futures=True)
 
 
