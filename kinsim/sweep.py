@@ -12,7 +12,8 @@ Values
     (``1 h``, ``1050 degC``).  The runs are the product of the value lists (the first
     ``--vary`` varies slowest) or, with ``--zip``, their pairing (the lists must be equally
     long).  Any key of the case schema can vary except ``output.file`` (each run writes
-    ``DIR/run-NNN.h5``).
+    ``DIR/run-NNN.h5``).  ``--set KEY=VALUE`` (repeatable, as for ``kinsim run``) changes
+    the case for every run; the *base case* of the sweep is the case file with these.
 
 Validation, before anything runs or any file is written
     The case file must load by itself.  Every key and every value is applied alone to the
@@ -108,13 +109,18 @@ Executors
     (it returns status, error, wall time and metrics).  Locally it runs in a
     ``concurrent.futures.ProcessPoolExecutor`` with the ``spawn`` start method (no fork of
     a process that has numba/h5py state; numba kernels load from the disk cache in every
-    worker), ``--workers`` processes (default: the usable cores).  With ``--scheduler`` the
+    worker), ``--workers`` processes (default: the usable cores); a script that calls
+    :func:`run_sweep` needs the usual ``if __name__ == "__main__":`` guard of spawned
+    multiprocessing.  With ``--scheduler`` the
     same function goes to a ``distributed.Client`` (``submit`` + ``as_completed``); the
     workers must see the case, its database and DIR at the same paths (a shared file
     system).  A worker that dies fails its run (recorded), not the sweep.
 
+Interrupting a sweep (Ctrl-C) stops the runs in progress and leaves their rows ``pending``
+in the index; running the same command again continues it.
+
 Exit status of ``kinsim sweep``: 0 when every run completed, 1 when some failed (they are
-in the index with their error), 2 for bad input (nothing was run).
+in the index with their error), 2 for bad input (nothing was run), 130 when interrupted.
 """
 
 from __future__ import annotations
