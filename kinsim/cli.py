@@ -173,17 +173,30 @@ def _thermo_batch(args, model, comps) -> int:
 
 def _cmd_run(args) -> int:
     from .case import load_case
-    from .simulation import Simulation
+    from .simulation import Simulation, check_resumable
 
-    case = load_case(args.case, overrides=args.set or ())
-    out = args.output or str(case.output.file)
+    if args.resume:
+        if args.output:
+            raise KinsimError("--resume continues the given file; do not combine it with -o")
+        if args.set:
+            raise KinsimError("--resume continues the run as it was; --set cannot change it")
+        case = load_case(args.case) if args.case else None
+        case = check_resumable(args.resume, case)
+        out = args.resume
+    else:
+        if not args.case:
+            raise KinsimError("give a case file (TOML), or --resume RESULT.h5 to continue an interrupted run")
+        case = load_case(args.case, overrides=args.set or ())
+        out = args.output or str(case.output.file)
     sim = Simulation(case)
     if not args.quiet:
         g = sim.grid
-        print(f"{case.title}\n  {sim.model.phase} {'-'.join(sim.components)}, T = {sim.T:g} K, "
+        T = (f"T = {sim.T:g} K" if case.conditions.schedule is None
+             else f"T(t) from {len(case.conditions.schedule)} schedule points")
+        print(f"{case.title}\n  {sim.model.phase} {'-'.join(sim.components)}, {T}, "
               f"{case.conditions.duration:g} s, {g.z.shape[0]} nodes ({case.grid.spacing}, {case.grid.geometry}), "
-              f"{case.solver.method}\n  -> {out}", file=sys.stderr)
-    summary = sim.run(output=out, progress=not args.quiet)
+              f"{case.solver.method}\n  {'resuming ' if args.resume else ''}-> {out}", file=sys.stderr)
+    summary = sim.run(output=out, progress=not args.quiet, resume=bool(args.resume))
     t = summary.timings
     print(f"{summary.status}: {summary.steps} steps ({summary.rejected} rejected, {summary.newton} Newton "
           f"iterations), {summary.nodes} nodes; compile/load {t['compile']:.2f} s, solve {t['solve']:.2f} s, "
@@ -288,7 +301,9 @@ def _build_parser():
     t.add_argument("-o", "--output", help="with --batch: output .npz file")
     t.set_defaults(func=_cmd_thermo)
     r = sub.add_parser("run", help="run a diffusion case file (TOML) and write the HDF5 result")
-    r.add_argument("case", help="case file (TOML)")
+    r.add_argument("case", nargs="?", help="case file (TOML); optional with --resume")
+    r.add_argument("--resume", metavar="RESULT.h5",
+                   help="continue an interrupted run (Ctrl-C, kill) from the checkpoint in its result file")
     r.add_argument("-o", "--output", help="result file (default: [output] file of the case)")
     r.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE",
                    help="override a case value, e.g. --set conditions.temperature=1300 (repeatable)")
@@ -356,7 +371,7 @@ def main(argv=None) -> int:
         print(f"kinsim: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("kinsim: interrupted", file=sys.stderr)
+        print("kinsim: interrupted; the result file keeps the last good state (continue it with kinsim run --resume FILE)", file=sys.stderr)
         return 130
 
 

@@ -471,7 +471,18 @@ class Simulation:
         if code == ADV_T_RANGE:
             raise ConvergenceError(f"temperature {T:g} K at t = {t:.6g} s is outside the database's range")
         if code == ADV_DT_UNDERFLOW:
-            raise ConvergenceError(f"time step underflow at t = {t:.6g} s: the implicit solver cannot converge")
+            why = "time step underflow: the implicit solver cannot converge"
+            i = int(stats[S_FAIL_NODE])
+            if 0 <= i < U.shape[0]:
+                x = self._to_x(U[i])
+                comp = ", ".join(f"{c}={v:.6g}" for c, v in zip(self.components, x))
+                exc = ConvergenceError(f"{why}; the largest Newton correction at node {i} (z = {self.grid.z[i]:.6g} m; "
+                                       f"{comp}) at t = {t:.6g} s, T = {T:g} K")
+                exc.info = {"node": i, "z": float(self.grid.z[i]), "composition": comp, "reason": why}
+                raise exc
+            exc = ConvergenceError(f"{why} at t = {t:.6g} s, T = {T:g} K")
+            exc.info = {"reason": why}
+            raise exc
         raise ConvergenceError(f"stepper returned code {code} at t = {t:.6g} s")
 
 

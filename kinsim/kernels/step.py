@@ -324,6 +324,7 @@ def advance(p, sim, zf, U, Y, hist_U, hist_t, nhist, t0, t_target, dt0, rtol, at
         ok = False
         fail_st = 0
         fail_node = -1
+        worst = -1  # node of the largest Newton correction (reported when Newton fails)
         for it in range(12):
             st, node = eval_nodes(p, fnval, T, sim, Unew, Ytr, True, MU, DMDU, L, scr)
             if st != STATUS_OK:
@@ -357,6 +358,7 @@ def advance(p, sim, zf, U, Y, hist_U, hist_t, nhist, t0, t_target, dt0, rtol, at
                     e = abs(lam * dU[i, k]) / (atol + rtol * abs(Unew[i, k + 1]))
                     if e > corr:
                         corr = e
+                        worst = i
             _fill_dependent(sim, Unew)
             if corr < 1e-3 and lam == 1.0:
                 ok = True
@@ -376,6 +378,8 @@ def advance(p, sim, zf, U, Y, hist_U, hist_t, nhist, t0, t_target, dt0, rtol, at
                     stats[S_FAIL_NODE] = fail_node
                     stats[S_FAIL_STATUS] = fail_st
                     return ADV_NODE_FAILED, t, dt
+                stats[S_FAIL_NODE] = worst
+                stats[S_FAIL_STATUS] = 0
                 return ADV_DT_UNDERFLOW, t, dt
             continue
         face_fluxes(sim, Unew, MU, L, Jp, J, T)
