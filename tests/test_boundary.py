@@ -185,3 +185,61 @@ def test_temperature_schedule_follows_the_integral_of_D(tmp_path):
     Dt_start = D0 * math.exp(-Q / (R * 1000.0)) * 36000
     wrong = 0.2 + 0.4 * 0.5 * erfc(-(r.z - 1e-3) / (2 * math.sqrt(Dt_start)))
     assert np.abs(r.x[2, :, 1] - wrong).max() > 0.05
+
+
+# ------------------------------------------------------------------ bad input
+FEMN = CASES_DB / "fe-mn-si-c.tdb"
+
+
+@pytest.mark.parametrize("sets, words", [
+    (['boundary.left={type="fixed-activity", activity={C=[[0, 0.5], ["2 h", 0.6], ["1 h", 0.7]]}, '
+      'reference={C="GRAPHITE_A9"}}'], ["boundary.left.activity.C", "increase strictly"]),
+    (['boundary.left={type="fixed-flux", flux={C=[[0, 1e-6], [0, 2e-6]]}}'], ["boundary.left.flux.C",
+                                                                               "increase strictly"]),
+    (['boundary.left={type="fixed-activity", activity={C=0.0}, reference={C="GRAPHITE_A9"}}'],
+     ["boundary.left.activity.C", "outside (0, inf)"]),
+    (['boundary.left={type="fixed-activity", activity={C=-2}, reference={C="GRAPHITE_A9"}}'],
+     ["boundary.left.activity.C", "outside (0, inf)"]),
+    (['boundary.left={type="fixed-activity", activity={C=inf}, reference={C="GRAPHITE_A9"}}'],
+     ["boundary.left.activity.C"]),
+    (['boundary.left={type="fixed-activity", activity={C=0.5}}'], ["boundary.left.reference"]),
+    (['boundary.left={type="fixed-activity", activity={C=0.5}, reference={C="DIAMOND"}}'],
+     ["reference phase DIAMOND", "fe-c.tdb"]),
+    (['boundary.left={type="fixed-activity", activity={C=0.5}, reference={C="FCC_A1"}}'],
+     ["FCC_A1", "cannot hold pure C"]),
+    (['boundary.left={type="fixed-flux", flux={CR=1e-6}}'], ["boundary.left.flux", "unknown component 'CR'"]),
+    (['boundary.left={type="fixed-flux", flux={FE=1e-6}}'], ["boundary.left.flux", "dependent"]),
+    (['boundary.left={stages=[{type="closed", until="5 h"}, {type="closed"}]}'],
+     ["boundary.left.stages[0].until", "before the end"]),
+    (['boundary.left={stages=[{type="closed"}, {type="closed"}]}'], ["boundary.left.stages[0].until", "missing"]),
+    (['potential=[{species="H", kind="stress", volume=1e-6, expression="z"}]'],
+     ["potential[0].species", "'H'", "not a component"]),
+    (['potential=[{species="C", kind="stress", volume=1e-6, expression="z + q"}]'],
+     ["potential[0].expression", "unknown name 'q'"]),
+    (['potential=[{species="C", kind="stress", volume=1e-6, expression="__import__(1)"}]'],
+     ["potential[0].expression", "not allowed"]),
+    (['potential=[{species="C", kind="electric", volume=1e-6, expression="z"}]'], ["potential[0].volume"]),
+    (['potential=[{species="C", kind="stress", volume=1e-6, z=[0, 1e-3, 5e-4], value=[0, 1, 2]}]'],
+     ["potential[0].z", "increase strictly"]),
+    (['onsager={matrix=[[0, 1e-20], [1e-20, 0], [0, 0]]}'], ["onsager.matrix", "2 x 2"]),
+    (['onsager={matrix=[[0, 1e-20, 0], [1e-20, 0, 0]]}'], ["onsager.matrix", "2 x 2"]),
+    (['onsager={matrix=[[0, 1e-20], [2e-20, 0]]}'], ["onsager.matrix", "not symmetric"]),
+    (['onsager={matrix=[[1e-20, 0], [0, 0]]}'], ["onsager.matrix[0][0]", "diagonal"]),
+    (['onsager={form="relative", matrix=[[0, 1.5], [1.5, 0]]}'], ["onsager.matrix", "positive semi-definite"]),
+    (['conditions.temperature=[[0, 1200], ["1 h", 7000]]'], ["conditions.temperature[1]", "7000", "outside"]),
+    (['conditions.temperature=[[0, 1200], ["3 h", 1250], ["2 h", 1200]]'], ["conditions.temperature",
+                                                                            "increase strictly"]),
+])
+def test_bad_boundary_schedule_potential_and_cross_input(tmp_path, capsys, sets, words):
+    from kinsim.cli import main
+
+    args = ["run", str(CARB), "-o", str(tmp_path / "x.h5"), "--quiet"]
+    for s in sets:
+        args += ["--set", s]
+    code = main(args)
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert len(err.strip().splitlines()) == 1, err
+    for w in words:
+        assert w in err, (w, err)
+    assert not (tmp_path / "x.h5").exists()
