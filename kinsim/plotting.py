@@ -204,19 +204,27 @@ def plot_profiles(result, ax=None, component=None, times=None, unit="mole-fracti
 
 
 def plot_mu(result, ax=None, component=None, times=None, legend=True):
-    """Chemical potential of one component (kJ/mol) against distance at chosen times."""
+    """Chemical potential of one component (kJ/mol) against distance at chosen times.
+
+    When the run had external potentials (the file's /potential), the total potential
+    mu + Phi that drives the flux is plotted instead (uniform at equilibrium)."""
     r = _read(result)
     k = _components(r, component, [1 if len(r.components) > 1 else 0])[0]
     ax = ax if ax is not None else _new_axes()
     zmm = r.z * 1e3
     mu = r.mu[..., k] / 1e3
+    total = "potential" in r.extra and np.any(np.nan_to_num(r.extra["potential"][..., k]) != 0.0)
+    if total:
+        mu = mu + np.nan_to_num(r.extra["potential"][..., k]) / 1e3
     ax.plot(zmm, mu[0], label="initial", **_INITIAL)
     idx = [i for i in time_indices(r, times) if i > 0]
     for color, it in zip(_time_colors(len(idx)), idx):
         ax.plot(zmm, mu[it], color=color, label=time_label(r.time[it]))
     _mark_weld(ax, r)
     ax.set_xlabel("distance $z$ (mm)")
-    ax.set_ylabel(f"$\\mu_{{\\mathrm{{{_name(r.components[k])}}}}}$ (kJ mol$^{{-1}}$)")
+    sym = f"\\mathrm{{{_name(r.components[k])}}}"
+    label = f"$\\mu_{{{sym}}} + \\Phi_{{{sym}}}$" if total else f"$\\mu_{{{sym}}}$"
+    ax.set_ylabel(f"{label} (kJ mol$^{{-1}}$)")
     ax.set_xlim(zmm[0], zmm[-1])
     if legend:
         _legend(ax)

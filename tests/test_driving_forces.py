@@ -178,3 +178,13 @@ def test_absolute_cross_terms_that_are_not_psd_are_rejected(tmp_path, capsys):
     assert code == 2
     assert "onsager.matrix" in err and "positive semi-definite" in err and "node 0" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_mu_plot_shows_the_total_potential_when_potentials_act(rod):
+    from kinsim.plotting import plot_mu
+
+    r, _ = rod
+    ax = plot_mu(r, times=[r.time[-1]])
+    y = ax.lines[-1].get_ydata()
+    np.testing.assert_allclose(y, (r.mu[-1, :, 1] + r.extra["potential"][-1, :, 1]) / 1e3, rtol=1e-12)
+    assert "Phi" in ax.get_ylabel()
