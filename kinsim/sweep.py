@@ -767,6 +767,17 @@ def _columns(plan: SweepPlan) -> tuple[list[str], set[str]]:
     return cols, numeric
 
 
+def _as_float(v) -> float:
+    if v is None or v == "":
+        return math.nan
+    try:
+        return float(v)
+    except ValueError:  # a TOML number Python does not read, e.g. 0x10
+        from .case import _parse_value
+
+        return float(_parse_value(str(v)))
+
+
 def _write_index(directory: Path, plan: SweepPlan, rows: list[dict]) -> None:
     import h5py
 
@@ -798,7 +809,7 @@ def _write_index(directory: Path, plan: SweepPlan, rows: list[dict]) -> None:
         for c in cols:
             vals = [row.get(c) for row in rows]
             if c in numeric:
-                data = np.array([math.nan if v is None or v == "" else float(v) for v in vals], dtype=np.float64)
+                data = np.array([_as_float(v) for v in vals], dtype=np.float64)
                 ds = f.create_dataset(c, data=data)
             else:
                 ds = f.create_dataset(c, data=["" if v is None else str(v) for v in vals],
@@ -902,7 +913,8 @@ def run_sweep(case, vary, out_dir, *, zip: bool = False, sets=(), workers: int |
     client = _connect(str(scheduler).strip(), timeout) if scheduler is not None else None
     try:
         plan = prepare_directory(plan, out_dir)
-        return _execute(plan, Path(out_dir).expanduser(), workers or default_workers(), client, progress)
+        # absolute paths for the workers (a Dask worker need not share our working directory)
+        return _execute(plan, Path(out_dir).expanduser().resolve(), workers or default_workers(), client, progress)
     finally:
         if client is not None:
             client.close()
@@ -936,6 +948,7 @@ def _execute(plan: SweepPlan, directory: Path, workers: int, client, progress: b
 
         bar = tqdm(total=len(plan.runs), initial=skipped, unit="run", desc="sweep", dynamic_ncols=True)
     failed = 0
+    results = None
     try:
         if jobs:
             results = _dask_results(jobs, client) if client is not None else _local_results(jobs, workers)
@@ -953,6 +966,8 @@ def _execute(plan: SweepPlan, directory: Path, workers: int, client, progress: b
                     if failed:
                         bar.set_postfix_str(f"failed={failed}")
     finally:
+        if results is not None:
+            results.close()  # at once: stops (local) or cancels (Dask) what is still running
         if bar is not None:
             bar.close()
         _write_index(directory, plan, ordered())
