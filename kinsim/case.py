@@ -915,13 +915,7 @@ class _Parser:
             raise CaseError(f"{where} must be a table of component values, e.g. {{ {comps[-1]} = ... }}, "
                             f"got {_type_name(raw)}")
         out: dict[str, TimeTable] = {}
-        for k, v in raw.items():
-            c = k.strip().upper()
-            if c not in comps:
-                raise CaseError(f"{where}: unknown component '{k}'; the components are "
-                                f"{', '.join(comps)} (thermo.components)")
-            if c in out:
-                raise CaseError(f"{where}: {c} given twice")
+        for k, c, v in _component_items(raw, where, comps):
             if independent_only and c == comps[0]:
                 raise CaseError(f"{where}: {c} is the dependent component (the balance, first in "
                                 f"thermo.components); its value follows from the others")
@@ -1034,15 +1028,7 @@ class _Parser:
         if not isinstance(scale_in, dict):
             raise CaseError(f"mobility.scale must be a table, e.g. {{ C = 2.0 }}, got {_type_name(scale_in)}")
         scale = {c: 1.0 for c in comps}
-        seen = set()
-        for k, v in scale_in.items():
-            c = k.strip().upper()
-            if c not in comps:
-                raise CaseError(f"mobility.scale: unknown component '{k}'; the components are "
-                                f"{', '.join(comps)} (thermo.components)")
-            if c in seen:
-                raise CaseError(f"mobility.scale: {c} given twice")
-            seen.add(c)
+        for k, c, v in _component_items(scale_in, "mobility.scale", comps):
             f = _as_number(v, f"mobility.scale.{k}")
             if not f > 0.0:
                 raise CaseError(f"mobility.scale.{k} = {f:g} must be positive")
@@ -1098,6 +1084,21 @@ class _Parser:
             raise CaseError(f"output.snapshots must be a count (integer) or an array of times, "
                             f"got {_type_name(snaps)}")
         return OutputSpec(file, tuple(float(t) for t in times))
+
+
+def _component_items(raw: dict, where: str, comps: tuple):
+    """(key as written, component, value) of a table keyed by component names; unknown
+    and repeated components are errors."""
+    seen = set()
+    for k, v in raw.items():
+        c = k.strip().upper()
+        if c not in comps:
+            raise CaseError(f"{where}: unknown component '{k}'; the components are "
+                            f"{', '.join(comps)} (thermo.components)")
+        if c in seen:
+            raise CaseError(f"{where}: {c} given twice")
+        seen.add(c)
+        yield k, c, v
 
 
 def _time_table(raw, where: str, parse_value) -> TimeTable:

@@ -208,6 +208,23 @@ def _move_markers(sim, zf, Jp, markers, dt):
 
 
 @jit
+def _evaluate(p, fnval, bvals, sim, t, U, Y, MU, DMDU, L, Jp, J, scr, scr1, stats):
+    """The state U at time t: T, potentials and boundary states, the node equilibria
+    (MU, DMDU, L) and the face fluxes (Jp, J).  Returns (ADV_REACHED or a failure code
+    with ``stats`` filled, T)."""
+    pst, T = prepare_step(p, fnval, bvals, sim, t, scr1)
+    if pst != STATUS_OK:
+        return _prepare_failed(pst, stats), T
+    st, node = eval_nodes(p, fnval, T, sim, U, Y, True, MU, DMDU, L, scr)
+    if st != STATUS_OK:
+        stats[S_FAIL_NODE] = node
+        stats[S_FAIL_STATUS] = st
+        return ADV_NODE_FAILED, T
+    face_fluxes(sim, U, MU, L, Jp, J, T)
+    return ADV_REACHED, T
+
+
+@jit
 def _prepare_failed(pst, stats):
     """Return code for a failed prepare_step (T range, or a boundary composition's status)."""
     if pst >= 1000:
@@ -260,15 +277,9 @@ def advance(p, sim, zf, U, Y, hist_U, hist_t, nhist, t0, t_target, dt0, rtol, at
         if dt > t_target - t:
             dt = t_target - t
         if explicit:
-            pst, T = prepare_step(p, fnval, bvals, sim, t, scr1)
-            if pst != STATUS_OK:
-                return _prepare_failed(pst, stats), t, dt
-            st, node = eval_nodes(p, fnval, T, sim, U, Y, True, MU, DMDU, L, scr)
-            if st != STATUS_OK:
-                stats[S_FAIL_NODE] = node
-                stats[S_FAIL_STATUS] = st
-                return ADV_NODE_FAILED, t, dt
-            face_fluxes(sim, U, MU, L, Jp, J, T)
+            code, T = _evaluate(p, fnval, bvals, sim, t, U, Y, MU, DMDU, L, Jp, J, scr, scr1, stats)
+            if code != ADV_REACHED:
+                return code, t, dt
             rates(sim, J, F)
             # stability: dt <= 0.4 min(dz^2) / max D, D ~ V_s L' dmu/du
             dmax = 0.0
@@ -441,13 +452,5 @@ def advance(p, sim, zf, U, Y, hist_U, hist_t, nhist, t0, t_target, dt0, rtol, at
     if fresh:
         return ADV_REACHED, t, dt
     # chemical potentials and fluxes of the final state
-    pst, T = prepare_step(p, fnval, bvals, sim, t, scr1)
-    if pst != STATUS_OK:
-        return _prepare_failed(pst, stats), t, dt
-    st, node = eval_nodes(p, fnval, T, sim, U, Y, True, MU, DMDU, L, scr)
-    if st != STATUS_OK:
-        stats[S_FAIL_NODE] = node
-        stats[S_FAIL_STATUS] = st
-        return ADV_NODE_FAILED, t, dt
-    face_fluxes(sim, U, MU, L, Jp, J, T)
-    return ADV_REACHED, t, dt
+    code, _ = _evaluate(p, fnval, bvals, sim, t, U, Y, MU, DMDU, L, Jp, J, scr, scr1, stats)
+    return code, t, dt
