@@ -194,9 +194,14 @@ def plot_profiles(result, ax=None, component=None, times=None, unit="mole-fracti
                         zorder=1, **_UPHILL)
                 uphill_drawn = True
         ax.plot(zmm, vals[it, :, k], color=color, label=time_label(r.time[it]), zorder=2)
+    return _finish_distance_axes(ax, r, zmm, f"{_name(r.components[k])} ({ulabel})", legend)
+
+
+def _finish_distance_axes(ax, r, zmm, ylabel, legend):
+    """Weld mark, labels, limits and legend of a plot against distance (mm)."""
     _mark_weld(ax, r)
     ax.set_xlabel("distance $z$ (mm)")
-    ax.set_ylabel(f"{_name(r.components[k])} ({ulabel})")
+    ax.set_ylabel(ylabel)
     ax.set_xlim(zmm[0], zmm[-1])
     if legend:
         _legend(ax)
@@ -220,15 +225,9 @@ def plot_mu(result, ax=None, component=None, times=None, legend=True):
     idx = [i for i in time_indices(r, times) if i > 0]
     for color, it in zip(_time_colors(len(idx)), idx):
         ax.plot(zmm, mu[it], color=color, label=time_label(r.time[it]))
-    _mark_weld(ax, r)
-    ax.set_xlabel("distance $z$ (mm)")
     sym = f"\\mathrm{{{_name(r.components[k])}}}"
     label = f"$\\mu_{{{sym}}} + \\Phi_{{{sym}}}$" if total else f"$\\mu_{{{sym}}}$"
-    ax.set_ylabel(f"{label} (kJ mol$^{{-1}}$)")
-    ax.set_xlim(zmm[0], zmm[-1])
-    if legend:
-        _legend(ax)
-    return ax
+    return _finish_distance_axes(ax, r, zmm, f"{label} (kJ mol$^{{-1}}$)", legend)
 
 
 def plot_flux(result, ax=None, component=None, times=None, legend=True):
@@ -242,13 +241,8 @@ def plot_flux(result, ax=None, component=None, times=None, legend=True):
     for color, it in zip(_time_colors(len(idx)), idx):
         ax.plot(fmm, r.flux[it, :, k] / scale, color=color, label=time_label(r.time[it]))
     ax.axhline(0.0, color="0.6", lw=0.5)
-    _mark_weld(ax, r)
-    ax.set_xlabel("distance $z$ (mm)")
-    ax.set_ylabel(f"$J_{{\\mathrm{{{_name(r.components[k])}}}}}$ ({stext}mol m$^{{-2}}$ s$^{{-1}}$)")
-    ax.set_xlim(fmm[0], fmm[-1])
-    if legend:
-        _legend(ax)
-    return ax
+    ylabel = f"$J_{{\\mathrm{{{_name(r.components[k])}}}}}$ ({stext}mol m$^{{-2}}$ s$^{{-1}}$)"
+    return _finish_distance_axes(ax, r, fmm, ylabel, legend)
 
 
 def plot_path(result, ax=None, components=None, times=None, unit="mole-fraction", legend=True):

@@ -411,12 +411,11 @@ class ResultWriter:
         self._t_last = float(self._time[n - 1]) if n else -math.inf
         self._io = 0.0
         self._t0 = _time.perf_counter()
-        try:
-            self._timings = {k: float(v) for k, v in json.loads(_decode(a.get("timings", "{}"))).items()}
-        except ValueError:
-            self._timings = {}
         # a resumed run adds its own time to the earlier run's
-        self._timings_before = dict(self._timings)
+        try:
+            self._timings_before = {k: float(v) for k, v in json.loads(_decode(a.get("timings", "{}"))).items()}
+        except ValueError:
+            self._timings_before = {}
         self._timings = {}
         self._status = "running"
         self._closed = False

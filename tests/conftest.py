@@ -66,3 +66,15 @@ def pycalphad_point(db_path, comps, phase, T, x, rel_h=1e-4):
         d = (mu_hi - mu_lo) / (2 * h[j])
         fd[:, j] = d[1:] - d[0]
     return GM, MU, fd
+
+
+def one_error_line(code, err, *words):
+    """Assert a CLI call ended in exit status 2 with one line ``kinsim: error: ...``
+    naming every word, and no traceback; return the line."""
+    assert code == 2, err
+    lines = [ln for ln in err.strip().splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("kinsim: error:"), err
+    for w in words:
+        assert w in lines[0], lines[0]
+    assert "Traceback" not in err
+    return lines[0]

@@ -19,7 +19,7 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import REPO
+from conftest import REPO, one_error_line
 from kinsim.analysis import analyze, concentrations
 from kinsim.case import load_case
 from kinsim.cli import main
@@ -231,13 +231,7 @@ def test_cli_text_and_time(runs, capsys):
 
 def _one_error_line(capsys, argv, *words):
     code = main(argv)
-    e = capsys.readouterr().err
-    assert code == 2, e
-    lines = [ln for ln in e.strip().splitlines() if ln.strip()]
-    assert len(lines) == 1 and lines[0].startswith("kinsim: error:"), e
-    for w in words:
-        assert w in lines[0], lines[0]
-    return lines[0]
+    return one_error_line(code, capsys.readouterr().err, *words)
 
 
 @pytest.mark.parametrize("time,word", [("12 h", "outside the run"), ("-1 h", "outside the run"),

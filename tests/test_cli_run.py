@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, one_error_line
 from kinsim.cli import main
 from kinsim.storage import read_result
 
@@ -57,12 +57,7 @@ def test_bad_case_one_line_exit_2_no_result(tmp_path, capsys, old, new, word):
     case = _case(tmp_path, old, new)
     out = tmp_path / "r.h5"
     code = main(["run", str(case), "-o", str(out), "--quiet"])
-    o, e = capsys.readouterr()
-    assert code == 2, e
-    lines = [ln for ln in e.strip().splitlines() if ln.strip()]
-    assert len(lines) == 1 and lines[0].startswith("kinsim: error:"), e
-    assert word in lines[0], lines[0]
-    assert "Traceback" not in e
+    one_error_line(code, capsys.readouterr().err, word)
     assert not out.exists() or read_result(out).status != "completed"
 
 

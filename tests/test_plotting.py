@@ -17,7 +17,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 
-from conftest import REPO  # noqa: E402
+from conftest import REPO, one_error_line  # noqa: E402
 from kinsim import plotting as P  # noqa: E402
 from kinsim.case import load_case  # noqa: E402
 from kinsim.cli import main  # noqa: E402
@@ -151,12 +151,7 @@ def test_cli_formats_and_options(runs, tmp_path, capsys):
 
 def _one_error_line(capsys, argv, *words):
     code = main(argv)
-    e = capsys.readouterr().err
-    assert code == 2, e
-    lines = [ln for ln in e.strip().splitlines() if ln.strip()]
-    assert len(lines) == 1 and lines[0].startswith("kinsim: error:"), e
-    for w in words:
-        assert w in lines[0], lines[0]
+    return one_error_line(code, capsys.readouterr().err, *words)
 
 
 def test_cli_bad_input(runs, tmp_path, capsys):

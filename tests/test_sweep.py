@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from scipy.special import erfc, erfcinv
 
-from conftest import REPO
+from conftest import REPO, one_error_line
 from kinsim import sweep
 from kinsim.cli import main
 from kinsim.errors import CaseError, InputError, KinsimError
@@ -412,12 +412,7 @@ def test_bad_sweep_input_one_line_exit_2_nothing_run(tmp_path, capsys, monkeypat
         code = main(["sweep", str(IDEAL), *args, "-o", str(out), "--quiet"])
     except SystemExit as exc:  # argparse's own errors (not an integer, missing value)
         code = exc.code
-    o, e = capsys.readouterr()
-    assert code == 2, e
-    lines = [ln for ln in e.strip().splitlines() if ln.strip()]
-    assert len(lines) == 1 and lines[0].startswith("kinsim: error:"), e
-    assert word in lines[0], lines[0]
-    assert "Traceback" not in e
+    one_error_line(code, capsys.readouterr().err, word)
     if before is None:
         assert not out.is_dir()                        # nothing created
     else:
