@@ -37,7 +37,7 @@ def _wait_for_snapshots(path, n, proc, timeout=120.0):
         try:
             if read_result(path).n_snapshots >= n:
                 return
-        except ResultFileError:
+        except (ResultFileError, OSError, KeyError, ValueError):  # not there yet, or read mid-write
             pass
         time.sleep(0.05)
     raise AssertionError("the run did not write its snapshots in time")
