@@ -75,7 +75,7 @@ def _cmd_thermo(args) -> int:
 def _thermo(args) -> int:
     import numpy as np
 
-    from .thermo import load_phase
+    from .phase import load_phase
 
     comps = [c.strip().upper() for c in args.components.split(",") if c.strip()]
     if len(comps) < 2:

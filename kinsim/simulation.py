@@ -22,8 +22,8 @@ import numpy as np
 
 from .errors import ConvergenceError, InputError, ResultFileError
 from .grid import make_grid
-from .thermo import load_phase
-from .thermo.params import STATUS_TEXT
+from .kernels.codes import STATUS_TEXT
+from .phase import load_phase
 
 _PROGRESS_STEPS = 400  # steps per kernel call between progress-bar updates
 
@@ -154,7 +154,8 @@ class Simulation:
         return self._ref_cache[key]
 
     def _sim_arrays(self, stages=(0, 0)):
-        from .kernels.flux import BC_ACTIVITY, BC_CLOSED, BC_COMPOSITION, BC_FLUX, BC_POTENTIAL, SimArrays
+        from .kernels.codes import BC_ACTIVITY, BC_CLOSED, BC_COMPOSITION, BC_FLUX, BC_POTENTIAL
+        from .kernels.flux import SimArrays
 
         case = self.case
         g = self.grid
@@ -254,7 +255,8 @@ class Simulation:
     def run(self, output=None, progress=True, resume=False) -> RunSummary:
         """Run the case and write ``output``.  With ``resume``, continue the interrupted
         run stored in ``output`` from its checkpoint (see :func:`check_resumable`)."""
-        from .kernels.step import ADV_MAX_STEPS, ADV_REACHED, S_NEWTON, S_REJECTED, S_STEPS, advance
+        from .kernels.codes import ADV_MAX_STEPS, ADV_REACHED, S_NEWTON, S_REJECTED, S_STEPS
+        from .kernels.step import advance
         from .storage import ResultWriter, read_checkpoint
 
         case = self.case
@@ -443,9 +445,9 @@ class Simulation:
                 pass
 
     def _fail(self, code, stats, U, t, at_start=False):
-        from .kernels.step import (ADV_BOUNDARY_FAILED, ADV_DT_UNDERFLOW, ADV_NODE_FAILED, ADV_T_RANGE, S_FAIL_NODE,
-                                   S_FAIL_STATUS)
-        from .thermo.params import STATUS_ONSAGER
+        from .kernels.codes import (ADV_BOUNDARY_FAILED, ADV_DT_UNDERFLOW, ADV_NODE_FAILED, ADV_T_RANGE, S_FAIL_NODE,
+                                    S_FAIL_STATUS)
+        from .kernels.codes import STATUS_ONSAGER
 
         T = self.case.conditions.temperature_at(t)
         if code == ADV_NODE_FAILED:

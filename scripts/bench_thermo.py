@@ -38,7 +38,7 @@ def main():
     args = ap.parse_args()
 
     from kinsim.kernels.kkt import equilibrium_batch
-    from kinsim.thermo import load_phase
+    from kinsim.phase import load_phase
 
     rng = np.random.default_rng(0)
     Xi = np.column_stack([rng.uniform(0.05, 0.35, args.nodes), rng.uniform(0.03, 0.07, args.nodes)])

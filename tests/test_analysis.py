@@ -76,7 +76,7 @@ def test_ideal_couple_recovers_D_within_2_percent(runs):
 
 
 def test_unequal_mobilities_D_of_x_against_thermodynamics(runs):
-    from kinsim.thermo import load_phase
+    from kinsim.phase import load_phase
 
     a = analyze(runs["unequal"])
     d = a.interdiffusivity

@@ -84,7 +84,7 @@ def _dilute_carburizing(tmp_path, *extra, name="carb.h5"):
 
 
 def test_fixed_activity_matches_erfc_with_the_surface_composition_from_pycalphad(tmp_path):
-    from kinsim.thermo import load_phase
+    from kinsim.phase import load_phase
 
     r, case = _dilute_carburizing(tmp_path)
     T = 1200.0

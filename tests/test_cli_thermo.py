@@ -15,7 +15,7 @@ import pytest
 
 from conftest import CASES_DB, TESTS_DB
 from kinsim.cli import main
-from kinsim.thermo import load_phase
+from kinsim.phase import load_phase
 
 NICRAL = str(CASES_DB / "ni-cr-al.tdb")
 BASE = ["thermo", NICRAL, "--phase", "FCC_A1", "--components", "NI,CR,AL", "--T", "1473.15"]

@@ -133,7 +133,7 @@ def _drag_case(tmp_path, *extra, name="drag.h5"):
 
 
 def test_cross_term_drags_a_component_with_no_potential_gradient(tmp_path):
-    from kinsim.thermo import load_phase
+    from kinsim.phase import load_phase
 
     r0, _ = _drag_case(tmp_path, name="none.h5")
     r, case = _drag_case(tmp_path, 'onsager={form="relative", matrix=[[0,0,0],[0,0,0.5],[0,0.5,0]]}')

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from conftest import CASES_DB
-from kinsim.thermo import load_phase
-from kinsim.thermo.params import STATUS_BAD_COMPOSITION, STATUS_OK, STATUS_OUTSIDE_PHASE, STATUS_T_RANGE
+from kinsim.phase import load_phase
+from kinsim.kernels.codes import STATUS_BAD_COMPOSITION, STATUS_OK, STATUS_OUTSIDE_PHASE, STATUS_T_RANGE
 
 
 def test_status_codes_and_nan_outputs():

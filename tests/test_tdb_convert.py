@@ -8,7 +8,7 @@ import pytest
 
 from conftest import CASES_DB, TESTS_DB
 from kinsim.errors import DatabaseError, InputError
-from kinsim.thermo import load_phase
+from kinsim.phase import load_phase
 
 pytest.importorskip("pycalphad")
 

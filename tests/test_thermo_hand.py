@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from conftest import TESTS_DB
-from kinsim.thermo import load_phase
+from kinsim.phase import load_phase
 
 R = 8.3145
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from conftest import CASES_DB, TESTS_DB, pycalphad_point
-from kinsim.thermo import load_phase
+from kinsim.phase import load_phase
 
 pytest.importorskip("pycalphad")
 

@@ -35,7 +35,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._jit import INNER, jit
-from ..thermo.params import STATUS_NAN, STATUS_OK, STATUS_ONSAGER, STATUS_T_RANGE
+from .codes import BC_ACTIVITY, BC_COMPOSITION, BC_FLUX, BC_POTENTIAL, STATUS_NAN, STATUS_OK, STATUS_ONSAGER, STATUS_T_RANGE
 from .gibbs import R, eval_tfuncs
 from .kkt import equilibrium_batch
 
@@ -83,11 +83,6 @@ class SimArrays(NamedTuple):
     cross: np.ndarray  # f8[n, n], zero diagonal
 
 
-BC_CLOSED = 0
-BC_COMPOSITION = 1
-BC_FLUX = 2
-BC_POTENTIAL = 3
-BC_ACTIVITY = 4
 
 
 @jit(**INNER)

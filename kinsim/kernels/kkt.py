@@ -29,7 +29,7 @@ import math
 import numpy as np
 
 from .._jit import jit
-from ..thermo.params import (STATUS_BAD_COMPOSITION, STATUS_NAN, STATUS_NOT_CONVERGED, STATUS_OK,
+from .codes import (STATUS_BAD_COMPOSITION, STATUS_NAN, STATUS_NOT_CONVERGED, STATUS_OK,
                              STATUS_OUTSIDE_PHASE, STATUS_SINGULAR, STATUS_T_RANGE)
 from .gibbs import R, eval_tfuncs, gibbs_workspace, gm_core, gm_eval, mono_coefs
 from .linalg import lu_factor, lu_solve, lu_solve_cols, lu_solve_t_cols

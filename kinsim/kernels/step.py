@@ -12,26 +12,13 @@ import math
 import numpy as np
 
 from .._jit import INNER, jit
-from ..thermo.params import STATUS_OK
-from .flux import (BC_ACTIVITY, BC_COMPOSITION, BC_POTENTIAL, _potential_face, cross_coef, eval_nodes,
-                   face_fluxes, node_scratch, prepare_step, rates, step_scratch)
+from .codes import (ADV_BOUNDARY_FAILED, ADV_DT_UNDERFLOW, ADV_MAX_STEPS, ADV_NODE_FAILED, ADV_REACHED, ADV_T_RANGE,
+                    BC_ACTIVITY, BC_COMPOSITION, BC_POTENTIAL, S_FAIL_NODE, S_FAIL_STATUS, S_NEWTON, S_REJECTED,
+                    S_STEPS, STATUS_OK)
+from .flux import (_potential_face, cross_coef, eval_nodes, face_fluxes, node_scratch, prepare_step, rates,
+                   step_scratch)
 from .gibbs import R
 from .linalg import lu_factor, lu_solve
-
-# return codes of advance()
-ADV_REACHED = 0
-ADV_MAX_STEPS = 1
-ADV_NODE_FAILED = 2
-ADV_DT_UNDERFLOW = 3
-ADV_T_RANGE = 4
-ADV_BOUNDARY_FAILED = 5
-
-# stats slots
-S_STEPS = 0
-S_REJECTED = 1
-S_NEWTON = 2
-S_FAIL_NODE = 3
-S_FAIL_STATUS = 4
 
 
 @jit

@@ -1,5 +1,5 @@
-"""Thermodynamics: TDB databases turned into arrays for the numba kernels."""
+"""Thermodynamics: TDB databases turned into plain arrays for the numba kernels.
 
-from .model import EquilibriumResult, PhaseModel, load_phase
-
-__all__ = ["EquilibriumResult", "PhaseModel", "load_phase"]
+The bottom layer: nothing here imports the kernels.  The phase model that runs the
+kernels on these arrays is :mod:`kinsim.phase`.
+"""

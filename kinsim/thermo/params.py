@@ -37,28 +37,6 @@ KIND_TC = 1
 KIND_BMAGN = 2
 KIND_MQ = 10  # + species index: mobility (MQ + MF) sums
 
-# status codes returned by the kernels (one per node)
-STATUS_OK = 0
-STATUS_T_RANGE = 1
-STATUS_BAD_COMPOSITION = 2
-STATUS_NOT_CONVERGED = 3
-STATUS_SINGULAR = 4
-STATUS_NAN = 5
-STATUS_OUTSIDE_PHASE = 6
-STATUS_ONSAGER = 7
-
-STATUS_TEXT = {
-    STATUS_OK: "converged",
-    STATUS_T_RANGE: "temperature outside the database's range",
-    STATUS_BAD_COMPOSITION: "mole fractions not in (0, 1) or not summing to 1",
-    STATUS_NOT_CONVERGED: "single-phase equilibrium did not converge",
-    STATUS_SINGULAR: "singular equilibrium (KKT) system",
-    STATUS_NAN: "NaN or infinity in the Gibbs energy or its derivatives",
-    STATUS_OUTSIDE_PHASE: "composition cannot be represented by the phase's sublattices",
-    STATUS_ONSAGER: "Onsager matrix L' (mobilities plus the case's cross terms) is not positive semi-definite",
-}
-
-
 class ThermoParams(NamedTuple):
     # sizes and flags
     n_comp: int

@@ -1,15 +1,22 @@
-"""Python front of the thermodynamic kernels: a phase of a database, ready for numba."""
+"""The phase model: one phase of a TDB database with its kernels (thermo -> kernels -> phase).
+
+:func:`load_phase` converts (or loads from the disk cache) the phase's parameter arrays
+and :class:`PhaseModel` evaluates its equilibrium, chemical potentials, thermodynamic
+factors, mobilities and Gibbs energy with the numba kernels.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from ..errors import ConvergenceError, InputError
-from . import params as P
-from .cache import cached_build
+from .errors import ConvergenceError, InputError
+from .kernels import codes as C
+from .kernels.flux import mobilities as _mobilities
+from .kernels.gibbs import eval_tfuncs, gm_batch
+from .kernels.kkt import equilibrium_batch
+from .thermo.cache import cached_build
 
 
 @dataclass
@@ -67,8 +74,6 @@ class PhaseModel:
 
     def equilibrium(self, x_indep, T, y0=None, raise_on_failure=True) -> EquilibriumResult:
         """Equilibrium, chemical potentials and dmu/dx at each composition row."""
-        from ..kernels.kkt import equilibrium_batch
-
         X = self.full_composition(x_indep)
         N, n = X.shape
         Tarr = np.broadcast_to(np.asarray(T, dtype=np.float64), (N,)).copy()
@@ -87,19 +92,19 @@ class PhaseModel:
         return res
 
     def raise_for_status(self, res: EquilibriumResult):
-        bad = np.flatnonzero(res.status != P.STATUS_OK)
+        bad = np.flatnonzero(res.status != C.STATUS_OK)
         if bad.size == 0:
             return
         i = int(bad[0])
         code = int(res.status[i])
         comp = ", ".join(f"{c}={v:.6g}" for c, v in zip(self.components, res.X[i]))
         more = f" ({bad.size - 1} more rows failed)" if bad.size > 1 else ""
-        text = P.STATUS_TEXT.get(code, f"status {code}")
+        text = C.STATUS_TEXT.get(code, f"status {code}")
         msg = f"{self.phase}: {text} at row {i} ({comp}; T={res.T[i]:g} K){more}"
-        if code in (P.STATUS_T_RANGE,):
+        if code in (C.STATUS_T_RANGE,):
             lo, hi = self.t_range
             raise InputError(f"{msg}; valid range {lo:g}-{hi:g} K")
-        if code in (P.STATUS_BAD_COMPOSITION, P.STATUS_OUTSIDE_PHASE):
+        if code in (C.STATUS_BAD_COMPOSITION, C.STATUS_OUTSIDE_PHASE):
             raise InputError(msg)
         raise ConvergenceError(msg)
 
@@ -108,9 +113,6 @@ class PhaseModel:
         (N, n), from the site fractions of the equilibrium (no case scale factors).
 
         Needs a model loaded with a mobility policy (``load_phase(..., mobility=...)``)."""
-        from ..kernels.flux import mobilities
-        from ..kernels.gibbs import eval_tfuncs
-
         p = self.params
         if p.mq_ptr.shape[0] != len(self.components) + 1 or p.mq_ptr[-1] == 0:
             raise InputError(f"{self.phase} was loaded without mobility parameters; load it with "
@@ -127,13 +129,11 @@ class PhaseModel:
         zb = np.zeros(p.z_c.shape[0])
         fv = np.zeros(8)
         for i in range(N):
-            mobilities(p, fn, T, np.ascontiguousarray(res.site_fractions[i]), zb, fv, out[i])
+            _mobilities(p, fn, T, np.ascontiguousarray(res.site_fractions[i]), zb, fv, out[i])
         return out
 
     def gibbs_energy(self, Y, T):
         """GM (J/mol of atoms) at given site fractions (N, K)."""
-        from ..kernels.gibbs import gm_batch
-
         Y = np.ascontiguousarray(np.atleast_2d(np.asarray(Y, dtype=np.float64)))
         N = Y.shape[0]
         Tarr = np.broadcast_to(np.asarray(T, dtype=np.float64), (N,)).copy()

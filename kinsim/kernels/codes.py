@@ -1,0 +1,52 @@
+"""Every code the kernels return or read, in one place at the bottom of the kernel layer.
+
+Status codes (one per node or batch row) say how an equilibrium ended; boundary codes
+say what a boundary face does with each component; ``advance`` returns an ADV_* code and
+fills the S_* slots of its statistics array.  Python turns them into messages
+(``STATUS_TEXT``) and exceptions; kernels never raise.
+"""
+
+from __future__ import annotations
+
+# status codes returned by the kernels (one per node)
+STATUS_OK = 0
+STATUS_T_RANGE = 1
+STATUS_BAD_COMPOSITION = 2
+STATUS_NOT_CONVERGED = 3
+STATUS_SINGULAR = 4
+STATUS_NAN = 5
+STATUS_OUTSIDE_PHASE = 6
+STATUS_ONSAGER = 7
+
+STATUS_TEXT = {
+    STATUS_OK: "converged",
+    STATUS_T_RANGE: "temperature outside the database's range",
+    STATUS_BAD_COMPOSITION: "mole fractions not in (0, 1) or not summing to 1",
+    STATUS_NOT_CONVERGED: "single-phase equilibrium did not converge",
+    STATUS_SINGULAR: "singular equilibrium (KKT) system",
+    STATUS_NAN: "NaN or infinity in the Gibbs energy or its derivatives",
+    STATUS_OUTSIDE_PHASE: "composition cannot be represented by the phase's sublattices",
+    STATUS_ONSAGER: "Onsager matrix L' (mobilities plus the case's cross terms) is not positive semi-definite",
+}
+
+# boundary face kinds (per side and component)
+BC_CLOSED = 0
+BC_COMPOSITION = 1
+BC_FLUX = 2
+BC_POTENTIAL = 3
+BC_ACTIVITY = 4
+
+# return codes of advance()
+ADV_REACHED = 0
+ADV_MAX_STEPS = 1
+ADV_NODE_FAILED = 2
+ADV_DT_UNDERFLOW = 3
+ADV_T_RANGE = 4
+ADV_BOUNDARY_FAILED = 5
+
+# stats slots
+S_STEPS = 0
+S_REJECTED = 1
+S_NEWTON = 2
+S_FAIL_NODE = 3
+S_FAIL_STATUS = 4
