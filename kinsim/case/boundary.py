@@ -179,8 +179,9 @@ def _reference(sec: Section, values: dict) -> dict[str, str]:
     return reference
 
 
-def _stage(data: dict, where: str, comps: tuple) -> BoundaryStage:
-    sec = Section(data, where, SCHEMA.find("boundary.left.stages"))
+def _stage(sec: Section, comps: tuple) -> BoundaryStage:
+    """One condition: a stage of [[boundary.<side>.stages]] or the side itself."""
+    where = sec.prefix
     sec.check_keys()
     kind = sec.choice("type")
     until = sec.time("until")
@@ -216,9 +217,10 @@ def _side(boundary: Section, side: str, comps: tuple, duration: float) -> Bounda
         raw_stages = sec.raw("stages")
         if not isinstance(raw_stages, list) or not raw_stages or not all(isinstance(e, dict) for e in raw_stages):
             raise CaseError(f"{where}.stages must be an array of tables ([[{where}.stages]])")
-        stages = [_stage(e, f"{where}.stages[{i}]", comps) for i, e in enumerate(raw_stages)]
+        table = sec.table.entry("stages")
+        stages = [_stage(Section(e, f"{where}.stages[{i}]", table), comps) for i, e in enumerate(raw_stages)]
     else:
-        stages = [_stage(data, where, comps)]
+        stages = [_stage(sec, comps)]
     prev = 0.0
     for i, st in enumerate(stages):
         last = i == len(stages) - 1

@@ -170,13 +170,11 @@ _STAGE_KEYS = (
         doc="stages: end time of this stage (every stage but the last)"),
 )
 
-_STAGES = Table("stages", _STAGE_KEYS, array=True,
-                doc="a side whose condition changes in time: one table per stage, in time order "
-                    "(then the side has no other key)")
-
-
 def _boundary_side(name: str) -> Table:
-    return Table(name, _STAGE_KEYS + (_STAGES,),
+    stages = Table("stages", _STAGE_KEYS, array=True,
+                   doc="a side whose condition changes in time: one table per stage, in time order "
+                       "(then the side has no other key)")
+    return Table(name, _STAGE_KEYS + (stages,),
                  doc=f"the condition at the {name} end of the domain (closed when absent)")
 
 

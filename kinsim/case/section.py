@@ -115,26 +115,32 @@ class Section:
             raise CaseError(f"missing key '{self.key(name)}'")
         return default
 
-    def string(self, name: str, default=_FROM_TABLE) -> str:
+    def string(self, name: str, default=_FROM_TABLE) -> str | None:
+        """Stripped, not empty; None when absent without a default."""
         v = self.raw(name, default)
+        if v is None:
+            return None
         if not isinstance(v, str):
             raise CaseError(f"{self.key(name)} must be a string, got {type_name(v)}")
         if not v.strip():
             raise CaseError(f"{self.key(name)} is empty")
         return v.strip()
 
-    def choice(self, name: str, default=_FROM_TABLE) -> str:
+    def choice(self, name: str, default=_FROM_TABLE) -> str | None:
         choices = self._spec(name).choices
         v = self.string(name, default)
-        if v not in choices:
+        if v is not None and v not in choices:
             raise CaseError(f"{self.key(name)} = {v!r}: use one of {', '.join(choices)}"
                             + suggest(v, choices))
         return v
 
-    def number(self, name: str, default=_FROM_TABLE) -> float:
-        return as_number(self.raw(name, default), self.key(name))
+    def number(self, name: str, default=_FROM_TABLE) -> float | None:
+        """A finite float; None when absent without a default."""
+        v = self.raw(name, default)
+        return None if v is None else as_number(v, self.key(name))
 
-    def integer(self, name: str, default=_FROM_TABLE):
+    def integer(self, name: str, default=_FROM_TABLE) -> int | None:
+        """None when absent without a default."""
         v = self.raw(name, default)
         if v is None:
             return None
