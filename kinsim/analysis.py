@@ -113,14 +113,15 @@ def stored_case(r: Result) -> Case:
     of it (weld, boundaries, grid, schedule, potentials ...).  Raises
     :class:`ResultFileError` when the file stores no case, one that does not validate, or
     one of other components."""
+    source = r.path if r.path is not None else "an in-memory result"
     if not r.case_toml:
-        raise ResultFileError(f"result file {r.path} stores no case")
+        raise ResultFileError(f"result file {source} stores no case")
     try:
-        case = from_toml(r.case_toml, r.path)
+        case = from_toml(r.case_toml, source)
     except CaseError as exc:
         raise ResultFileError(str(exc)) from None
     if list(case.components) != list(r.components):
-        raise ResultFileError(f"result file {r.path} is inconsistent: its case has the components "
+        raise ResultFileError(f"result file {source} is inconsistent: its case has the components "
                               f"{', '.join(case.components)}, its profiles {', '.join(r.components)}")
     return case
 

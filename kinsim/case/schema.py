@@ -79,7 +79,6 @@ NUMBERS = ValueType("array of numbers")
 MATRIX = ValueType("array of arrays of numbers")
 SNAPSHOTS = ValueType("integer, or array of times")
 TIME_TABLE = ValueType("number, or a table [[time, number], ...]")
-COMPOSITION = ValueType("table {component = number}", by_component=True)
 COMPONENT_NUMBERS = ValueType("table {component = number}", by_component=True)
 COMPONENT_TABLES = ValueType("table {component = number, or [[time, number], ...]}", by_component=True)
 COMPONENT_PHASES = ValueType("table {component = phase name}", by_component=True)
@@ -154,7 +153,8 @@ _STAGE_KEYS = (
     Key("type", STRING, "closed", choices=BOUNDARY_TYPES,
         doc="the boundary condition; components a fixed-flux, -activity or -potential "
             "condition does not name are closed"),
-    Key("composition", COMPONENT_TABLES, unit="initial.unit", default_doc="required with fixed-composition",
+    Key("composition", COMPONENT_TABLES, unit="mole fraction or wt% (unit)",
+        default_doc="required with fixed-composition",
         doc="fixed-composition: every independent component (time tables need mole fractions)"),
     Key("unit", STRING, "mole-fraction", choices=COMPOSITION_UNITS,
         doc="fixed-composition: the unit of composition"),
@@ -209,11 +209,12 @@ SCHEMA = Table("", (
         Key("position", LENGTH, unit="m", default_doc="required with step",
             doc="step: the weld; left below it, right above it"),
         Key("unit", STRING, "mole-fraction", choices=COMPOSITION_UNITS, doc="the unit of the compositions"),
-        Key("left", COMPOSITION, unit="initial.unit", default_doc="required with step",
+        Key("left", COMPONENT_NUMBERS, unit="mole fraction or wt% (initial.unit)", default_doc="required with step",
             doc="step: every independent component"),
-        Key("right", COMPOSITION, unit="initial.unit", default_doc="required with step",
+        Key("right", COMPONENT_NUMBERS, unit="mole fraction or wt% (initial.unit)", default_doc="required with step",
             doc="step: every independent component"),
-        Key("composition", COMPOSITION, unit="initial.unit", default_doc="required with uniform",
+        Key("composition", COMPONENT_NUMBERS, unit="mole fraction or wt% (initial.unit)",
+            default_doc="required with uniform",
             doc="uniform: every independent component"),
         Key("z", LENGTHS, unit="m", default_doc="required with table",
             doc="table: increasing positions covering the domain (interpolated linearly)"),
@@ -232,7 +233,7 @@ SCHEMA = Table("", (
         Key("method", STRING, "implicit", choices=SOLVER_METHODS,
             doc="implicit (BDF2 with error control) or explicit time steps"),
         Key("rtol", NUMBER, 1.0e-4, doc="relative tolerance of the local error, in (0, 1)"),
-        Key("atol", NUMBER, 1.0e-6, unit="mole fraction", doc="absolute tolerance of the local error"),
+        Key("atol", NUMBER, 1.0e-6, unit="u-fraction", doc="absolute tolerance of the local error"),
         Key("max_steps", INTEGER, None, default_doc="no limit", doc="the run fails after this many steps"),
         Key("initial_step", TIME, None, unit="s", default_doc="the solver chooses", doc="first time step"),
     ), doc="time integration"),
