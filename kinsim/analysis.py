@@ -26,13 +26,13 @@ that is still semi-infinite and scales with z / sqrt(t) (Boltzmann):
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError, ResultFileError
+from .case import Case, from_toml
+from .errors import CaseError, InputError, ResultFileError
 from .storage import Result, read_result
 
 __all__ = [
@@ -43,7 +43,9 @@ __all__ = [
     "interdiffusion_fluxes",
     "load_result",
     "matano_plane",
+    "stored_case",
     "time_index",
+    "weld_position",
 ]
 
 # a flux (or gradient) below this fraction of its largest magnitude counts as zero
@@ -106,25 +108,34 @@ def component_index(r: Result, name: str, where: str = "--components") -> int:
     return comps.index(key)
 
 
-def _case(r: Result) -> dict:
+def stored_case(r: Result) -> Case:
+    """The case of the run, from the resolved case the result file stores: the one reader
+    of it (weld, boundaries, grid, schedule, potentials ...).  Raises
+    :class:`ResultFileError` when the file stores no case, one that does not validate, or
+    one of other components."""
+    source = r.path if r.path is not None else "an in-memory result"
+    if not r.case_toml:
+        raise ResultFileError(f"result file {source} stores no case")
     try:
-        return tomllib.loads(r.case_toml) if r.case_toml else {}
-    except tomllib.TOMLDecodeError:
-        return {}
+        case = from_toml(r.case_toml, source)
+    except CaseError as exc:
+        raise ResultFileError(str(exc)) from None
+    if list(case.components) != list(r.components):
+        raise ResultFileError(f"result file {source} is inconsistent: its case has the components "
+                              f"{', '.join(case.components)}, its profiles {', '.join(r.components)}")
+    return case
 
 
 def weld_position(r: Result) -> float | None:
     """Initial interface of a step couple (m), from the stored case; else None."""
-    ini = _case(r).get("initial", {})
-    if ini.get("type") == "step" and isinstance(ini.get("position"), (int, float)):
-        return float(ini["position"])
-    return None
+    ini = stored_case(r).initial
+    return ini.position if ini.type == "step" else None
 
 
 def molar_volume(r: Result) -> float:
     v = r.attrs.get("molar_volume")
     if v is None:
-        v = _case(r).get("mobility", {}).get("molar_volume")
+        v = stored_case(r).mobility.molar_volume
     try:
         v = float(v)
     except (TypeError, ValueError):
@@ -151,10 +162,6 @@ def concentrations(r: Result, it: int | None = None) -> np.ndarray:
     subst = ~interstitial_flags(r)
     s = (x * subst).sum(axis=-1, keepdims=True)
     return x / s / molar_volume(r)
-
-
-def _geometry(r: Result) -> str:
-    return str(_case(r).get("grid", {}).get("geometry", "planar"))
 
 
 # --------------------------------------------------------------------- core formulas
@@ -366,11 +373,11 @@ def analyze(result, time: float | None = None) -> CoupleAnalysis:
     """Matano plane, interdiffusion fluxes, binary D(x) or zero-flux planes and uphill
     stretches of a completed couple at the snapshot nearest to ``time`` (default: last)."""
     r = load_result(result)
-    geometry = _geometry(r)
+    case = stored_case(r)
+    geometry = case.grid.geometry
     if geometry != "planar":
         raise InputError(f"{r.path}: the Matano analysis needs a planar couple; this run is {geometry}")
-    case = _case(r)
-    ini = case.get("initial", {}).get("type", "step")
+    ini = case.initial.type
     if ini != "step":
         raise InputError(f"{r.path}: the Matano analysis needs a diffusion couple (initial.type = \"step\"); "
                          f"this run starts from a {ini} profile")
@@ -411,7 +418,7 @@ def analyze(result, time: float | None = None) -> CoupleAnalysis:
         dev[name] = float(np.abs(J[:, k] - Js[:, k]).max() / m) if m > 0 else float("nan")
 
     out = CoupleAnalysis(path=r.path, time=t, index=it, components=comps, geometry=geometry,
-                         weld=weld_position(r), matano_plane=zM,
+                         weld=case.initial.position, matano_plane=zM,
                          matano_planes={cc: float(v) for cc, v in zip(comps, per)}, z_faces=zf, flux=J,
                          flux_stored=Js, flux_deviation=dev, semi_infinite=semi, warnings=warnings)
 
@@ -442,21 +449,17 @@ def analyze(result, time: float | None = None) -> CoupleAnalysis:
     return out
 
 
-def _setup_warnings(case: dict) -> list[str]:
+def _setup_warnings(case: Case) -> list[str]:
     """What in the case breaks the assumptions of the Boltzmann analysis (a closed couple at
     constant temperature without external forces)."""
     out = []
-    bnd = case.get("boundary", {})
-    open_sides = [side for side in ("left", "right")
-                  if isinstance(bnd.get(side), dict)
-                  and (bnd[side].get("type", "closed") != "closed" or bnd[side].get("stages"))]
+    open_sides = [side for side in ("left", "right") if not getattr(case.boundary, side).closed]
     if open_sides:
         out.append(f"the {' and '.join(open_sides)} boundary is not closed: matter enters or leaves, "
                    "the Matano analysis assumes a closed couple")
-    T = case.get("conditions", {}).get("temperature")
-    if isinstance(T, list) and len({float(row[1]) for row in T if isinstance(row, (list, tuple))}) > 1:
+    if case.conditions.varies:
         out.append("the temperature changes in time: the Boltzmann analysis assumes a constant temperature")
-    if case.get("potential"):
+    if case.potentials:
         out.append("external potentials act: the fluxes are not those of the composition gradients alone")
     return out
 

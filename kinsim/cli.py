@@ -286,6 +286,13 @@ def _cmd_analyze(args) -> int:
     return 0
 
 
+def _cmd_case_keys(args) -> int:
+    from .case import reference_markdown
+
+    sys.stdout.write(reference_markdown())
+    return 0
+
+
 def _build_parser():
     p = _Parser(prog="kinsim", description="Multicomponent diffusion on CALPHAD databases.")
     p.add_argument("--version", action="store_true", help="print the version and exit")
@@ -343,6 +350,9 @@ def _build_parser():
     an.add_argument("--time", help="time to analyse, e.g. '10 h' (nearest snapshot; default: the last)")
     an.add_argument("--json", action="store_true", help="one JSON object on stdout")
     an.set_defaults(func=_cmd_analyze)
+    ck = sub.add_parser("case-keys", help="print the reference of every case-file key (markdown: table, key, "
+                                          "type, default, unit, description)")
+    ck.set_defaults(func=_cmd_case_keys)
     for name, register in _EXTRA:
         register(sub)
     return p

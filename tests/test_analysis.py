@@ -299,12 +299,15 @@ def _edited_case(runs, tmp_path, name, old, new):
 
 
 def test_not_a_couple_refused_and_broken_assumptions_reported(runs, tmp_path, capsys):
-    p = _edited_case(runs, tmp_path, "uniform.h5", 'type = "step"', 'type = "uniform"')
+    p = _edited_case(runs, tmp_path, "uniform.h5",
+                     'type = "step"\nunit = "mole-fraction"\nposition = 0.0005\n\n[initial.left]\nB = 0.2\n\n'
+                     '[initial.right]\nB = 0.6\n',
+                     'type = "uniform"\nunit = "mole-fraction"\n\n[initial.composition]\nB = 0.2\n')
     _one_error_line(capsys, ["analyze", str(p)], "diffusion couple", "uniform")
     p = _edited_case(runs, tmp_path, "sched.h5", "temperature = 1000.0", "temperature = [[0.0, 1000.0], [3600.0, 1100.0]]")
     assert any("temperature changes" in w for w in analyze(p).warnings)
     p = _edited_case(runs, tmp_path, "open.h5", '[boundary.right]\ntype = "closed"',
-                     '[boundary.right]\ntype = "fixed-flux"')
+                     '[boundary.right]\ntype = "fixed-flux"\nflux = { B = 1e-9 }')
     assert any("right boundary is not closed" in w for w in analyze(p).warnings)
     assert not analyze(runs["ideal"]).warnings
 

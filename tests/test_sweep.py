@@ -9,6 +9,7 @@ import csv
 import json
 import math
 import shutil
+import tomllib
 from pathlib import Path
 
 import h5py
@@ -18,6 +19,7 @@ from scipy.special import erfc, erfcinv
 
 from conftest import REPO, one_error_line
 from kinsim import sweep
+from kinsim.case import parse_case
 from kinsim.cli import main
 from kinsim.errors import CaseError, InputError, KinsimError
 from kinsim.storage import Result, read_result
@@ -32,8 +34,38 @@ D0 = 1e-14  # m^2/s, the diffusivity built into cases/databases/ideal-ab.tdb
 # --------------------------------------------------------------------------------------
 # hand-built results
 # --------------------------------------------------------------------------------------
+# the database of each set of components of the hand-built results (cases/databases)
+_DATABASES = {("A", "B"): "ideal-ab.tdb", ("FE", "SI", "C"): "fe-mn-si-c.tdb", ("FE", "C"): "fe-c.tdb"}
+
+
+def _stored_case(initial_and_boundary, components, x0, faces):
+    """The resolved case TOML a result file stores, for hand-built profiles.
+
+    ``initial_and_boundary`` gives the case's [initial] and [boundary] tables (mole
+    fractions); a step start without left/right, or no [initial] (then a uniform start),
+    takes its compositions from the initial profile ``x0``.  Database, temperature and
+    grid are those of any valid case on the hand-built domain (no metric reads them)."""
+    data = tomllib.loads(initial_and_boundary)
+    ini = data.setdefault("initial", {"type": "uniform"})
+
+    def x_at(node):
+        return {c: float(x0[node, k]) for k, c in enumerate(components) if k}
+
+    if ini["type"] == "step":
+        ini.setdefault("left", x_at(0))
+        ini.setdefault("right", x_at(-1))
+    elif ini["type"] == "uniform":
+        ini.setdefault("composition", x_at(0))
+    data.update(thermo={"database": str(REPO / "cases" / "databases" / _DATABASES[tuple(components)]),
+                        "phase": "FCC_A1", "components": list(components)},
+                conditions={"temperature": 1000.0, "duration": "10 d"},
+                grid={"length": float(faces[-1] - faces[0]), "nodes": len(faces) - 1})
+    return parse_case(data, REPO / "cases" / "hand-built.toml").to_toml()
+
+
 def _result(z, x, components, case_toml, time=None, markers=None, faces=None):
-    """A Result from arrays: x is (nt, nz, nc)."""
+    """A Result from arrays: x is (nt, nz, nc); ``case_toml``: its [initial] and [boundary]
+    (see _stored_case)."""
     z = np.asarray(z, dtype=float)
     x = np.asarray(x, dtype=float)
     nt = x.shape[0]
@@ -45,7 +77,8 @@ def _result(z, x, components, case_toml, time=None, markers=None, faces=None):
     return Result(path=Path("hand-built.h5"), time=np.arange(nt, dtype=float) if time is None else time,
                   z=z, faces=np.asarray(faces, dtype=float), components=list(components), x=x,
                   mu=np.zeros_like(x), flux=np.zeros((nt, len(faces), x.shape[2])),
-                  markers=np.asarray(markers, dtype=float), attrs={}, status="completed", case_toml=case_toml)
+                  markers=np.asarray(markers, dtype=float), attrs={}, status="completed",
+                  case_toml=_stored_case(case_toml, components, x[0], faces))
 
 
 STEP_CASE = """
@@ -171,6 +204,7 @@ composition = { C = 0.01 }
 [[boundary.left.stages]]
 type = "fixed-activity"
 activity = { C = 0.8 }
+reference = { C = "GRAPHITE_A9" }
 until = 7200.0
 [[boundary.left.stages]]
 type = "closed"
@@ -185,7 +219,9 @@ type = "closed"
     r = _result(z, x, ["FE", "C"], case, faces=faces)
     assert uphill_excursion(r) == (0.0, "")
     # the same profiles behind a closed surface would be matter from nowhere: FE and C leave their range
-    closed = _result(z, x, ["FE", "C"], case.replace('"fixed-activity"', '"closed"'), faces=faces)
+    closed = _result(z, x, ["FE", "C"], case.replace('type = "fixed-activity"\nactivity = { C = 0.8 }\n'
+                                                     'reference = { C = "GRAPHITE_A9" }\n', 'type = "closed"\n'),
+                     faces=faces)
     assert uphill_excursion(closed)[0] == pytest.approx(xc[1:].max() - 0.01, rel=1e-12)
 
 
@@ -405,7 +441,7 @@ BAD = [
 
 @pytest.mark.parametrize("args,make_dir,word", BAD, ids=[b[2] for b in BAD])
 def test_bad_sweep_input_one_line_exit_2_nothing_run(tmp_path, capsys, monkeypatch, args, make_dir, word):
-    monkeypatch.setattr(sweep, "CONNECT_TIMEOUT", 1.0)
+    monkeypatch.setattr(sweep.executors, "CONNECT_TIMEOUT", 1.0)
     out = make_dir(tmp_path) if make_dir else tmp_path / "out"
     before = sorted(p.name for p in out.iterdir()) if out.is_dir() else None
     try:
