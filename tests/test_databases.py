@@ -617,3 +617,14 @@ def test_fe_cr_c_carbides_under_a_carburized_surface():
     assert sorted(s[0] for s in rich) == ["FCC_A1", "M7C3_D101"], rich
     carbide = next(s for s in rich if s[0] == "M7C3_D101")
     assert carbide[2] > 0.05 and carbide[1] > 0.01
+
+
+def test_sigma_absent_from_fe_cr_at_the_spinodal_temperatures():
+    """fe-cr.tdb leaves sigma out because, with the Andersson-Sundman sigma (the
+    8:4:18 SIGMA of fe-cr-ni.tdb, same Cr-Fe bcc), sigma is not stable in binary
+    Fe-Cr at 748.15 K and 773.15 K but is at 850 K (its eutectoid lies between)."""
+    eq = _equilibrium(FE_CR_NI, ["CR", "FE", "VA"], ["BCC_A2", "SIGMA"],
+                      {"T": [748.15, 773.15, 850.0], "CR": 0.47})
+    phases = [{s[0] for s in _sets(eq.isel(N=0, P=0, T=i, X_CR=0), "CR")} for i in range(3)]
+    assert phases[0] == {"BCC_A2"} and phases[1] == {"BCC_A2"}, phases
+    assert "SIGMA" in phases[2], phases
