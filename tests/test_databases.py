@@ -18,8 +18,12 @@
     pycalphad's G'' changes sign, and the Fe-rich binodal at 858 K is near
     the measured one (Dubiel & Zukrowski, Metall. Mater. Trans. A 54 (2023)
     3240);
+  - sigma (Andersson-Sundman) is absent from binary Fe-Cr at the spinodal
+    temperatures, which is why fe-cr.tdb leaves it out;
+  - Fe-Cr-C: austenite + M7C3 under a carburized Fe-5Cr surface at 1223 K;
   - the fictitious regular solution: binodal, spinodal, dmu/dx and
     mobilities equal their closed forms.
+* The mobility gaps the headers document are exactly the missing end-members.
 * Against the reference databases in ``../shared/databases`` (relative to the
   repository root; the tests skip when that folder is absent):
   - the molar Gibbs energy GM of every phase is identical (relative
