@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -94,8 +95,13 @@ def _toml_value(value, key) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v, key) for v in value) + "]"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{json.dumps(str(k))} = {_toml_value(v, key)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{_toml_key(str(k))} = {_toml_value(v, key)}" for k, v in value.items()) + "}"
     raise InputError(f"overrides[{key!r}]: a {type(value).__name__} cannot be a case value")
+
+
+def _toml_key(name: str) -> str:
+    """A TOML key: bare when it can be (as one writes a component name), else quoted."""
+    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else json.dumps(name)
 
 
 def _plain(value):
@@ -226,7 +232,7 @@ def _composition_rows(x, comps) -> np.ndarray:
         off = np.abs(X.sum(axis=1) - 1.0) > 1e-12 * n
         if off.any():
             i = int(np.argmax(off))
-            raise InputError(f"x row {i}: the mole fractions of {', '.join(comps)} sum to {X[i].sum():.17g}, not 1")
+            raise InputError(f"x row {i}: the mole fractions of {', '.join(comps)} sum to {X[i].sum():.15g}, not 1")
         X = X[:, 1:]
     return np.ascontiguousarray(X)
 
