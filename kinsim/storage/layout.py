@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import platform
+from importlib import metadata
 from pathlib import Path
 
+import h5py
 import numpy as np
 
 FORMAT = "kinsim-result"
@@ -52,11 +55,6 @@ FLUX_FRAME = "volume-fixed"
 
 def package_versions() -> dict[str, str]:
     """Installed versions of the packages a run depends on (without importing them)."""
-    from importlib import metadata
-    import platform
-
-    import h5py
-
     out = {"python": platform.python_version(), "hdf5": h5py.version.hdf5_version}
     for name in PACKAGES:
         try:
@@ -112,11 +110,13 @@ def as_read_back(value):
     """What :func:`decode` gives for ``value`` after an HDF5 round trip (for stores that
     keep their attributes in memory): the attribute encoding, then numpy's types."""
     value = attr_value(value)
+    if isinstance(value, str):
+        return value
     if isinstance(value, np.ndarray):
         return value.copy()
     if isinstance(value, list):
         return list(value)
-    return decode(np.asarray(value)[()]) if not isinstance(value, str) else value
+    return decode(np.asarray(value)[()])  # Python and numpy scalars come back as Python scalars
 
 
 def extra_dimensions(name: str, shape, sizes: dict[str, int]) -> list[str]:

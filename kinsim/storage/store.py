@@ -4,8 +4,8 @@
 order, the status and the timings, and hands the writing to its subclass: the HDF5 file
 (:class:`~kinsim.storage.writer.ResultWriter`) or memory
 (:class:`~kinsim.storage.memory.MemoryStore`).  A subclass implements ``_create``,
-``_taken``, ``_write_snapshot``, ``_write_checkpoint``, ``_set_attrs``, ``_flush`` and
-``_close``; the simulation sees only the public methods below.
+``_taken``, ``_extra_shape``, ``_write_snapshot``, ``_write_checkpoint``, ``_set_attrs``,
+``_flush`` and ``_close``; the simulation sees only the public methods below.
 """
 
 from __future__ import annotations
