@@ -178,7 +178,7 @@ def _parse_fast(path, n_columns) -> np.ndarray | None:
 
     try:
         frame = pd.read_csv(path, header=0, dtype=np.float64, index_col=False, na_filter=False,
-                            skipinitialspace=True, encoding="utf-8-sig", engine="c", **_EXACT)
+                            skipinitialspace=True, encoding="utf-8-sig", engine="c", **_exact_numbers(pd))
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError):
         return None
     if frame.shape[1] != n_columns:
@@ -186,16 +186,11 @@ def _parse_fast(path, n_columns) -> np.ndarray | None:
     return frame.to_numpy(dtype=np.float64)
 
 
-def _pandas_exact_options() -> dict:
+def _exact_numbers(pd) -> dict:
     """pandas >= 3.1 converts every number with fast_float (correctly rounded, as Python's
     float) and deprecates ``float_precision``; earlier versions need 'round_trip'."""
-    from importlib.metadata import version
-
-    major, minor = (int(part) for part in version("pandas").split(".")[:2])
+    major, minor = (int(part) for part in pd.__version__.split(".")[:2])
     return {} if (major, minor) >= (3, 1) else {"float_precision": "round_trip"}
-
-
-_EXACT = _pandas_exact_options()
 
 
 def _parse_by_line(path, header, where) -> np.ndarray:

@@ -78,15 +78,17 @@ def test_a_path_a_dict_and_a_case_are_the_same_case(tmp_path, monkeypatch):
         kinsim.load_case(42)
 
 
-def test_a_dict_case_runs(in_memory, monkeypatch):
+def test_a_dict_case_runs_in_memory_and_writes_no_file(in_memory, tmp_path):
     with open(NICRAL, "rb") as fh:
         data = tomllib.load(fh)
     data["grid"]["nodes"] = 30  # a plain dict edit instead of overrides
     data["output"]["snapshots"] = 4
+    data["output"]["file"] = str(tmp_path / "never.h5")
     data["initial"]["left"] = {"cr": np.float64(0.077), "AL": 0.054}  # numpy numbers, any case
     data["thermo"]["components"] = ("NI", "CR", "AL")  # a tuple
     r = kinsim.run(data, base_dir=NICRAL.parent)
     assert_same_arrays(r, in_memory)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_overrides_as_dict_or_strings():

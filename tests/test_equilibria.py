@@ -59,6 +59,19 @@ def test_many_points_are_the_serial_kernels_numbers():
         np.testing.assert_array_equal(getattr(one, name), getattr(eq, name)[7], err_msg=name)
 
 
+def test_many_points_are_kinsim_thermo_batch(tmp_path, capsys):
+    X = rows(300, seed=2)
+    np.save(tmp_path / "x.npy", X)
+    code = main(["thermo", str(NICRAL), "--phase", "FCC_A1", "--components", "NI,CR,AL", "--T", str(T),
+                 "--batch", str(tmp_path / "x.npy"), "-o", str(tmp_path / "out.npz")])
+    assert code == 0, capsys.readouterr().err
+    eq = kinsim.equilibrium(NICRAL, "FCC_A1", COMPS, T, X)
+    with np.load(tmp_path / "out.npz") as d:
+        for key in ("T", *FIELDS):
+            np.testing.assert_array_equal(d[key], getattr(eq, key), err_msg=key)
+        assert list(d["site_names"]) == eq.site_names and list(d["components"]) == eq.components
+
+
 @pytest.mark.parametrize("db,phase,comps,temp,x", [
     (NICRAL, "FCC_A1", COMPS, T, (0.077, 0.054)),
     (TESTS_DB / "fe-cr-ni.tdb", "BCC_A2", ["FE", "CR", "NI"], 900.0, (0.10, 0.05)),
