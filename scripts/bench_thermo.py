@@ -20,6 +20,7 @@ Usage: python scripts/bench_thermo.py [--nodes 100000] [--kawin-nodes 200] [--ba
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -118,7 +119,8 @@ def bench_batch(model, n_rows, repeats):
     rng = np.random.default_rng(1)
     Xi = np.column_stack([rng.uniform(0.05, 0.35, n_rows), rng.uniform(0.03, 0.07, n_rows)])
     indep = COMPS[1:]
-    print(f"kinsim thermo --batch: {n_rows} rows, {numba.get_num_threads()} threads, best of {repeats}")
+    print(f"kinsim thermo --batch: {n_rows} rows, {numba.get_num_threads()} threads, best of {repeats} "
+          f"(load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores before: other processes share them)")
     print(f"  {'input':6} {'rows':>8} {'read s':>8} {'kernel s':>9} {'write s':>8} {'total s':>8} {'rows/s':>12}")
     with tempfile.TemporaryDirectory() as tmp:
         csv = Path(tmp) / "x.csv"
