@@ -9,9 +9,7 @@ message ``kinsim run`` / ``kinsim thermo`` print, a run that fails a
 
 from __future__ import annotations
 
-import copy
 import json
-import math
 import re
 from pathlib import Path
 
@@ -43,24 +41,21 @@ def load_case(case, *, overrides=None, base_dir=None) -> Case:
         case = kinsim.load_case({"title": "couple", "thermo": {...}, ...}, base_dir="cases")
     """
     texts = _override_texts(overrides)
+    if isinstance(case, (str, Path)):
+        _no_base_dir(base_dir, "a case file")
+        return _load_case_file(case, overrides=texts)
     if isinstance(case, Case):
         _no_base_dir(base_dir, "a Case")
         if not texts:
             return case
-        data = case.to_dict()
-        for text in texts:
-            _apply_override(data, text)
-        return parse_case(data, case.path, overrides=texts)
-    if isinstance(case, dict):
-        data = _plain(copy.deepcopy(case))
-        for text in texts:
-            _apply_override(data, text)
-        base = Path.cwd() if base_dir is None else Path(base_dir)
-        return parse_case(data, base / DICT_CASE_NAME, overrides=texts)
-    if isinstance(case, (str, Path)):
-        _no_base_dir(base_dir, "a case file")
-        return _load_case_file(case, overrides=texts)
-    raise InputError(f"case must be a Case, a dict or the path of a case file (TOML), got {type(case).__name__}")
+        data, source = case.to_dict(), case.path
+    elif isinstance(case, dict):
+        data, source = _plain(case), (Path.cwd() if base_dir is None else Path(base_dir)) / DICT_CASE_NAME
+    else:
+        raise InputError(f"case must be a Case, a dict or the path of a case file (TOML), got {type(case).__name__}")
+    for text in texts:
+        _apply_override(data, text)
+    return parse_case(data, source, overrides=texts)
 
 
 def _no_base_dir(base_dir, what):
@@ -89,7 +84,7 @@ def _toml_value(value, key) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        return repr(value) if math.isfinite(value) else ("nan" if value != value else ("inf" if value > 0 else "-inf"))
+        return repr(value)  # Python's spelling is TOML's, inf and nan included
     if isinstance(value, str):
         return json.dumps(value)  # a JSON string is a TOML basic string
     if isinstance(value, list):
@@ -105,8 +100,8 @@ def _toml_key(name: str) -> str:
 
 
 def _plain(value):
-    """Python values as a TOML file gives them: lists for tuples and arrays, Python
-    numbers for numpy's, strings for paths."""
+    """A copy of ``value`` with Python values as a TOML file gives them: lists for tuples
+    and arrays, Python numbers for numpy's, strings for paths."""
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, np.ndarray)):
