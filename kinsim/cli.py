@@ -19,50 +19,15 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"kinsim: error: {message}\n")
 
 
-def _parse_x(text: str, comps_indep):
-    out = {}
+def _x_pairs(text: str) -> list[tuple[str, str]]:
+    """``--x CR=0.21,AL=0.058`` -> [("CR", "0.21"), ("AL", "0.058")]."""
+    pairs = []
     for item in filter(None, (t.strip() for t in text.split(","))):
         if "=" not in item:
             raise KinsimError(f"--x: expected COMPONENT=value, got '{item}'")
         k, v = item.split("=", 1)
-        k = k.strip().upper()
-        try:
-            val = float(v)
-        except ValueError:
-            raise KinsimError(f"--x: '{v.strip()}' is not a number (for {k})") from None
-        if k in out:
-            raise KinsimError(f"--x: {k} given twice")
-        out[k] = val
-    unknown = set(out) - set(comps_indep)
-    if unknown:
-        raise KinsimError(f"--x: {', '.join(sorted(unknown))} not among the independent components "
-                          f"{', '.join(comps_indep)} (the first component is the dependent one)")
-    missing = [c for c in comps_indep if c not in out]
-    if missing:
-        raise KinsimError(f"--x: give the mole fraction of {', '.join(missing)}")
-    return [out[c] for c in comps_indep]
-
-
-def _check_x(x, comps_indep, where="--x"):
-    for c, v in zip(comps_indep, x):
-        if not (0.0 < v < 1.0):
-            raise KinsimError(f"{where}: mole fraction of {c} = {v:g} is outside (0, 1)")
-    if sum(x) >= 1.0:
-        raise KinsimError(f"{where}: the mole fractions of {', '.join(comps_indep)} sum to {sum(x):g}; "
-                          f"they must leave a positive amount of the dependent component")
-
-
-def _sublattice_fractions(model, y):
-    """Site fractions per sublattice as dicts, constant sublattices included."""
-    d = model.desc
-    vals = dict(zip(d.site_names, y))
-    out = []
-    for s, cons in enumerate(d.constituents):
-        if len(cons) == 1:
-            out.append({cons[0]: 1.0})
-        else:
-            out.append({c: float(vals[f"y({d.phase},{s},{c})"]) for c in cons})
-    return out
+        pairs.append((k, v))
+    return pairs
 
 
 def _cmd_thermo(args) -> int:
@@ -73,8 +38,8 @@ def _cmd_thermo(args) -> int:
 
 
 def _thermo(args) -> int:
-    import numpy as np
-
+    from .compositions import check_mole_fractions, point_fractions
+    from .equilibria import Equilibrium, solve_rows
     from .phase import load_phase
 
     comps = [c.strip().upper() for c in args.components.split(",") if c.strip()]
@@ -85,88 +50,57 @@ def _thermo(args) -> int:
     if args.batch:
         return _thermo_batch(args, model, comps)
     if args.x is None:
-        raise KinsimError("give --x COMPONENT=value,... (or --batch FILE.csv)")
-    x = _parse_x(args.x, comps[1:])
-    _check_x(x, comps[1:])
-    res = model.equilibrium([x], args.T)
-    y = _sublattice_fractions(model, res.site_fractions[0])
+        raise KinsimError("give --x COMPONENT=value,... (or --batch FILE)")
+    x = [point_fractions(_x_pairs(args.x), comps[1:], "--x")]
+    check_mole_fractions(x, comps[1:], lambda i: "--x")
+    eq = Equilibrium(args.database, model, solve_rows(model, x, args.T), point=True)
     if args.json:
-        out = {
-            "database": str(args.database),
-            "phase": model.phase,
-            "components": comps,
-            "T": float(args.T),
-            "X": [float(v) for v in res.X[0]],
-            "site_fractions": y,
-            "GM": float(res.GM[0]),
-            "MU": [float(v) for v in res.MU[0]],
-            "partial_dmu_dx": res.partial_dmu_dx[0].tolist(),
-            "dmu_dx": res.dmu_dx[0].tolist(),
-        }
-        print(json.dumps(out, indent=2))
+        print(json.dumps(eq.to_json(), indent=2))
         return 0
     w = max(len(c) for c in comps)
-    print(f"{model.phase} at T = {args.T:g} K   ({args.database})")
+    print(f"{eq.phase} at T = {args.T:g} K   ({args.database})")
     print("sublattice site fractions:")
-    for s, (ratio, sub) in enumerate(zip(model.desc.sublattice_ratios, y)):
+    for s, (ratio, sub) in enumerate(zip(eq.sublattice_ratios, eq.site_fractions)):
         print(f"  [{s}] a = {ratio:g}: " + ", ".join(f"{k} {v:.6g}" for k, v in sub.items()))
-    print(f"GM = {res.GM[0]:.6f} J/mol of atoms")
+    print(f"GM = {eq.GM:.6f} J/mol of atoms")
     print(f"{'':{w}}  {'x':>10}  {'mu (J/mol)':>16}")
-    for c, xv, mv in zip(comps, res.X[0], res.MU[0]):
+    for c, xv, mv in zip(comps, eq.X, eq.MU):
         print(f"{c:{w}}  {xv:10.6f}  {mv:16.4f}")
     print(f"dmu_dx (J/mol), row i col j = d(mu_i - mu_{comps[0]})/dx_j, x_{comps[0]} dependent:")
     print(" " * (w + 2) + "".join(f"{c:>16}" for c in comps[1:]))
-    for c, row in zip(comps[1:], res.dmu_dx[0]):
+    for c, row in zip(comps[1:], eq.dmu_dx):
         print(f"{c:{w}}  " + "".join(f"{v:16.4f}" for v in row))
     return 0
 
 
 def _thermo_batch(args, model, comps) -> int:
-    import csv
-
-    import numpy as np
+    """Compositions from a CSV, .npy or .npz file -> equilibria in an .npz file; prints
+    the time spent reading, solving and writing and the throughput (the kernels' load or
+    compilation, done on one row first, is not counted)."""
+    from .compositions import read_compositions
+    from .equilibria import Equilibrium, solve_rows
 
     if not args.output:
         raise KinsimError("--batch needs -o OUT.npz")
-    try:
-        with open(args.batch, newline="") as fh:
-            rows = list(csv.reader(fh))
-    except FileNotFoundError:
-        raise KinsimError(f"--batch: file not found: {args.batch}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise KinsimError(f"--batch: cannot read {args.batch}: {exc}") from None
-    rows = [r for r in rows if any(c.strip() for c in r)]
-    if len(rows) < 2:
-        raise KinsimError(f"--batch: {args.batch} needs a header and at least one row")
-    header = [h.strip().upper() for h in rows[0]]
-    if sorted(header) != sorted(comps[1:]):
-        raise KinsimError(f"--batch: the header of {args.batch} must name the independent components "
-                          f"{', '.join(comps[1:])}; it names {', '.join(header)}")
-    cols = [header.index(c) for c in comps[1:]]
-    X = np.empty((len(rows) - 1, len(comps) - 1))
-    for i, r in enumerate(rows[1:]):
-        if len(r) != len(header):
-            raise KinsimError(f"--batch: {args.batch} line {i + 2} has {len(r)} values, expected {len(header)}")
-        for j, cidx in enumerate(cols):
-            try:
-                X[i, j] = float(r[cidx])
-            except ValueError:
-                raise KinsimError(f"--batch: {args.batch} line {i + 2}: '{r[cidx]}' is not a number") from None
-        _check_x(X[i], comps[1:], f"--batch {args.batch} line {i + 2}")
-    # warm-up on one row: loads (or compiles) the kernels, not counted in the throughput
     t0 = time.perf_counter()
-    model.equilibrium(X[:1], args.T, raise_on_failure=False)
+    X = read_compositions(args.batch, comps[1:], "--batch")
+    t_read = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    solve_rows(model, X[:1], args.T, raise_on_failure=False)
     t_start = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    res = model.equilibrium(X, args.T, raise_on_failure=False)
-    dt = time.perf_counter() - t0
-    N = len(X)
-    status = res.status
-    np.savez(args.output, components=np.array(comps), T=res.T, X=res.X, GM=res.GM, MU=res.MU, dmu_dx=res.dmu_dx,
-             partial_dmu_dx=res.partial_dmu_dx, site_fractions=res.site_fractions,
-             site_names=np.array(model.desc.site_names), status=status)
-    nbad = int((status != 0).sum())
-    print(f"{N} rows in {dt:.4f} s: {N / dt:,.0f} rows/s (start-up and compilation {t_start:.2f} s, not counted)")
+    t1 = time.perf_counter()
+    eq = Equilibrium(args.database, model, solve_rows(model, X, args.T, raise_on_failure=False), point=False)
+    t2 = time.perf_counter()
+    try:
+        eq.save_npz(args.output)
+    except OSError as exc:
+        raise KinsimError(f"-o {args.output}: cannot write: {exc}") from None
+    t3 = time.perf_counter()
+    N = X.shape[0]
+    nbad = int((eq.status != 0).sum())
+    total = t_read + (t3 - t1)
+    print(f"{N} rows: read {t_read:.3f} s, equilibrium {t2 - t1:.3f} s, write {t3 - t2:.3f} s; "
+          f"{N / total:,.0f} rows/s end to end (start-up and compilation {t_start:.2f} s, not counted)")
     print(f"wrote {args.output}; {N - nbad} converged, {nbad} failed (status != 0)")
     return 0 if nbad == 0 else 1
 
@@ -304,7 +238,9 @@ def _build_parser():
     t.add_argument("--T", type=float, required=True, help="temperature in K")
     t.add_argument("--x", help="mole fractions of the other components, e.g. CR=0.21,AL=0.058")
     t.add_argument("--json", action="store_true", help="one JSON object on stdout")
-    t.add_argument("--batch", help="CSV file: header naming the independent components, one composition per row")
+    t.add_argument("--batch", help="compositions: a CSV file (header naming the independent components, one "
+                                   "composition per line), an .npy array (N, n-1) or an .npz file (an array X, "
+                                   "or one array per independent component)")
     t.add_argument("-o", "--output", help="with --batch: output .npz file")
     t.set_defaults(func=_cmd_thermo)
     r = sub.add_parser("run", help="run a diffusion case file (TOML) and write the HDF5 result")

@@ -252,12 +252,16 @@ class Simulation:
         return [(t, t in snaps) for t in times]
 
     # ---------------------------------------------------------------- run
-    def run(self, output=None, progress=True, resume=False) -> RunSummary:
+    def run(self, output=None, progress=True, resume=False, storage=None) -> RunSummary:
         """Run the case and write ``output``.  With ``resume``, continue the interrupted
-        run stored in ``output`` from its checkpoint (see :func:`check_resumable`)."""
+        run stored in ``output`` from its checkpoint (see :func:`check_resumable`).
+        ``storage``: the class that stores the result, with the constructor and methods of
+        :class:`~kinsim.storage.ResultWriter` (None: ResultWriter, the HDF5 file)."""
         from .kernels.codes import ADV_MAX_STEPS, ADV_REACHED, S_NEWTON, S_REJECTED, S_STEPS
         from .kernels.step import advance
         from .storage import ResultWriter, read_checkpoint
+
+        store = ResultWriter if storage is None else storage
 
         case = self.case
         out_path = str(output or case.output.file)
@@ -299,7 +303,7 @@ class Simulation:
             self.sim = self._sim_arrays(self._stage_index(t))
             self.sim.bc_Y[:] = ck["bc_Y"]
             self.sim.bc_warm[:] = ck["bc_warm"]
-            writer = ResultWriter.reopen(out_path)
+            writer = store.reopen(out_path)
         else:
             self.sim = self._sim_arrays(self._stage_index(0.0))
             desc = self.model.desc
@@ -308,11 +312,10 @@ class Simulation:
                      "mobility_substituted": json.dumps(desc.mobility_substituted),
                      "mobility_missing": json.dumps(desc.missing_mobility),
                      "database": str(case.thermo.database)}
-            writer = ResultWriter(out_path, components=self.components, z=g.z, faces=faces, phase=self.model.phase,
-                                  case_toml=case.to_toml(), title=case.title, n_markers=markers.shape[0],
-                                  mobility_policy=case.mobility.missing, extra_attrs=extra,
-                                  parameters=self.parameters(), extra_units={"temperature": "K",
-                                                                             "potential": "J mol-1"})
+            writer = store(out_path, components=self.components, z=g.z, faces=faces, phase=self.model.phase,
+                           case_toml=case.to_toml(), title=case.title, n_markers=markers.shape[0],
+                           mobility_policy=case.mobility.missing, extra_attrs=extra,
+                           parameters=self.parameters(), extra_units={"temperature": "K", "potential": "J mol-1"})
         stage = self._stage_index(t)
 
         def checkpoint():

@@ -13,7 +13,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import CASES_DB, TESTS_DB
+from conftest import CASES_DB, TESTS_DB, one_error_line
 from kinsim.cli import main
 from kinsim.phase import load_phase
 
@@ -149,3 +149,100 @@ def test_console_script_in_a_new_process():
                        capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)["components"] == ["NI", "CR", "AL"]
+
+
+# ------------------------------------------------------------------ --batch inputs: CSV, .npy, .npz
+def batch(capsys, path, out):
+    code = main(BASE + ["--batch", str(path), "-o", str(out)])
+    o, e = capsys.readouterr()
+    return code, o, e
+
+
+def test_batch_csv_npy_npz_give_the_same_file(tmp_path, capsys):
+    rng = np.random.default_rng(3)
+    X = np.column_stack([rng.uniform(0.05, 0.35, 700), rng.uniform(0.03, 0.07, 700)])
+    csv = tmp_path / "x.csv"
+    lines = [f"{float(al)!r}, {float(cr)!r}" for cr, al in X]  # AL first, a space after the comma
+    csv.write_text("\ufeffal,Cr\r\n\r\n" + "\r\n".join(lines[:300]) + "\r\n   \r\n" + "\r\n".join(lines[300:]) + "\r\n")
+    np.save(tmp_path / "x.npy", X)
+    np.savez(tmp_path / "cols.npz", Al=X[:, 1], CR=X[:, 0], other=np.zeros(3))
+    np.savez(tmp_path / "table.npz", X=X)
+    results = []
+    for name in ("x.csv", "x.npy", "cols.npz", "table.npz"):
+        code, out, err = batch(capsys, tmp_path / name, tmp_path / f"{name}.out.npz")
+        assert code == 0, err
+        assert "700 rows" in out and "rows/s" in out and "read" in out and "write" in out
+        results.append(np.load(tmp_path / f"{name}.out.npz"))
+    ref = load_phase(NICRAL, "FCC_A1", ["NI", "CR", "AL"]).equilibrium(X, 1473.15)
+    for d in results:
+        np.testing.assert_array_equal(d["X"], ref.X)  # every number read exactly
+        for key in ("MU", "dmu_dx", "partial_dmu_dx", "GM", "site_fractions", "status"):
+            np.testing.assert_array_equal(d[key], getattr(ref, key), err_msg=key)
+        assert list(d["components"]) == ["NI", "CR", "AL"] and len(d["site_names"]) == 3
+
+
+def test_csv_numbers_are_read_as_float_reads_them(tmp_path, monkeypatch):
+    from kinsim import compositions
+    from kinsim.compositions import read_compositions
+
+    by_line = compositions._parse_by_line
+    calls = []
+    monkeypatch.setattr(compositions, "_parse_by_line", lambda *a: calls.append(a) or by_line(*a))
+
+    rng = np.random.default_rng(4)
+    values = np.column_stack([rng.uniform(0.0, 0.5, 3000), 10 ** rng.uniform(-12, -0.4, 3000)])
+    for fmt in ("%.17g", "%.18e", "%.6f", "%.25g", "%.3e"):
+        lines = [f"{fmt % a},{fmt % b}" for a, b in values]
+        lines = [ln for ln in lines if all(float(v) > 0 for v in ln.split(","))]  # %.6f rounds 1e-9 to 0
+        path = tmp_path / "v.csv"
+        path.write_text("CR,AL\n" + "\n".join(lines) + "\n")
+        expect = np.array([[float(v) for v in ln.split(",")] for ln in lines])
+        np.testing.assert_array_equal(read_compositions(path, ["CR", "AL"]), expect, err_msg=fmt)
+    assert not calls  # the vectorised reader took every clean file
+    # what it does not take (here a digit separator) is read line by line, the same way
+    path.write_text('CR,AL\n"0.25",0.0_5\n0.1,"0.02"\n')
+    np.testing.assert_array_equal(read_compositions(path, ["CR", "AL"]), [[0.25, 0.05], [0.1, 0.02]])
+    assert len(calls) == 1
+
+
+def _write(path, content):
+    if isinstance(content, str):
+        path.write_text(content)
+    elif isinstance(content, dict):
+        np.savez(path, **content)
+    else:
+        np.save(path, content)
+    return path
+
+
+BATCH_BAD = [
+    # (file name, content, words the error line must hold)
+    ("x.csv", None, ["not found", "x.csv"]),
+    ("x.csv", "CR,FE\n0.1,0.05\n", ["header", "CR, AL", "FE"]),
+    ("x.csv", "CR,AL\n", ["needs a header and at least one row"]),
+    ("x.csv", "CR,AL\n0.1,0.05\n0.2,0.05\nabc,0.05\n", ["x.csv line 4", "'abc'", "not a number"]),
+    ("x.csv", "CR,AL\n0.1,0.05\n0.2,0.05,0.1\n", ["x.csv line 3", "3 values, expected 2"]),
+    ("x.csv", "CR,AL\n0.1,0.05\n0.2\n0.2,0.05\n", ["x.csv line 3", "1 values, expected 2"]),
+    ("x.csv", "CR,AL\n0.1,0.05\n0.2,\n", ["x.csv line 3", "''", "not a number"]),
+    ("x.csv", "AL,CR\n\n0.05,0.1\n\n0.05,0.2\n1.2,0.1\n", ["x.csv line 6", "AL = 1.2", "outside (0, 1)"]),
+    ("x.csv", "CR,AL\n0.1,0.05\n\n\n0.6,0.5\n", ["x.csv line 5", "sum to 1.1"]),
+    ("x.csv", "CR,AL\n0.1,nan\n", ["x.csv line 2", "AL = nan"]),
+    ("x.npy", np.full((4, 3), 0.1), ["x.npy", "shape (4, 3)", "(N, 2)"]),
+    ("x.npy", np.full(4, 0.1), ["shape (4,)"]),
+    ("x.npy", np.zeros((0, 2)), ["shape (0, 2)"]),
+    ("x.npy", np.array([["a", "b"]]), ["not numbers"]),
+    ("x.npy", "not a numpy file", ["cannot read", "x.npy"]),
+    ("x.npy", np.array([[0.1, 0.05], [0.2, 0.05], [np.nan, 0.1]]), ["x.npy row 2", "CR = nan"]),
+    ("x.npz", {"CR": np.full(3, 0.1)}, ["neither an array X nor arrays named AL", "CR"]),
+    ("x.npz", {"CR": np.full(3, 0.1), "AL": np.full(2, 0.05)}, ["equally long", "AL (2,)"]),
+    ("x.npz", {"X": np.array([[0.1, 0.05], [0.2, 0.05], [1.5, 0.05]])}, ["x.npz row 2", "CR = 1.5"]),
+    ("x.npz", {"X": np.full((2, 2, 2), 0.1)}, ["the array X", "shape (2, 2, 2)"]),
+]
+
+
+@pytest.mark.parametrize("name,content,words", BATCH_BAD, ids=[f"{i}-{b[0]}" for i, b in enumerate(BATCH_BAD)])
+def test_batch_bad_input_one_line(tmp_path, capsys, name, content, words):
+    path = tmp_path / name if content is None else _write(tmp_path / name, content)
+    code, out, err = batch(capsys, path, tmp_path / "out.npz")
+    one_error_line(code, err, *words)
+    assert not (tmp_path / "out.npz").exists()

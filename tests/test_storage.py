@@ -309,3 +309,140 @@ def test_other_process_reads_while_writer_is_open(tmp_path):
         proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout.split() == ["2", "running"]
+
+
+# ---------------------------------------------------------------- the store in memory, xarray
+PARAMS = {"G": np.arange(6.0).reshape(2, 3), "n": np.array([1, 2]), "names": np.array(["FE", "SI"]),
+          "T": np.float64(1323.15)}
+STORE_KW = dict(parameters=PARAMS, extra_attrs={"molar_volume": 1e-5, "grid": {"kind": "linear"}},
+                extra_units={"temperature": "K", "potential": "J mol-1"})
+VOLATILE = {"created", "timings", "timing_io", "timing_wall"}
+
+
+def _fill(store):
+    """The same calls on any store: extras, one of them appearing late, a checkpoint, a status."""
+    for k in range(3):
+        extra = {"temperature": np.float64(1300.0 + k)}
+        if k >= 1:
+            extra["potential"] = np.full((NZ, len(COMPS)), -10.0 * k)
+        store.append(5.0 * k, *snapshot(k), extra=extra)
+    store.write_checkpoint(t=10.0, U=np.ones((NZ, 3)), stats=np.arange(5))
+    store.set_status("failed", "Newton did not converge", node=3, composition=np.array([0.9, 0.05, 0.05]),
+                     steps=17, flag=True)
+
+
+def memory_and_file(tmp_path):
+    """(Result held in memory, Result read from the file) of the same calls."""
+    from kinsim.storage import MemoryStore
+
+    path = tmp_path / "r.h5"
+    with writer(path, **STORE_KW) as w:
+        _fill(w)
+    stores = []
+    store_class = MemoryStore.collecting(stores)
+    with store_class(path, components=COMPS, z=Z, faces=FACES, phase="FCC_A1", case_toml=CASE, title="Darken",
+                     n_markers=NM, mobility_policy="strict", **STORE_KW) as m:
+        _fill(m)
+    assert stores == [m]
+    return m.result(), read_result(path)
+
+
+def test_memory_store_gives_the_result_the_file_gives(tmp_path):
+    mem, disk = memory_and_file(tmp_path)
+    assert mem.path is None and disk.path == tmp_path / "r.h5"
+    for name in ("time", "z", "faces", "x", "mu", "flux", "markers"):
+        a, b = getattr(mem, name), getattr(disk, name)
+        assert a.dtype == b.dtype and a.shape == b.shape, name
+        np.testing.assert_array_equal(a, b)
+    assert mem.components == disk.components and mem.status == disk.status == "failed"
+    assert mem.case_toml == disk.case_toml == CASE
+    assert mem.extra.keys() == disk.extra.keys() == {"temperature", "potential"}
+    for name in mem.extra:
+        np.testing.assert_array_equal(mem.extra[name], disk.extra[name])
+    assert np.isnan(mem.extra["potential"][0]).all()  # absent from the first snapshot
+    assert mem.extra_units == disk.extra_units == {"temperature": "K", "potential": "J mol-1"}
+    assert mem.parameters.keys() == disk.parameters.keys()
+    for name, value in mem.parameters.items():
+        other = disk.parameters[name]
+        assert type(value) is type(other), name
+        np.testing.assert_array_equal(value, other)
+        assert getattr(value, "dtype", None) == getattr(other, "dtype", None), name
+    assert mem.attrs.keys() == disk.attrs.keys()
+    for key in mem.attrs.keys() - VOLATILE:
+        a, b = mem.attrs[key], disk.attrs[key]
+        assert type(a) is type(b), key
+        if isinstance(a, np.ndarray):
+            np.testing.assert_array_equal(a, b)
+        else:
+            assert a == b, key
+    assert mem.stop_reason == "Newton did not converge" and mem.steps == 17 and mem.closed_cleanly
+
+
+def test_memory_store_rules(tmp_path):
+    from kinsim.errors import InputError
+    from kinsim.storage import MemoryStore
+
+    m = MemoryStore(tmp_path / "never.h5", components=COMPS, z=Z, faces=FACES, phase="FCC_A1", case_toml=CASE,
+                    title="t", n_markers=NM, mobility_policy="strict")
+    with pytest.raises(InputError, match="no snapshot"):
+        m.result()
+    x, mu, flux, markers = snapshot(0)
+    m.append(0.0, x, mu, flux, markers, extra={"dt": np.zeros(5)})  # 5 matches no dimension: axis dt_dim0
+    with pytest.raises(ValueError, match="increase"):
+        m.append(0.0, x, mu, flux, markers)
+    with pytest.raises(ValueError, match="taken"):
+        m.append(1.0, x, mu, flux, markers, extra={"dt_dim0": np.zeros(2)})
+    with pytest.raises(ValueError, match="must have shape"):
+        m.append(1.0, x, mu, flux, markers, extra={"dt": np.zeros(3)})
+    m.write_checkpoint(t=0.0, U=np.ones((NZ, 3)))
+    np.testing.assert_array_equal(m.checkpoint["U"], np.ones((NZ, 3)))
+    assert m.checkpoint["t"] == 0.0
+    m.close()
+    with pytest.raises(ValueError, match="closed"):
+        m.append(2.0, x, mu, flux, markers)
+    assert m.result().n_snapshots == 1 and not (tmp_path / "never.h5").exists()
+    with pytest.raises(InputError, match="cannot be resumed"):
+        MemoryStore.reopen(tmp_path / "never.h5")
+
+
+def test_to_xarray_labels_and_identity(tmp_path):
+    xr = pytest.importorskip("xarray")
+    mem, disk = memory_and_file(tmp_path)
+    ds = mem.to_xarray()
+    xr.testing.assert_identical(ds, disk.to_xarray())
+    assert ds["x"].dims == ("time", "z", "component") and ds["flux"].dims == ("time", "face", "component")
+    assert ds["markers"].dims == ("time", "marker") and ds["temperature"].dims == ("time",)
+    assert ds["potential"].dims == ("time", "z", "component")
+    assert ds.sizes == {"time": 3, "z": NZ, "face": NZ + 1, "component": 3, "marker": NM}
+    assert list(ds["component"].values) == COMPS
+    np.testing.assert_array_equal(ds["z"].values, Z)
+    np.testing.assert_array_equal(ds["face"].values, FACES)
+    np.testing.assert_array_equal(ds["x"].sel(component="SI").values, mem.x[:, :, 1])
+    units = {name: ds[name].attrs["units"] for name in ds.variables}
+    assert units == {"time": "s", "z": "m", "face": "m", "component": "1", "marker": "1", "x": "1",
+                     "mu": "J mol-1", "flux": "mol m-2 s-1", "markers": "m", "temperature": "K",
+                     "potential": "J mol-1"}
+    assert all(ds[name].attrs["long_name"] for name in ds.variables)
+    assert ds["flux"].attrs["frame"] == "volume-fixed"
+    assert ds.attrs["case"] == CASE and ds.attrs["status"] == "failed"
+    assert ds.attrs["stop_reason"] == "Newton did not converge" and ds.attrs["node"] == 3
+    assert ds.attrs["flag"] == 1 and "created" not in ds.attrs and "timings" not in ds.attrs
+    # the view labels the file's arrays as h5netcdf does, and is itself writable to netCDF
+    pytest.importorskip("h5netcdf")
+    with xr.open_dataset(tmp_path / "r.h5", engine="h5netcdf") as raw:
+        for name in ("x", "mu", "flux", "markers", "temperature", "potential"):
+            assert raw[name].dims == ds[name].dims
+            np.testing.assert_array_equal(raw[name].values, ds[name].values)
+    ds.to_netcdf(tmp_path / "copy.nc", engine="h5netcdf")
+    with xr.open_dataset(tmp_path / "copy.nc", engine="h5netcdf") as back:
+        np.testing.assert_array_equal(back["mu"].values, ds["mu"].values)
+        assert back.attrs["case"] == CASE
+
+
+def test_result_case_is_parsed_from_the_stored_text(tmp_path):
+    from kinsim.errors import ResultFileError
+
+    mem, disk = memory_and_file(tmp_path)
+    with pytest.raises(ResultFileError, match="case stored in the result cannot be read"):
+        disk.case  # the test's case text is no kinsim case
+    assert mem.temperature.shape == (3,) and mem.potential.shape == (3, NZ, 3)

@@ -1,0 +1,237 @@
+"""The HDF5 result file of one diffusion run, written while the run goes.
+
+Layout (one file per run; plain h5py reads it, and so does
+``xarray.open_dataset(path, engine="h5netcdf")`` with named dimensions)::
+
+    /                 root attributes: format='kinsim-result', format_version, kinsim_version,
+                      title, phase, components, case (resolved case TOML), package_versions
+                      (JSON), mobility_policy, n_markers, status, stop_reason, created,
+                      closed, timings (JSON) + timing_<name>, status information
+    /time      (time)                  s        dimension scale, grows with every snapshot
+    /z         (z)                     m        node positions, dimension scale
+    /face      (face)                  m        face positions, dimension scale
+    /component (component)             names (variable-length UTF-8), dimension scale
+    /marker    (marker)                marker index, dimension scale
+    /x         (time, z, component)    1        mole fractions
+    /mu        (time, z, component)    J mol-1  chemical potentials
+    /flux      (time, face, component) mol m-2 s-1, volume-fixed frame
+    /markers   (time, marker)          m        Kirkendall marker positions
+    /<extra>   (time, ...)             per-snapshot extra arrays given to ``append``
+    /parameters/<name>                 the parameter arrays the kernels used
+    /checkpoint/<name>                 the complete stepper state at the last output time (or
+                                       interruption), for ``kinsim run --resume``
+
+Crash safety: every ``append`` writes the data arrays first and the new time last, then
+flushes, so a process killed after an append leaves a file with every appended snapshot
+(the number of snapshots is the length of /time).  The default (earliest) HDF5 format is
+used on purpose: with ``libver='latest'`` or ``'v110'`` HDF5 marks the file "open for
+write" in its superblock and refuses to open it again after the writer was killed.
+
+A file whose status is still ``'running'`` after its writer ended was interrupted or
+killed (or its writer is still running); :attr:`Result.finished` tells.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from kinsim.errors import ResultFileError
+
+from .checkpoint import write_checkpoint_group
+from .layout import DIMENSIONS, FLUX_FRAME, SERIES, UNITS, decode, extra_dimensions
+from .reader import n_complete_or_zero
+from .store import RunStore
+
+# HDF5 attributes of the default (earliest) file format live in the object header (< 64 KiB)
+_MAX_ATTR_BYTES = 60_000
+_NC_DIM_ONLY = "This is a netCDF dimension but not a netCDF variable."
+
+
+def _label(ds, name: str, units: str | None = None, long_name: str | None = None) -> None:
+    u, ln = UNITS.get(name, (None, None))
+    ds.attrs["units"] = units if units is not None else u
+    ds.attrs["long_name"] = long_name if long_name is not None else ln
+
+
+class ResultWriter(RunStore):
+    """Writes one run's result file snapshot by snapshot (see the module docstring);
+    every method flushes the file, so a reader sees each snapshot as soon as it is
+    appended and a killed run leaves a readable file."""
+
+    # ------------------------------------------------------------------ creating
+    def _create(self, z, faces, attrs, parameters):
+        self._f = f = h5py.File(self.path, "w")
+        try:
+            case_toml = attrs["case"]
+            if len(case_toml.encode("utf-8")) > _MAX_ATTR_BYTES:  # too large for an attribute
+                f.create_dataset("case_toml", data=case_toml, dtype=h5py.string_dtype())
+                attrs["case"] = "(stored in dataset /case_toml: too large for an attribute)"
+                attrs["case_location"] = "/case_toml"
+            self._set_attrs(attrs)
+
+            # coordinates (dimension scales)
+            chunk_t = max(1, min(1024, (1 << 17) // (8 * max(1, max(self.nz, self.nf) * self.nc))))
+            self._chunk_t = chunk_t
+            self._time = f.create_dataset("time", shape=(0,), maxshape=(None,), chunks=(max(chunk_t, 64),),
+                                          dtype=np.float64)
+            scales = {"time": self._time,
+                      "z": f.create_dataset("z", data=z),
+                      "face": f.create_dataset("face", data=faces),
+                      "component": f.create_dataset("component", data=self.components,
+                                                    dtype=h5py.string_dtype("utf-8")),
+                      "marker": f.create_dataset("marker", data=np.arange(self.nm, dtype=np.int64))}
+            for name in DIMENSIONS:
+                _label(scales[name], name)
+                scales[name].make_scale(name)
+
+            # time-dependent data
+            sizes = self.dimension_sizes
+            self._series_ds = {name: self._series(name, [sizes[d] for d in dims[1:]], [scales[d] for d in dims])
+                               for name, dims in SERIES.items()}
+            self._series_ds["flux"].attrs["frame"] = FLUX_FRAME
+            self._extras: dict[str, h5py.Dataset] = {}
+
+            if parameters:
+                self._write_parameters(parameters)
+            f.flush()
+        except BaseException:
+            f.close()
+            raise
+
+    def _series(self, name, shape, scales, units=None, long_name=None):
+        shape = tuple(int(s) for s in shape)
+        # a chunk may not exceed a fixed dimension, and must be >= 1 everywhere: zero-size
+        # dimensions are declared resizable (their dimension scale still fixes their length)
+        maxshape = (None,) + tuple(s if s > 0 else None for s in shape)
+        chunks = (self._chunk_t,) + tuple(max(1, s) for s in shape)
+        ds = self._f.create_dataset(name, shape=(self._n,) + shape, maxshape=maxshape, chunks=chunks,
+                                    dtype=np.float64, fillvalue=np.nan)
+        _label(ds, name, units, long_name)
+        for i, scale in enumerate(scales):
+            if scale is not None:
+                ds.dims[i].attach_scale(scale)
+        return ds
+
+    def _dim_only_scale(self, group, name, n):
+        """A netCDF dimension without coordinate values (so xarray names the axis ``name``)."""
+        if name in group:
+            return group[name]
+        ds = group.create_dataset(name, data=np.zeros(n, dtype=np.float32))
+        ds.make_scale(f"{_NC_DIM_ONLY}{n:10d}")
+        return ds
+
+    def _write_parameters(self, parameters):
+        g = self._f.create_group("parameters")
+        g.attrs["long_name"] = "parameter arrays the kernels used"
+        for name, arr in parameters.items():
+            if arr.dtype.kind in "US":
+                arr = np.asarray(arr, dtype=object)
+                ds = g.create_dataset(name, data=arr.astype(str).tolist(), dtype=h5py.string_dtype("utf-8"))
+            else:
+                ds = g.create_dataset(name, data=arr)
+            ds.attrs["units"] = ""
+            ds.attrs["long_name"] = name
+            for i, n in enumerate(arr.shape):
+                ds.dims[i].attach_scale(self._dim_only_scale(g, f"_dim_{name}_{i}", n))
+
+    def _extra_dataset(self, name, shape):
+        scales = [self._time]
+        sizes = self.dimension_sizes
+        for dim, n in zip(extra_dimensions(name, shape, sizes), shape):
+            scales.append(self._f[dim] if dim in sizes else self._dim_only_scale(self._f, dim, n))
+        ds = self._series(name, shape, scales, units=self._extra_units.get(name, ""), long_name=name)
+        self._extras[name] = ds
+        return ds
+
+    # ------------------------------------------------------------------ the RunStore backend
+    def _taken(self, name):
+        return name in self._f
+
+    def _extra_shape(self, name):
+        ds = self._extras.get(name)
+        return None if ds is None else ds.shape[1:]
+
+    def _write_snapshot(self, k, t, arrays, extra):
+        for name, arr in extra.items():
+            if name not in self._extras:
+                self._extra_dataset(name, arr.shape)  # filled with NaN for the earlier snapshots
+        n = k + 1
+        for name, arr in arrays.items():
+            ds = self._series_ds[name]
+            ds.resize(n, axis=0)
+            ds[k] = arr
+        for name, ds in self._extras.items():
+            ds.resize(n, axis=0)  # extras missing from this snapshot keep the NaN fill value
+            if name in extra:
+                ds[k] = extra[name]
+        # the time coordinate is written last: its length is the number of complete snapshots
+        self._time.resize(n, axis=0)
+        self._time[k] = t
+
+    def _write_checkpoint(self, state):
+        write_checkpoint_group(self._f.require_group("checkpoint"), state)
+
+    def _set_attrs(self, attrs):
+        a = self._f.attrs
+        for key, value in attrs.items():
+            a[key] = value
+
+    def _flush(self):
+        self._f.flush()
+
+    def _close(self):
+        self._f.close()
+
+    # ------------------------------------------------------------------ resuming
+    @classmethod
+    def reopen(cls, path) -> ResultWriter:
+        """Open an interrupted run's result file to continue writing it (status running)."""
+        self = cls.__new__(cls)
+        self.path = Path(path)
+        try:
+            self._f = f = h5py.File(self.path, "r+")
+        except OSError as exc:
+            raise ResultFileError(f"result file {self.path} cannot be opened for writing: {exc}") from None
+        a = f.attrs
+        self.components = [str(c) for c in f["component"].asstr()[()]]
+        self.nz, self.nf, self.nc = f["z"].shape[0], f["face"].shape[0], len(self.components)
+        self.nm = f["marker"].shape[0]
+        self._extra_units = {}
+        self._time = f["time"]
+        self._series_ds = {name: f[name] for name in SERIES}
+        try:
+            names = json.loads(decode(a.get("extra_variables", "[]")))
+        except ValueError:
+            names = []
+        self._extras = {name: f[name] for name in names if name in f}
+        n = n_complete_or_zero(f)
+        for ds in (self._time, *self._series_ds.values(), *self._extras.values()):
+            if ds.shape[0] != n:  # a torn append: drop the partial snapshot
+                ds.resize(n, axis=0)
+        x = self._series_ds["x"]
+        self._chunk_t = x.chunks[0] if x.chunks else 1
+        # a resumed run adds its own time to the earlier run's
+        try:
+            before = {k: float(v) for k, v in json.loads(decode(a.get("timings", "{}"))).items()}
+        except ValueError:
+            before = {}
+        self._start_bookkeeping(n, float(self._time[n - 1]) if n else -math.inf, before)
+        self._extra_names = list(self._extras)
+        a["status"] = "running"
+        a["stop_reason"] = ""
+        a["closed"] = False
+        a["resumed"] = int(decode(a.get("resumed", 0)) or 0) + 1
+        f.flush()
+        return self
+
+    def __del__(self):  # pragma: no cover - best effort when the caller forgot close()
+        try:
+            if not self._closed:
+                self._f.close()
+        except Exception:
+            pass
