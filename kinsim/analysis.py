@@ -31,8 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .case import Case, from_toml
-from .errors import CaseError, InputError, ResultFileError
+from .case import Case
+from .errors import InputError, ResultFileError
 from .storage import Result, read_result
 
 __all__ = [
@@ -43,7 +43,6 @@ __all__ = [
     "interdiffusion_fluxes",
     "load_result",
     "matano_plane",
-    "stored_case",
     "time_index",
     "weld_position",
 ]
@@ -108,34 +107,16 @@ def component_index(r: Result, name: str, where: str = "--components") -> int:
     return comps.index(key)
 
 
-def stored_case(r: Result) -> Case:
-    """The case of the run, from the resolved case the result file stores: the one reader
-    of it (weld, boundaries, grid, schedule, potentials ...).  Raises
-    :class:`ResultFileError` when the file stores no case, one that does not validate, or
-    one of other components."""
-    source = r.path if r.path is not None else "an in-memory result"
-    if not r.case_toml:
-        raise ResultFileError(f"result file {source} stores no case")
-    try:
-        case = from_toml(r.case_toml, source)
-    except CaseError as exc:
-        raise ResultFileError(str(exc)) from None
-    if list(case.components) != list(r.components):
-        raise ResultFileError(f"result file {source} is inconsistent: its case has the components "
-                              f"{', '.join(case.components)}, its profiles {', '.join(r.components)}")
-    return case
-
-
 def weld_position(r: Result) -> float | None:
     """Initial interface of a step couple (m), from the stored case; else None."""
-    ini = stored_case(r).initial
+    ini = r.case.initial
     return ini.position if ini.type == "step" else None
 
 
 def molar_volume(r: Result) -> float:
     v = r.attrs.get("molar_volume")
     if v is None:
-        v = stored_case(r).mobility.molar_volume
+        v = r.case.mobility.molar_volume
     try:
         v = float(v)
     except (TypeError, ValueError):
@@ -373,7 +354,7 @@ def analyze(result, time: float | None = None) -> CoupleAnalysis:
     """Matano plane, interdiffusion fluxes, binary D(x) or zero-flux planes and uphill
     stretches of a completed couple at the snapshot nearest to ``time`` (default: last)."""
     r = load_result(result)
-    case = stored_case(r)
+    case = r.case
     geometry = case.grid.geometry
     if geometry != "planar":
         raise InputError(f"{r.path}: the Matano analysis needs a planar couple; this run is {geometry}")

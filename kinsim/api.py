@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .case import Case, _apply_override, load_case as _load_case_file, parse_case
+from .case import Case, apply_override, load_case as _load_case_file, parse_case
 from .compositions import check_mole_fractions, point_fractions
 from .errors import InputError, KinsimError
 from .storage import MemoryStore, Result, read_result
@@ -54,7 +54,7 @@ def load_case(case, *, overrides=None, base_dir=None) -> Case:
     else:
         raise InputError(f"case must be a Case, a dict or the path of a case file (TOML), got {type(case).__name__}")
     for text in texts:
-        _apply_override(data, text)
+        apply_override(data, text)
     return parse_case(data, source, overrides=texts)
 
 

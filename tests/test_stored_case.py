@@ -1,4 +1,4 @@
-"""The case stored in result files (kinsim.case.from_toml, kinsim.analysis.stored_case) and
+"""The case stored in result files (kinsim.case.from_toml, kinsim.storage.Result.case) and
 the one builder of the initial profile (InitialSpec.profile)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 from scipy.special import erfc, erfcinv
 
 from conftest import REPO, one_error_line
-from kinsim.analysis import analyze, stored_case, weld_position
+from kinsim.analysis import analyze, weld_position
 from kinsim.case import BoundaryStage, InitialSpec, from_toml, load_case
 from kinsim.cli import main
 from kinsim.errors import CaseError, ResultFileError
@@ -66,7 +66,7 @@ def _erfc_result(path, case_toml, t=3600.0):
 def test_analysis_and_metrics_read_the_stored_case(tmp_path):
     p = _erfc_result(tmp_path / "ok.h5", None)
     r = read_result(p)
-    assert stored_case(r) == load_case(IDEAL, ["grid.nodes=2000"])
+    assert r.case == load_case(IDEAL, ["grid.nodes=2000"])
     assert weld_position(r) == 0.5e-3
     assert analyze(p).weld == 0.5e-3
     depth = 2 * math.sqrt(D0 * 3600.0) * erfcinv(0.02)
@@ -77,7 +77,7 @@ def test_a_broken_stored_case_is_one_error_line(tmp_path, capsys):
     text = load_case(IDEAL, ["grid.nodes=2000"]).to_toml().replace("nodes = 2000", "nodes = 2")
     p = _erfc_result(tmp_path / "broken.h5", text)
     with pytest.raises(ResultFileError, match="broken.h5.*grid.nodes"):
-        stored_case(read_result(p))
+        read_result(p).case
     for argv in (["analyze", str(p)], ["plot", str(p), "-o", str(tmp_path / "f.png")]):
         code = main(argv)
         one_error_line(code, capsys.readouterr().err, "broken.h5", "grid.nodes")

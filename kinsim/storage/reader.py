@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import tomllib
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -15,8 +14,8 @@ import h5py
 import numpy as np
 
 from kinsim import __version__
-from kinsim.case import Case, parse_case
-from kinsim.errors import KinsimError, ResultFileError
+from kinsim.case import Case, from_toml
+from kinsim.errors import CaseError, ResultFileError
 
 from .layout import FORMAT, FORMAT_VERSION, SERIES, decode
 
@@ -122,13 +121,21 @@ class Result:
 
     @cached_property
     def case(self) -> Case:
-        """The run's resolved case, parsed from the stored case text (its database must
-        still be where the run found it)."""
-        source = self.path if self.path is not None else Path("<memory>")
+        """The run's resolved case, parsed once from the case text the result stores: the
+        one reader of it (weld, boundaries, grid, schedule, potentials ...).  Raises
+        :class:`ResultFileError` when the result stores no case, one that does not
+        validate, or one of other components.  The database need not exist any more."""
+        source = self.path if self.path is not None else "an in-memory result"
+        if not self.case_toml:
+            raise ResultFileError(f"result file {source} stores no case")
         try:
-            return parse_case(tomllib.loads(self.case_toml), source)
-        except (tomllib.TOMLDecodeError, KinsimError) as exc:
-            raise ResultFileError(f"{source}: the case stored in the result cannot be read: {exc}") from None
+            case = from_toml(self.case_toml, source)
+        except CaseError as exc:
+            raise ResultFileError(str(exc)) from None
+        if list(case.components) != list(self.components):
+            raise ResultFileError(f"result file {source} is inconsistent: its case has the components "
+                                  f"{', '.join(case.components)}, its profiles {', '.join(self.components)}")
+        return case
 
     def to_xarray(self):
         """An :class:`xarray.Dataset` with dimensions time, z, face, component, marker (see

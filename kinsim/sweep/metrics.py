@@ -6,7 +6,7 @@ component k: the minimum and maximum of ``x0[:, k]`` together with the mole frac
 in every boundary composition the case fixes (every stage, every point of a time table)
 and, at an end whose boundary lets matter in without fixing a composition (fixed flux,
 activity or potential), the mole fraction of k at that end node in every snapshot.  The
-case is the one stored in the result file (:func:`kinsim.analysis.stored_case`): its
+case is the one stored in the result file (:attr:`kinsim.storage.Result.case`): its
 initial type and weld position and its boundary stages.
 
 ``penetration_<COMP>_m``  (one per component, m)
@@ -48,7 +48,6 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..analysis import stored_case
 from ..case import Case
 
 __all__ = ["kirkendall_shift", "metric_columns", "penetration_depths", "run_metrics", "uphill_excursion"]
@@ -100,7 +99,7 @@ def _sources(result, case: Case, sides: list[_OpenSide]) -> list[float]:
 
 def penetration_depths(result) -> dict[str, float]:
     """``{component: depth in m}``, the 1 % penetration depth (module docstring)."""
-    case = stored_case(result)
+    case = result.case
     sides = _open_sides(result, case)
     sources = np.array(_sources(result, case, sides))
     z = np.asarray(result.z, dtype=float)
@@ -140,7 +139,7 @@ def penetration_depths(result) -> dict[str, float]:
 
 def uphill_excursion(result) -> tuple[float, str]:
     """(largest excursion outside the reference range, component) (module docstring)."""
-    sides = _open_sides(result, stored_case(result))
+    sides = _open_sides(result, result.case)
     x0 = result.x[0]
     if result.x.shape[0] < 2:
         return 0.0, ""
