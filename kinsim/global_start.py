@@ -1,0 +1,156 @@
+"""The global start of the multiphase equilibrium at one temperature: sample points of
+every candidate phase's site fractions and lower convex hulls of them (the method of
+pycalphad's starting point: the Gibbs energy surfaces replaced by sampled points, whose
+lower convex hull is the equilibrium of that discrete system).  Built once per
+temperature, in Python with qhull (scipy.spatial.ConvexHull), and shared by every row
+or node; kinsim.kernels.hull reads it.
+
+* The lower hull of all samples: its facets as planes G = mu . x, so that the facet over
+  a composition is the one whose plane is highest there, and a uniform grid over
+  composition space listing the facets whose projection meets each cell.
+* The lower hull of each phase's samples, as a graph of its vertices.  For potentials
+  mu, GM - mu.x over the hull is convex and piecewise linear, so a descent along the
+  edges ends at its minimum over all the phase's samples (every sample lies on or above
+  the hull); the audit and the start of a driving-force search use it.
+
+Sampling: on each free sublattice a simplex lattice of site fractions (i_1, ..., i_m)/d,
+sum i = d, with zeros replaced by 1e-9 (ln 0); the product over the sublattices; d is
+the largest division that keeps a phase at no more than ``points`` samples.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+
+from .errors import InputError
+from .kernels.gibbs import R, gm_batch
+from .kernels.mptypes import StartTable
+
+POINTS_PER_PHASE = 1000
+Y_MIN = 1e-9
+GRID_CELLS = 4000  # cells of the facet grid (at most)
+
+
+def _simplex_lattice(m: int, d: int) -> np.ndarray:
+    """All (i_1..i_m)/d with non-negative integers summing to d, zeros raised to Y_MIN."""
+    pts = [c for c in itertools.product(range(d + 1), repeat=m - 1) if sum(c) <= d]
+    a = np.array([list(c) + [d - sum(c)] for c in pts], dtype=float) / d
+    a = np.maximum(a, Y_MIN)
+    return a / a.sum(axis=1, keepdims=True)
+
+
+def sample_phase(params, points: int = POINTS_PER_PHASE) -> np.ndarray:
+    """Site fractions (S, n_y) spread over the phase's sublattices."""
+    y_sub = np.asarray(params.y_sub)
+    sizes = [int((y_sub == s).sum()) for s in range(params.n_sub)]
+    d = 1
+    while math.prod(math.comb(d + m, m - 1) for m in sizes) <= points:
+        d += 1
+    grids = [_simplex_lattice(m, d) for m in sizes]
+    return np.ascontiguousarray(np.array([np.concatenate(p) for p in itertools.product(*grids)]))
+
+
+def _lower_hull(x: np.ndarray, gm: np.ndarray, RT: float):
+    """Lower-hull facets of points (x, gm) in the affine hull of the compositions x
+    (k + 1 point indices per facet, k its dimension): (simplices, equations over the
+    local coordinates, k)."""
+    from scipy.spatial import ConvexHull, QhullError
+
+    x0 = x - x.mean(axis=0)
+    _, sv, vt = np.linalg.svd(x0, full_matrices=False)
+    k = int((sv > 1e-9 * max(sv[0], 1e-300)).sum())
+    if k == 0:
+        return np.zeros((1, 1), dtype=np.int64) + int(np.argmin(gm)), k
+    u = x0 @ vt[:k].T
+    lin = np.linalg.lstsq(np.column_stack([np.ones(len(u)), u]), gm, rcond=None)[0]
+    g = (gm - lin[0] - u @ lin[1:]) / RT  # sizes near 1 for qhull
+    pts = np.column_stack([u, g])
+    try:
+        hull = ConvexHull(pts, qhull_options="Qt Qbb Qc")
+    except QhullError:
+        hull = ConvexHull(pts, qhull_options="QJ")
+    return hull.simplices[hull.equations[:, k] < -1e-12].astype(np.int64), k
+
+
+def _facet_grid(x: np.ndarray, verts: np.ndarray):
+    """Cells per axis and the CSR lists of the facets whose projection (bounding box)
+    meets each cell of a uniform grid over x_1 .. x_{n-1}."""
+    n = x.shape[1]
+    G = max(1, min(64, int(GRID_CELLS ** (1.0 / (n - 1)))))
+    proj = x[verts][:, :, 1:]  # (F, n, n-1)
+    lo = np.clip(np.floor((proj.min(axis=1) - 1e-9) * G).astype(int), 0, G - 1)
+    hi = np.clip(np.floor((proj.max(axis=1) + 1e-9) * G).astype(int), 0, G - 1)
+    strides = G ** np.arange(n - 1)
+    cells = [[] for _ in range(G ** (n - 1))]
+    for f in range(len(verts)):
+        ranges = [range(lo[f, d], hi[f, d] + 1) for d in range(n - 1)]
+        for idx in itertools.product(*ranges):
+            cells[int(np.dot(idx, strides))].append(f)
+    ptr = np.concatenate([[0], np.cumsum([len(c) for c in cells])]).astype(np.int64)
+    flat = np.array([f for c in cells for f in c], dtype=np.int64)
+    return G, ptr, flat
+
+
+def _adjacency(ns: int, simplices_per_phase):
+    """CSR of the edges of the phases' hulls (global sample indices)."""
+    nbrs = [set() for _ in range(ns)]
+    for simp in simplices_per_phase:
+        for s in simp:
+            for i in s:
+                nbrs[i].update(int(j) for j in s if j != i)
+    ptr = np.concatenate([[0], np.cumsum([len(b) for b in nbrs])]).astype(np.int64)
+    adj = np.array([j for b in nbrs for j in sorted(b)], dtype=np.int64)
+    return ptr, adj
+
+
+def build_start_table(ps, phase_params, T: float, points: int = POINTS_PER_PHASE) -> StartTable:
+    """Samples and hulls at T (K) of the phase set ``ps`` (PhaseSetParams) made of the
+    phases ``phase_params`` (their ThermoParams, in the same order)."""
+    n = ps.n_comp
+    RT = R * T
+    Kmax = ps.y_comp.shape[1]
+    ys, xs, gs, ph = [], [], [], []
+    for a, p in enumerate(phase_params):
+        Y = sample_phase(p, points)
+        GM = np.empty(Y.shape[0])
+        st = np.empty(Y.shape[0], dtype=np.int64)
+        gm_batch(p, np.full(Y.shape[0], float(T)), Y, GM, st)
+        N = np.tile(ps.n_const[a], (Y.shape[0], 1))
+        for k in range(p.n_y):
+            if ps.y_comp[a, k] >= 0:
+                N[:, ps.y_comp[a, k]] += ps.y_ratio[a, k] * Y[:, k]
+        ok = (st == 0) & np.isfinite(GM)
+        if not ok.any():
+            raise InputError(f"no finite Gibbs energy of candidate phase {a} at T = {T:g} K")
+        Yp = np.zeros((int(ok.sum()), Kmax))
+        Yp[:, :Y.shape[1]] = Y[ok]
+        ys.append(Yp)
+        xs.append((N / N.sum(axis=1, keepdims=True))[ok])
+        gs.append(GM[ok])
+        ph.append(np.full(int(ok.sum()), a, dtype=np.int64))
+    smp_x = np.ascontiguousarray(np.concatenate(xs))
+    smp_gm = np.ascontiguousarray(np.concatenate(gs))
+    offs = np.concatenate([[0], np.cumsum([len(p) for p in ph])])
+    # each phase's hull graph
+    per_phase, start = [], []
+    for a in range(len(phase_params)):
+        simp, _ = _lower_hull(xs[a], gs[a], RT)
+        per_phase.append(simp + offs[a])
+        start.append(offs[a] + int(np.argmin(gs[a])))
+    adj_ptr, adj = _adjacency(len(smp_gm), per_phase)
+    # the hull of all samples, its facets as planes, and the grid over them
+    verts, k = _lower_hull(smp_x, smp_gm, RT)
+    if k < n - 1:
+        raise InputError(f"the candidate phases together hold compositions of dimension {k} only; "
+                         f"{n} components need {n - 1}")
+    Xv = smp_x[verts]
+    keep = np.abs(np.linalg.det(Xv)) > 1e-14
+    verts = verts[keep]
+    mu = np.linalg.solve(Xv[keep], smp_gm[verts][..., None])[..., 0]
+    G, cell_ptr, cell_fct = _facet_grid(smp_x, verts)
+    return StartTable(float(T), np.concatenate(ph), np.ascontiguousarray(np.concatenate(ys)), smp_x, smp_gm,
+                      np.ascontiguousarray(mu), np.ascontiguousarray(verts), G, cell_ptr, cell_fct,
+                      adj_ptr, adj, np.array(start, dtype=np.int64))
