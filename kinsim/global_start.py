@@ -27,6 +27,7 @@ import numpy as np
 
 from .errors import InputError
 from .kernels.gibbs import R, gm_batch
+from .kernels.kkt import equilibrium_batch
 from .kernels.mptypes import StartTable
 
 POINTS_PER_PHASE = 1000
@@ -43,14 +44,65 @@ def _simplex_lattice(m: int, d: int) -> np.ndarray:
 
 
 def sample_phase(params, points: int = POINTS_PER_PHASE) -> np.ndarray:
-    """Site fractions (S, n_y) spread over the phase's sublattices."""
+    """Site fractions (S, n_y) spread over the phase's sublattices: the product of a
+    lattice on each free sublattice (``points`` samples per reduced dimension beyond two,
+    times 3 for each further one), and, where sublattices hold the same constituents
+    (the ordering sublattices of an order/disorder phase), a finer lattice of states
+    with equal site fractions on them (the disordered states)."""
     y_sub = np.asarray(params.y_sub)
-    sizes = [int((y_sub == s).sum()) for s in range(params.n_sub)]
+    y_comp = np.asarray(params.y_comp)
+    subs = [np.flatnonzero(y_sub == s) for s in range(params.n_sub)]
+    sizes = [len(k) for k in subs]
+    budget = points * 3 ** max(0, sum(sizes) - len(sizes) - 2)
     d = 1
-    while math.prod(math.comb(d + m, m - 1) for m in sizes) <= points:
+    while math.prod(math.comb(d + m, m - 1) for m in sizes) <= budget:
         d += 1
     grids = [_simplex_lattice(m, d) for m in sizes]
-    return np.ascontiguousarray(np.array([np.concatenate(p) for p in itertools.product(*grids)]))
+    rows = [np.concatenate(p) for p in itertools.product(*grids)]
+    # equal site fractions on sublattices with the same constituents
+    groups = {}
+    for s, k in enumerate(subs):
+        groups.setdefault(tuple(y_comp[k]), []).append(s)
+    for same in (g for g in groups.values() if len(g) > 1):
+        m = sizes[same[0]]
+        dd = 1
+        while math.comb(dd + m, m - 1) <= points:
+            dd += 1
+        others = [s for s in range(len(subs)) if s not in same]
+        base = np.concatenate([grids[s][len(grids[s]) // 2] for s in others]) if others else np.zeros(0)
+        for yv in _simplex_lattice(m, dd):
+            row = np.empty(len(y_sub))
+            for s in same:
+                row[subs[s]] = yv
+            if others:
+                row[np.concatenate([subs[s] for s in others])] = base
+            rows.append(row)
+    return np.ascontiguousarray(np.array(rows))
+
+
+def _relaxed_gibbs(params, T, Y, X):
+    """GM (J/mol of atoms) of each sample; for a phase with internal degrees of freedom
+    each sample first relaxes (in place) to the nearest minimum of GM at its own
+    composition (the single-phase kernel, warm-started from the sample), so that the
+    samples lie on the phase's Gibbs energy curves (ordered and disordered branches)
+    instead of above them.  NaN where neither is finite."""
+    S = Y.shape[0]
+    GM = np.empty(S)
+    st = np.empty(S, dtype=np.int64)
+    Tn = np.full(S, float(T))
+    gm_batch(params, Tn, Y, GM, st)
+    if params.no_internal_dof == 0:
+        n = params.n_comp
+        Yr = Y.copy()
+        MU, PD, DMU, GMr = np.empty((S, n)), np.empty((S, n, n)), np.empty((S, n - 1, n - 1)), np.empty(S)
+        str_ = np.empty(S, dtype=np.int64)
+        equilibrium_batch(params, Tn, np.ascontiguousarray(X), Yr, np.ones(S, dtype=np.int64), MU, PD, DMU, GMr,
+                          str_)
+        better = (str_ == 0) & (GMr < GM)
+        Y[better] = Yr[better]
+        GM[better] = GMr[better]
+    GM[st != 0] = np.nan
+    return GM
 
 
 def _lower_hull(x: np.ndarray, gm: np.ndarray, RT: float):
@@ -115,14 +167,12 @@ def build_start_table(ps, phase_params, T: float, points: int = POINTS_PER_PHASE
     ys, xs, gs, ph = [], [], [], []
     for a, p in enumerate(phase_params):
         Y = sample_phase(p, points)
-        GM = np.empty(Y.shape[0])
-        st = np.empty(Y.shape[0], dtype=np.int64)
-        gm_batch(p, np.full(Y.shape[0], float(T)), Y, GM, st)
         N = np.tile(ps.n_const[a], (Y.shape[0], 1))
         for k in range(p.n_y):
             if ps.y_comp[a, k] >= 0:
                 N[:, ps.y_comp[a, k]] += ps.y_ratio[a, k] * Y[:, k]
-        ok = (st == 0) & np.isfinite(GM)
+        GM = _relaxed_gibbs(p, T, Y, N / N.sum(axis=1, keepdims=True))
+        ok = np.isfinite(GM)
         if not ok.any():
             raise InputError(f"no finite Gibbs energy of candidate phase {a} at T = {T:g} K")
         Yp = np.zeros((int(ok.sum()), Kmax))

@@ -49,9 +49,10 @@ class Workspace(NamedTuple):
     rk: np.ndarray  # (K,) g - E^T mu
     fidx: np.ndarray  # (K,) reduced coordinate i moves y[fidx[i]] up and y[didx[i]] down
     didx: np.ndarray
-    Hr: np.ndarray  # (K, K) reduced Hessian and its Cholesky factor
+    Hr: np.ndarray  # (K, K) reduced Hessian and its factor (Cholesky or LU)
     Lc: np.ndarray
     rr: np.ndarray  # (K,) reduced residual
+    pivq: np.ndarray  # (K,) pivots of the LU of Hr
     uq: np.ndarray  # (K,) Hr^-1 rr
     ZE: np.ndarray  # (K, n) Z^T E^T, then Hr^-1 Z^T E^T
     ydir: np.ndarray  # (K,) search direction of a minimisation
@@ -105,7 +106,8 @@ def mp_workspace(ps):
     return Workspace(np.zeros(K), np.zeros((K, K)), np.zeros(K), np.zeros((K, K)), np.zeros(n),
                      np.zeros(Z), np.zeros((3, nb)), np.zeros((3, nb, nb)), np.zeros((3, nf)),
                      np.zeros(K), np.zeros(K, np.int64), np.zeros(K, np.int64), np.zeros((K, K)),
-                     np.zeros((K, K)), np.zeros(K), np.zeros(K), np.zeros((K, n)), np.zeros(K), np.zeros(K),
+                     np.zeros((K, K)), np.zeros(K), np.zeros(K, np.int64), np.zeros(K), np.zeros((K, n)),
+                     np.zeros(K), np.zeros(K),
                      np.zeros((SM, K)), np.zeros((SM, K, n)), np.zeros((SM, n)), np.zeros((SM, n, n)),
                      np.zeros(SM), np.zeros(SM), np.zeros((SM, n)),
                      np.zeros((D, D)), np.zeros(D), np.zeros(D, np.int64), np.zeros((D, n)),
@@ -199,11 +201,9 @@ def phase_moles(ps, a, y, N):
 
 @jit(inline="always")
 def reduce_phase(ps, a, y, mu, shift, ws):
-    """Reduced residual and Hessian of G - (mu + shift).N at y, from ws.gf and ws.Hf:
-    the coordinate pairs into ws.fidx/ws.didx, Z^T (g - E^T (mu + shift)) into ws.rr,
-    Z^T E^T into ws.ZE and the Cholesky factor of Hr + tau I into ws.Lc, with tau = 0
-    where Hr is positive definite.  Returns (q, tau): the number of reduced coordinates
-    (-1 if no factor was found) and the shift tau."""
+    """Reduced residual and Hessian of G - (mu + shift).N at y, from ws.gf and ws.Hf: the
+    coordinate pairs into ws.fidx/ws.didx, Z^T (g - E^T (mu + shift)) into ws.rr, Hr into
+    ws.Hr and Z^T E^T into ws.ZE.  Returns q, the number of reduced coordinates."""
     n = ps.n_comp
     K = y.shape[0]
     q = 0
@@ -225,7 +225,6 @@ def reduce_phase(ps, a, y, mu, shift, ws):
         if c >= 0:
             r -= ps.y_ratio[a, k] * (mu[_u(c)] + shift)
         ws.rk[k] = r
-    dmax = 0.0
     for i in range(q):
         fi = _u(ws.fidx[i])
         di = _u(ws.didx[i])
@@ -241,14 +240,22 @@ def reduce_phase(ps, a, y, mu, shift, ws):
             if ps.y_comp[a, di] == c:
                 e -= ps.y_ratio[a, di]
             ws.ZE[i, c] = e
-        if abs(ws.Hr[i, i]) > dmax:
-            dmax = abs(ws.Hr[i, i])
+    return q
+
+
+@jit(inline="always")
+def factor_shifted(q, ws):
+    """Cholesky factor of Hr + tau I into ws.Lc, with tau = 0 where Hr is positive
+    definite (a descent direction elsewhere).  Returns tau, or -1 if none was found."""
+    dmax = 0.0
+    for i in range(q):
+        dmax = max(dmax, abs(ws.Hr[i, i]))
     tau = 0.0
     for _ in range(40):
         if _cholesky(ws.Hr, ws.Lc, q, tau):
-            return q, tau
+            return tau
         tau = 1e-10 * dmax if tau == 0.0 else 10.0 * tau
-    return -1, tau
+    return -1.0
 
 
 @jit(inline="always")
@@ -268,22 +275,6 @@ def _cholesky(H, L, q, tau):
             else:
                 L[i, j] = s / L[j, j]
     return True
-
-
-@jit(inline="always")
-def chol_solve(L, q, B, m):
-    """Solve (L L^T) X = B[:q, :m] in place (column by column)."""
-    for c in range(m):
-        for i in range(q):
-            s = B[i, c]
-            for k in range(i):
-                s -= L[i, k] * B[k, c]
-            B[i, c] = s / L[i, i]
-        for i in range(q - 1, -1, -1):
-            s = B[i, c]
-            for k in range(i + 1, q):
-                s -= L[k, i] * B[k, c]
-            B[i, c] = s / L[i, i]
 
 
 @jit(inline="always")
@@ -320,8 +311,8 @@ def minimize_phase(ps, T, a, mu, shift, y, ws):
     for c in range(n):
         h -= (mu[c] + shift) * ws.Nv[c]
     for _ in range(MAX_MIN):
-        q, tau = reduce_phase(ps, a, y, mu, shift, ws)
-        if q < 0:
+        q = reduce_phase(ps, a, y, mu, shift, ws)
+        if factor_shifted(q, ws) < 0.0:
             return np.nan, STATUS_SINGULAR
         for i in range(q):
             ws.uq[i] = ws.rr[i]

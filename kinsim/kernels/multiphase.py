@@ -58,8 +58,7 @@ from .codes import (STATUS_BAD_COMPOSITION, STATUS_NAN, STATUS_OK, STATUS_PHASE_
 from .gibbs import R
 from .hull import audit_scan, global_start
 from .linalg import lu_factor, lu_solve, lu_solve_cols
-from .mpphase import chol_solve, chol_solve_vec, driving_force, mp_coefs, mp_workspace, phase_eval, phase_moles, \
-    reduce_phase
+from .mpphase import driving_force, mp_coefs, mp_workspace, phase_eval, phase_moles, reduce_phase
 
 MAX_NEWTON = 100  # Newton iterations per solve of the phase set, phase-set changes included
 MAX_STALL = 30  # iterations on one set without convergence before its smallest set leaves
@@ -68,6 +67,7 @@ MAX_AUDIT = 4  # sets the audit may add per node
 TOL_Y = 1e-10  # converged: largest site-fraction step (Newton: the error left is ~ its square)
 TOL_N = 1e-10  # converged: largest amount step (formula units per mole of atoms)
 TOL_MU = 1e-10  # converged: largest potential step / RT
+R_FAST = 1e4  # a step this small (in tolerances) ends the iterations if the next is predicted below them
 TOL_DF = 1e-9  # a driving force above TOL_DF * RT (J/mol of atoms) lets the phase enter
 TOL_SAME = 1e-6  # sets of one phase whose site fractions differ by less are one set
 TOL_DISTINCT = 1e-4  # the audit adds a set only this far (site fractions) from the phase's sets
@@ -82,13 +82,19 @@ _u = np.uint64
 
 @jit(inline="always")
 def _reduced_solves(ps, a, q, K, j, ws):
-    """From the factor in ws.Lc: u = Hr^-1 rr and U = Hr^-1 Z^T E^T, then set j's
-    v = Z u, W = Z U, E v, E W and r.v = rr.u into ws.set_*[j]."""
+    """Newton pieces of set j from the reduced residual and Hessian (``reduce_phase``):
+    u = Hr^-1 rr and U = Hr^-1 Z^T E^T (Hr need not be positive definite: a set in its
+    spinodal is a saddle of the system, which the audit resolves), then the set's
+    v = Z u, W = Z U, E v, E W and r.v = rr.u into ws.set_*[j].  False if Hr is singular."""
     n = ps.n_comp
     for i in range(q):
         ws.uq[i] = ws.rr[i]
-    chol_solve_vec(ws.Lc, q, ws.uq)
-    chol_solve(ws.Lc, q, ws.ZE, n)
+        for i2 in range(q):
+            ws.Lc[i, i2] = ws.Hr[i, i2]
+    if lu_factor(ws.Lc, q, ws.pivq) != 0:
+        return False
+    lu_solve(ws.Lc, q, ws.pivq, ws.uq)
+    lu_solve_cols(ws.Lc, q, ws.pivq, ws.ZE, n)
     rv = 0.0
     for i in range(q):
         rv += ws.rr[i] * ws.uq[i]
@@ -118,6 +124,7 @@ def _reduced_solves(ps, a, q, K, j, ws):
             ws.set_Ev[j, _u(c)] += r * v[k]
             for c2 in range(n):
                 ws.set_EW[j, _u(c), c2] += r * W[k, c2]
+    return True
 
 
 @jit(_nrt=False)
@@ -142,10 +149,9 @@ def _newton_matrix(ps, T, x, nset, sp, sa, sy, mu, ws):
         G = phase_eval(ps, a, T, y, 2, ws)
         if not np.isfinite(G):
             return STATUS_NAN
-        q, tau = reduce_phase(ps, a, y, mu, 0.0, ws)
-        if q < 0:
+        q = reduce_phase(ps, a, y, mu, 0.0, ws)
+        if not _reduced_solves(ps, a, q, K, j, ws):
             return STATUS_SINGULAR
-        _reduced_solves(ps, a, q, K, j, ws)
         muN = 0.0
         for c in range(n):
             ws.set_N[j, c] = ws.Nv[c]
@@ -354,9 +360,10 @@ def _solve_sets(ps, T, x, nset, sp, sa, sy, mu, py, df, ws):
             stall += 1
             if alpha == 1.0:
                 fresh = -1
-            # converged: a full step within the tolerances (r <= 1), or one so much smaller
-            # than the previous that the next would be (quadratic: r_next = r^3 / r_prev^2)
-            done = alpha == 1.0 and (r <= 1.0 or (r_prev < np.inf and r < 0.1 * r_prev
+            # converged: a full step within the tolerances (r <= 1), or a small one (r <= R_FAST)
+            # so much smaller than the previous that the next would be (quadratic
+            # convergence: r_next = r^3 / r_prev^2)
+            done = alpha == 1.0 and (r <= 1.0 or (r <= R_FAST and r < 0.1 * r_prev
                                                   and r * (r / r_prev) ** 2 <= 1e-2))
             r_prev = r if alpha == 1.0 else np.inf
             if leave >= 0 and nset > 1:
