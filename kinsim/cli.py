@@ -67,6 +67,10 @@ def _sublattice_fractions(model, y):
 
 def _cmd_thermo(args) -> int:
     try:
+        if args.phases is not None:
+            from .cli_multiphase import thermo_phases
+
+            return thermo_phases(args)
         return _thermo(args)
     except ConvergenceError as exc:  # for thermo a point that does not converge is bad input: exit 2
         raise KinsimError(str(exc)) from None
@@ -290,9 +294,11 @@ def _build_parser():
     p = _Parser(prog="kinsim", description="Multicomponent diffusion on CALPHAD databases.")
     p.add_argument("--version", action="store_true", help="print the version and exit")
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
-    t = sub.add_parser("thermo", help="single-phase equilibrium, chemical potentials and dmu/dx at a composition")
+    t = sub.add_parser("thermo", help="equilibrium of one phase or of several, chemical potentials and dmu/dx")
     t.add_argument("database", help="TDB file")
-    t.add_argument("--phase", required=True)
+    which = t.add_mutually_exclusive_group(required=True)
+    which.add_argument("--phase", help="one phase: its equilibrium at the composition")
+    which.add_argument("--phases", help="candidate phases, comma separated: the stable phase set (multiphase)")
     t.add_argument("--components", required=True, help="comma separated, the dependent (reference) one first")
     t.add_argument("--T", type=float, required=True, help="temperature in K")
     t.add_argument("--x", help="mole fractions of the other components, e.g. CR=0.21,AL=0.058")

@@ -226,7 +226,7 @@ class PhaseSetModel:
             rows = np.flatnonzero(Tarr == Tv)
             if not (lo <= Tv <= hi):
                 status[rows] = C.STATUS_T_RANGE
-                for a in (MU, PD, DMU, DF, st.set_amount):
+                for a in (PD, DMU, DF, st.set_amount, st.mu):
                     a[rows] = np.nan
                 st.set_phase[rows] = -1
                 continue

@@ -56,7 +56,7 @@ from .._jit import jit
 from .codes import (STATUS_BAD_COMPOSITION, STATUS_NAN, STATUS_OK, STATUS_PHASE_SET, STATUS_SINGULAR,
                     STATUS_T_RANGE)
 from .gibbs import R
-from .hull import audit_scan, global_start
+from .hull import audit_scan, global_start, sample_start
 from .linalg import lu_factor, lu_solve, lu_solve_cols
 from .mpphase import driving_force, mp_coefs, mp_workspace, phase_eval, phase_moles, reduce_phase
 
@@ -562,3 +562,25 @@ def mp_rows(ps, T, X, tab, mode, SP, SA, SY, MU, PY, DF, PD, DMU, status, ws):
             status[i] = _fail(STATUS_T_RANGE, SP[i], SA[i], MU[i], DF[i], PD[i], DMU[i])
             continue
         status[i] = mp_node(ps, T, X[i], tab, mode[i], SP[i], SA[i], SY[i], MU[i], PY[i], DF[i], PD[i], DMU[i], ws)
+
+
+@jit(_nrt=False)
+def mp_driving_forces(ps, T, MU, tab, PY, DF, status, ws):
+    """Driving force (J/mol of atoms, into DF (N, NP)) of every phase of ps at the
+    chemical potentials MU (N, n) of each row, e.g. those of one phase's own equilibrium:
+    a positive value says that phase (or, for that phase itself, a second composition set
+    of it) would lower the Gibbs energy.  Each search starts from the phase's sample of
+    lowest GM - mu.x (site fractions into PY (N, NP, Kmax)).  status (N,) per row."""
+    bad = mp_coefs(ps, T, ws)
+    for i in range(MU.shape[0]):
+        status[i] = STATUS_T_RANGE if bad != 0 else STATUS_OK
+        for b in range(ps.n_y.shape[0]):
+            DF[i, b] = np.nan
+            if bad != 0:
+                continue
+            sample_start(ps, tab, b, MU[i], PY[i, b])
+            d, st = driving_force(ps, T, b, MU[i], PY[i, b, :ps.n_y[b]], ws)
+            if st != STATUS_OK:
+                status[i] = st
+            else:
+                DF[i, b] = d
