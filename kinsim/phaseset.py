@@ -150,7 +150,6 @@ class PhaseSetModel:
         self.models = [PhaseModel(database, p, components, mobility) for p in names]
         self.params = phase_set_params([m.params for m in self.models])
         self.points = points
-        self.workspace = mp_workspace(self.params)
         self._tables = {}
 
     @property
@@ -222,6 +221,7 @@ class PhaseSetModel:
         DF = np.empty((N, NP))
         status = np.empty(N, dtype=np.int64)
         lo, hi = self.t_range
+        ws = mp_workspace(self.params)  # per call: a model may serve several threads
         for Tv in np.unique(Tarr):
             rows = np.flatnonzero(Tarr == Tv)
             if not (lo <= Tv <= hi):
@@ -234,7 +234,7 @@ class PhaseSetModel:
             out = [np.empty_like(a[rows]) for a in (DF, PD, DMU)]
             stat = np.empty(rows.size, dtype=np.int64)
             mp_rows(self.params, float(Tv), np.ascontiguousarray(X[rows]), self.start_table(Tv),
-                    np.ascontiguousarray(mode[rows]), *part, *out, stat, self.workspace)
+                    np.ascontiguousarray(mode[rows]), *part, *out, stat, ws)
             for a, v in zip(st, part):
                 a[rows] = v
             DF[rows], PD[rows], DMU[rows] = out

@@ -15,6 +15,7 @@ import numpy as np
 from .errors import ConvergenceError, DatabaseError, InputError
 from .kernels import codes as C
 from .kernels.gibbs import R
+from .kernels.mpphase import mp_workspace
 from .kernels.multiphase import mp_driving_forces
 from .phase import PhaseModel
 from .phaseset import PhaseSetModel
@@ -99,7 +100,7 @@ def stability_report(database, phase: str, components, T: float, X, candidates=N
     DF = np.empty((N, NP))
     status = np.empty(N, dtype=np.int64)
     mp_driving_forces(model.params, T, np.ascontiguousarray(res.MU), model.start_table(T), np.zeros((N, NP, Kmax)),
-                      DF, status, model.workspace)
+                      DF, status, mp_workspace(model.params))
     bad = np.flatnonzero(status != C.STATUS_OK)
     if bad.size:
         i = int(bad[0])

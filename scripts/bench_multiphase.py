@@ -56,6 +56,7 @@ def main():
     args = ap.parse_args()
     os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 
+    from kinsim.kernels.mpphase import mp_workspace
     from kinsim.kernels.multiphase import COLD, WARM, mp_rows
     from kinsim.phaseset import load_phases
 
@@ -82,12 +83,13 @@ def main():
         return [np.empty((rows, NP)), np.empty((rows, n, n)), np.empty((rows, n - 1, n - 1)),
                 np.empty(rows, dtype=np.int64)]
 
+    ws = mp_workspace(model.params)
     state = model.empty_state(N)
     out = outputs(N)
     cold = np.full(N, COLD, dtype=np.int64)
 
     def solve_cold():
-        mp_rows(model.params, T, X, table, cold, *state, *out, model.workspace)
+        mp_rows(model.params, T, X, table, cold, *state, *out, ws)
 
     dt_cold = best_time(solve_cold, args.repeats)
     status = out[3]
@@ -103,7 +105,7 @@ def main():
     def solve_warm():
         st = [a.copy() for a in base]
         t0 = time.perf_counter()
-        mp_rows(model.params, T, X2, table, warm, *st, *out2, model.workspace)
+        mp_rows(model.params, T, X2, table, warm, *st, *out2, ws)
         return time.perf_counter() - t0
 
     dt_warm = min(solve_warm() for _ in range(args.repeats))

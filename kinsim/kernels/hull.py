@@ -122,9 +122,9 @@ def global_start(ps, T, x, tab, sp, sa, sy, mu, py, ws):
         mu[c] = tab.fct_mu[fb, c]
         for v in range(n):
             ws.Mb[c, v] = tab.smp_x[_u(tab.fct_vert[fb, v]), c]
-    if lu_factor(ws.Mb, n, ws.piv) != 0:
+    if lu_factor(ws.Mb, n, ws.pivn) != 0:
         return 0, STATUS_OUTSIDE_PHASES
-    lu_solve(ws.Mb, n, ws.piv, ws.wb)
+    lu_solve(ws.Mb, n, ws.pivn, ws.wb)
     for v in range(n):
         if not ws.wb[v] > -TOL_BARY:
             return 0, STATUS_OUTSIDE_PHASES

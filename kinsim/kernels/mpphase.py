@@ -57,21 +57,20 @@ class Workspace(NamedTuple):
     ZE: np.ndarray  # (K, n) Z^T E^T, then Hr^-1 Z^T E^T
     ydir: np.ndarray  # (K,) search direction of a minimisation
     ytr: np.ndarray  # (K,) trial site fractions
-    set_v: np.ndarray  # (SM, K) per set: v, (SM, K, n) W, (SM, n) E v, (SM, n, n) E W, r.v, G, N
+    set_v: np.ndarray  # (SM, K) per set: v, (SM, K, n) W, (SM, n) E v, (SM, n, n) E W, (SM,) r.v
     set_W: np.ndarray
     set_Ev: np.ndarray
     set_EW: np.ndarray
     set_rv: np.ndarray
-    set_G: np.ndarray
-    set_N: np.ndarray
     A: np.ndarray  # (D, D) Newton matrix (LU), right-hand side, pivots, (D, n) sensitivity columns
     rhs: np.ndarray
     piv: np.ndarray
     Bc: np.ndarray
     dy: np.ndarray  # (SM, K) per set: site-fraction step
     wsum: np.ndarray  # (SM,) per set: weight in the global start
-    Mb: np.ndarray  # (n, n) small system (barycentric coordinates) and its right-hand side
+    Mb: np.ndarray  # (n, n) small system (barycentric coordinates), its right-hand side and pivots
     wb: np.ndarray
+    pivn: np.ndarray
     xb: np.ndarray  # (n,) a composition
     mcs: np.ndarray  # (NP, M) monomial coefficients of every phase at T
     fnval: np.ndarray
@@ -109,9 +108,10 @@ def mp_workspace(ps):
                      np.zeros((K, K)), np.zeros(K), np.zeros(K, np.int64), np.zeros(K), np.zeros((K, n)),
                      np.zeros(K), np.zeros(K),
                      np.zeros((SM, K)), np.zeros((SM, K, n)), np.zeros((SM, n)), np.zeros((SM, n, n)),
-                     np.zeros(SM), np.zeros(SM), np.zeros((SM, n)),
+                     np.zeros(SM),
                      np.zeros((D, D)), np.zeros(D), np.zeros(D, np.int64), np.zeros((D, n)),
-                     np.zeros((SM, K)), np.zeros(SM), np.zeros((n, n)), np.zeros(n), np.zeros(n),
+                     np.zeros((SM, K)), np.zeros(SM), np.zeros((n, n)), np.zeros(n), np.zeros(n, np.int64),
+                     np.zeros(n),
                      np.zeros((NP, M)), np.zeros(F), np.zeros(B))
 
 

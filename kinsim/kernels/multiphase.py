@@ -45,7 +45,8 @@ followed by the audit against the samples, which adds missed composition sets; a
 start runs the audit on request (WARM_AUDIT).
 
 ``mp_node`` is the per-node entry point for other kernels (its state lives in plain
-arrays, see its docstring); ``mp_batch`` solves rows of one temperature.
+arrays, see its docstring); ``mp_rows`` solves rows of one temperature and
+``mp_driving_forces`` gives the driving forces of phases at given potentials.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ from .codes import (STATUS_BAD_COMPOSITION, STATUS_NAN, STATUS_OK, STATUS_PHASE_
 from .gibbs import R
 from .hull import audit_scan, global_start, sample_start
 from .linalg import lu_factor, lu_solve, lu_solve_cols
-from .mpphase import driving_force, mp_coefs, mp_workspace, phase_eval, phase_moles, reduce_phase
+from .mpphase import driving_force, mp_coefs, phase_eval, phase_moles, reduce_phase
 
 MAX_NEWTON = 100  # Newton iterations per solve of the phase set, phase-set changes included
 MAX_STALL = 30  # iterations on one set without convergence before its smallest set leaves
@@ -154,9 +155,7 @@ def _newton_matrix(ps, T, x, nset, sp, sa, sy, mu, ws):
             return STATUS_SINGULAR
         muN = 0.0
         for c in range(n):
-            ws.set_N[j, c] = ws.Nv[c]
             muN += mu[c] * ws.Nv[c]
-        ws.set_G[j] = G
         nj = sa[j]
         for c in range(n):
             ws.rhs[c] -= nj * (ws.Nv[c] - ws.set_Ev[j, c])
@@ -246,9 +245,9 @@ def _enter(ps, b, yb, nset, sp, sa, sy, ws):
         ws.wsum[j] = Ntj
         for c in range(n):
             ws.Mb[c, j] = ws.xb[c] / Ntj
-    if lu_factor(ws.Mb, n, ws.piv) != 0:
+    if lu_factor(ws.Mb, n, ws.pivn) != 0:
         return -1
-    lu_solve(ws.Mb, n, ws.piv, ws.wb)
+    lu_solve(ws.Mb, n, ws.pivn, ws.wb)
     leave = -1
     tmin = np.inf
     for j in range(nset):
@@ -495,11 +494,13 @@ def _fail(st, sp, sa, mu, df, PD, DMU):
 
 @jit(_nrt=False)
 def mp_node(ps, T, x, tab, mode, sp, sa, sy, mu, py, df, PD, DMU, ws):
-    """Multiphase equilibrium at one node (ws.mcs must hold the coefficients at T,
-    ``mp_coefs``).  Returns a status code.
+    """Multiphase equilibrium at one node.  Returns a status code.
 
-    x (n,) mole fractions, reference first; tab the StartTable (a table without facets
-    allows warm starts only); mode WARM, COLD or WARM_AUDIT.  The node's state, read for
+    ws is a workspace (``mp_workspace(ps)``) whose ws.mcs holds the coefficients at T
+    (``mp_coefs(ps, T, ws)`` after each change of T).  x (n,) mole fractions, reference
+    first; tab the StartTable, built at T (one built at a nearby T still gives starts,
+    but its samples then judge the audit at that T; a table without facets allows warm
+    starts only); mode WARM, COLD or WARM_AUDIT (the caller decides how often to audit).  The node's state, read for
     a warm start and written back:
       sp (SM,) i8    phase of each composition set (-1: empty slot; sets come first)
       sa (SM,)       amount of each set, formula units per mole of atoms
