@@ -106,9 +106,19 @@ def _relaxed_gibbs(params, T, Y, X):
 
 
 def _lower_hull(x: np.ndarray, gm: np.ndarray, RT: float):
-    """Lower-hull facets of points (x, gm) in the affine hull of the compositions x
-    (k + 1 point indices per facet, k its dimension): (simplices, equations over the
-    local coordinates, k)."""
+    """Lower-hull facets of points (x, gm) in the affine hull of the compositions x:
+    (simplices (k + 1 point indices each), k the dimension).  Of points with the same
+    composition (within 1e-9) only the lowest takes part: the others would make vertical
+    slivers, whose planes are steep."""
+    order = np.argsort(gm, kind="stable")
+    _, first = np.unique(np.round(x[order] * 1e9).astype(np.int64), axis=0, return_index=True)
+    idx = np.sort(order[first])
+    simplices, k = _lower_hull_distinct(x[idx], gm[idx], RT)
+    return idx[simplices], k
+
+
+def _lower_hull_distinct(x: np.ndarray, gm: np.ndarray, RT: float):
+    """``_lower_hull`` of points of distinct compositions."""
     from scipy.spatial import ConvexHull, QhullError
 
     x0 = x - x.mean(axis=0)
