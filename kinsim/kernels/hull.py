@@ -11,7 +11,10 @@ above the plane, i.e. a miscibility gap separates them), the amounts, and the pl
 gives the starting chemical potentials.  The audit compares the potentials of an
 equilibrium with every sample: a sample below the tangent plane (GM - mu.x < 0) is a
 state the equilibrium has missed, a new composition set or an absent phase whose own
-minimisation stopped in another minimum.
+minimisation stopped in another minimum.  It visits only the vertices of each phase's
+own lower hull, by descent: GM - mu.x over that hull is convex and piecewise linear, so
+its lowest vertex is found by walking along edges, and every sample lies on or above
+the hull (kinsim.global_start).
 """
 
 from __future__ import annotations
@@ -152,8 +155,6 @@ def global_start(ps, T, x, tab, sp, sa, sy, mu, py, ws):
                 into = j
                 break
         if into < 0:
-            if nset == SM:
-                return 0, STATUS_OUTSIDE_PHASES
             into = nset
             nset += 1
             sp[into] = b

@@ -436,7 +436,9 @@ def _audit(ps, T, tab, nset, sp, sa, sy, mu, py, ws):
 
 @jit(inline="always")
 def _sensitivity(n, nset, ws, PD, DMU):
-    """partial_dmu_dx (PD) and dmu_dx (DMU) from the factored matrix in ws.A."""
+    """partial_dmu_dx (PD) and dmu_dx (DMU) from the factored matrix in ws.A, that of
+    the last Newton iteration (its step at most R_FAST times the tolerances: PD is
+    exact to ~1e-8 relative)."""
     if nset == n:
         for a in range(n):
             for c in range(n):
