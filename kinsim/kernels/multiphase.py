@@ -341,19 +341,15 @@ def _solve_sets(ps, T, x, nset, sp, sa, sy, mu, py, df, ws):
     r_prev = np.inf
     fresh = -1  # the set that entered last, until its first full step
     for _ in range(MAX_NEWTON):
-        m = nset
-        changed = True
-        entered = -1
+        drop = -1  # the set that leaves (-2: the one holding the fewest atoms)
+        merge = 0.0  # two sets of one phase closer than this (site fractions) merge
         st = _newton_matrix(ps, T, x, nset, sp, sa, sy, mu, ws)
         if st == STATUS_NAN:
             return nset, st
         if st != STATUS_OK:
             # two sets of one phase have become one, or one set is superfluous
-            m = _merge_same(ps, nset, sp, sa, sy, TOL_DISTINCT)
-            if m == nset and nset > 1:
-                m = _remove_set(_smallest_set(ps, nset, sp, sa, sy, ws), nset, sp, sa, sy)
-            if m == nset:
-                return nset, STATUS_SINGULAR
+            merge = TOL_DISTINCT
+            drop = -2
         else:
             alpha, r, leave = _apply_step(ps, T, n, nset, sp, sa, sy, mu, fresh, ws)
             stall += 1
@@ -366,42 +362,49 @@ def _solve_sets(ps, T, x, nset, sp, sa, sy, mu, py, df, ws):
                                                   and r * (r / r_prev) ** 2 <= 1e-2))
             r_prev = r if alpha == 1.0 else np.inf
             if leave >= 0 and nset > 1:
-                # a set whose amount has run out leaves
-                m = _remove_set(leave, nset, sp, sa, sy)
+                drop = leave  # its amount has run out
             elif not done:
-                changed = stall > MAX_STALL
-                if changed:
-                    if nset == 1:
-                        return nset, STATUS_PHASE_SET
-                    m = _remove_set(_smallest_set(ps, nset, sp, sa, sy, ws), nset, sp, sa, sy)
+                if stall <= MAX_STALL:
+                    continue
+                drop = -2
             else:
                 # converged on this set: a set with a negative amount leaves, two sets of
                 # one phase that have become one merge, or the most unstable phase enters
                 jmin = _smallest_set(ps, nset, sp, sa, sy, ws)
                 if sa[jmin] < -TOL_N and nset > 1:
-                    m = _remove_set(jmin, nset, sp, sa, sy)
+                    drop = jmin
                 else:
                     for j in range(nset):
                         sa[j] = max(sa[j], 0.0)
-                    m = _merge_same(ps, nset, sp, sa, sy, TOL_SAME)
-                    if m == nset:
-                        bb, st = _most_unstable(ps, T, nset, sp, mu, py, df, ws)
-                        if st != STATUS_OK:
-                            return nset, st
-                        if bb < 0:
-                            return nset, STATUS_OK
-                        m = _enter(ps, bb, py[bb], nset, sp, sa, sy, ws)
-                        if m < 0:
-                            return nset, STATUS_PHASE_SET
-                        entered = _set_of(bb, m, sp)
-        if changed:
-            nset = m
-            fresh = entered
-            changes += 1
-            stall = 0
-            r_prev = np.inf
-            if changes > MAX_CHANGES:
-                return nset, STATUS_PHASE_SET
+                    merge = TOL_SAME
+        m = nset
+        if merge > 0.0:
+            m = _merge_same(ps, nset, sp, sa, sy, merge)
+        entered = -1
+        if m == nset:
+            if drop != -1:
+                if nset == 1:
+                    return nset, STATUS_SINGULAR if st != STATUS_OK else STATUS_PHASE_SET
+                if drop == -2:
+                    drop = _smallest_set(ps, nset, sp, sa, sy, ws)
+                m = _remove_set(drop, nset, sp, sa, sy)
+            else:
+                bb, st = _most_unstable(ps, T, nset, sp, mu, py, df, ws)
+                if st != STATUS_OK:
+                    return nset, st
+                if bb < 0:
+                    return nset, STATUS_OK
+                m = _enter(ps, bb, py[bb], nset, sp, sa, sy, ws)
+                if m < 0:
+                    return nset, STATUS_PHASE_SET
+                entered = _set_of(bb, m, sp)
+        nset = m
+        fresh = entered
+        changes += 1
+        stall = 0
+        r_prev = np.inf
+        if changes > MAX_CHANGES:
+            return nset, STATUS_PHASE_SET
     return nset, STATUS_PHASE_SET
 
 
@@ -494,6 +497,41 @@ def _fail(st, sp, sa, mu, df, PD, DMU):
     return st
 
 
+@jit(inline="always")
+def _solve_node(ps, T, x, tab, mode, sp, sa, sy, mu, py, df, ws):
+    """``mp_node`` up to its outputs: global start where needed, the phase set, the
+    audit.  Returns (number of sets, whether the result comes from a global start,
+    status)."""
+    nset = 0
+    while nset < sp.shape[0] and sp[nset] >= 0:
+        nset += 1
+    has_table = tab.fct_mu.shape[0] > 0
+    cold = mode == COLD or nset == 0
+    start = cold
+    audits = 0
+    while True:
+        if start:
+            if not has_table:
+                return nset, cold, STATUS_PHASE_SET
+            nset, st = global_start(ps, T, x, tab, sp, sa, sy, mu, py, ws)
+            if st != STATUS_OK:
+                return nset, cold, st
+            start = False
+        nset, st = _solve_sets(ps, T, x, nset, sp, sa, sy, mu, py, df, ws)
+        if st != STATUS_OK:
+            if cold or not has_table:
+                return nset, cold, st
+            cold = True  # a failed warm start: once more from a global start
+            start = True
+            continue
+        if (cold or mode == WARM_AUDIT) and has_table and audits < MAX_AUDIT:
+            nset, added = _audit(ps, T, tab, nset, sp, sa, sy, mu, py, ws)
+            if added:
+                audits += 1
+                continue
+        return nset, cold, STATUS_OK
+
+
 @jit(_nrt=False)
 def mp_node(ps, T, x, tab, mode, sp, sa, sy, mu, py, df, PD, DMU, ws):
     """Multiphase equilibrium at one node.  Returns a status code.
@@ -502,8 +540,8 @@ def mp_node(ps, T, x, tab, mode, sp, sa, sy, mu, py, df, PD, DMU, ws):
     (``mp_coefs(ps, T, ws)`` after each change of T).  x (n,) mole fractions, reference
     first; tab the StartTable, built at T (one built at a nearby T still gives starts,
     but its samples then judge the audit at that T; a table without facets allows warm
-    starts only); mode WARM, COLD or WARM_AUDIT (the caller decides how often to audit).  The node's state, read for
-    a warm start and written back:
+    starts only); mode WARM, COLD or WARM_AUDIT (the caller decides how often to audit).
+    The node's state, read for a warm start and written back:
       sp (SM,) i8    phase of each composition set (-1: empty slot; sets come first)
       sa (SM,)       amount of each set, formula units per mole of atoms
       sy (SM, Kmax)  site fractions of each set
@@ -514,40 +552,19 @@ def mp_node(ps, T, x, tab, mode, sp, sa, sy, mu, py, df, PD, DMU, ws):
     empty state (the next call starts cold)."""
     n = x.shape[0]
     tot = 0.0
+    st = STATUS_OK
+    nset = 0
+    cold = False
     for c in range(n):
         if not (x[c] > 0.0 and x[c] < 1.0):
-            return _fail(STATUS_BAD_COMPOSITION, sp, sa, mu, df, PD, DMU)
+            st = STATUS_BAD_COMPOSITION
         tot += x[c]
     if abs(tot - 1.0) > 1e-9:
-        return _fail(STATUS_BAD_COMPOSITION, sp, sa, mu, df, PD, DMU)
-    nset = 0
-    while nset < sp.shape[0] and sp[nset] >= 0:
-        nset += 1
-    has_table = tab.fct_mu.shape[0] > 0
-    cold = mode == COLD or nset == 0
-    if cold:
-        if not has_table:
-            return _fail(STATUS_PHASE_SET, sp, sa, mu, df, PD, DMU)
-        nset, st = global_start(ps, T, x, tab, sp, sa, sy, mu, py, ws)
-        if st != STATUS_OK:
-            return _fail(st, sp, sa, mu, df, PD, DMU)
-    audits = 0
-    while True:
-        nset, st = _solve_sets(ps, T, x, nset, sp, sa, sy, mu, py, df, ws)
-        if st != STATUS_OK:
-            if cold or not has_table:
-                return _fail(st, sp, sa, mu, df, PD, DMU)
-            cold = True
-            nset, st = global_start(ps, T, x, tab, sp, sa, sy, mu, py, ws)
-            if st != STATUS_OK:
-                return _fail(st, sp, sa, mu, df, PD, DMU)
-            continue
-        if (cold or mode == WARM_AUDIT) and has_table and audits < MAX_AUDIT:
-            nset, added = _audit(ps, T, tab, nset, sp, sa, sy, mu, py, ws)
-            if added:
-                audits += 1
-                continue
-        break
+        st = STATUS_BAD_COMPOSITION
+    if st == STATUS_OK:
+        nset, cold, st = _solve_node(ps, T, x, tab, mode, sp, sa, sy, mu, py, df, ws)
+    if st != STATUS_OK:
+        return _fail(st, sp, sa, mu, df, PD, DMU)
     _sensitivity(n, nset, ws, PD, DMU)
     if cold:
         _sort_sets(ps, nset, sp, sa, sy, ws)
