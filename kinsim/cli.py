@@ -52,19 +52,6 @@ def _check_x(x, comps_indep, where="--x"):
                           f"they must leave a positive amount of the dependent component")
 
 
-def _sublattice_fractions(model, y):
-    """Site fractions per sublattice as dicts, constant sublattices included."""
-    d = model.desc
-    vals = dict(zip(d.site_names, y))
-    out = []
-    for s, cons in enumerate(d.constituents):
-        if len(cons) == 1:
-            out.append({cons[0]: 1.0})
-        else:
-            out.append({c: float(vals[f"y({d.phase},{s},{c})"]) for c in cons})
-    return out
-
-
 def _cmd_thermo(args) -> int:
     try:
         if args.phases is not None:
@@ -93,7 +80,7 @@ def _thermo(args) -> int:
     x = _parse_x(args.x, comps[1:])
     _check_x(x, comps[1:])
     res = model.equilibrium([x], args.T)
-    y = _sublattice_fractions(model, res.site_fractions[0])
+    y = model.sublattice_fractions(res.site_fractions[0])
     if args.json:
         out = {
             "database": str(args.database),

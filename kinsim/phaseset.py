@@ -4,8 +4,8 @@ fractions, chemical potentials, driving forces of the absent phases, dmu/dx), wi
 starts from a previous result's state.  The phase layer above kinsim.kernels.multiphase.
 
 :func:`load_phases` returns a :class:`PhaseSetModel`; its ``equilibrium`` returns a
-:class:`PhaseSetResult`.  :func:`stability_report` says whether a single phase is stable
-at given compositions against other phases of the database.
+:class:`PhaseSetResult`.  (kinsim.stability says whether a single phase is the stable
+state at given compositions.)
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .errors import ConvergenceError, InputError
+from .errors import InputError
 from .global_start import POINTS_PER_PHASE, build_start_table
 from .kernels import codes as C
 from .kernels.mpphase import mp_workspace
 from .kernels.multiphase import COLD, WARM, WARM_AUDIT, mp_rows
 from .kernels.mptypes import PhaseSetParams
-from .phase import PhaseModel
+from .phase import PhaseModel, raise_for_status
 
 
 class MultiphaseState(NamedTuple):
@@ -75,7 +75,7 @@ class PhaseSetResult:
             y = self.state.set_y[i, j, :self.model.params.n_y[a]]
             out.append(StableSet(str(name), float(self.fractions[i, j]),
                                  dict(zip(self.components, map(float, self.compositions[i, j]))),
-                                 self.model.site_fraction_dicts(a, y)))
+                                 self.model.models[a].sublattice_fractions(y)))
         return out
 
     def absent_driving_forces(self, i: int) -> dict:
@@ -180,13 +180,6 @@ class PhaseSetModel:
             self._tables[T] = build_start_table(self.params, [m.params for m in self.models], T, self.points)
         return self._tables[T]
 
-    def site_fraction_dicts(self, a: int, y) -> list:
-        """Site fractions of phase a per sublattice (constant sublattices included)."""
-        d = self.models[a].desc
-        vals = dict(zip(d.site_names, map(float, y)))
-        return [{c: (1.0 if len(cons) == 1 else vals[f"y({d.phase},{s},{c})"]) for c in cons}
-                for s, cons in enumerate(d.constituents)]
-
     def empty_state(self, N: int) -> MultiphaseState:
         n = len(self.components)
         NP = len(self.models)
@@ -268,21 +261,7 @@ class PhaseSetModel:
                               status, st, self)
 
     def raise_for_status(self, res: PhaseSetResult):
-        bad = np.flatnonzero(res.status != C.STATUS_OK)
-        if bad.size == 0:
-            return
-        i = int(bad[0])
-        code = int(res.status[i])
-        comp = ", ".join(f"{c}={v:.6g}" for c, v in zip(self.components, res.X[i]))
-        more = f" ({bad.size - 1} more rows failed)" if bad.size > 1 else ""
-        text = C.STATUS_TEXT.get(code, f"status {code}")
-        msg = f"{'+'.join(self.phases)}: {text} at row {i} ({comp}; T={res.T[i]:g} K){more}"
-        if code == C.STATUS_T_RANGE:
-            lo, hi = self.t_range
-            raise InputError(f"{msg}; valid range {lo:g}-{hi:g} K")
-        if code in (C.STATUS_BAD_COMPOSITION, C.STATUS_OUTSIDE_PHASES):
-            raise InputError(msg)
-        raise ConvergenceError(msg)
+        raise_for_status("+".join(self.phases), self.components, self.t_range, res.X, res.T, res.status)
 
 
 def load_phases(database, phases, components, mobility=None) -> PhaseSetModel:
