@@ -17,6 +17,8 @@ STATUS_SINGULAR = 4
 STATUS_NAN = 5
 STATUS_OUTSIDE_PHASE = 6
 STATUS_ONSAGER = 7
+STATUS_PHASE_SET = 8
+STATUS_OUTSIDE_PHASES = 9
 
 STATUS_TEXT = {
     STATUS_OK: "converged",
@@ -27,6 +29,9 @@ STATUS_TEXT = {
     STATUS_NAN: "NaN or infinity in the Gibbs energy or its derivatives",
     STATUS_OUTSIDE_PHASE: "composition cannot be represented by the phase's sublattices",
     STATUS_ONSAGER: "Onsager matrix L' (mobilities plus the case's cross terms) is not positive semi-definite",
+    STATUS_PHASE_SET: "no stable phase set found (phases kept being added and removed, or the Newton "
+                      "iterations on the phase set did not converge)",
+    STATUS_OUTSIDE_PHASES: "composition outside the range the candidate phases can hold together",
 }
 
 # boundary face kinds (per side and component)
