@@ -110,4 +110,4 @@ def test_single_phase_output_unchanged(capsys):
                                   "1373.15", "--x", "CR=0.1,NI=0.1", "--json"])
     assert code == 0, err
     assert set(json.loads(out)) == {"database", "phase", "components", "T", "X", "site_fractions", "GM", "MU",
-                                    "partial_dmu_dx", "dmu_dx"}
+                                    "partial_dmu_dx", "dmu_dx", "status"}
