@@ -71,7 +71,9 @@ def _database_phases(database) -> list:
 
 def stability_report(database, phase: str, components, T: float, X, candidates=None) -> StabilityReport:
     """Driving forces of the candidates (default: every other phase of the database
-    that kinsim can model with these components; the others are listed in ``skipped``)
+    that kinsim can model with these components, phases of fixed composition and phases
+    holding only some of the components included; the others, e.g. phases holding none
+    of them, are listed in ``skipped``)
     at the potentials of ``phase``'s own equilibrium at each composition row of X (mole
     fractions of components[1:], or of all components) and temperature T.  A candidate
     named explicitly that cannot be modelled is an error."""
@@ -86,7 +88,7 @@ def stability_report(database, phase: str, components, T: float, X, candidates=N
             if p == own.phase:
                 continue
             try:
-                PhaseModel(database, p, components)
+                PhaseModel(database, p, components, member=True)
             except (InputError, DatabaseError) as exc:
                 skipped[p] = str(exc)
                 continue

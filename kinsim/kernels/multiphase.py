@@ -86,13 +86,14 @@ def _reduced_solves(ps, a, q, K, j, ws):
     """Newton pieces of set j from the reduced residual and Hessian (``reduce_phase``):
     u = Hr^-1 rr and U = Hr^-1 Z^T E^T (Hr need not be positive definite: a set in its
     spinodal is a saddle of the system, which the audit resolves), then the set's
-    v = Z u, W = Z U, E v, E W and r.v = rr.u into ws.set_*[j].  False if Hr is singular."""
+    v = Z u, W = Z U, E v, E W and r.v = rr.u into ws.set_*[j] (all zero for a phase of
+    fixed composition, q = 0).  False if Hr is singular."""
     n = ps.n_comp
     for i in range(q):
         ws.uq[i] = ws.rr[i]
         for i2 in range(q):
             ws.Lc[i, i2] = ws.Hr[i, i2]
-    if lu_factor(ws.Lc, q, ws.pivq) != 0:
+    if q > 0 and lu_factor(ws.Lc, q, ws.pivq) != 0:
         return False
     lu_solve(ws.Lc, q, ws.pivq, ws.uq)
     lu_solve_cols(ws.Lc, q, ws.pivq, ws.ZE, n)
@@ -413,7 +414,7 @@ def _audit(ps, T, tab, nset, sp, sa, sy, mu, py, ws):
     """Compare mu with every sample; if one lies below the tangent plane, minimise its
     phase from it and, if that confirms a positive driving force away from the phase's
     sets, enter it as a new set.  Returns (number of sets, whether a set entered)."""
-    s = audit_scan(ps, tab, T, mu)
+    s = audit_scan(ps, tab, T, mu, ws)
     if s < 0:
         return nset, False
     b = tab.smp_phase[s]
@@ -538,9 +539,10 @@ def mp_node(ps, T, x, tab, mode, sp, sa, sy, mu, py, df, PD, DMU, ws):
 
     ws is a workspace (``mp_workspace(ps)``) whose ws.mcs holds the coefficients at T
     (``mp_coefs(ps, T, ws)`` after each change of T).  x (n,) mole fractions, reference
-    first; tab the StartTable, built at T (one built at a nearby T still gives starts,
-    but its samples then judge the audit at that T; a table without facets allows warm
-    starts only); mode WARM, COLD or WARM_AUDIT (the caller decides how often to audit).
+    first; tab the StartTable, best built at T: one built at another temperature still
+    gives global starts, and the audit then evaluates the samples it visits at T (slower,
+    and a descent along the hull of the table's T); a table without facets allows warm
+    starts only; mode WARM, COLD or WARM_AUDIT (the caller decides how often to audit).
     The node's state, read for a warm start and written back:
       sp (SM,) i8    phase of each composition set (-1: empty slot; sets come first)
       sa (SM,)       amount of each set, formula units per mole of atoms
@@ -598,7 +600,7 @@ def mp_driving_forces(ps, T, MU, tab, PY, DF, status, ws):
             DF[i, b] = np.nan
             if bad != 0:
                 continue
-            sample_start(ps, tab, b, MU[i], PY[i, b])
+            sample_start(ps, tab, T, b, MU[i], PY[i, b], ws)
             d, st = driving_force(ps, T, b, MU[i], PY[i, b, :ps.n_y[b]], ws)
             if st != STATUS_OK:
                 status[i] = st
