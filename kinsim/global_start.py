@@ -130,6 +130,8 @@ def _lower_hull_distinct(x: np.ndarray, gm: np.ndarray, RT: float):
     k = int((sv > 1e-9 * max(sv[0], 1e-300)).sum())
     if k == 0:
         return np.zeros((1, 1), dtype=np.int64) + int(np.argmin(gm)), k
+    if len(x) == k + 1:  # a simplex (two points on a line, ...): its own only facet
+        return np.arange(k + 1, dtype=np.int64)[None, :], k
     u = x0 @ vt[:k].T
     lin = np.linalg.lstsq(np.column_stack([np.ones(len(u)), u]), gm, rcond=None)[0]
     g = (gm - lin[0] - u @ lin[1:]) / RT  # sizes near 1 for qhull

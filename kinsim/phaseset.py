@@ -16,12 +16,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .errors import InputError
+from .errors import ConvergenceError, InputError
 from .global_start import POINTS_PER_PHASE, build_start_table
 from .kernels import codes as C
 from .kernels.mpmobility import mp_set_mobilities
 from .kernels.mpphase import mp_workspace
-from .kernels.multiphase import COLD, WARM, WARM_AUDIT, mp_rows
+from .kernels.multiphase import COLD, WARM, WARM_AUDIT, mp_driving_forces, mp_rows
 from .kernels.mptypes import MOB_NONE
 from .phase import PhaseModel, raise_for_status
 from .phaseset_params import phase_set_params
@@ -220,6 +220,26 @@ class PhaseSetModel:
             names[i, j] = self.phases[a[i, j]] + (f"#{earlier[i, j] + 1}" if earlier[i, j] else "")
         return PhaseSetResult(self.components, self.phases, T, X, MU, PD, DMU, DF, names.astype(str), frac, comp,
                               status, st, self)
+
+    def driving_forces(self, MU, T: float) -> np.ndarray:
+        """Driving force (J/mol of atoms) of every candidate at the chemical potentials
+        MU (N, n) at temperature T, e.g. those of another equilibrium: positive where
+        the phase (or, for a phase present there, a further composition set of it) would
+        lower the Gibbs energy.  Returns (N, NP)."""
+        MU = np.ascontiguousarray(np.atleast_2d(np.asarray(MU, dtype=np.float64)))
+        T = float(T)
+        self.check_temperature(T)
+        N, NP = MU.shape[0], len(self.models)
+        DF = np.empty((N, NP))
+        status = np.empty(N, dtype=np.int64)
+        mp_driving_forces(self.params, T, MU, self.start_table(T), np.zeros((N, NP, self.params.y_comp.shape[1])),
+                          DF, status, mp_workspace(self.params))
+        bad = np.flatnonzero(status != C.STATUS_OK)
+        if bad.size:
+            i = int(bad[0])
+            raise ConvergenceError(f"driving forces of {'+'.join(self.phases)} at row {i} (T={T:g} K): "
+                                   f"{C.STATUS_TEXT.get(int(status[i]))}")
+        return DF
 
     @property
     def mobility_substituted(self) -> dict:
