@@ -18,9 +18,10 @@ the hull (kinsim.global_start).
 
 A table serves nodes at its own temperature exactly.  At another temperature (a node
 following a T schedule between rebuilds of the table) it still gives starting points,
-and the audit and the driving-force starts evaluate each sample they visit at the
-node's T (its site fractions from the table), so that what they compare with the
-tangent plane is the Gibbs energy at the right temperature.
+and the samples are evaluated at the node's T (their site fractions from the table):
+the driving-force starts descend the hull graph with those values (a local search
+there), and the audit compares every sample with the tangent plane (a scan of all
+samples, about a microsecond per sample), so that it judges at the right temperature.
 """
 
 from __future__ import annotations
@@ -116,9 +117,20 @@ def sample_start(ps, tab, T, b, mu, y, ws):
 
 @jit(inline="always")
 def audit_scan(ps, tab, T, mu, ws):
-    """The sample with the most negative GM - mu.x at T, if below -TOL_AUDIT RT; else -1."""
+    """The sample with the most negative GM - mu.x at T, if below -TOL_AUDIT RT; else -1.
+    By descent on each phase's hull at the table's temperature, by a scan of every
+    sample at another."""
     best = -TOL_AUDIT * R * T
     sb = -1
+    if T != tab.T:
+        for s in range(tab.smp_phase.shape[0]):
+            d = _sample_gm(ps, tab, T, s, ws)
+            for c in range(mu.shape[0]):
+                d -= mu[c] * tab.smp_x[s, c]
+            if d < best:
+                best = d
+                sb = s
+        return sb
     for b in range(tab.phase_start.shape[0]):
         s, d = _descend(ps, tab, T, tab.phase_start[b], mu, ws)
         if d < best:

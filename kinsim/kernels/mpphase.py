@@ -57,6 +57,7 @@ class Workspace(NamedTuple):
     ZE: np.ndarray  # (K, n) Z^T E^T, then Hr^-1 Z^T E^T
     ydir: np.ndarray  # (K,) search direction of a minimisation
     ytr: np.ndarray  # (K,) trial site fractions
+    yfar: np.ndarray  # (K,) site fractions of a set moved across a miscibility gap
     set_v: np.ndarray  # (SM, K) per set: v, (SM, K, n) W, (SM, n) E v, (SM, n, n) E W, (SM,) r.v
     set_W: np.ndarray
     set_Ev: np.ndarray
@@ -109,7 +110,7 @@ def mp_workspace(ps):
                      np.zeros(Z), np.zeros((3, nb)), np.zeros((3, nb, nb)), np.zeros((3, nf)),
                      np.zeros(K), np.zeros(K, np.int64), np.zeros(K, np.int64), np.zeros((K, K)),
                      np.zeros((K, K)), np.zeros(K), np.zeros(K, np.int64), np.zeros(K), np.zeros((K, n)),
-                     np.zeros(K), np.zeros(K),
+                     np.zeros(K), np.zeros(K), np.zeros(K),
                      np.zeros((SM, K)), np.zeros((SM, K, n)), np.zeros((SM, n)), np.zeros((SM, n, n)),
                      np.zeros(SM),
                      np.zeros((D, D)), np.zeros(D), np.zeros(D, np.int64), np.zeros((D, n)),

@@ -42,7 +42,10 @@ largest positive driving force enters with amount zero (or, when the set is full
 replaces the set chosen by the simplex ratio test).  A global start
 (kinsim.kernels.hull) is made for a cold row or after a warm start fails, and is
 followed by the audit against the samples, which adds missed composition sets; a warm
-start runs the audit on request (WARM_AUDIT).
+start runs the audit on request (WARM_AUDIT).  A new composition set of a phase that is
+present enters together with a move of the phase's nearest set to the far side of the
+gap (``_move_across``), and a row whose audit still finds a missed state after
+MAX_AUDIT additions fails (STATUS_PHASE_SET) instead of returning an unaudited set.
 
 ``mp_node`` is the per-node entry point for other kernels (its state lives in plain
 arrays, see its docstring); ``mp_rows`` solves rows of one temperature and
@@ -59,7 +62,7 @@ from .codes import (STATUS_BAD_COMPOSITION, STATUS_NAN, STATUS_OK, STATUS_PHASE_
 from .gibbs import R
 from .hull import audit_scan, global_start, sample_start
 from .linalg import lu_factor, lu_solve, lu_solve_cols
-from .mpphase import driving_force, mp_coefs, phase_eval, phase_moles, reduce_phase
+from .mpphase import driving_force, minimize_phase, mp_coefs, phase_eval, phase_moles, reduce_phase
 
 MAX_NEWTON = 100  # Newton iterations per solve of the phase set, phase-set changes included
 MAX_STALL = 30  # iterations on one set without convergence before its smallest set leaves
@@ -410,13 +413,59 @@ def _solve_sets(ps, T, x, nset, sp, sa, sy, mu, py, df, ws):
 
 
 @jit(inline="always")
-def _audit(ps, T, tab, nset, sp, sa, sy, mu, py, ws):
+def _nearest_set(ps, b, yb, nset, sp, sy):
+    """The set of phase b whose site fractions are nearest yb (largest difference), and
+    that difference; (-1, inf) if b has no set."""
+    jb = -1
+    dbest = np.inf
+    for j in range(nset):
+        if sp[j] != b:
+            continue
+        dmax = 0.0
+        for k in range(ps.n_y[b]):
+            dmax = max(dmax, abs(sy[j, k] - yb[k]))
+        if dmax < dbest:
+            dbest = dmax
+            jb = j
+    return jb, dbest
+
+
+@jit(inline="always")
+def _move_across(ps, T, b, j, shift, mu, yb, sy, ws):
+    """Before a new composition set of phase b enters at yb (a minimum of
+    G - (mu + shift).N), move set j of the same phase to the minimum of that plane on
+    the other side: a minimisation from the mirror image of yb through set j.  Without
+    the move the Newton method, started from set j near x and the new set at zero
+    amount, tends to pull set j onto the new one (it would have to cross the phase's
+    spinodal).  Set j stays where it is if that minimisation ends at yb again."""
+    K = ps.n_y[b]
+    t = 1.0
+    for k in range(K):
+        d = sy[j, k] - yb[k]
+        if d < 0.0 and sy[j, k] + t * d < 0.01 * sy[j, k]:
+            t = 0.99 * sy[j, k] / (-d)
+    y = ws.yfar[:K]
+    for k in range(K):
+        y[k] = sy[j, k] + t * (sy[j, k] - yb[k])
+    h, st = minimize_phase(ps, T, b, mu, shift, y, ws)
+    if st != STATUS_OK:
+        return
+    dmax = 0.0
+    for k in range(K):
+        dmax = max(dmax, abs(y[k] - yb[k]))
+    if dmax >= TOL_DISTINCT:
+        for k in range(K):
+            sy[j, k] = y[k]
+
+
+@jit(inline="always")
+def _missed_state(ps, T, tab, nset, sp, sy, mu, py, ws):
     """Compare mu with every sample; if one lies below the tangent plane, minimise its
-    phase from it and, if that confirms a positive driving force away from the phase's
-    sets, enter it as a new set.  Returns (number of sets, whether a set entered)."""
+    phase from it (into py) and confirm a positive driving force away from the phase's
+    sets.  Returns (phase, driving force), phase -1 if nothing was missed."""
     s = audit_scan(ps, tab, T, mu, ws)
     if s < 0:
-        return nset, False
+        return -1, 0.0
     b = tab.smp_phase[s]
     K = ps.n_y[b]
     yb = py[b, :K]
@@ -424,14 +473,23 @@ def _audit(ps, T, tab, nset, sp, sa, sy, mu, py, ws):
         yb[k] = tab.smp_y[s, k]
     d, st = driving_force(ps, T, b, mu, yb, ws)
     if st != STATUS_OK or not d > TOL_DF * R * T:
+        return -1, 0.0
+    if _nearest_set(ps, b, yb, nset, sp, sy)[1] < TOL_DISTINCT:
+        return -1, 0.0
+    return b, d
+
+
+@jit(inline="always")
+def _audit(ps, T, tab, nset, sp, sa, sy, mu, py, ws):
+    """The audit against the samples (``_missed_state``); a state it finds enters as a
+    new set (a new composition set of a present phase after ``_move_across``).  Returns
+    (number of sets, whether a set entered)."""
+    b, d = _missed_state(ps, T, tab, nset, sp, sy, mu, py, ws)
+    if b < 0:
         return nset, False
-    for j in range(nset):
-        if sp[j] == b:
-            dmax = 0.0
-            for k in range(K):
-                dmax = max(dmax, abs(sy[j, k] - yb[k]))
-            if dmax < TOL_DISTINCT:
-                return nset, False
+    j, _ = _nearest_set(ps, b, py[b], nset, sp, sy)
+    if j >= 0:
+        _move_across(ps, T, b, j, -d, mu, py[b], sy, ws)
     m = _enter(ps, b, py[b], nset, sp, sa, sy, ws)
     if m < 0:
         return nset, False
@@ -525,7 +583,16 @@ def _solve_node(ps, T, x, tab, mode, sp, sa, sy, mu, py, df, ws):
             cold = True  # a failed warm start: once more from a global start
             start = True
             continue
-        if (cold or mode == WARM_AUDIT) and has_table and audits < MAX_AUDIT:
+        if (cold or mode == WARM_AUDIT) and has_table:
+            if audits == MAX_AUDIT:  # the last sets found must pass the audit too
+                if _missed_state(ps, T, tab, nset, sp, sy, mu, py, ws)[0] < 0:
+                    return nset, cold, STATUS_OK
+                if cold:
+                    return nset, cold, STATUS_PHASE_SET
+                cold = True  # a warm start the audit keeps correcting: once more from a global start
+                start = True
+                audits = 0
+                continue
             nset, added = _audit(ps, T, tab, nset, sp, sa, sy, mu, py, ws)
             if added:
                 audits += 1
