@@ -165,9 +165,10 @@ class InitialSpec:
     x: tuple[tuple[float, ...], ...] | None = None  # table: (len(z), ncomp)
 
     def profile(self, z) -> np.ndarray:
-        """Mole fractions (len(z), ncomp) at positions ``z`` (m): the step (``left``
-        below ``position``), the uniform composition, or the table interpolated
-        linearly."""
+        """Mole fractions (len(z), ncomp) at positions ``z`` (m), in the order of
+        ``thermo.components`` (the order the compositions are stored in): the step
+        (``left`` below ``position``), the uniform composition, or the table interpolated
+        linearly per component and renormalised to sum 1 at every position."""
         z = np.asarray(z, dtype=float)
         if self.type == "step":
             left = np.array(list(self.left.values()))
@@ -177,7 +178,9 @@ class InitialSpec:
             return np.tile(np.array(list(self.composition.values())), (z.shape[0], 1))
         zt = np.asarray(self.z)
         xt = np.asarray(self.x)
-        return np.stack([np.interp(z, zt, xt[:, k]) for k in range(xt.shape[1])], axis=1)
+        x = np.stack([np.interp(z, zt, xt[:, k]) for k in range(xt.shape[1])], axis=1)
+        x /= x.sum(axis=1, keepdims=True)
+        return x
 
 
 @dataclass(frozen=True)
