@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._jit import LEAF, jit
+from .._jit import INLINE, LEAF, jit
 from .codes import ONSAGER_ABSOLUTE, STATUS_NAN, STATUS_OK, STATUS_ONSAGER
 from .kkt import equilibrium_batch
 from .mobility import diagonal_onsager, mobilities, onsager_is_psd
@@ -25,15 +25,11 @@ def node_scratch(p, N):
 
 
 @jit(**LEAF)
-def evaluate_nodes(p, fnval, T, material, onsager, U, Y, warm, MU, DMDU, L, scratch):
-    """Chemical potentials MU (N, n; J/mol), dmu/du DMDU (N, n, n-1; J/mol) and the
-    diagonal L' (N, n) at every node of U at temperature T (fnval: the T functions at T).
-    The equilibria of all nodes are one batched kernel call, warm-started from the site
-    fractions Y (in/out) where warm[i] == 1.  Returns (status, node): STATUS_OK and -1,
-    or the status of the first node that failed."""
+def _equilibrium_inputs(U, T, X, Tn):
+    """Mole fractions X = U / sum(U) and the temperature Tn of every node (the inputs of
+    the equilibrium batch)."""
     N = U.shape[0]
     n = U.shape[1]
-    X, PD, DMU, GM, status, Tn, Mk, zb, W = scratch
     for i in range(N):
         su = 0.0
         for k in range(n):
@@ -41,7 +37,14 @@ def evaluate_nodes(p, fnval, T, material, onsager, U, Y, warm, MU, DMDU, L, scra
         for k in range(n):
             X[i, k] = U[i, k] / su
         Tn[i] = T
-    equilibrium_batch(p, Tn, X, Y, warm, MU, PD, DMU, GM, status)
+
+
+@jit(**LEAF)
+def _node_kinetics(p, fnval, T, material, onsager, U, Y, DMDU, L, scratch):
+    """After the equilibrium batch: its status, then L' and dmu/du at every node."""
+    N = U.shape[0]
+    n = U.shape[1]
+    X, PD, DMU, GM, status, Tn, Mk, zb, W = scratch
     for i in range(N):
         if status[i] != STATUS_OK:
             return status[i], i
@@ -62,6 +65,22 @@ def evaluate_nodes(p, fnval, T, material, onsager, U, Y, warm, MU, DMDU, L, scra
                     v -= PD[i, a, 0]
                 DMDU[i, a, j - 1] = v / su
     return STATUS_OK, -1
+
+
+@jit(**INLINE)
+def evaluate_nodes(p, fnval, T, material, onsager, U, Y, warm, MU, DMDU, L, scratch):
+    """Chemical potentials MU (N, n; J/mol), dmu/du DMDU (N, n, n-1; J/mol) and the
+    diagonal L' (N, n) at every node of U at temperature T (fnval: the T functions at T).
+    The equilibria of all nodes are one batched kernel call, warm-started from the site
+    fractions Y (in/out) where warm[i] == 1.  Returns (status, node): STATUS_OK and -1,
+    or the status of the first node that failed.
+
+    Inlined into its callers, so that the equilibrium kernel is linked into ``advance``
+    only (kinsim._jit): everything but the equilibrium call is in the two helpers."""
+    X, PD, DMU, GM, status, Tn, Mk, zb, W = scratch
+    _equilibrium_inputs(U, T, X, Tn)
+    equilibrium_batch(p, Tn, X, Y, warm, MU, PD, DMU, GM, status)
+    return _node_kinetics(p, fnval, T, material, onsager, U, Y, DMDU, L, scratch)
 
 
 @jit(**LEAF)
