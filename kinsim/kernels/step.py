@@ -166,14 +166,50 @@ def bdf2_attempt(p, T, problem, state, t, dt, rtol, atol, fields, work):
     failed node, node of the largest Newton correction)."""
     F, Rs, dU, Unew, Ytr = work.F, work.R, work.dU, work.U_trial, work.Y_trial
     U = state.U
-    Y = state.Y
     hist_U = state.hist_U
-    N = U.shape[0]
-    n = U.shape[1]
-    m = n - 1
     nh = state.nhist[0]
     w, a0, a1, a2 = bdf2_coefficients(dt, t, state.hist_t, nh)
-    # predictor: linear extrapolation
+    bdf2_predictor(U, state.Y, hist_U, w, nh, Unew, Ytr)
+    ok = False
+    converged = False
+    fail_st = 0
+    fail_node = -1
+    worst = -1  # node of the largest Newton correction (reported when Newton fails)
+    for it in range(MAX_NEWTON + 1):
+        if it == MAX_NEWTON and not converged:
+            break
+        st, node = evaluate_nodes(p, work.fnval, T, problem.material, problem.onsager, Unew, Ytr, work.warm, fields.MU,
+                                  fields.DMDU, fields.L, work.nodes)
+        if st != STATUS_OK:
+            fail_st = st
+            fail_node = node
+            break
+        if converged:
+            ok = True  # and the nodes of the converged state are evaluated (fluxes, markers, warm start)
+            break
+        state_fluxes(problem, Unew, fields, T)
+        rates(problem.grid, problem.material, fields.J, F)
+        bdf2_residual(U, Unew, hist_U, F, a0, a1, a2, dt, nh, Rs)
+        jacobian_blocks(problem, Unew, fields, T, work.Gm, work.Gp)
+        if solve_block_tridiag(problem.grid, problem.material, a0, dt, work.Gm, work.Gp, Rs, dU, work.X, work.Yb,
+                               work.Dm, work.rhs, work.piv) != 0:
+            break
+        state.stats[S_NEWTON] += 1
+        corr, lam, node = newton_update(Unew, dU, rtol, atol)
+        if node >= 0:
+            worst = node
+        fill_dependent(problem.material, Unew)
+        converged = corr < 1e-3 and lam == 1.0
+    return ok, fail_st, fail_node, worst
+
+
+@jit(**LEAF)
+def bdf2_predictor(U, Y, hist_U, w, nh, Unew, Ytr):
+    """The trial state of a step: u linearly extrapolated from the last two states (w:
+    the ratio of the step sizes; no extrapolation after a start, nh < 2, and none that
+    would make an independent u non-positive), the site fractions of the current state."""
+    N = U.shape[0]
+    n = U.shape[1]
     for i in range(N):
         for k in range(n):
             if nh >= 2:
@@ -185,59 +221,44 @@ def bdf2_attempt(p, T, problem, state, t, dt, rtol, atol, fields, work):
     for i in range(N):
         for k in range(Y.shape[1]):
             Ytr[i, k] = Y[i, k]
-    ok = False
-    fail_st = 0
-    fail_node = -1
-    worst = -1  # node of the largest Newton correction (reported when Newton fails)
-    for it in range(MAX_NEWTON):
-        st, node = evaluate_nodes(p, work.fnval, T, problem.material, problem.onsager, Unew, Ytr, work.warm, fields.MU,
-                                  fields.DMDU, fields.L, work.nodes)
-        if st != STATUS_OK:
-            fail_st = st
-            fail_node = node
-            break
-        state_fluxes(problem, Unew, fields, T)
-        rates(problem.grid, problem.material, fields.J, F)
-        for i in range(N):
-            for k in range(m):
-                r = a0 * Unew[i, k + 1] + a1 * U[i, k + 1] - dt * F[i, k]
-                if nh >= 2:
-                    r += a2 * hist_U[1, i, k + 1]
-                Rs[i, k] = r
-        jacobian_blocks(problem, Unew, fields, T, work.Gm, work.Gp)
-        if solve_block_tridiag(problem.grid, problem.material, a0, dt, work.Gm, work.Gp, Rs, dU, work.X, work.Yb,
-                               work.Dm, work.rhs, work.piv) != 0:
-            break
-        state.stats[S_NEWTON] += 1
-        # damping keeps every u positive
-        lam = 1.0
-        for i in range(N):
-            for k in range(m):
-                if dU[i, k] < 0.0 and Unew[i, k + 1] + dU[i, k] <= 0.0:
-                    l2 = 0.9 * Unew[i, k + 1] / (-dU[i, k])
-                    if l2 < lam:
-                        lam = l2
-        corr = 0.0
-        for i in range(N):
-            for k in range(m):
-                Unew[i, k + 1] += lam * dU[i, k]
-                e = abs(lam * dU[i, k]) / (atol + rtol * abs(Unew[i, k + 1]))
-                if e > corr:
-                    corr = e
-                    worst = i
-        fill_dependent(problem.material, Unew)
-        if corr < 1e-3 and lam == 1.0:
-            ok = True
-            break
-    if ok:
-        # the nodes of the converged state (fluxes, markers, warm start)
-        st, node = evaluate_nodes(p, work.fnval, T, problem.material, problem.onsager, Unew, Ytr, work.warm, fields.MU,
-                                  fields.DMDU, fields.L, work.nodes)
-        if st != STATUS_OK:
-            ok = False
-            fail_st = st
-            fail_node = node
-    return ok, fail_st, fail_node, worst
+
+
+@jit(**LEAF)
+def bdf2_residual(U, Unew, hist_U, F, a0, a1, a2, dt, nh, R):
+    """The BDF2 residual a0 u_{n+1} + a1 u_n + a2 u_{n-1} - dt f(u_{n+1}) of the
+    independent components (a2 only when two states are known, nh >= 2)."""
+    for i in range(R.shape[0]):
+        for k in range(R.shape[1]):
+            r = a0 * Unew[i, k + 1] + a1 * U[i, k + 1] - dt * F[i, k]
+            if nh >= 2:
+                r += a2 * hist_U[1, i, k + 1]
+            R[i, k] = r
+
+
+@jit(**LEAF)
+def newton_update(Unew, dU, rtol, atol):
+    """Apply the Newton correction dU to the independent components of Unew, damped so
+    that every u stays positive.  Returns (the largest correction scaled by
+    atol + rtol |u|, the damping factor, its node or -1 when every correction is 0)."""
+    N = dU.shape[0]
+    m = dU.shape[1]
+    lam = 1.0
+    for i in range(N):
+        for k in range(m):
+            if dU[i, k] < 0.0 and Unew[i, k + 1] + dU[i, k] <= 0.0:
+                l2 = 0.9 * Unew[i, k + 1] / (-dU[i, k])
+                if l2 < lam:
+                    lam = l2
+    corr = 0.0
+    worst = -1
+    for i in range(N):
+        for k in range(m):
+            Unew[i, k + 1] += lam * dU[i, k]
+            e = abs(lam * dU[i, k]) / (atol + rtol * abs(Unew[i, k + 1]))
+            if e > corr:
+                corr = e
+                worst = i
+    return corr, lam, worst
 
 
 @jit(**LEAF)
