@@ -35,7 +35,6 @@ from .._jit import LEAF, jit
 from .codes import BC_ACTIVITY, BC_CLOSED, BC_COMPOSITION, BC_FLUX, BC_POTENTIAL
 from .flux import face_flux, face_flux_derivative, to_volume_frame
 from .gibbs import R
-from .nodes import node_scratch
 from .schedule import table_at
 
 #: the case's boundary types (kinsim.case) and their codes
@@ -64,13 +63,6 @@ class BoundaryState(NamedTuple):
     L: np.ndarray  # f8[2, n] diagonal L' of a fixed composition
     u: np.ndarray  # f8[2, n] u-fractions of a fixed composition
     flux: np.ndarray  # f8[2, n] fixed flux into the specimen (mol m^-2 s^-1)
-
-
-def boundary_scratch(p, n):
-    """Work arrays for evaluating a fixed boundary composition like a node (allocated once
-    per run): one node's U, Y, MU, DMDU, L and node scratch."""
-    return (np.zeros((1, n)), np.zeros((1, p.n_y)), np.zeros((1, n)), np.zeros((1, n, max(n - 1, 1))),
-            np.zeros((1, n)), node_scratch(p, 1))
 
 
 @jit(**LEAF)

@@ -19,7 +19,7 @@ from .codes import ADV_BOUNDARY_FAILED, ADV_NODE_FAILED, ADV_REACHED, ADV_T_RANG
 from .flux import Grid, driving_potential, interior_fluxes
 from .gibbs import eval_tfuncs
 from .mobility import Material, Onsager
-from .nodes import evaluate_nodes
+from .nodes import evaluate_nodes, node_scratch
 from .schedule import Schedules, potentials_at, temperature_at
 
 
@@ -45,6 +45,13 @@ class Fields(NamedTuple):
     M: np.ndarray  # f8[N, n] driving potentials mu + Phi (J/mol)
     Jp: np.ndarray  # f8[N+1, n] lattice-fixed face fluxes (mol m^-2 s^-1)
     J: np.ndarray  # f8[N+1, n] volume-fixed face fluxes (mol m^-2 s^-1)
+
+
+def fixed_composition_scratch(p, n):
+    """Work arrays of ``update_to_time`` for evaluating a fixed boundary composition like a
+    node (allocated once per run): one node's U, Y, MU, DMDU, L and node scratch."""
+    return (np.zeros((1, n)), np.zeros((1, p.n_y)), np.zeros((1, n)), np.zeros((1, n, n - 1)), np.zeros((1, n)),
+            node_scratch(p, 1))
 
 
 @jit(**INLINE)

@@ -20,10 +20,10 @@ from typing import NamedTuple
 import numpy as np
 
 from .._jit import INLINE, LEAF, jit
-from .boundary import boundary_jacobian, boundary_scratch
+from .boundary import boundary_jacobian
 from .codes import (ADV_DT_UNDERFLOW, ADV_MAX_STEPS, ADV_NODE_FAILED, ADV_REACHED, S_FAIL_NODE, S_FAIL_STATUS,
                     S_NEWTON, S_REJECTED, S_STEPS, STATUS_OK)
-from .evaluate import evaluate_at, state_fluxes, update_to_time
+from .evaluate import evaluate_at, fixed_composition_scratch, state_fluxes, update_to_time
 from .flux import interior_jacobian, move_markers, rates
 from .linalg import lu_factor, lu_solve
 from .nodes import evaluate_nodes, fill_dependent, node_scratch
@@ -56,7 +56,7 @@ class Workspace(NamedTuple):
     fnval: np.ndarray  # f8[nfn] the phase's T functions at the current temperature
     bvals: np.ndarray  # f8[nb] their basis terms
     nodes: tuple  # scratch of evaluate_nodes for the N nodes (kinsim.kernels.nodes.node_scratch)
-    boundary: tuple  # scratch of update_boundaries (kinsim.kernels.boundary.boundary_scratch)
+    boundary: tuple  # scratch of a fixed boundary composition (kinsim.kernels.evaluate.fixed_composition_scratch)
     F: np.ndarray  # f8[N, n-1] du/dt of the independent components
     R: np.ndarray  # f8[N, n-1] Newton residual
     dU: np.ndarray  # f8[N, n-1] Newton correction
@@ -76,7 +76,7 @@ def workspace(p, N: int, n: int) -> Workspace:
     """The scratch of ``advance`` for N nodes of n components of the phase p."""
     m = n - 1
     return Workspace(fnval=np.zeros(p.fn_coef.shape[0]), bvals=np.zeros(p.basis_pow.shape[0]),
-                     nodes=node_scratch(p, N), boundary=boundary_scratch(p, n), F=np.zeros((N, m)),
+                     nodes=node_scratch(p, N), boundary=fixed_composition_scratch(p, n), F=np.zeros((N, m)),
                      R=np.zeros((N, m)), dU=np.zeros((N, m)), Gm=np.zeros((N + 1, n, m)), Gp=np.zeros((N + 1, n, m)),
                      X=np.zeros((N, m, m)), Yb=np.zeros((N, m)), Dm=np.zeros((m, m)), rhs=np.zeros(m),
                      piv=np.zeros(m, dtype=np.int64), U_trial=np.zeros((N, n)), Y_trial=np.zeros((N, p.n_y)),
