@@ -125,3 +125,29 @@ def test_needs_compile_reads_numbas_disk_cache(tmp_path):
     assert run() == ["False", "False", "True"]  # loaded from the disk cache; an int argument never compiled
     src.write_text(src.read_text().replace("2.0 * x", "3.0 * x  # changed"))
     assert run() == ["True", "False", "True"]
+
+
+def test_state_restores_from_a_checkpoint_with_scalar_attributes(tmp_path):
+    """Checkpoints of earlier versions store t, dt, nhist and t_last_snapshot as scalar
+    attributes: they fill the one-element fields of the state."""
+    import h5py
+
+    from kinsim.simulation.resume import restore_state
+    from kinsim.simulation.setup import initial_state
+
+    case = load_case(IDEAL, overrides=SMALL)
+    out = tmp_path / "run.h5"
+    sim = Simulation(case)
+    sim.run(output=out, progress=False)
+    with h5py.File(out, "r+") as f:
+        g = f["checkpoint"]
+        expect = {k: np.array(v) for k, v in g.items()}
+        for k in ("t", "dt", "nhist", "t_last_snapshot"):
+            value = g[k][0]
+            del g[k]
+            g.attrs[k] = value
+    state = initial_state(case, sim.grid, sim.x0, sim.subst, sim.model.params.n_y)
+    restore_state(out, state)
+    for k, v in state._asdict().items():
+        np.testing.assert_array_equal(v, expect[k].reshape(v.shape))
+    assert state.t[0] == 3600.0 and state.nhist[0] == 3

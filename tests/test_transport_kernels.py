@@ -93,3 +93,59 @@ def test_face_flux_derivative_and_volume_frame_against_difference_quotients(onsa
             scale = np.abs(Jp0).max()
             np.testing.assert_allclose((Jp1 - Jp0) / h, G[:, j], rtol=1e-6, atol=1e-9 * scale / h)
             np.testing.assert_allclose((J1 - J0) / h, Gv[:, j], rtol=1e-6, atol=1e-9 * scale / h)
+
+
+def test_boundary_face_jacobians_against_difference_quotients():
+    """A fixed potential of the interstitial on the left (its L' proportional to its u, as
+    the mobility model has it) and a fixed composition on the right: the Jacobian blocks
+    of the boundary faces are the derivatives of their fluxes, the fixed-composition face
+    with L' and the frame factor frozen as at an interior face."""
+    from kinsim.kernels.boundary import BoundaryParams, BoundaryState, boundary_fluxes, boundary_jacobian
+    from kinsim.kernels.codes import BC_CLOSED, BC_COMPOSITION, BC_POTENTIAL
+    from kinsim.kernels.flux import Grid
+    from kinsim.kernels.mobility import Material
+
+    N, n, T = 3, N_COMP, 1200.0
+    faces = np.array([0.0, 1e-6, 3e-6, 4e-6])
+    z = 0.5 * (faces[1:] + faces[:-1])
+    grid = Grid(z=z, dz=np.diff(z), faces=faces, area=np.ones(N + 1), volume=np.diff(faces),
+                bnd_dist=np.array([z[0] - faces[0], faces[-1] - z[-1]]))
+    material = Material(Vs=7e-6, mob_scale=np.ones(n), subst=SUBST)
+    onsager = FORMS[0]
+    kind = np.array([[BC_CLOSED, BC_CLOSED, BC_POTENTIAL], [BC_COMPOSITION] * n])
+    bparams = BoundaryParams(kind=kind, value_ptr=np.zeros(2 * n + 1, dtype=np.int64), value_time=np.zeros(1),
+                             value=np.zeros(1), ref_ptr=np.zeros(2 * n + 1, dtype=np.int64), ref_T=np.zeros(1),
+                             ref_G=np.zeros(1))
+    bstate = BoundaryState(mu=np.zeros((2, n)), phi=np.zeros((2, n)), drive=rng.uniform(-1e3, 1e3, (2, n)),
+                           L=rng.uniform(1e-21, 1e-19, (2, n)), u=np.array([[0.0] * n, [0.6, 0.4, 0.05]]),
+                           flux=np.zeros((2, n)))
+    c = rng.uniform(1e-20, 1e-19, n)  # L'_k = c_k u_k
+    M0 = rng.uniform(-2e3, 2e3, (N, n))
+    DMDU = rng.uniform(-5e4, 5e4, (N, n, n - 1))
+    U0 = np.tile([0.7, 0.3, 0.04], (N, 1))
+
+    def state(U):
+        M = M0 + np.einsum("ikj,ij->ik", DMDU, U[:, 1:] - U0[:, 1:])
+        return c * U, M
+
+    def fluxes(U, L, M):
+        Jp, J = np.zeros((N + 1, n)), np.zeros((N + 1, n))
+        boundary_fluxes(grid, material, onsager, bparams, bstate, U, L, M, T, Jp, J)
+        return J
+
+    L0, Mz = state(U0)
+    Gm, Gp = np.zeros((N + 1, n, n - 1)), np.zeros((N + 1, n, n - 1))
+    boundary_jacobian(grid, material, onsager, bparams, bstate, U0, DMDU, L0, Mz, T, Gm, Gp)
+    J0 = fluxes(U0, L0, Mz)
+    assert J0[0, 2] != 0.0 and J0[0, 1] == 0.0 and J0[0, 0] == -J0[0, 2] * SUBST[2]
+    for j in range(n - 1):
+        h = 1e-7
+        Up, Um = U0.copy(), U0.copy()
+        Up[:, j + 1] += h
+        Um[:, j + 1] -= h
+        # left: a fixed potential, L' and the frame move with u
+        dJ = (fluxes(Up, *state(Up)) - fluxes(Um, *state(Um))) / (2 * h)
+        np.testing.assert_allclose(dJ[0], Gp[0, :, j], rtol=1e-5, atol=1e-9 * np.abs(J0[0]).max() / h)
+        # right: a fixed composition, L' and the frame factor frozen
+        dJf = (fluxes(U0, L0, state(Up)[1]) - fluxes(U0, L0, state(Um)[1])) / (2 * h)
+        np.testing.assert_allclose(dJf[N], Gm[N, :, j], rtol=1e-5, atol=1e-9 * np.abs(J0[N]).max() / h)
