@@ -31,7 +31,7 @@ class Problem(NamedTuple):
     onsager: Onsager
     schedules: Schedules
     boundary: BoundaryParams
-    bstate: BoundaryState  # the boundary state at the current step (filled by the kernels)
+    boundary_state: BoundaryState  # the boundary state at the current step (filled by the kernels)
 
 
 class Fields(NamedTuple):
@@ -63,10 +63,10 @@ def update_to_time(p, fnval, bvals, t, problem, bc_Y, bc_warm, bscratch, PHI, st
     T = temperature_at(problem.schedules, t)
     if eval_tfuncs(T, p.t_breaks, p.basis_pow, p.basis_log, p.basis_exp, p.fn_coef, bvals, fnval) != 0:
         return ADV_T_RANGE, T
-    potentials_at(problem.schedules, t, PHI, problem.bstate.phi)
+    potentials_at(problem.schedules, t, PHI, problem.boundary_state.phi)
     U1, Y1, MU1, DM1, L1, sc = bscratch
     for s in range(2):
-        if boundary_at(problem.boundary, problem.bstate, problem.material, s, t, T, U1):
+        if boundary_at(problem.boundary, problem.boundary_state, problem.material, s, t, T, U1):
             for k in range(Y1.shape[1]):
                 Y1[0, k] = bc_Y[s, k]
             st, _ = evaluate_nodes(p, fnval, T, problem.material, problem.onsager, U1, Y1, bc_warm[s:s + 1], MU1, DM1,
@@ -78,8 +78,8 @@ def update_to_time(p, fnval, bvals, t, problem, bc_Y, bc_warm, bscratch, PHI, st
             bc_warm[s] = 1
             for k in range(Y1.shape[1]):
                 bc_Y[s, k] = Y1[0, k]
-            set_fixed_composition(problem.bstate, s, MU1, L1, U1)
-    boundary_drives(problem.bstate)
+            set_fixed_composition(problem.boundary_state, s, MU1, L1, U1)
+    boundary_drives(problem.boundary_state)
     return ADV_REACHED, T
 
 
@@ -90,8 +90,8 @@ def state_fluxes(problem, U, fields, T):
     pr = problem
     driving_potential(fields.MU, fields.PHI, fields.M)
     interior_fluxes(pr.grid, pr.material, pr.onsager, U, fields.L, fields.M, fields.Jp, fields.J)
-    boundary_fluxes(pr.grid, pr.material, pr.onsager, pr.boundary, pr.bstate, U, fields.L, fields.M, T, fields.Jp,
-                    fields.J)
+    boundary_fluxes(pr.grid, pr.material, pr.onsager, pr.boundary, pr.boundary_state, U, fields.L, fields.M, T,
+                    fields.Jp, fields.J)
 
 
 @jit(**INLINE)

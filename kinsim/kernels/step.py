@@ -101,8 +101,8 @@ def jacobian_blocks(problem, U, fields, T, Gm, Gp):
     Gm[:, :, :] = 0.0
     Gp[:, :, :] = 0.0
     interior_jacobian(pr.grid, pr.material, pr.onsager, U, fields.DMDU, fields.L, Gm, Gp)
-    boundary_jacobian(pr.grid, pr.material, pr.onsager, pr.boundary, pr.bstate, U, fields.DMDU, fields.L, fields.M, T,
-                      Gm, Gp)
+    boundary_jacobian(pr.grid, pr.material, pr.onsager, pr.boundary, pr.boundary_state, U, fields.DMDU, fields.L,
+                      fields.M, T, Gm, Gp)
 
 
 @jit(**LEAF)
@@ -374,7 +374,7 @@ def advance(p, problem, state, fields, work, t_target, rtol, atol, max_steps, ex
     the relative / absolute tolerances rtol / atol of the u-fractions (implicit) or
     forward Euler (explicit), with the scratch ``work`` (``workspace``).  Returns an ADV_*
     code; state.t, state.dt and the rest of the state are updated, and ``fields`` (and
-    problem.bstate) hold the chemical potentials, external potentials and fluxes of the
+    problem.boundary_state) hold the chemical potentials, external potentials and fluxes of the
     final state.  Temperature, boundary values and potentials follow their time tables:
     an implicit step evaluates them at its end time, an explicit step at its start."""
     U = state.U

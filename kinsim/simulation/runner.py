@@ -87,7 +87,7 @@ class Simulation:
         """The kernel inputs of the given boundary stages (a fresh boundary state)."""
         return Problem(grid=self._grid, material=self._material, onsager=self._onsager, schedules=self._schedules,
                        boundary=setup.boundary_params(self.case, stages, self._references),
-                       bstate=setup.boundary_state(self.n))
+                       boundary_state=setup.boundary_state(self.n))
 
     def _check_compositions(self):
         """Every distinct initial/boundary composition must be a single-phase state."""
