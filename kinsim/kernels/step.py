@@ -374,9 +374,10 @@ def advance(p, problem, state, fields, work, t_target, rtol, atol, max_steps, ex
     the relative / absolute tolerances rtol / atol of the u-fractions (implicit) or
     forward Euler (explicit), with the scratch ``work`` (``workspace``).  Returns an ADV_*
     code; state.t, state.dt and the rest of the state are updated, and ``fields`` (and
-    problem.boundary_state) hold the chemical potentials, external potentials and fluxes of the
-    final state.  Temperature, boundary values and potentials follow their time tables:
-    an implicit step evaluates them at its end time, an explicit step at its start."""
+    problem.boundary_state) hold the chemical potentials, external potentials and fluxes
+    of the final state.  Temperature, boundary values and potentials follow their time
+    tables: an implicit step evaluates them at its end time, an explicit step at its
+    start."""
     U = state.U
     stats = state.stats
     Unew = work.U_trial
