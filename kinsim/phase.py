@@ -13,9 +13,9 @@ import numpy as np
 
 from .errors import ConvergenceError, InputError
 from .kernels import codes as C
-from .kernels.flux import mobilities as _mobilities
 from .kernels.gibbs import eval_tfuncs, gm_batch
 from .kernels.kkt import equilibrium_batch
+from .kernels.mobility import mobilities as _mobilities
 from .thermo.cache import cached_build
 
 
@@ -123,9 +123,8 @@ class PhaseModel:
         N, n = res.X.shape
         out = np.empty((N, n))
         zb = np.zeros(p.z_c.shape[0])
-        fv = np.zeros(8)
         for i in range(N):
-            _mobilities(p, fn, T, np.ascontiguousarray(res.site_fractions[i]), zb, fv, out[i])
+            _mobilities(p, fn, T, np.ascontiguousarray(res.site_fractions[i]), zb, out[i])
         return out
 
     def gibbs_energy(self, Y, T):

@@ -3,7 +3,6 @@ against the multiphase equilibrium and pycalphad's stable phases."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from conftest import CASES_DB, TESTS_DB
