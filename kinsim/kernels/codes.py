@@ -20,6 +20,7 @@ STATUS_OUTSIDE_PHASE = 6
 STATUS_ONSAGER = 7
 STATUS_PHASE_SET = 8
 STATUS_OUTSIDE_PHASES = 9
+STATUS_NEEDS_MINIMISE = 11
 
 STATUS_TEXT = {
     STATUS_OK: "converged",
@@ -33,6 +34,8 @@ STATUS_TEXT = {
     STATUS_PHASE_SET: "no stable phase set found (phases kept being added and removed, or the Newton "
                       "iterations on the phase set did not converge)",
     STATUS_OUTSIDE_PHASES: "composition outside the range the candidate phases can hold together",
+    STATUS_NEEDS_MINIMISE: "the equilibrium kernel was compiled without the minimisation this phase (internal "
+                           "degrees of freedom) needs: a kinsim bug (kinsim.kernels.kkt.minimise_flag)",
 }
 
 # boundary face kinds (per side and component)

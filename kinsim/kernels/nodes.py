@@ -12,16 +12,17 @@ import numpy as np
 
 from .._jit import INLINE, LEAF, jit
 from .codes import ONSAGER_ABSOLUTE, STATUS_NAN, STATUS_OK, STATUS_ONSAGER
-from .kkt import equilibrium_batch
+from .kkt import equilibrium_batch, minimise_flag
 from .mobility import diagonal_onsager, mobilities, onsager_is_psd
 
 
 def node_scratch(p, N):
-    """Work arrays of ``evaluate_nodes`` for N nodes (allocated once per run)."""
+    """Work arrays of ``evaluate_nodes`` for N nodes (allocated once per run), and the
+    ``minimise`` argument of the equilibrium kernel for the phase p."""
     n = p.n_comp
     m = max(n - 1, 1)
     return (np.zeros((N, n)), np.zeros((N, n, n)), np.zeros((N, m, m)), np.zeros(N), np.zeros(N, dtype=np.int64),
-            np.zeros(N), np.zeros(n), np.zeros(p.z_c.shape[0]), np.zeros((n, n)))
+            np.zeros(N), np.zeros(n), np.zeros(p.z_c.shape[0]), np.zeros((n, n)), minimise_flag(p))
 
 
 @jit(**LEAF)
@@ -44,7 +45,7 @@ def _node_kinetics(p, fnval, T, material, onsager, U, Y, DMDU, L, scratch):
     """After the equilibrium batch: its status, then L' and dmu/du at every node."""
     N = U.shape[0]
     n = U.shape[1]
-    X, PD, DMU, GM, status, Tn, Mk, zb, W = scratch
+    X, PD, DMU, GM, status, Tn, Mk, zb, W, _ = scratch
     for i in range(N):
         if status[i] != STATUS_OK:
             return status[i], i
@@ -77,9 +78,9 @@ def evaluate_nodes(p, fnval, T, material, onsager, U, Y, warm, MU, DMDU, L, scra
 
     Inlined into its callers, so that the equilibrium kernel is linked into ``advance``
     only (kinsim._jit): everything but the equilibrium call is in the two helpers."""
-    X, PD, DMU, GM, status, Tn, Mk, zb, W = scratch
+    X, PD, DMU, GM, status, Tn, Mk, zb, W, minimise = scratch
     _equilibrium_inputs(U, T, X, Tn)
-    equilibrium_batch(p, Tn, X, Y, warm, MU, PD, DMU, GM, status)
+    equilibrium_batch(p, Tn, X, Y, warm, MU, PD, DMU, GM, status, minimise)
     return _node_kinetics(p, fnval, T, material, onsager, U, Y, DMDU, L, scratch)
 
 

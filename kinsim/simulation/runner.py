@@ -27,7 +27,7 @@ from ..errors import ConvergenceError, InputError
 from ..grid import make_grid
 from ..kernels.codes import ADV_MAX_STEPS, ADV_REACHED, S_NEWTON, S_REJECTED, S_STEPS, STATUS_TEXT
 from ..kernels.evaluate import Problem
-from ..kernels.kkt import equilibrium_batch
+from ..kernels.kkt import equilibrium_batch, minimise_flag
 from ..kernels.step import advance, workspace
 from ..phase import load_phase
 from ..storage import ResultWriter
@@ -319,4 +319,5 @@ def _equilibrium_arguments(params) -> tuple:
     model's and the node evaluation's): for the compile check."""
     n, K = params.n_comp, params.n_y
     return (params, np.zeros(1), np.zeros((1, n)), np.zeros((1, K)), np.zeros(1, dtype=np.int64), np.zeros((1, n)),
-            np.zeros((1, n, n)), np.zeros((1, n - 1, n - 1)), np.zeros(1), np.zeros(1, dtype=np.int64))
+            np.zeros((1, n, n)), np.zeros((1, n - 1, n - 1)), np.zeros(1), np.zeros(1, dtype=np.int64),
+            minimise_flag(params))
