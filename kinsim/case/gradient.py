@@ -64,11 +64,9 @@ def read_gradient(sec: Section, comps: tuple) -> GradientSpec:
 
 def check_gradient_case(gradient: GradientSpec | None, boundary, solver, geometry: str) -> None:
     """The combinations of [gradient] with the rest of the case that kinsim supports:
-    periodic boundaries need gradient energy and a planar grid; gradient energy needs the
-    implicit solver and closed, fixed-flux or periodic boundaries."""
+    periodic boundaries need a planar grid; gradient energy needs the implicit solver and
+    closed, fixed-flux or periodic boundaries."""
     periodic = any(st.type == "periodic" for b in (boundary.left, boundary.right) for st in b.stages)
-    if periodic and gradient is None:
-        raise CaseError("boundary: type = 'periodic' is supported with gradient energy ([gradient]) only")
     if periodic and geometry != "planar":
         raise CaseError(f"boundary: type = 'periodic' needs grid.geometry = 'planar' (got '{geometry}')")
     if gradient is None:

@@ -155,8 +155,7 @@ class Table:
 _STAGE_KEYS = (
     Key("type", STRING, "closed", choices=BOUNDARY_TYPES,
         doc="the boundary condition; components a fixed-flux, -activity or -potential "
-            "condition does not name are closed; periodic: both sides, one stage, planar grid, "
-            "with [gradient]"),
+            "condition does not name are closed; periodic: both sides, one stage, planar grid"),
     Key("composition", COMPONENT_TABLES, unit="mole fraction or wt% (unit)",
         default_doc="required with fixed-composition",
         doc="fixed-composition: every independent component (time tables need mole fractions)"),

@@ -69,6 +69,12 @@ class BoundaryState(NamedTuple):
 
 
 @jit(**LEAF)
+def is_periodic(bparams):
+    """Whether the two ends are joined (periodic boundaries)."""
+    return bparams.kind[0, 0] == BC_PERIODIC
+
+
+@jit(**LEAF)
 def boundary_at(bparams, bstate, material, s, t, T, U1):
     """The boundary condition of side s at time t and temperature T: the fixed flux,
     potential or activity of each component into bstate; for a fixed composition its
@@ -157,7 +163,7 @@ def boundary_fluxes(grid, material, onsager, bparams, bstate, U, L, M, T, Jp, J)
     n = U.shape[1]
     for side in range(2):
         i, f, sgn = _node_and_face(N, side)
-        if bparams.kind[side, 0] == BC_PERIODIC:
+        if is_periodic(bparams):
             if side == 0:
                 face_flux(onsager, material.subst, L[N - 1], L[0], M[N - 1], M[0], U[N - 1], U[0],
                           grid.bnd_dist[0] + grid.bnd_dist[1], Jp[0], J[0])
@@ -199,7 +205,7 @@ def boundary_jacobian(grid, material, onsager, bparams, bstate, U, DMDU, L, M, T
     RT = R * T
     for side in range(2):
         i, f, sgn = _node_and_face(N, side)
-        if bparams.kind[side, 0] == BC_PERIODIC:
+        if is_periodic(bparams):
             if side == 0:
                 dist = grid.bnd_dist[0] + grid.bnd_dist[1]
                 face_flux_derivative(onsager, L[N - 1], L[0], DMDU[N - 1], dist, 1.0, Gm[0])

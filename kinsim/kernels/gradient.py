@@ -41,7 +41,8 @@ import numpy as np
 
 from .._jit import LEAF, jit
 from .blocksolve import BlockWork, block_work
-from .codes import BC_PERIODIC
+from .boundary import is_periodic
+from .flux import rate_blocks
 
 
 class Gradient(NamedTuple):
@@ -78,7 +79,7 @@ def laplacian_weights(grid, bparams, i):
     a boundary face that carries no gradient)."""
     N = grid.z.shape[0]
     vol = grid.volume[i]
-    periodic = bparams.kind[0, 0] == BC_PERIODIC
+    periodic = is_periodic(bparams)
     wrap = grid.bnd_dist[0] + grid.bnd_dist[1]
     if i > 0:
         wl = grid.area[i] / (grid.dz[i - 1] * vol)
@@ -165,26 +166,17 @@ def mixed_blocks(grid, material, bparams, kappa, a0, dt, Gm, Gp, Gms, Gps, Lo, D
     couples to node N-1 and Up[N-1] to node 0 (``kinsim.kernels.blocksolve``)."""
     N = Di.shape[0]
     m = kappa.shape[0]
-    periodic = bparams.kind[0, 0] == BC_PERIODIC
+    periodic = is_periodic(bparams)
+    rate_blocks(grid, material, periodic, dt, Gm, Gp, Lo, Di, Up, 0)
+    rate_blocks(grid, material, periodic, dt, Gms, Gps, Lo, Di, Up, m)
     for i in range(N):
-        c = dt * material.Vs / grid.volume[i]
-        Al = grid.area[i]
-        Ar = grid.area[i + 1]
         wl, wr, _, _ = laplacian_weights(grid, bparams, i)
-        has_lo = i > 0 or periodic
-        has_up = i < N - 1 or periodic
         for k in range(m):
             for j in range(m):
-                Di[i, k, j] = c * (Ar * Gm[i + 1, k + 1, j] - Al * Gp[i, k + 1, j])
-                Di[i, k, m + j] = c * (Ar * Gms[i + 1, k + 1, j] - Al * Gps[i, k + 1, j])
                 Di[i, m + k, j] = -kappa[k, j] * (wl + wr)
                 Di[i, m + k, m + j] = 0.0
-                Lo[i, k, j] = -c * Al * Gm[i, k + 1, j] if has_lo else 0.0
-                Lo[i, k, m + j] = -c * Al * Gms[i, k + 1, j] if has_lo else 0.0
                 Lo[i, m + k, j] = kappa[k, j] * wl
                 Lo[i, m + k, m + j] = 0.0
-                Up[i, k, j] = c * Ar * Gp[i + 1, k + 1, j] if has_up else 0.0
-                Up[i, k, m + j] = c * Ar * Gps[i + 1, k + 1, j] if has_up else 0.0
                 Up[i, m + k, j] = kappa[k, j] * wr
                 Up[i, m + k, m + j] = 0.0
             Di[i, k, k] += a0

@@ -26,12 +26,12 @@ from typing import NamedTuple
 import numpy as np
 
 from .._jit import INLINE, LEAF, jit
-from .blocksolve import solve_block_tridiagonal
-from .boundary import boundary_jacobian
+from .blocksolve import BlockWork, block_work, solve_block_tridiagonal
+from .boundary import boundary_jacobian, is_periodic
 from .codes import (ADV_DT_UNDERFLOW, ADV_MAX_STEPS, ADV_NODE_FAILED, ADV_REACHED, S_FAIL_NODE, S_FAIL_STATUS,
                     S_NEWTON, S_REJECTED, S_STEPS, STATUS_OK)
 from .evaluate import evaluate_at, fixed_composition_scratch, gradient_fluxes, state_fluxes, update_to_time
-from .flux import interior_jacobian, move_markers, rates
+from .flux import interior_jacobian, move_markers, rate_blocks, rates
 from .gradient import drive_derivatives, gradient_potential, mixed_blocks, mixed_rhs, psi_residual, update_psi
 from .linalg import lu_factor, lu_solve
 from .nodes import evaluate_nodes, fill_dependent, node_scratch, unstable_node
@@ -78,6 +78,10 @@ class Workspace(NamedTuple):
     U_trial: np.ndarray  # f8[N, n] the state an implicit step tries
     Y_trial: np.ndarray  # f8[N, n_y] its site fractions
     warm: np.ndarray  # i8[N] all 1: every node equilibrium starts from its last site fractions
+    Lo: np.ndarray  # f8[N, n-1, n-1] periodic grids: the Newton matrix as cyclic blocks (node i-1)
+    Di: np.ndarray  # f8[N, n-1, n-1] ... (node i)
+    Up: np.ndarray  # f8[N, n-1, n-1] ... (node i+1)
+    blocks: BlockWork  # periodic grids: scratch of the cyclic block solve
 
 
 def workspace(p, N: int, n: int) -> Workspace:
@@ -88,7 +92,8 @@ def workspace(p, N: int, n: int) -> Workspace:
                      R=np.zeros((N, m)), dU=np.zeros((N, m)), Gm=np.zeros((N + 1, n, m)), Gp=np.zeros((N + 1, n, m)),
                      X=np.zeros((N, m, m)), Yb=np.zeros((N, m)), Dm=np.zeros((m, m)), rhs=np.zeros(m),
                      piv=np.zeros(m, dtype=np.int64), U_trial=np.zeros((N, n)), Y_trial=np.zeros((N, p.n_y)),
-                     warm=np.ones(N, dtype=np.int64))
+                     warm=np.ones(N, dtype=np.int64), Lo=np.zeros((N, m, m)), Di=np.zeros((N, m, m)),
+                     Up=np.zeros((N, m, m)), blocks=block_work(N, m))
 
 
 @jit(**LEAF)
@@ -167,6 +172,20 @@ def solve_block_tridiag(grid, material, a0, dt, Gm, Gp, R, dU, X, Y, Dm, rhs, pi
 
 
 @jit(**LEAF)
+def solve_cyclic(problem, a0, dt, R, dU, work):
+    """``solve_block_tridiag`` on a periodic grid, (a0 I - dt dF/dU) dU = -R with the
+    corner blocks of the face that joins the ends (``kinsim.kernels.blocksolve``); 1
+    when a block of the elimination is singular."""
+    rate_blocks(problem.grid, problem.material, is_periodic(problem.boundary), dt, work.Gm, work.Gp, work.Lo, work.Di,
+                work.Up, 0)
+    for i in range(R.shape[0]):
+        for k in range(R.shape[1]):
+            work.Di[i, k, k] += a0
+            dU[i, k] = -R[i, k]
+    return solve_block_tridiagonal(work.Lo, work.Di, work.Up, dU, work.blocks)
+
+
+@jit(**LEAF)
 def mixed_newton_step(problem, gradient, Unew, fields, T, a0, dt, Rs, work, rtol, atol):
     """One Newton step of the mixed form (``kinsim.kernels.gradient``) on the trial state
     Unew, gradient.psi with the BDF2 residual Rs of u: the residual of psi, the Jacobian
@@ -230,8 +249,11 @@ def bdf2_attempt(p, T, problem, state, t, dt, rtol, atol, fields, work, gradient
         bdf2_residual(U, Unew, hist_U, F, a0, a1, a2, dt, nh, Rs)
         if gradient is None:
             jacobian_blocks(problem, Unew, fields.DMDU, fields.L, fields.M, T, work.Gm, work.Gp)
-            if solve_block_tridiag(problem.grid, problem.material, a0, dt, work.Gm, work.Gp, Rs, dU, work.X, work.Yb,
-                                   work.Dm, work.rhs, work.piv) != 0:
+            if is_periodic(problem.boundary):
+                if solve_cyclic(problem, a0, dt, Rs, dU, work) != 0:
+                    break
+            elif solve_block_tridiag(problem.grid, problem.material, a0, dt, work.Gm, work.Gp, Rs, dU, work.X,
+                                     work.Yb, work.Dm, work.rhs, work.piv) != 0:
                 break
             corr, lam, node = newton_update(Unew, dU, rtol, atol)
         else:
