@@ -405,7 +405,7 @@ def plot_spinodal(result, ax=None, component=None, times=None, legend=True):
     else:
         idx = [i for i in time_indices(r, times) if i > 0]
     x = r.x[..., k]
-    ax.plot(zz, x[0], label="initial", **_INITIAL)
+    ax.plot(zz, x[0], label="initial", color="0.65", lw=0.5)  # fluctuations: thin, behind the profiles
     uphill_drawn = False
     for color, it in zip(_time_colors(len(idx)), idx):
         up = uphill_nodes(r, it, k)
@@ -414,20 +414,22 @@ def plot_spinodal(result, ax=None, component=None, times=None, legend=True):
             uphill_drawn = True
         ax.plot(zz, x[it], color=color, label=time_label(r.time[it]), zorder=2)
     lam_dom = dominant_wavelength(r, idx[-1], k)
-    lo, hi = float(np.nanmin(x[idx])), float(np.nanmax(x[idx]))
-    y = hi + 0.12 * (hi - lo if hi > lo else 1.0)
-    z0 = zz[0] + 0.05 * (zz[-1] - zz[0])
+    lo = min(float(np.nanmin(x[idx])), float(np.nanmin(x[0])))
+    hi = max(float(np.nanmax(x[idx])), float(np.nanmax(x[0])))
+    span = hi - lo if hi > lo else 1.0
+    y = hi + 0.15 * span
+    z0 = zz[0] + 0.03 * (zz[-1] - zz[0])
     ax.annotate("", xy=(z0 + lam * f, y), xytext=(z0, y),
                 arrowprops=dict(arrowstyle="<->", color="crimson", lw=1.0, shrinkA=0, shrinkB=0))
-    ax.text(z0 + 0.5 * lam * f, y, f"$\\lambda_{{max}}$ = {lam * f:.3g} {unit} (linear theory); dominant: "
-            f"{lam_dom * f:.3g} {unit}", ha="left" if lam * f < 0.3 * (zz[-1] - zz[0]) else "center",
-            va="bottom", fontsize=6.5, color="crimson")
-    ax.set_ylim(top=y + 0.15 * (hi - lo if hi > lo else 1.0))
+    ax.text(z0 + lam * f + 0.02 * (zz[-1] - zz[0]), y,
+            f"$\\lambda_{{max}}$ = {lam * f:.3g} {unit} (linear theory)\ndominant: {lam_dom * f:.3g} {unit} "
+            f"at {time_label(r.time[idx[-1]])}", ha="left", va="center", fontsize=6, color="crimson")
+    ax.set_ylim(lo - 0.05 * span, hi + 0.45 * span)
     ax.set_xlabel(f"distance $z$ ({unit})")
     ax.set_ylabel(f"{_name(r.components[k])} (mole fraction)")
     ax.set_xlim(zz[0], zz[-1])
     if legend:
-        _legend(ax, loc="lower right")
+        _legend(ax, loc="upper right", ncol=3)
     return ax
 
 

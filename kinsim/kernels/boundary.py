@@ -197,8 +197,7 @@ def boundary_jacobian(grid, material, onsager, bparams, bstate, U, DMDU, L, M, T
     next to each face: Gp[0] (left) and Gm[N] (right), n x n-1 each (zero rows for closed
     and fixed-flux components); L' and the frame factor frozen.  Periodic: the face
     between the last node and the first, dJ/dU_{N-1} in Gm[0] = Gm[N] and dJ/dU_0 in
-    Gp[0] = Gp[N].  DMDU: the derivative of the nodes' driving potential with respect to
-    the unknowns the blocks are taken for."""
+    Gp[0] = Gp[N]."""
     N = U.shape[0]
     n = U.shape[1]
     m = n - 1

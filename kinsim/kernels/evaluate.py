@@ -5,8 +5,8 @@ L'), the driving potential and the face fluxes.
 The stepper evaluates an implicit step at its end time and an explicit step at its
 start (``kinsim.kernels.step``).  ``gradient`` is None for the sharp model, whose nodes
 must be outside the spinodal (``kinsim.kernels.nodes.unstable_node``), or the
-gradient-energy model (``kinsim.kernels.gradient``), whose driving potential carries the
-gradient part of the exchange potentials.  numba compiles the two apart: a None argument
+gradient-energy model (``kinsim.kernels.gradient``), whose fluxes are driven by the
+exchange potentials with their gradient part.  numba compiles the two apart: a None argument
 prunes the branches of the other model.
 """
 
@@ -22,7 +22,7 @@ from .boundary import (BoundaryParams, BoundaryState, boundary_at, boundary_driv
 from .codes import ADV_BOUNDARY_FAILED, ADV_NODE_FAILED, ADV_REACHED, ADV_T_RANGE, S_FAIL_NODE, S_FAIL_STATUS, STATUS_OK
 from .flux import Grid, driving_potential, interior_fluxes
 from .gibbs import eval_tfuncs
-from .gradient import gradient_drive, gradient_potential
+from .gradient import gradient_fluxes, gradient_potential
 from .mobility import Material, Onsager
 from .nodes import evaluate_nodes, node_scratch, unstable_node
 from .schedule import Schedules, potentials_at, temperature_at
@@ -89,29 +89,14 @@ def update_to_time(p, fnval, bvals, t, problem, bc_Y, bc_warm, bscratch, PHI, st
 
 
 @jit(**LEAF)
-def face_fluxes(problem, U, fields, T):
-    """The face fluxes (interior and boundary) of the state U from the driving potential
-    fields.M and the node values ``fields`` holds (L)."""
-    pr = problem
-    interior_fluxes(pr.grid, pr.material, pr.onsager, U, fields.L, fields.M, fields.Jp, fields.J)
-    boundary_fluxes(pr.grid, pr.material, pr.onsager, pr.boundary, pr.boundary_state, U, fields.L, fields.M, T,
-                    fields.Jp, fields.J)
-
-
-@jit(**LEAF)
 def state_fluxes(problem, U, fields, T):
     """The driving potential at the nodes and the face fluxes (interior and boundary) of
     the state U whose node values ``fields`` holds (MU, L; PHI at the same time)."""
+    pr = problem
     driving_potential(fields.MU, fields.PHI, fields.M)
-    face_fluxes(problem, U, fields, T)
-
-
-@jit(**LEAF)
-def gradient_fluxes(problem, gradient, U, fields, T):
-    """``state_fluxes`` of the gradient-energy model: the driving potential with the
-    gradient part gradient.psi (of the state U), then the face fluxes."""
-    gradient_drive(fields.MU, fields.PHI, U, gradient.psi, fields.M)
-    face_fluxes(problem, U, fields, T)
+    interior_fluxes(pr.grid, pr.material, pr.onsager, U, fields.L, fields.M, fields.Jp, fields.J)
+    boundary_fluxes(pr.grid, pr.material, pr.onsager, pr.boundary, pr.boundary_state, U, fields.L, fields.M, T,
+                    fields.Jp, fields.J)
 
 
 @jit(**INLINE)

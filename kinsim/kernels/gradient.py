@@ -6,18 +6,21 @@ spheres), with the molar volume V_s (substitutional components only, so x = u):
     F = integral of ( G_m(x) + 1/2 grad(x)^T kappa grad(x) ) / V_s  dV
 
 kappa (J m^2/mol) is a symmetric positive definite (n-1) x (n-1) matrix over the
-independent components.  The exchange potentials of the functional gain the gradient part
+independent components.  The exchange potentials of the functional are
 
-    psi_k = -sum_j kappa_kj lap(x_j)          (J/mol, k = 1 .. n-1)
+    w_k = mu_k - mu_0 + psi_k,   psi_k = -sum_j kappa_kj lap(x_j)     (J/mol, k = 1 .. n-1)
 
-and the driving potential of every flux (``kinsim.kernels.flux``) takes it on with the
-Gibbs-Duhem split sum_a x_a dM_a = 0 (the reference component takes -sum_j x_j psi_j):
+and they drive the fluxes: at a face f the differences of the driving potentials that
+``kinsim.kernels.flux.face_flux`` takes are those of the Gibbs-Duhem split of dw at the
+face composition x_f (the mean of the two nodes),
 
-    M_0 = mu_0 + Phi_0 - s,   M_k = mu_k + Phi_k + psi_k - s,   s = sum_j x_j psi_j,
+    dM_a = sum_j E_aj dw_j + dPhi_a,   E_aj = [a = j] - x_f,j   (so sum_a x_f,a (dM_a - dPhi_a) = 0),
 
-so that M_k - M_0 = mu_k - mu_0 + psi_k and the fluxes keep their mobilities, frames,
-cross terms and external potentials.  For a binary the volume-fixed flux is then
-J_B = -(Mt / V_s) d(mu_B - mu_A + psi_B)/dz with Mt = x_A x_B (x_A M_B + x_B M_A).
+which keeps the mobilities, the frame of reference, cross terms and external potentials
+of the sharp model.  As the frame change of the face is E^T, the volume-fixed fluxes are
+J = -E^T L' E dw / dz (plus the potentials): every face dissipates, the semi-discrete F
+never increases, and w is uniform at equilibrium.  For a binary,
+J_B = -(Mt / V_s) dw_B/dz with Mt = x_A x_B (x_A M_B + x_B M_A).
 
 Discretisation: the Laplacian of the finite-volume grid,
 
@@ -41,8 +44,8 @@ import numpy as np
 
 from .._jit import LEAF, jit
 from .blocksolve import BlockWork, block_work
-from .boundary import is_periodic
-from .flux import rate_blocks
+from .boundary import boundary_fluxes, is_periodic
+from .flux import driving_potential, face_flux, face_flux_derivative, rate_blocks, to_volume_frame
 
 
 class Gradient(NamedTuple):
@@ -51,8 +54,10 @@ class Gradient(NamedTuple):
     kappa: np.ndarray  # f8[m, m] gradient-energy coefficients over components[1:] (J m^2/mol), SPD
     psi: np.ndarray  # f8[N, m] gradient part of the exchange potentials of the state being evaluated (J/mol)
     Rpsi: np.ndarray  # f8[N, m] residual psi + kappa lap(x)
-    DM: np.ndarray  # f8[N, n, m] dM/du at fixed psi (dmu/du plus the derivative of the split)
-    E: np.ndarray  # f8[N, n, m] dM/dpsi (the split)
+    E: np.ndarray  # f8[n, m] the split of one face
+    D: np.ndarray  # f8[n, m] E dw/du of one node at one face
+    Ma: np.ndarray  # f8[n] the driving potentials of one face's left state
+    Mb: np.ndarray  # f8[n] ... right state
     Gm: np.ndarray  # f8[N+1, n, m] dJ_f/dpsi_{f-1}
     Gp: np.ndarray  # f8[N+1, n, m] dJ_f/dpsi_f
     Lo: np.ndarray  # f8[N, 2m, 2m] Newton matrix: coupling of node i to node i-1 (row 0: to N-1 if periodic)
@@ -67,7 +72,7 @@ def gradient_model(kappa: np.ndarray, N: int, n: int) -> Gradient:
     m = n - 1
     b = 2 * m
     return Gradient(kappa=np.ascontiguousarray(kappa, dtype=np.float64), psi=np.zeros((N, m)), Rpsi=np.zeros((N, m)),
-                    DM=np.zeros((N, n, m)), E=np.zeros((N, n, m)), Gm=np.zeros((N + 1, n, m)),
+                    E=np.zeros((n, m)), D=np.zeros((n, m)), Ma=np.zeros(n), Mb=np.zeros(n), Gm=np.zeros((N + 1, n, m)),
                     Gp=np.zeros((N + 1, n, m)), Lo=np.zeros((N, b, b)), Di=np.zeros((N, b, b)),
                     Up=np.zeros((N, b, b)), sol=np.zeros((N, b)), blocks=block_work(N, b))
 
@@ -129,30 +134,117 @@ def gradient_potential(grid, bparams, kappa, U, psi):
 
 
 @jit(**LEAF)
-def gradient_drive(MU, PHI, U, psi, M):
-    """The driving potential M = mu + Phi plus the gradient part psi, split so that
-    sum_a x_a (M_a - mu_a - Phi_a) = 0 (J/mol)."""
-    m = psi.shape[1]
-    for i in range(MU.shape[0]):
-        s = 0.0
-        for j in range(m):
-            s += U[i, j + 1] * psi[i, j]
-        M[i, 0] = MU[i, 0] + PHI[i, 0] - s
-        for k in range(1, MU.shape[1]):
-            M[i, k] = MU[i, k] + PHI[i, k] + psi[i, k - 1] - s
+def _faces(grid, bparams, N):
+    """The faces whose fluxes and derivatives the gradient model computes itself: the
+    interior faces 1..N-1 and, on periodic grids, face 0 (= N) between node N-1 and node
+    0.  Returns (the number of them, whether the last is the periodic face)."""
+    if is_periodic(bparams):
+        return N, True
+    return N - 1, False
 
 
 @jit(**LEAF)
-def drive_derivatives(U, DMDU, psi, DM, E):
-    """dM/du at fixed psi (DM = dmu/du - psi_l in every row a) and dM/dpsi (E[a, j] =
-    [a = j + 1] - x_{j+1}) of every node."""
-    n = DMDU.shape[1]
-    m = DMDU.shape[2]
-    for i in range(U.shape[0]):
-        for a in range(n):
-            for j in range(m):
-                DM[i, a, j] = DMDU[i, a, j] - psi[i, j]
-                E[i, a, j] = (1.0 if a == j + 1 else 0.0) - U[i, j + 1]
+def _face(grid, N, q):
+    """(face index, left node, right node, distance) of the q-th face of ``_faces``."""
+    if q < N - 1:
+        return q + 1, q, q + 1, grid.dz[q]
+    return 0, N - 1, 0, grid.bnd_dist[0] + grid.bnd_dist[1]
+
+
+@jit(**LEAF)
+def face_split(U, ia, ib, E):
+    """E[a, j] = [a = j + 1] - x_f,j+1 at the face between nodes ia and ib (x_f their
+    mean): the Gibbs-Duhem split of the exchange-potential differences."""
+    for a in range(E.shape[0]):
+        for j in range(E.shape[1]):
+            E[a, j] = (1.0 if a == j + 1 else 0.0) - 0.5 * (U[ia, j + 1] + U[ib, j + 1])
+
+
+@jit(**LEAF)
+def _face_drive(MU, PHI, psi, E, p, M):
+    """M_a = Phi_a + sum_j E_aj w_j of node p (w_j = mu_j - mu_0 + psi_j): a driving
+    potential whose difference between the two nodes of the face of E is the split."""
+    n = MU.shape[1]
+    for a in range(n):
+        v = PHI[p, a]
+        for j in range(n - 1):
+            v += E[a, j] * (MU[p, j + 1] - MU[p, 0] + psi[p, j])
+        M[a] = v
+
+
+@jit(**LEAF)
+def gradient_fluxes(problem, gradient, U, fields, T):
+    """The face fluxes of the gradient-energy model of the state U (its nodes in
+    ``fields``, its gradient part in gradient.psi): split exchange-potential differences
+    at the interior (and periodic) faces, ``boundary_fluxes`` at closed and fixed-flux
+    ends.  fields.M gets the nodes' mu + Phi."""
+    pr = problem
+    N = U.shape[0]
+    n = U.shape[1]
+    driving_potential(fields.MU, fields.PHI, fields.M)
+    nf, periodic = _faces(pr.grid, pr.boundary, N)
+    if not periodic:
+        boundary_fluxes(pr.grid, pr.material, pr.onsager, pr.boundary, pr.boundary_state, U, fields.L, fields.M, T,
+                        fields.Jp, fields.J)
+    for q in range(nf):
+        f, ia, ib, dist = _face(pr.grid, N, q)
+        face_split(U, ia, ib, gradient.E)
+        _face_drive(fields.MU, fields.PHI, gradient.psi, gradient.E, ia, gradient.Ma)
+        _face_drive(fields.MU, fields.PHI, gradient.psi, gradient.E, ib, gradient.Mb)
+        face_flux(pr.onsager, pr.material.subst, fields.L[ia], fields.L[ib], gradient.Ma, gradient.Mb, U[ia], U[ib],
+                  dist, fields.Jp[f], fields.J[f])
+    if periodic:
+        for k in range(n):
+            fields.Jp[N, k] = fields.Jp[0, k]
+            fields.J[N, k] = fields.J[0, k]
+
+
+@jit(**LEAF)
+def _exchange_derivative(DMDU, p, E, D):
+    """D = E dw/du of node p: D[a, l] = sum_j E_aj (dmu_{j+1}/du_l - dmu_0/du_l)."""
+    for a in range(E.shape[0]):
+        for l in range(E.shape[1]):
+            v = 0.0
+            for j in range(E.shape[1]):
+                v += E[a, j] * (DMDU[p, j + 1, l] - DMDU[p, 0, l])
+            D[a, l] = v
+
+
+@jit(**LEAF)
+def gradient_jacobian(problem, gradient, U, DMDU, L, Gm, Gp):
+    """The face-flux derivatives of the gradient-energy model: with respect to u (Gm:
+    dJ_f/du_{f-1}, Gp: dJ_f/du_f) and to psi (gradient.Gm, gradient.Gp), with L', the
+    frame factor and the face split frozen (zero at closed and fixed-flux ends)."""
+    pr = problem
+    N = U.shape[0]
+    Gm[:, :, :] = 0.0
+    Gp[:, :, :] = 0.0
+    gradient.Gm[:, :, :] = 0.0
+    gradient.Gp[:, :, :] = 0.0
+    E = gradient.E
+    D = gradient.D
+    subst = pr.material.subst
+    nf, periodic = _faces(pr.grid, pr.boundary, N)
+    for q in range(nf):
+        f, ia, ib, dist = _face(pr.grid, N, q)
+        face_split(U, ia, ib, E)
+        _exchange_derivative(DMDU, ia, E, D)
+        face_flux_derivative(pr.onsager, L[ia], L[ib], D, dist, 1.0, Gm[f])
+        _exchange_derivative(DMDU, ib, E, D)
+        face_flux_derivative(pr.onsager, L[ia], L[ib], D, dist, -1.0, Gp[f])
+        face_flux_derivative(pr.onsager, L[ia], L[ib], E, dist, 1.0, gradient.Gm[f])
+        face_flux_derivative(pr.onsager, L[ia], L[ib], E, dist, -1.0, gradient.Gp[f])
+        to_volume_frame(subst, U[ia], U[ib], Gm[f])
+        to_volume_frame(subst, U[ia], U[ib], Gp[f])
+        to_volume_frame(subst, U[ia], U[ib], gradient.Gm[f])
+        to_volume_frame(subst, U[ia], U[ib], gradient.Gp[f])
+    if periodic:
+        for a in range(Gm.shape[1]):
+            for j in range(Gm.shape[2]):
+                Gm[N, a, j] = Gm[0, a, j]
+                Gp[N, a, j] = Gp[0, a, j]
+                gradient.Gm[N, a, j] = gradient.Gm[0, a, j]
+                gradient.Gp[N, a, j] = gradient.Gp[0, a, j]
 
 
 @jit(**LEAF)

@@ -30,9 +30,10 @@ from .blocksolve import BlockWork, block_work, solve_block_tridiagonal
 from .boundary import boundary_jacobian, is_periodic
 from .codes import (ADV_DT_UNDERFLOW, ADV_MAX_STEPS, ADV_NODE_FAILED, ADV_REACHED, S_FAIL_NODE, S_FAIL_STATUS,
                     S_NEWTON, S_REJECTED, S_STEPS, STATUS_OK)
-from .evaluate import evaluate_at, fixed_composition_scratch, gradient_fluxes, state_fluxes, update_to_time
+from .evaluate import evaluate_at, fixed_composition_scratch, state_fluxes, update_to_time
 from .flux import interior_jacobian, move_markers, rate_blocks, rates
-from .gradient import drive_derivatives, gradient_potential, mixed_blocks, mixed_rhs, psi_residual, update_psi
+from .gradient import (gradient_fluxes, gradient_jacobian, gradient_potential, mixed_blocks, mixed_rhs, psi_residual,
+                       update_psi)
 from .linalg import lu_factor, lu_solve
 from .nodes import evaluate_nodes, fill_dependent, node_scratch, unstable_node
 
@@ -107,16 +108,15 @@ def bdf2_coefficients(dt, t, hist_t, nh):
 
 
 @jit(**LEAF)
-def jacobian_blocks(problem, U, DM, L, M, T, Gm, Gp):
-    """dJ_f/dV_{f-1} (Gm[f]) and dJ_f/dV_f (Gp[f]), n x n-1 per face, of the state U with
-    diagonal L' L and driving potential M, for the per-node unknowns V whose derivative
-    of the driving potential is DM (N, n, n-1: dmu/du for u); L' and the frame factor
-    frozen."""
+def jacobian_blocks(problem, U, fields, T, Gm, Gp):
+    """dJ_f/dU_{f-1} (Gm[f]) and dJ_f/dU_f (Gp[f]), n x n-1 per face, of the state U
+    whose nodes ``fields`` holds, with L' and the frame factor frozen."""
     pr = problem
     Gm[:, :, :] = 0.0
     Gp[:, :, :] = 0.0
-    interior_jacobian(pr.grid, pr.material, pr.onsager, U, DM, L, Gm, Gp)
-    boundary_jacobian(pr.grid, pr.material, pr.onsager, pr.boundary, pr.boundary_state, U, DM, L, M, T, Gm, Gp)
+    interior_jacobian(pr.grid, pr.material, pr.onsager, U, fields.DMDU, fields.L, Gm, Gp)
+    boundary_jacobian(pr.grid, pr.material, pr.onsager, pr.boundary, pr.boundary_state, U, fields.DMDU, fields.L,
+                      fields.M, T, Gm, Gp)
 
 
 @jit(**LEAF)
@@ -195,9 +195,7 @@ def mixed_newton_step(problem, gradient, Unew, fields, T, a0, dt, Rs, work, rtol
     pr = problem
     m = Rs.shape[1]
     psi_residual(pr.grid, pr.boundary, gradient.kappa, Unew, gradient.psi, gradient.Rpsi)
-    drive_derivatives(Unew, fields.DMDU, gradient.psi, gradient.DM, gradient.E)
-    jacobian_blocks(pr, Unew, gradient.DM, fields.L, fields.M, T, work.Gm, work.Gp)
-    jacobian_blocks(pr, Unew, gradient.E, fields.L, fields.M, T, gradient.Gm, gradient.Gp)
+    gradient_jacobian(pr, gradient, Unew, fields.DMDU, fields.L, work.Gm, work.Gp)
     mixed_blocks(pr.grid, pr.material, pr.boundary, gradient.kappa, a0, dt, work.Gm, work.Gp, gradient.Gm,
                  gradient.Gp, gradient.Lo, gradient.Di, gradient.Up)
     mixed_rhs(Rs, gradient.Rpsi, gradient.sol)
@@ -248,7 +246,7 @@ def bdf2_attempt(p, T, problem, state, t, dt, rtol, atol, fields, work, gradient
         rates(problem.grid, problem.material, fields.J, F)
         bdf2_residual(U, Unew, hist_U, F, a0, a1, a2, dt, nh, Rs)
         if gradient is None:
-            jacobian_blocks(problem, Unew, fields.DMDU, fields.L, fields.M, T, work.Gm, work.Gp)
+            jacobian_blocks(problem, Unew, fields, T, work.Gm, work.Gp)
             if is_periodic(problem.boundary):
                 if solve_cyclic(problem, a0, dt, Rs, dU, work) != 0:
                     break
