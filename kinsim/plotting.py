@@ -162,10 +162,18 @@ def uphill_nodes(r: Result, it: int, k: int) -> np.ndarray:
     return nodes
 
 
+def _length_unit(r: Result) -> tuple[float, str]:
+    """(factor from m, label) of a distance axis: mm, or nm for specimens shorter than
+    2 um (the gradient-energy scale)."""
+    if float(r.faces[-1] - r.faces[0]) < 2e-6:
+        return 1e9, "nm"
+    return 1e3, "mm"
+
+
 def _mark_weld(ax, r: Result, label=True):
     w = weld_position(r)
     if w is not None:
-        ax.axvline(w * 1e3, label="weld" if label else None, **_WELD)
+        ax.axvline(w * _length_unit(r)[0], label="weld" if label else None, **_WELD)
 
 
 def _legend(ax, skip=(), **kw):
@@ -187,7 +195,7 @@ def plot_profiles(result, ax=None, component=None, times=None, unit="mole-fracti
     k = _components(r, component, [1 if len(r.components) > 1 else 0])[0]
     ax = ax if ax is not None else _new_axes()
     vals, ulabel = _values(r, unit)
-    zmm = r.z * 1e3
+    zmm = r.z * _length_unit(r)[0]
     ax.plot(zmm, vals[0, :, k], label="initial", **_INITIAL)
     idx = [i for i in time_indices(r, times) if i > 0]
     uphill_drawn = False
@@ -203,9 +211,9 @@ def plot_profiles(result, ax=None, component=None, times=None, unit="mole-fracti
 
 
 def _finish_distance_axes(ax, r, zmm, ylabel, legend):
-    """Weld mark, labels, limits and legend of a plot against distance (mm)."""
+    """Weld mark, labels, limits and legend of a plot against distance (``_length_unit``)."""
     _mark_weld(ax, r)
-    ax.set_xlabel("distance $z$ (mm)")
+    ax.set_xlabel(f"distance $z$ ({_length_unit(r)[1]})")
     ax.set_ylabel(ylabel)
     ax.set_xlim(zmm[0], zmm[-1])
     if legend:
@@ -221,7 +229,7 @@ def plot_mu(result, ax=None, component=None, times=None, legend=True):
     r = _read(result)
     k = _components(r, component, [1 if len(r.components) > 1 else 0])[0]
     ax = ax if ax is not None else _new_axes()
-    zmm = r.z * 1e3
+    zmm = r.z * _length_unit(r)[0]
     mu = r.mu[..., k] / 1e3
     total = "potential" in r.extra and np.any(np.nan_to_num(r.extra["potential"][..., k]) != 0.0)
     if total:
@@ -240,7 +248,7 @@ def plot_flux(result, ax=None, component=None, times=None, legend=True):
     r = _read(result)
     k = _components(r, component, [1 if len(r.components) > 1 else 0])[0]
     ax = ax if ax is not None else _new_axes()
-    fmm = r.faces * 1e3
+    fmm = r.faces * _length_unit(r)[0]
     idx = [i for i in time_indices(r, times) if i > 0]
     scale, stext = _si_scale(r.flux[idx, :, k])
     for color, it in zip(_time_colors(len(idx)), idx):
@@ -359,16 +367,6 @@ def plot_energy(result, ax=None, legend=True):
     if legend:
         _legend(ax)
     return ax
-
-
-def _length_unit(r: Result) -> tuple[float, str]:
-    """(factor from m, label) of a distance axis: nm, um or mm by the specimen's length."""
-    L = float(r.faces[-1] - r.faces[0])
-    if L < 2e-6:
-        return 1e9, "nm"
-    if L < 2e-3:
-        return 1e6, "$\\mu$m"
-    return 1e3, "mm"
 
 
 def dominant_wavelength(r: Result, it: int, k: int) -> float:

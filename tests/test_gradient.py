@@ -20,7 +20,7 @@ from scipy.optimize import brentq
 import kinsim
 from kinsim.cli import main
 
-from conftest import CASES_DB, TESTS_DB, one_error_line
+from conftest import CASES_DB, REPO, TESTS_DB, one_error_line
 
 R_GAS = 8.3145
 OMEGA = 20000.0
@@ -195,6 +195,17 @@ def _measured_interface(r):
     return x, zc, sigma
 
 
+def test_the_stored_free_energy_is_the_discrete_functional_of_the_profile():
+    """/free_energy against the closed-form G of the profile the file holds plus the
+    gradient energy of its face differences (J/m^2)."""
+    r = _late_run(100)
+    h = np.diff(r.faces)
+    for it in (0, 2, r.n_snapshots - 1):
+        x = r.x[it, :, 1]
+        F = np.sum(h * g_regular(x)) / VS + 0.5 * KAPPA * np.sum(np.diff(x) ** 2 / np.diff(r.z)) / VS
+        assert r.extra["free_energy"][it] == pytest.approx(F, rel=1e-10)
+
+
 @pytest.mark.parametrize("onsager", [None, {"form": "relative", "matrix": [[0.0, 0.4], [0.4, 0.0]]}],
                          ids=["diagonal", "cross-terms"])
 def test_late_times_reach_the_binodal_the_euler_lagrange_interface_and_its_energy(onsager):
@@ -258,3 +269,41 @@ def test_periodic_sharp_model_decays_a_cosine_at_D_k2():
     np.testing.assert_allclose(A[1:] / A[0], np.exp(-D * kh2 * r.time[1:]), rtol=2e-3)
     m = _amounts(r)
     assert np.abs(m - m[0]).max() / L < 1e-12
+
+
+def test_the_sharp_limit_with_an_external_potential():
+    """A stable ideal solution in a potential gradient: with gradient energy the
+    equilibrium profile is the sharp model's (kappa k^2 is 1e-7 of G'' here), and the
+    driving force of the potential acts in both alike."""
+    base = {"thermo": {"database": str(CASES_DB / "ideal-ab.tdb"), "phase": "FCC_A1", "components": ["A", "B"]},
+            "conditions": {"temperature": 1000, "duration": "30 d"},
+            "grid": {"length": "20 um", "nodes": 60},
+            "initial": {"type": "uniform", "composition": {"B": 0.3}},
+            "potential": [{"species": "B", "kind": "energy", "z": [0, "20 um"], "value": [0, 4000]}],
+            "solver": {"rtol": 1e-6, "atol": 1e-9}, "output": {"snapshots": 2}}
+    sharp = kinsim.run(base)
+    grad = kinsim.run({**base, "gradient": {"kappa": KAPPA}})
+    xs, xg = sharp.x[-1, :, 1], grad.x[-1, :, 1]
+    assert np.ptp(xs) > 0.05  # the potential separates A and B
+    np.testing.assert_allclose(xg, xs, atol=2e-5)
+    m = _amounts(grad)
+    assert np.abs(m - m[0]).max() / 20e-6 < 1e-10
+
+
+def test_the_fe_cr_case_decomposes_at_the_fastest_growing_wavelength():
+    """cases/fe-cr-spinodal.toml (Fe-40Cr, 748.15 K): linear theory gives lambda_max =
+    13.9 nm; the profile's dominant wavelength after the early stage is the periodic
+    mode nearest to it, F never increases, the amounts stay, and the alpha / alpha'
+    layers head for the binodal (0.155 / 0.885 with this database)."""
+    from kinsim.plotting import dominant_wavelength
+
+    r = kinsim.run(REPO / "cases" / "fe-cr-spinodal.toml")
+    lam = r.attrs["spinodal_wavelength_max_m"]
+    assert lam == pytest.approx(13.9e-9, abs=0.05e-9)
+    L = r.faces[-1] - r.faces[0]
+    nearest = L / round(L / lam)
+    it = int(np.argmin(np.abs(r.time - 2 * 3600)))
+    assert dominant_wavelength(r, it, 1) == pytest.approx(nearest, rel=1e-9)
+    _assert_conserved_and_dissipative(r)
+    x = r.x[-1, :, 1]
+    assert x.min() < 0.2 and x.max() > 0.7

@@ -192,7 +192,8 @@ class Simulation:
                                   n_markers=state.markers.shape[0], mobility_policy=case.mobility.missing,
                                   extra_attrs=extra, parameters=self.parameters(),
                                   extra_units={"temperature": "K", "potential": "J mol-1",
-                                               "free_energy": FREE_ENERGY_UNITS[g.geometry]})
+                                               "free_energy": FREE_ENERGY_UNITS[g.geometry],
+                                               "gradient_potential": "J mol-1"})
         stage = setup.stage_index(case, float(state.t[0]))
 
         def checkpoint():
@@ -208,6 +209,8 @@ class Simulation:
                                                          case.boundary.left.type == "periodic"))}
             if case.potentials:
                 extra["potential"] = fields.PHI.copy()
+            if gradient is not None:
+                extra["gradient_potential"] = gradient.psi.copy()
             writer.append(t, setup.to_x(state.U), fields.MU, fields.J, state.markers, extra=extra)
             state.t_last_snapshot[0] = t
             timings["io"] += time.perf_counter() - t0
