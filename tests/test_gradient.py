@@ -307,3 +307,23 @@ def test_the_fe_cr_case_decomposes_at_the_fastest_growing_wavelength():
     _assert_conserved_and_dissipative(r)
     x = r.x[-1, :, 1]
     assert x.min() < 0.2 and x.max() > 0.7
+
+
+@pytest.mark.slow
+def test_an_interrupted_gradient_run_resumes_to_the_uninterrupted_result(tmp_path):
+    """psi is not part of the stepper state (it follows from u): the checkpoint of a
+    gradient-energy run resumes to the same result."""
+    from test_resume import _interrupt_in_process
+
+    case = REPO / "cases" / "fe-cr-spinodal.toml"
+    sets = ["output.snapshots=48"]
+    ref = tmp_path / "ref.h5"
+    kinsim.run(case, output=ref, overrides=sets)
+    out = _interrupt_in_process(tmp_path, case, sets, "fecr.h5")
+    r = kinsim.read_result(out)
+    assert r.status == "interrupted" and r.n_snapshots < 49
+    assert main(["run", "--resume", str(out), "--quiet"]) == 0
+    a, b = kinsim.read_result(out), kinsim.read_result(ref)
+    np.testing.assert_allclose(a.time, b.time, rtol=1e-14)
+    np.testing.assert_allclose(a.x, b.x, rtol=0, atol=1e-11)
+    np.testing.assert_allclose(a.extra["free_energy"], b.extra["free_energy"], rtol=1e-13)
