@@ -119,8 +119,9 @@ def _cmd_run(args) -> int:
         g = sim.grid
         T = (f"T = {sim.T:g} K" if case.conditions.schedule is None
              else f"T(t) from {len(case.conditions.schedule)} schedule points")
-        print(f"{case.title}\n  {sim.model.phase} {'-'.join(sim.components)}, {T}, "
-              f"{case.conditions.duration:g} s, {g.z.shape[0]} nodes ({case.grid.spacing}, {case.grid.geometry}), "
+        spacing = f"{len(case.regions)} regions" if case.regions else case.grid.spacing
+        print(f"{case.title}\n  {sim.phase_label} {'-'.join(sim.components)}, {T}, "
+              f"{case.conditions.duration:g} s, {g.z.shape[0]} nodes ({spacing}, {case.grid.geometry}), "
               f"{case.solver.method}\n  {'resuming ' if args.resume else ''}-> {out}", file=sys.stderr)
     summary = sim.run(output=out, progress=not args.quiet, resume=bool(args.resume))
     t = summary.timings
