@@ -19,10 +19,15 @@ file shows the region's width as 0 from then on (``/region_width``).
 Result file, besides the single-phase layout: ``/z`` and ``/face`` hold the positions at
 t = 0 and the per-snapshot positions are ``/node_position`` (time, z) and
 ``/face_position`` (time, face); ``/interface_position`` (time, interface) the interface
-positions (m), ``/interface_x_left`` and ``/interface_x_right`` (time, interface,
-component) the mole fractions on each side of every interface; ``/region_width`` (time,
-region).  The flux at an interface face is the left region's.  Nodes of a vanished region
-are NaN.  No Kirkendall markers.
+positions (m, NaN once gone) and ``/interface_velocity`` their velocity over the last
+step (m/s), ``/interface_x_left`` / ``/interface_x_right`` (time, interface, component)
+the mole fractions on each side of every interface and ``/interface_flux_left`` /
+``/interface_flux_right`` the volume-fixed fluxes there (mol m^-2 s^-1: the flux balance
+v (c_left - c_right) = J_left - J_right holds to the solver's tolerance);
+``/region_width`` (time, region).  The flux at an interface face is the left region's.  Nodes of a vanished region
+sit at the wall it vanished into, with the composition, potentials and flux of the
+nearest node of the region that took its place (they hold no matter).  No Kirkendall
+markers.
 """
 
 from __future__ import annotations
@@ -389,17 +394,21 @@ class RegionSimulation(Simulation):
             state.left_wall[right] = lw
             state.wall_kind[rw] = WALL_GONE
             target = self._node_rows(right).start
+            where = lw
         elif right is None:
             state.right_wall[left] = rw
             state.wall_kind[lw] = WALL_GONE
             target = self._node_rows(left).stop - 1
+            where = rw
         else:
             state.left_wall[right] = lw
             state.wall_kind[rw] = WALL_GONE
             state.walls[rw] = state.walls[lw]
             target = self._node_rows(right).start
             self._join(left, right, lw, state)
+            where = lw
         active[r] = 0
+        state.left_wall[r] = state.right_wall[r] = where  # the wall it vanished into
         V_new = self._cell_volumes(state)
         Q[target] += lost
         live = V_new > 0.0
@@ -444,30 +453,61 @@ class RegionSimulation(Simulation):
         for r, spec in enumerate(self.regions):
             rows = self._node_rows(r)
             s = int(self.layout.start[r])
+            first = 0 if r == 0 else 1
             if state.active[r]:
                 x[o:o + spec.nodes] = X[rows]
                 mu[o:o + spec.nodes] = fields.MU[rows]
-                first = 0 if r == 0 else 1
                 flux[o + first:o + spec.nodes + 1] = fields.J[s + first:s + spec.nodes + 1]
+            else:  # zero width at the wall it vanished into: the nearest node of the region that took its place
+                q = next((q for q in range(r + 1, R) if state.active[q]), None)
+                i, f = (self._node_rows(q).start, int(self.layout.start[q])) if q is not None else \
+                    (self._node_rows(max(q for q in range(r) if state.active[q])).stop - 1,) * 2
+                x[o:o + spec.nodes] = X[i]
+                mu[o:o + spec.nodes] = fields.MU[i]
+                flux[o + first:o + spec.nodes + 1] = fields.J[f]
             o += spec.nodes
         g = self._positions(state)
         walls = np.where(state.wall_kind[1:R] != WALL_GONE, state.walls[1:R], np.nan)
-        xl = np.full((R - 1, self.n), np.nan)
-        xr = np.full((R - 1, self.n), np.nan)
+        xl, xr, jl, jr = (np.full((R - 1, self.n), np.nan) for _ in range(4))
         for r in range(R):
             if not state.active[r]:
                 continue
             w = int(state.right_wall[r])
             q = next((q for q in range(r + 1, R) if state.active[q]), None)
             if q is not None and 1 <= w < R:
-                xl[w - 1] = X[int(self.layout.start[r]) + self.regions[r].nodes + 1]
-                xr[w - 1] = X[int(self.layout.start[q])]
+                ra = int(self.layout.start[r]) + self.regions[r].nodes + 1
+                rb = int(self.layout.start[q])
+                xl[w - 1], xr[w - 1] = X[ra], X[rb]
+                jl[w - 1], jr[w - 1] = fields.J[ra - 1], fields.J[rb]
         widths = np.array([(state.walls[state.right_wall[r]] - state.walls[state.left_wall[r]]) if state.active[r]
                            else 0.0 for r in range(R)])
         extra = {"temperature": np.array(self.case.conditions.temperature_at(float(state.t[0]))),
                  "node_position": g.z, "face_position": g.faces, "interface_position": walls,
-                 "interface_x_left": xl, "interface_x_right": xr, "region_width": widths}
+                 "interface_velocity": np.where(np.isnan(walls), np.nan, self._velocities(state)[1:R]),
+                 "interface_x_left": xl, "interface_x_right": xr, "interface_flux_left": jl,
+                 "interface_flux_right": jr, "region_width": widths}
         return x, mu, flux, state.markers, extra
+
+    def _velocities(self, state) -> np.ndarray:
+        """The velocity (m/s) of every wall over the last step, as the step's flux balance
+        has it: dVol / (dt A), the BDF combination of the volume coordinate (0 before the
+        first step, after a restart of the history, and for walls that do not move)."""
+        nh = int(state.nhist[0])
+        t = state.hist_t
+        m = self.layout.geometry
+        if nh < 2 or state.t[0] != t[0]:
+            return np.zeros(state.walls.size)
+        dt = t[0] - t[1]
+        vol = _volume(state.hist_walls, m)
+        if nh == 3 and t[1] > t[2]:  # the step was BDF2 (two earlier states known)
+            w = dt / (t[1] - t[2])
+            d = (1.0 + 2.0 * w) / (1.0 + w) * vol[0] - (1.0 + w) * vol[1] + w * w / (1.0 + w) * vol[2]
+        else:
+            d = vol[0] - vol[1]
+        area = state.hist_walls[0] ** m if m else np.ones(state.walls.size)
+        v = d / (dt * area)
+        v[np.isin(state.wall_kind, (WALL_END, WALL_MERGED, WALL_GONE))] = 0.0
+        return v
 
     def _writer_arguments(self, state) -> dict:
         args = super()._writer_arguments(state)
@@ -477,7 +517,9 @@ class RegionSimulation(Simulation):
             mobility_missing=json.dumps({p: d.missing_mobility for p, d in desc.items()}),
             regions=json.dumps([s.phase for s in self.regions]))
         args["extra_units"].update(node_position="m", face_position="m", interface_position="m",
-                                   interface_x_left="1", interface_x_right="1", region_width="m")
+                                   interface_velocity="m s-1", interface_x_left="1", interface_x_right="1",
+                                   interface_flux_left="mol m-2 s-1", interface_flux_right="mol m-2 s-1",
+                                   region_width="m")
         return args
 
     def _raise_failure(self, code, state, at_start=False):

@@ -124,8 +124,11 @@ NAMED_DIMENSIONS = {
     "node_position": ("z",),
     "face_position": ("face",),
     "interface_position": ("interface",),
+    "interface_velocity": ("interface",),
     "interface_x_left": ("interface", "component"),
     "interface_x_right": ("interface", "component"),
+    "interface_flux_left": ("interface", "component"),
+    "interface_flux_right": ("interface", "component"),
     "region_width": ("region",),
 }
 
