@@ -24,7 +24,7 @@ from ..grid import GEOMETRIES, Grid1D, geometric_widths
 from ..units import parse_length
 from .composition import read_composition, to_mole_fractions
 from .schema import SCHEMA
-from .section import Section, as_number
+from .section import Section, as_number, suggest
 
 __all__ = ["RegionSpec", "read_regions", "region_faces", "region_grid", "region_walls"]
 
@@ -118,7 +118,7 @@ def _region(sec: Section, comps: tuple, start: float, last: bool) -> RegionSpec:
     names = sec.table.names()
     for k in sec.data:
         if k not in names and k.strip().upper() not in comps:
-            sec.check_keys()  # the unknown-key error with its suggestion
+            raise CaseError(f"unknown key '{where}.{k}'" + suggest(k, names))
         if k.strip().upper() == comps[0]:
             raise CaseError(f"{where}.{k}: {comps[0]} is the dependent component (the balance); give only "
                             f"{', '.join(comps[1:])}")

@@ -37,7 +37,7 @@ import json
 import numpy as np
 
 from ..case.regions import region_faces, region_walls
-from ..errors import ConvergenceError, InputError
+from ..errors import ConvergenceError, InputError, KinsimError
 from ..grid import GEOMETRIES, Grid1D
 from ..kernels.codes import (ADV_BOUNDARY_FAILED, ADV_MAX_STEPS, ADV_NODE_FAILED, ADV_REGION_VANISHED, N_STATS,
                              S_FAIL_NODE, S_FAIL_STATUS, S_STEPS, STATUS_TEXT, WALL_END, WALL_GONE, WALL_LOCAL_EQ,
@@ -77,10 +77,13 @@ class RegionSimulation(Simulation):
         R = len(self.regions)
         self.slots = max(MIN_SLOTS, R)
         self.models = {}
-        for spec in self.regions:
+        for r, spec in enumerate(self.regions):
             if spec.phase not in self.models:
-                self.models[spec.phase] = load_phase(th.database, spec.phase, self.components,
-                                                     mobility=case.mobility.missing)
+                try:
+                    self.models[spec.phase] = load_phase(th.database, spec.phase, self.components,
+                                                         mobility=case.mobility.missing)
+                except KinsimError as exc:
+                    raise type(exc)(f"region[{r}].phase = '{spec.phase}': {exc}") from None
         cond = case.conditions
         for model in self.models.values():
             if cond.schedule is None:

@@ -74,11 +74,27 @@ class PhasePair:
         X = xa[None, :] + s[order, None] * (xb - xa)[None, :]
         return self.tie_line(X)
 
+    def through(self, x, toward):
+        """The a/b tie-line crossed by the line through x and ``toward`` (all components),
+        looked for over the whole stretch of that line inside the composition simplex
+        (for a binary: every composition), or None."""
+        d = toward - x
+        if not np.any(d != 0.0):
+            return None
+        # the line's parameter range where every mole fraction stays in [1e-9, 1 - 1e-9]
+        lo, hi = -np.inf, np.inf
+        for xi, di in zip(x, d):
+            if di != 0.0:
+                a, b = (1e-9 - xi) / di, (1.0 - 1e-9 - xi) / di
+                lo, hi = max(lo, min(a, b)), min(hi, max(a, b))
+        s = np.linspace(lo, hi, 4 * _SCAN)
+        return self.tie_line(x[None, :] + s[:, None] * d[None, :])
+
     def describe(self, x, toward) -> str:
         """Where a composition x on b's side of the tie-line lies, for messages (the
-        tie-line is looked for between x and ``toward``, e.g. the neighbouring region's
-        composition)."""
-        tl = self.between(x, toward)
+        tie-line is looked for on the line through x and ``toward``, e.g. the
+        neighbouring region's composition)."""
+        tl = self.through(x, toward)
         if tl is None:
             return f"{self.b} alone is stable there at {self.T:g} K"
         xa, xb = tl
