@@ -243,8 +243,45 @@ def test_ternary_couple_interface_on_pycalphads_tie_line_with_the_flux_balance()
     np.testing.assert_allclose(q, np.broadcast_to(q[0], q.shape), rtol=1e-12, atol=0)
 
 
-def test_against_the_homogenization_model():
-    pytest.skip("the homogenization model is not on main yet: the comparison is added when it is merged")
+def _pycalphad_mu(db, phase, comps, T, x):
+    """pycalphad's chemical potentials (J/mol, in the order of ``comps``) of one phase at x."""
+    from pycalphad import equilibrium
+    from pycalphad import variables as v
+
+    conds = {v.T: T, v.P: 101325, v.N: 1, **{v.X(c): float(xc) for c, xc in zip(comps[1:], x[1:])}}
+    eq = equilibrium(db, list(comps) + ["VA"], [phase], conds)
+    order = [str(c) for c in eq.component.values]
+    mu = eq.MU.values.ravel()
+    return np.array([mu[order.index(c)] for c in comps])
+
+
+def test_para_equilibrium_ferrite_in_fe_mn_c():
+    """Para-equilibrium: Mn does not partition (u_Mn equal on both sides), carbon is at
+    equal chemical potential and u_Fe dmu_Fe + u_Mn dmu_Mn = 0 across the interface, with
+    pycalphad's chemical potentials; full local equilibrium would partition Mn."""
+    from pycalphad import Database
+
+    data = {"title": "para-equilibrium ferrite",
+            "thermo": {"database": str(CASES_DB / "fe-mn-si-c.tdb"), "components": ["FE", "MN", "C"]},
+            "conditions": {"temperature": 1050, "duration": "60 s"}, "grid": {"geometry": "planar"},
+            "region": [{"phase": "BCC_A2", "width": 0, "nodes": 20, "interface": "para-equilibrium"},
+                       {"phase": "FCC_A1", "width": "50 um", "nodes": 60, "spacing": "geometric", "ratio": 1.04,
+                        "composition": {"MN": 0.015, "C": 0.005}}],
+            "mobility": {"missing": "solvent", "molar_volume": 7.1e-6}, "output": {"snapshots": 3}}
+    r = kinsim.run(data)
+    assert r.interfaces[-1, 0] > 5e-6  # the ferrite grew
+    db = Database(str(CASES_DB / "fe-mn-si-c.tdb"))
+    comps = ["FE", "MN", "C"]
+    RT = R * 1050
+    for it in range(1, r.n_snapshots):
+        xa, xb = r.extra["interface_x_left"][it, 0], r.extra["interface_x_right"][it, 0]
+        assert xa[1] / xa[0] == pytest.approx(xb[1] / xb[0], rel=1e-9)
+        dmu = _pycalphad_mu(db, "BCC_A2", comps, 1050, xa) - _pycalphad_mu(db, "FCC_A1", comps, 1050, xb)
+        assert abs(dmu[2]) < 1e-5 * RT
+        assert abs(dmu[0] + xa[1] / xa[0] * dmu[1]) < 1e-5 * RT
+        assert abs(dmu[1]) > 1e-3 * RT  # Mn is not at equal potential: not the full local equilibrium
+    q = _contents(r)
+    np.testing.assert_allclose(q, np.broadcast_to(q[0], q.shape), rtol=1e-12, atol=0)
 
 
 def _vanishing_case(regions):

@@ -9,14 +9,16 @@ cell volume) and the transport T_f = dt V_s A_f J_f - u_f dVol_f through face f 
 step (J the volume-fixed face flux, u_f the mean of the two nodes, at a wall the wall's
 state; dVol_f = a0 Vol(z_f) + a1 Vol(z_f^n) + a2 Vol(z_f^(n-1)) the BDF combination of the
 volume coordinate of the moving face, i.e. dt A_f times its velocity), the residual is
+the content balance
 
-    R_i = [a0 q_i + a1 q_i^n + a2 q_i^(n-1) + T_(i+1/2) - T_(i-1/2)] / V_i
+    R_i = a0 q_i + a1 q_i^n + a2 q_i^(n-1) + T_(i+1/2) - T_(i-1/2)
 
 Every T appears once with + and once with - (the interfaces' through the shared exchange
 e of kinsim.kernels.interface, the outer ends closed or their boundary condition), so
-the contents telescope: with closed ends sum_i q_i is the same at every step (the
-Newton update keeps it exactly to first order; what is left is of the order of the
-square of the last correction).  A uniform u stays uniform on any moving grid (the
+the contents telescope: with closed ends sum_i q_i is the same at every step.  The
+Newton update, a linearisation of these content balances (not of R_i / V_i, whose
+linearisation in the positions carries R_i dV_i), keeps the sum to second order in the
+last correction, i.e. to round-off.  A uniform u stays uniform on any moving grid (the
 volumes and the dVol come from the same face coordinates).
 
 Newton system.  Unknowns in chain order: the nodes of each active region (m = n - 1
@@ -384,7 +386,7 @@ def assemble_residual(problem, state, work, fields, U, EX, walls, a0, a1, a2, nh
                     q += a2 * hist[1, i, k] * work.Vc[2, i]
                 tr = _transport(state, work, fields, U, EX, s, N, i, k, r, c)
                 tl = _transport(state, work, fields, U, EX, s, N, i - 1, k, r, c)
-                F[o + k - 1] = (q + tr - tl) / V
+                F[o + k - 1] = q + tr - tl
         else:
             w = work.brow[b]
             ra = work.bra[b]
@@ -429,6 +431,8 @@ def face_derivatives(problem, state, work, fields, U, T):
             d = zr[f + 1] - zr[f]
             face_flux_derivative(pr.onsager, fields.L[f], fields.L[f + 1], fields.DMDU[f], d, 1.0, work.Gm[f])
             face_flux_derivative(pr.onsager, fields.L[f], fields.L[f + 1], fields.DMDU[f + 1], d, -1.0, work.Gp[f])
+            _coefficient_terms(pr.material.subst, fields.L, fields.MU, U, f, f, f + 1, d, work.Gm[f])
+            _coefficient_terms(pr.material.subst, fields.L, fields.MU, U, f + 1, f, f + 1, d, work.Gp[f])
             to_volume_frame(pr.material.subst, U[f], U[f + 1], work.Gm[f])
             to_volume_frame(pr.material.subst, U[f], U[f + 1], work.Gp[f])
     s, e = boundary_rows(lay, active)
@@ -442,6 +446,25 @@ def face_derivatives(problem, state, work, fields, U, T):
             work.Gp[s, k, j] = work.bGp[0, k, j]
             work.Gm[e - 1, k, j] = work.bGm[2, k, j]
             work.Gp[e - 1, k, j] = 0.0
+
+
+@jit(**LEAF)
+def _coefficient_terms(subst, L, MU, U, s, a, b, d, G):
+    """Add to G (dJ'/du of row s, at the face between rows a and b at distance d) the
+    part of the diagonal L' that is proportional to u_k (L'_kk = u_k M_k / V_s): with
+    J'_k = -(L'_a,k + L'_b,k) (M_b,k - M_a,k) / (2 d), dJ'_k/du_s,j gains
+    -(M_b,k - M_a,k) / (2 d) L'_s,k / u_s,k du_s,k/du_s,j (u_0 = 1 - sum of the other
+    substitutional u).  The cross terms and the composition dependence of M stay frozen."""
+    n = G.shape[0]
+    for k in range(n):
+        if U[s, k] <= 0.0:
+            continue
+        g = -0.5 * (MU[b, k] - MU[a, k]) / d * L[s, k] / U[s, k]
+        if k == 0:
+            for j in range(n - 1):
+                G[0, j] -= g * subst[j + 1]
+        else:
+            G[k, k - 1] += g
 
 
 @jit(**LEAF)
@@ -470,7 +493,6 @@ def assemble_jacobian(problem, state, work, fields, U, EX, a0, dt, T):
             r = _region_of_row(lay, state.active, i)
             s = lay.start[r]
             N = lay.nodes[r]
-            V = work.Vc[0, i]
             fl = i - 1
             fr = i
             wl = state.left_wall[r] if fl == s else -1
@@ -478,32 +500,32 @@ def assemble_jacobian(problem, state, work, fields, U, EX, a0, dt, T):
             iface_l = wl >= 0 and state.wall_kind[wl] != WALL_END
             iface_r = wr >= 0 and state.wall_kind[wr] != WALL_END
             for k in range(m):
-                work.Dg[b, k, k] = a0
+                work.Dg[b, k, k] = a0 * work.Vc[0, i]
                 for j in range(m):
                     v = 0.0
                     if not iface_r:
                         v += c * work.area[fr] * work.Gm[fr, k + 1, j]
                     if not iface_l:
                         v -= c * work.area[fl] * work.Gp[fl, k + 1, j]
-                    work.Dg[b, k, j] += v / V
+                    work.Dg[b, k, j] += v
                 if wr < 0:
-                    work.Dg[b, k, k] -= 0.5 * work.dvol[fr] / V
+                    work.Dg[b, k, k] -= 0.5 * work.dvol[fr]
                 if wl < 0:
-                    work.Dg[b, k, k] += 0.5 * work.dvol[fl] / V
+                    work.Dg[b, k, k] += 0.5 * work.dvol[fl]
                 # the block before: the node before, or the interface on the left (its e)
                 if wl < 0:
                     for j in range(m):
-                        work.Lo[b, k, j] = -c * work.area[fl] * work.Gm[fl, k + 1, j] / V
-                    work.Lo[b, k, k] += 0.5 * work.dvol[fl] / V
+                        work.Lo[b, k, j] = -c * work.area[fl] * work.Gm[fl, k + 1, j]
+                    work.Lo[b, k, k] += 0.5 * work.dvol[fl]
                 elif iface_l:
-                    work.Lo[b, k, m + k] = -work.vref[wl] / V
+                    work.Lo[b, k, m + k] = -work.vref[wl]
                 # the block after: the next node, or the interface on the right (its e)
                 if wr < 0:
                     for j in range(m):
-                        work.Up[b, k, j] = c * work.area[fr] * work.Gp[fr, k + 1, j] / V
-                    work.Up[b, k, k] -= 0.5 * work.dvol[fr] / V
+                        work.Up[b, k, j] = c * work.area[fr] * work.Gp[fr, k + 1, j]
+                    work.Up[b, k, k] -= 0.5 * work.dvol[fr]
                 elif iface_r:
-                    work.Up[b, k, m + k] = work.vref[wr] / V
+                    work.Up[b, k, m + k] = work.vref[wr]
         else:
             w = work.brow[b]
             ra = work.bra[b]

@@ -39,7 +39,7 @@ import numpy as np
 from ..case.regions import region_faces, region_walls
 from ..errors import ConvergenceError, InputError, KinsimError
 from ..grid import GEOMETRIES, Grid1D
-from ..kernels.codes import (ADV_BOUNDARY_FAILED, ADV_MAX_STEPS, ADV_NODE_FAILED, ADV_REGION_VANISHED, N_STATS,
+from ..kernels.codes import (ADV_BOUNDARY_FAILED, ADV_NODE_FAILED, ADV_REGION_VANISHED, N_STATS,
                              S_FAIL_NODE, S_FAIL_STATUS, S_STEPS, STATUS_TEXT, WALL_END, WALL_GONE, WALL_LOCAL_EQ,
                              WALL_MERGED, WALL_PARA_EQ)
 from ..kernels.flux import Grid
@@ -214,16 +214,16 @@ class RegionSimulation(Simulation):
             xa = X[self._node_rows(a)][-1]
             xb = X[self._node_rows(b)][0]
             pair = self._pair(a, b)
-            if self.regions[b].nucleates or self.regions[a].nucleates:
-                grow, host, x_host = (b, a, xa) if self.regions[b].nucleates else (a, b, xb)
-                tl = pair.tie_line(x_host[None, :])
+            nucleus = self.regions[b].nucleates or self.regions[a].nucleates
+            if nucleus:
+                grow, host, x_near = (b, a, xa) if self.regions[b].nucleates else (a, b, xb)
+                tl = pair.tie_line(x_near[None, :])
                 if tl is None:
                     raise InputError(f"region[{grow}].width = 0: at the composition of region[{host}] next to it "
-                                     f"({_fmt(self.components, x_host)}) {self.regions[host].phase} is stable alone "
+                                     f"({_fmt(self.components, x_near)}) {self.regions[host].phase} is stable alone "
                                      f"at {self.T:g} K, so no {self.regions[grow].phase} nucleates there")
-                if self._nucleus_host(grow) == host:
-                    X[self._node_rows(grow)] = tl[1] if grow == b else tl[0]
             else:
+                x_near = xa
                 tl = pair.between(xa, xb)
                 if tl is None:
                     raise InputError(f"region[{a}] and region[{b}]: no {self.regions[a].phase} + "
@@ -232,7 +232,9 @@ class RegionSimulation(Simulation):
                                      "K, so they cannot meet at a sharp interface")
             ea, eb = tl
             if self.regions[a].interface == "para-equilibrium":
-                ea, eb = _para_start(ea, eb, xa if not self.regions[a].nucleates else xb, self.subst)
+                ea, eb = _para_start(ea, eb, x_near, self.subst)
+            if nucleus and self._nucleus_host(grow) == host:
+                X[self._node_rows(grow)] = eb if grow == b else ea
             X[int(self.layout.start[a]) + self.regions[a].nodes + 1] = ea
             X[int(self.layout.start[b])] = eb
         for r, spec in enumerate(self.regions):
@@ -301,9 +303,8 @@ class RegionSimulation(Simulation):
             self._remove_region(int(state.stats[S_FAIL_NODE]), state, work)
             max_steps -= int(state.stats[S_STEPS]) - before
             if max_steps <= 0:
-                max_steps = 1  # evaluate the new state, then stop
+                max_steps = 1  # evaluate the new state (a step to its own time), then return
                 t_target = float(state.t[0])
-                code = ADV_MAX_STEPS
 
     @property
     def phase_label(self) -> str:
