@@ -23,6 +23,7 @@ import kinsim
 from conftest import CASES_DB, REPO, TESTS_DB
 from kinsim.case import load_case
 from kinsim.cli import main
+from kinsim.grid import GEOMETRIES
 from kinsim.simulation.setup import to_u
 from kinsim.storage import ResultWriter, read_result
 
@@ -78,11 +79,14 @@ def _stefan_case(nodes, ratio, width="0.5 mm", duration="10 h"):
 
 
 def _contents(r):
-    """(time, component) amounts per unit area: the sum of u V over the cells (mol m^-2 x V_s)."""
+    """(time, component) amounts: the sum of u V over the cells (x V_s: mol per unit area,
+    per radian and unit height, or per steradian), V from the volume coordinate
+    z^(m+1) / (m+1) of the faces (m = 0, 1, 2: planar, cylindrical, spherical)."""
     inter = r.parameters["thermo_interstitial"].astype(bool)
     u = r.x / (r.x * ~inter).sum(axis=2, keepdims=True)
-    widths = np.diff(r.extra["face_position"], axis=1)
-    return (u * widths[:, :, None]).sum(axis=1)
+    m = GEOMETRIES[r.case.grid.geometry]
+    volumes = np.diff(r.extra["face_position"] ** (m + 1) / (m + 1), axis=1)
+    return (u * volumes[:, :, None]).sum(axis=1)
 
 
 def _stefan_errors(r):
@@ -326,6 +330,26 @@ def test_a_middle_region_vanishes_and_its_neighbours_join():
     assert abs(x[i + 1] - x[i - 1]) < 0.02
     q = _contents(r)
     np.testing.assert_allclose(q, np.broadcast_to(q[0], q.shape), rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("geometry", ["cylindrical", "spherical"])
+def test_a_core_region_in_curved_geometries_conserves_and_moves_its_own_way(geometry):
+    """An ALPHA core (radius 20 um) in a BETA shell: the contents weighted by the cells'
+    volumes (z^(m+1)/(m+1)) stay constant, so the kernels' cell volumes, face areas and
+    moving-face volumes are the curved geometry's; the interface moves, and not as in the
+    planar slab of the same widths."""
+    regions = [_region("ALPHA", "20 um", 20, 0.15), _region("BETA", "100 um", 30, 0.9, "geometric")]
+    planar = _vanishing_case(regions)
+    planar["conditions"]["duration"] = "20 min"
+    curved = {**planar, "grid": {"geometry": geometry}}
+    r = kinsim.run(curved)
+    assert r.status == "completed"
+    q = _contents(r)
+    np.testing.assert_allclose(q, np.broadcast_to(q[0], q.shape), rtol=1e-12, atol=0)
+    moved = r.interfaces[-1, 0] - 20e-6
+    assert abs(moved) > 0.5e-6
+    flat = kinsim.run(planar).interfaces[-1, 0] - 20e-6
+    assert abs(moved - flat) > 0.05 * abs(flat)
 
 
 def test_region_result_file_layout_and_xarray(tmp_path):

@@ -509,8 +509,9 @@ class RegionSimulation(Simulation):
         else:
             d = vol[0] - vol[1]
         area = state.hist_walls[0] ** m if m else np.ones(state.walls.size)
-        v = d / (dt * area)
-        v[np.isin(state.wall_kind, (WALL_END, WALL_MERGED, WALL_GONE))] = 0.0
+        moving = ~np.isin(state.wall_kind, (WALL_END, WALL_MERGED, WALL_GONE))  # an end may sit at r = 0
+        v = np.zeros(state.walls.size)
+        v[moving] = d[moving] / (dt * area[moving])
         return v
 
     def _writer_arguments(self, state) -> dict:
