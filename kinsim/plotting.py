@@ -202,20 +202,38 @@ def plot_profiles(result, ax=None, component=None, times=None, unit="mole-fracti
     k = _components(r, component, [1 if len(r.components) > 1 else 0])[0]
     ax = ax if ax is not None else _new_axes()
     vals, ulabel = _values(r, unit)
-    ax.plot(r.node_positions(0) * 1e3, vals[0, :, k], label="initial", **_INITIAL)
+    ax.plot(*_profile_line(r, vals, 0, k, unit), label="initial", **_INITIAL)
     idx = [i for i in time_indices(r, times) if i > 0]
     uphill_drawn = False
     for color, it in zip(_time_colors(len(idx)), idx):
-        zmm = r.node_positions(it) * 1e3
         if mark_uphill:
             up = uphill_nodes(r, it, k)
             if up.any():
-                ax.plot(zmm, np.where(up, vals[it, :, k], np.nan), label=None if uphill_drawn else "uphill",
-                        zorder=1, **_UPHILL)
+                ax.plot(r.node_positions(it) * 1e3, np.where(up, vals[it, :, k], np.nan),
+                        label=None if uphill_drawn else "uphill", zorder=1, **_UPHILL)
                 uphill_drawn = True
-        ax.plot(zmm, vals[it, :, k], color=color, label=time_label(r.time[it]), zorder=2)
+        ax.plot(*_profile_line(r, vals, it, k, unit), color=color, label=time_label(r.time[it]), zorder=2)
         _mark_interfaces(ax, r, it, color)
     return _finish_distance_axes(ax, r, f"{_name(r.components[k])} ({ulabel})", legend)
+
+
+def _profile_line(r: Result, vals, it: int, k: int, unit: str) -> tuple[np.ndarray, np.ndarray]:
+    """(z in mm, values) of component k at snapshot ``it`` (``vals``: the compositions in
+    ``unit``); for a moving-boundary run with the interface compositions of both sides
+    inserted at each interface, so the jump is drawn where the interface is."""
+    z, y = r.node_positions(it), vals[it, :, k]
+    if r.interfaces is None:
+        return z * 1e3, y
+    sides = [r.extra["interface_x_left"][it], r.extra["interface_x_right"][it]]
+    if unit == "weight-percent":
+        sides = [to_weight_percent(x, r.components) for x in sides]
+    for j in np.argsort(r.interfaces[it])[::-1]:  # from the right: the insertion points stay valid
+        s = r.interfaces[it, j]
+        if np.isfinite(s) and np.isfinite(sides[0][j, k]) and np.isfinite(sides[1][j, k]):
+            i = int(np.searchsorted(z, s))
+            z = np.insert(z, i, [s, s])
+            y = np.insert(y, i, [sides[0][j, k], sides[1][j, k]])
+    return z * 1e3, y
 
 
 def _finish_distance_axes(ax, r, ylabel, legend):

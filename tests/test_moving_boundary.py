@@ -382,6 +382,17 @@ def test_plots_of_a_region_run(tmp_path):
     k, _ = _stefan_k()
     slope = np.diff(line.get_ydata())[0] / np.diff(line.get_xdata())[0] * 1e-6  # m per sqrt(s)
     assert slope == pytest.approx(2.0 * k, rel=0.02)
+    # the profiles jump at the interface, from one tie-line end to the other
+    from kinsim.plotting import plot_profiles
+
+    r = read_result(out)
+    ax = plot_profiles(out, times=[r.time[-1]], mark_uphill=False)
+    (line,) = [ln for ln in ax.get_lines() if ln.get_label() != "initial" and ln.get_linestyle() == "-"]
+    z, x = np.asarray(line.get_xdata()) * 1e-3, np.asarray(line.get_ydata())
+    assert z.size == r.x.shape[1] + 2 and np.all(np.diff(z) >= 0)
+    (at,) = np.flatnonzero(np.diff(z) == 0)
+    assert z[at] == r.interfaces[-1, 0]
+    np.testing.assert_allclose(x[at:at + 2], _tie_line(), rtol=1e-9)
     assert main(["analyze", str(out)]) == 2  # Matano analysis: single-phase couples only
 
 
