@@ -82,7 +82,7 @@ def _corpus() -> list[dict]:
         {"species": "B", "kind": "energy", "z": [0, "1 mm"], "value": [0, 100]},
     ]))
     regions = {k: v for k, v in base.items() if k not in ("initial", "grid")}
-    regions.update(thermo={"database": str(REPO / "tests" / "databases" / "two-ideal-phases.tdb"),
+    regions.update(thermo={"database": str(REPO / "tests" / "databases" / "two-phase-ab.tdb"),
                            "components": ["A", "B"]}, grid={"geometry": "planar"},
                    region=[{"phase": "ALPHA", "width": "0.5 mm", "nodes": 10, "spacing": "geometric", "ratio": 1.1,
                             "interface": "para-equilibrium", "unit": "mole-fraction", "z": [0, "0.5 mm"],

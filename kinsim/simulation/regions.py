@@ -543,9 +543,9 @@ class RegionSimulation(Simulation):
                 why = STATUS_TEXT.get(int(stats[S_FAIL_STATUS]), f"status {stats[S_FAIL_STATUS]}")
                 wall = state.left_wall[r] if row == s else state.right_wall[r]
                 z = float(state.walls[wall])
+                x = _fmt(self.components, setup.to_x(state.U[row]))
                 exc = ConvergenceError(f"{why} at the {'left' if row == s else 'right'} end of region[{r}] "
-                                       f"({spec.phase}, z = {z:.6g} m; {_fmt(self.components, setup.to_x(state.U[row]))})"
-                                       f" at t = {t:.6g} s, T = {T:g} K")
+                                       f"({spec.phase}, z = {z:.6g} m; {x}) at t = {t:.6g} s, T = {T:g} K")
                 exc.info = {"region": r, "z": z, "reason": why}
                 raise exc
             o += spec.nodes
