@@ -18,6 +18,11 @@ Kinds:
     spinodal  an early profile of a gradient-energy run inside the spinodal, its uphill stretches
               highlighted, with the fastest-growing wavelength of linear theory and the dominant
               wavelength of the profile marked
+    interfaces the positions of the moving interfaces (regions) against sqrt(t), with the
+              parabolic fit
+
+Runs of the moving-boundary model ([[region]]) are drawn at each snapshot's own node
+positions, with the interfaces marked (thin dotted lines in the colour of the time).
 """
 
 from __future__ import annotations
@@ -32,10 +37,11 @@ from .errors import InputError
 from .storage import Result
 from .units import ATOMIC_WEIGHTS
 
-__all__ = ["KINDS", "dominant_wavelength", "figure", "figure_profiles", "plot_energy", "plot_flux", "plot_markers",
-           "plot_mu", "plot_path", "plot_profiles", "plot_spinodal", "to_weight_percent"]
+__all__ = ["KINDS", "dominant_wavelength", "figure", "figure_profiles", "plot_energy", "plot_flux",
+           "plot_interfaces", "plot_markers", "plot_mu", "plot_path", "plot_profiles", "plot_spinodal",
+           "to_weight_percent"]
 
-KINDS = ("profiles", "mu", "path", "markers", "flux", "energy", "spinodal")
+KINDS = ("profiles", "mu", "path", "markers", "flux", "energy", "spinodal", "interfaces")
 UNITS = ("mole-fraction", "weight-percent")
 COLUMN_WIDTH = 3.5  # inches: one column of a two-column journal page
 
@@ -152,10 +158,16 @@ def _si_scale(values) -> tuple[float, str]:
 
 def uphill_nodes(r: Result, it: int, k: int) -> np.ndarray:
     """Nodes on either side of the faces where component k's flux (the solver's,
-    volume-fixed) runs up the gradient of its own concentration c_k = u_k / V_s."""
+    volume-fixed) runs up the gradient of its own concentration c_k = u_k / V_s.  Faces
+    across an interface (a jump between two phases) do not count."""
     c = concentrations(r, it)[:, k]
-    grad = np.diff(c) / np.diff(r.z)
-    up = uphill_faces(r.faces[1:-1], r.flux[it, 1:-1, k], grad)
+    z = r.node_positions(it)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        grad = np.diff(c) / np.diff(z)
+    faces = r.face_positions(it)[1:-1]
+    up = uphill_faces(faces, r.flux[it, 1:-1, k], np.where(np.isfinite(grad), grad, 0.0))
+    if r.interfaces is not None:
+        up &= ~np.isin(faces, r.interfaces[it])
     nodes = np.zeros(r.z.size, dtype=bool)
     nodes[:-1] |= up
     nodes[1:] |= up
@@ -174,6 +186,15 @@ def _mark_weld(ax, r: Result, label=True):
     w = weld_position(r)
     if w is not None:
         ax.axvline(w * _length_unit(r)[0], label="weld" if label else None, **_WELD)
+
+
+def _mark_interfaces(ax, r: Result, it: int, color):
+    """The interfaces of a moving-boundary run at snapshot ``it``."""
+    if r.interfaces is None:
+        return
+    for s in r.interfaces[it]:
+        if np.isfinite(s):
+            ax.axvline(s * _length_unit(r)[0], color=color, lw=0.6, ls=":", zorder=0)
 
 
 def _legend(ax, skip=(), **kw):
@@ -195,27 +216,47 @@ def plot_profiles(result, ax=None, component=None, times=None, unit="mole-fracti
     k = _components(r, component, [1 if len(r.components) > 1 else 0])[0]
     ax = ax if ax is not None else _new_axes()
     vals, ulabel = _values(r, unit)
-    zmm = r.z * _length_unit(r)[0]
-    ax.plot(zmm, vals[0, :, k], label="initial", **_INITIAL)
+    ax.plot(*_profile_line(r, vals, 0, k, unit), label="initial", **_INITIAL)
     idx = [i for i in time_indices(r, times) if i > 0]
     uphill_drawn = False
     for color, it in zip(_time_colors(len(idx)), idx):
         if mark_uphill:
             up = uphill_nodes(r, it, k)
             if up.any():
-                ax.plot(zmm, np.where(up, vals[it, :, k], np.nan), label=None if uphill_drawn else "uphill",
-                        zorder=1, **_UPHILL)
+                ax.plot(r.node_positions(it) * _length_unit(r)[0], np.where(up, vals[it, :, k], np.nan),
+                        label=None if uphill_drawn else "uphill", zorder=1, **_UPHILL)
                 uphill_drawn = True
-        ax.plot(zmm, vals[it, :, k], color=color, label=time_label(r.time[it]), zorder=2)
-    return _finish_distance_axes(ax, r, zmm, f"{_name(r.components[k])} ({ulabel})", legend)
+        ax.plot(*_profile_line(r, vals, it, k, unit), color=color, label=time_label(r.time[it]), zorder=2)
+        _mark_interfaces(ax, r, it, color)
+    return _finish_distance_axes(ax, r, f"{_name(r.components[k])} ({ulabel})", legend)
 
 
-def _finish_distance_axes(ax, r, zmm, ylabel, legend):
-    """Weld mark, labels, limits and legend of a plot against distance (``_length_unit``)."""
+def _profile_line(r: Result, vals, it: int, k: int, unit: str) -> tuple[np.ndarray, np.ndarray]:
+    """(z in the axis unit of ``_length_unit``, values) of component k at snapshot ``it`` (``vals``: the compositions in
+    ``unit``); for a moving-boundary run with the interface compositions of both sides
+    inserted at each interface, so the jump is drawn where the interface is."""
+    z, y = r.node_positions(it), vals[it, :, k]
+    if r.interfaces is None:
+        return z * _length_unit(r)[0], y
+    sides = [r.extra["interface_x_left"][it], r.extra["interface_x_right"][it]]
+    if unit == "weight-percent":
+        sides = [to_weight_percent(x, r.components) for x in sides]
+    for j in np.argsort(r.interfaces[it])[::-1]:  # from the right: the insertion points stay valid
+        s = r.interfaces[it, j]
+        if np.isfinite(s) and np.isfinite(sides[0][j, k]) and np.isfinite(sides[1][j, k]):
+            i = int(np.searchsorted(z, s))
+            z = np.insert(z, i, [s, s])
+            y = np.insert(y, i, [sides[0][j, k], sides[1][j, k]])
+    return z * _length_unit(r)[0], y
+
+
+def _finish_distance_axes(ax, r, ylabel, legend):
+    """Weld mark, labels, limits (the specimen's ends) and legend of a plot against
+    distance (the unit of ``_length_unit``)."""
     _mark_weld(ax, r)
     ax.set_xlabel(f"distance $z$ ({_length_unit(r)[1]})")
     ax.set_ylabel(ylabel)
-    ax.set_xlim(zmm[0], zmm[-1])
+    ax.set_xlim(r.faces[0] * _length_unit(r)[0], r.faces[-1] * _length_unit(r)[0])
     if legend:
         _legend(ax)
     return ax
@@ -229,18 +270,18 @@ def plot_mu(result, ax=None, component=None, times=None, legend=True):
     r = _read(result)
     k = _components(r, component, [1 if len(r.components) > 1 else 0])[0]
     ax = ax if ax is not None else _new_axes()
-    zmm = r.z * _length_unit(r)[0]
     mu = r.mu[..., k] / 1e3
     total = "potential" in r.extra and np.any(np.nan_to_num(r.extra["potential"][..., k]) != 0.0)
     if total:
         mu = mu + np.nan_to_num(r.extra["potential"][..., k]) / 1e3
-    ax.plot(zmm, mu[0], label="initial", **_INITIAL)
+    ax.plot(r.node_positions(0) * _length_unit(r)[0], mu[0], label="initial", **_INITIAL)
     idx = [i for i in time_indices(r, times) if i > 0]
     for color, it in zip(_time_colors(len(idx)), idx):
-        ax.plot(zmm, mu[it], color=color, label=time_label(r.time[it]))
+        ax.plot(r.node_positions(it) * _length_unit(r)[0], mu[it], color=color, label=time_label(r.time[it]))
+        _mark_interfaces(ax, r, it, color)
     sym = f"\\mathrm{{{_name(r.components[k])}}}"
     label = f"$\\mu_{{{sym}}} + \\Phi_{{{sym}}}$" if total else f"$\\mu_{{{sym}}}$"
-    return _finish_distance_axes(ax, r, zmm, f"{label} (kJ mol$^{{-1}}$)", legend)
+    return _finish_distance_axes(ax, r, f"{label} (kJ mol$^{{-1}}$)", legend)
 
 
 def plot_flux(result, ax=None, component=None, times=None, legend=True):
@@ -248,14 +289,14 @@ def plot_flux(result, ax=None, component=None, times=None, legend=True):
     r = _read(result)
     k = _components(r, component, [1 if len(r.components) > 1 else 0])[0]
     ax = ax if ax is not None else _new_axes()
-    fmm = r.faces * _length_unit(r)[0]
     idx = [i for i in time_indices(r, times) if i > 0]
     scale, stext = _si_scale(r.flux[idx, :, k])
     for color, it in zip(_time_colors(len(idx)), idx):
-        ax.plot(fmm, r.flux[it, :, k] / scale, color=color, label=time_label(r.time[it]))
+        ax.plot(r.face_positions(it) * _length_unit(r)[0], r.flux[it, :, k] / scale, color=color, label=time_label(r.time[it]))
+        _mark_interfaces(ax, r, it, color)
     ax.axhline(0.0, color="0.6", lw=0.5)
     ylabel = f"$J_{{\\mathrm{{{_name(r.components[k])}}}}}$ ({stext}mol m$^{{-2}}$ s$^{{-1}}$)"
-    return _finish_distance_axes(ax, r, fmm, ylabel, legend)
+    return _finish_distance_axes(ax, r, ylabel, legend)
 
 
 def plot_path(result, ax=None, components=None, times=None, unit="mole-fraction", legend=True):
@@ -364,6 +405,28 @@ def plot_energy(result, ax=None, legend=True):
         ax.set_xscale("log")
     ax.set_xlabel("time $t$ (s)")
     ax.set_ylabel(f"$F - F_0$ ({stext}{unit})")
+def plot_interfaces(result, ax=None, legend=True):
+    """Positions of the moving interfaces (um) against sqrt(t), each with the parabolic
+    law s = s_0 + K sqrt(t) fitted (least squares; s_0 its position at t = 0)."""
+    r = _read(result)
+    if r.interfaces is None or r.interfaces.shape[1] == 0:
+        raise InputError(f"{r.path} holds no moving interfaces (a run with [[region]] tables has them)")
+    ax = ax if ax is not None else _new_axes()
+    s = np.sqrt(r.time)
+    regions = _region_phases(r)
+    for j, color in zip(range(r.interfaces.shape[1]), _time_colors(r.interfaces.shape[1])):
+        p = r.interfaces[:, j]
+        name = f"{regions[j]} | {regions[j + 1]}" if len(regions) > j + 1 else f"interface {j}"
+        ax.plot(s, p * 1e6, "o", ms=3, color=color, label=name)
+        ok = np.isfinite(p) & (s > 0)
+        if ok.any():
+            d = p[ok] - p[0]
+            K = float((s[ok] * d).sum() / (s[ok] * s[ok]).sum())  # least squares through (0, s_0)
+            ax.plot([0, s[ok][-1]], [p[0] * 1e6, (p[0] + K * s[ok][-1]) * 1e6], color=color, lw=0.8, ls="--",
+                    label=f"parabolic fit: {K * 1e6:.3g} $\\mu$m s$^{{-1/2}}$ $\\times\\sqrt{{t}}$")
+    ax.set_xlabel("$\\sqrt{t}$ (s$^{1/2}$)")
+    ax.set_ylabel("interface position ($\\mu$m)")
+    ax.set_xlim(left=0)
     if legend:
         _legend(ax)
     return ax
@@ -431,6 +494,16 @@ def plot_spinodal(result, ax=None, component=None, times=None, legend=True):
     return ax
 
 
+def _region_phases(r: Result) -> list[str]:
+    """The phases of the regions of a moving-boundary run, left to right."""
+    import json
+
+    try:
+        return list(json.loads(r.attrs.get("regions", "[]")))
+    except ValueError:
+        return []
+
+
 def _name(c: str) -> str:
     """Element symbol as printed: 'SI' -> 'Si'."""
     return c[:1].upper() + c[1:].lower() if c.isalpha() and len(c) <= 2 else c
@@ -471,8 +544,8 @@ def figure(result, out, kind="profiles", times=None, components=None, unit="mole
     """Draw ``kind`` for the result and save it to ``out`` (format from its suffix).
 
     profiles, mu and flux: one panel per component (default: all but the dependent one);
-    path: one panel (two components: x_j against x_k; three: Gibbs triangle); markers:
-    one panel.  Returns the output path."""
+    path: one panel (two components: x_j against x_k; three: Gibbs triangle); markers and
+    interfaces: one panel.  Returns the output path."""
     from matplotlib import rc_context
     from matplotlib.figure import Figure
 
@@ -516,9 +589,9 @@ def figure(result, out, kind="profiles", times=None, components=None, unit="mole
             plot_energy(r, fig.add_subplot())
         else:
             if components:
-                raise InputError("--components does not apply to --kind markers")
+                raise InputError(f"--components does not apply to --kind {kind}")
             fig = Figure(figsize=(COLUMN_WIDTH, 2.6), layout="constrained")
-            plot_markers(r, fig.add_subplot())
+            (plot_markers if kind == "markers" else plot_interfaces)(r, fig.add_subplot())
         title = _title(r)
         if title:
             fig.suptitle(title, fontsize=7)

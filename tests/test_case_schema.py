@@ -88,6 +88,14 @@ def _corpus() -> list[dict]:
         {"species": "A", "kind": "pressure", "volume": 7e-6, "expression": "1e8"},
         {"species": "B", "kind": "energy", "z": [0, "1 mm"], "value": [0, 100]},
     ]))
+    regions = {k: v for k, v in base.items() if k not in ("initial", "grid")}
+    regions.update(thermo={"database": str(REPO / "tests" / "databases" / "two-phase-ab.tdb"),
+                           "components": ["A", "B"]}, grid={"geometry": "planar"},
+                   region=[{"phase": "ALPHA", "width": "0.5 mm", "nodes": 10, "spacing": "geometric", "ratio": 1.1,
+                            "interface": "para-equilibrium", "unit": "mole-fraction", "z": [0, "0.5 mm"],
+                            "B": [0.05, 0.1]},
+                           {"phase": "BETA", "width": "0.5 mm", "nodes": 10, "composition": {"B": 0.65}}])
+    out.append(regions)
     return out
 
 

@@ -22,6 +22,7 @@ from .gradient import GradientSpec
 from .onsager import OnsagerSpec
 from .perturbation import PerturbationSpec
 from .potentials import PotentialSpec
+from .regions import RegionSpec, region_grid
 from .timetable import TimeTable, is_constant, table_to_toml, table_value
 
 __all__ = ["Case", "ConditionsSpec", "GridSpec", "InitialSpec", "MobilitySpec", "OutputSpec", "SolverSpec",
@@ -31,7 +32,7 @@ __all__ = ["Case", "ConditionsSpec", "GridSpec", "InitialSpec", "MobilitySpec", 
 @dataclass(frozen=True)
 class ThermoSpec:
     database: Path                 # absolute path of the TDB file
-    phase: str                     # upper case
+    phase: str                     # upper case; "" when the case has regions (each names its phase)
     components: tuple[str, ...]    # upper case; components[0] is the dependent one
 
     @property
@@ -43,6 +44,8 @@ class ThermoSpec:
         return self.components[1:]
 
     def to_dict(self) -> dict:
+        if not self.phase:
+            return {"database": str(self.database), "components": list(self.components)}
         return {"database": str(self.database), "phase": self.phase, "components": list(self.components)}
 
 
@@ -71,6 +74,9 @@ class ConditionsSpec:
 
 @dataclass(frozen=True)
 class GridSpec:
+    """The grid of a case; with regions only ``geometry`` and ``inner_radius`` are the
+    case's, ``length`` and ``nodes`` the regions' totals (the regions give the grid)."""
+
     geometry: str        # planar | cylindrical | spherical
     length: float        # m
     nodes: int
@@ -195,7 +201,7 @@ class Case:
     thermo: ThermoSpec
     conditions: ConditionsSpec
     grid: GridSpec
-    initial: InitialSpec
+    initial: InitialSpec | None    # None when the case has regions
     boundary: BoundarySpec
     mobility: MobilitySpec
     solver: SolverSpec
@@ -203,12 +209,17 @@ class Case:
     potentials: tuple[PotentialSpec, ...] = ()
     onsager: OnsagerSpec | None = None
     gradient: GradientSpec | None = None
+    regions: tuple[RegionSpec, ...] = ()  # the moving-boundary model: single-phase regions, left to right
 
     @property
     def components(self) -> tuple[str, ...]:
         return self.thermo.components
 
     def make_grid(self) -> Grid1D:
+        """The grid at t = 0 (with regions: every region's cells; a region of zero width
+        has cells of zero width here)."""
+        if self.regions:
+            return region_grid(self.regions, self.grid.geometry)
         return make_grid(self.grid)
 
     def to_dict(self) -> dict:
@@ -219,7 +230,7 @@ class Case:
             "thermo": self.thermo.to_dict(),
             "conditions": self.conditions.to_dict(),
             "grid": self.grid.to_dict(),
-            "initial": self.initial.to_dict(),
+            "initial": None if self.initial is None else self.initial.to_dict(),
             "boundary": self.boundary.to_dict(),
             "mobility": self.mobility.to_dict(),
             "solver": self.solver.to_dict(),
@@ -231,6 +242,10 @@ class Case:
             out["onsager"] = self.onsager.to_dict()
         if self.gradient is not None:
             out["gradient"] = self.gradient.to_dict()
+        if self.regions:
+            del out["initial"]
+            out["grid"] = {"geometry": self.grid.geometry, "inner_radius": self.grid.inner_radius}
+            out["region"] = [r.to_dict(i == len(self.regions) - 1) for i, r in enumerate(self.regions)]
         return out
 
     def to_toml(self) -> str:

@@ -13,7 +13,7 @@ import tomllib
 from pathlib import Path
 
 from ..errors import CaseError
-from ..grid import make_grid
+from ..grid import check_grid_spec, make_grid
 from ..units import parse_length, parse_temperature, parse_time
 from .boundary import read_boundary
 from .composition import read_composition, to_mole_fractions
@@ -23,6 +23,7 @@ from .onsager import read_onsager
 from .overrides import apply_override, raw_components
 from .perturbation import read_perturbation
 from .potentials import read_potentials
+from .regions import read_regions
 from .schema import SCHEMA, Table, all_key_paths
 from .section import Section, as_number, component_items, suggest, type_name
 from .timetable import read_time_table, table_value
@@ -132,17 +133,25 @@ class _Parser:
         self._check_keys(self.data, SCHEMA, "", raw_components(self.data))
         top = Section(self.data, "", SCHEMA)
         title = top.string("title", self.path.stem)
-        thermo = self.thermo()
+        with_regions = "region" in self.data
+        thermo = self.thermo(with_regions)
         comps = thermo.components
         conditions = self.conditions()
         grid_sec = self.section("grid")
         geometry = grid_sec.get("geometry")
-        length = grid_sec.get("length")
-        if not length > 0.0:
-            raise CaseError(f"grid.length = {length:g} m must be positive")
         r0 = grid_sec.get("inner_radius")
-        initial = self.initial(comps, r0, r0 + length)
-        grid = self.grid(grid_sec, geometry, length, r0, initial)
+        regions = ()
+        if with_regions:
+            regions, initial, grid = self.regions(top, grid_sec, geometry, r0, comps)
+            length = grid.length
+        else:
+            length = grid_sec.get("length")
+            if not length > 0.0:
+                raise CaseError(f"grid.length = {length:g} m must be positive")
+            if "initial" not in self.data:
+                raise CaseError("missing section [initial] (or [[region]] tables)")
+            initial = self.initial(comps, r0, r0 + length)
+            grid = self.grid(grid_sec, geometry, length, r0, initial)
         boundary = read_boundary(self.section("boundary"), comps, conditions.duration)
         mobility = self.mobility(comps)
         solver = self.solver(conditions.duration)
@@ -151,10 +160,19 @@ class _Parser:
         onsager = read_onsager(self.section("onsager"), comps) if "onsager" in self.data else None
         gradient = read_gradient(self.section("gradient"), comps) if "gradient" in self.data else None
         check_gradient_case(gradient, boundary, solver, geometry)
+        if regions and potentials:
+            raise CaseError("potential: external potentials are not available with [[region]] tables (the grid "
+                            "moves with the interfaces)")
+        if regions and solver.method == "explicit":
+            raise CaseError("solver.method = 'explicit': the moving-boundary model ([[region]]) steps implicitly "
+                            "only")
+        if regions and gradient is not None:
+            raise CaseError("gradient: gradient energy is not available with [[region]] tables (sharp interfaces "
+                            "between regions and a diffuse-interface model exclude each other: use one or the other)")
         return Case(title=title, path=self.path, base_dir=self.base_dir, thermo=thermo,
                     conditions=conditions, grid=grid, initial=initial, boundary=boundary,
                     mobility=mobility, solver=solver, output=output, potentials=potentials,
-                    onsager=onsager, gradient=gradient)
+                    onsager=onsager, gradient=gradient, regions=regions)
 
     def file(self, sec: Section, name, default=None) -> Path:
         """A file path key, relative to the case file's directory."""
@@ -162,12 +180,15 @@ class _Parser:
         return p if p.is_absolute() else (self.base_dir / p)
 
     # -- sections ------------------------------------------------------------------------
-    def thermo(self) -> ThermoSpec:
+    def thermo(self, with_regions: bool) -> ThermoSpec:
         sec = self.section("thermo")
         db = self.file(sec, "database")
         if self.database_must_exist and not db.is_file():
             raise CaseError(f"thermo.database: file not found: {db}")
-        phase = sec.string("phase").upper()
+        if with_regions and sec.has("phase"):
+            raise CaseError("thermo.phase: the case has [[region]] tables, each naming its phase; remove "
+                            "thermo.phase")
+        phase = "" if with_regions else sec.string("phase").upper()
         comps = sec.raw("components")
         if not isinstance(comps, list) or not all(isinstance(c, str) and c.strip() for c in comps):
             raise CaseError(f"thermo.components must be an array of element names, "
@@ -262,6 +283,23 @@ class _Parser:
                                   f"initial (table row {i}, z = {z[i]:g} m)", comps, unit)
             rows.append(tuple(x[c] for c in comps))
         return InitialSpec("table", z=tuple(z), x=tuple(rows), components=comps, perturbation=perturbation)
+
+    def regions(self, top: Section, grid_sec: Section, geometry, r0, comps: tuple):
+        """(regions, None for [initial], the grid spec) of a case with [[region]] tables:
+        they replace [initial] and the grid's length, nodes and spacing, which must not be
+        given too; the grid spec holds the total length and node count."""
+        if "initial" in self.data:
+            raise CaseError("initial: the case has [[region]] tables, which give the composition at t = 0; "
+                            "remove [initial]")
+        for key in ("length", "nodes", "spacing", "ratio", "position"):
+            if grid_sec.has(key):
+                raise CaseError(f"grid.{key}: the case has [[region]] tables, which give the grid region by "
+                                f"region (width, nodes, spacing); remove grid.{key}")
+        regions = read_regions(top, comps, r0)
+        length = regions[-1].start + regions[-1].width - r0
+        spec = GridSpec(geometry, length, sum(r.nodes for r in regions), "linear", 1.05, r0 + 0.5 * length, r0)
+        check_grid_spec(spec)  # geometry and inner radius
+        return regions, None, spec
 
     def grid(self, sec: Section, geometry, length, r0, initial: InitialSpec) -> GridSpec:
         nodes = sec.get("nodes")

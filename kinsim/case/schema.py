@@ -24,12 +24,14 @@ from ..grid import GEOMETRIES, SPACINGS
 
 __all__ = [
     "BOUNDARY_TYPES",
+    "INTERFACE_CONDITIONS",
     "COMPOSITION_UNITS",
     "INITIAL_TYPES",
     "MISSING_MOBILITY",
     "ONSAGER_FORMS",
     "PERTURBATION_TYPES",
     "POTENTIAL_KINDS",
+    "REGION_SPACINGS",
     "REQUIRED",
     "SCHEMA",
     "SOLVER_METHODS",
@@ -47,6 +49,8 @@ POTENTIAL_KINDS = ("stress", "pressure", "electric", "energy")
 ONSAGER_FORMS = ("absolute", "relative")
 MISSING_MOBILITY = ("error", "solvent")
 SOLVER_METHODS = ("implicit", "explicit")
+REGION_SPACINGS = ("linear", "geometric")
+INTERFACE_CONDITIONS = ("local-equilibrium", "para-equilibrium")
 
 
 class _Required:
@@ -185,7 +189,8 @@ SCHEMA = Table("", (
     Key("title", STRING, None, default_doc="the case file's name without .toml", doc="a title for the run"),
     Table("thermo", (
         Key("database", PATH, doc="TDB file with the Gibbs energies and mobilities (relative to the case file)"),
-        Key("phase", STRING, doc="the phase of the specimen, as named in the database"),
+        Key("phase", STRING, default_doc="required without [[region]]",
+            doc="the phase of the specimen, as named in the database (with [[region]] each region names its own)"),
         Key("components", COMPONENT_NAMES,
             doc="element names, the dependent (balance) component first, e.g. [\"FE\", \"SI\", \"C\"]"),
     ), required=True, doc="the thermodynamic and mobility database"),
@@ -196,8 +201,8 @@ SCHEMA = Table("", (
     ), required=True, doc="heat treatment"),
     Table("grid", (
         Key("geometry", STRING, "planar", choices=tuple(GEOMETRIES), doc="shape of the specimen"),
-        Key("length", LENGTH, unit="m", doc="length of the domain"),
-        Key("nodes", INTEGER, doc="number of grid nodes (cells)"),
+        Key("length", LENGTH, unit="m", default_doc="required without [[region]]", doc="length of the domain"),
+        Key("nodes", INTEGER, default_doc="required without [[region]]", doc="number of grid nodes (cells)"),
         Key("spacing", STRING, "linear", choices=SPACINGS,
             doc="cell widths: equal, growing by ratio from the left end, or growing by ratio away from position"),
         Key("ratio", NUMBER, 1.05, doc="width ratio of neighbouring cells (geometric spacings)"),
@@ -205,7 +210,8 @@ SCHEMA = Table("", (
             default_doc="initial.position of a step start, else the middle of the domain",
             doc="where double-geometric spacing is finest (a face)"),
         Key("inner_radius", LENGTH, 0.0, unit="m", doc="left end of the domain (a hole in a cylinder or sphere)"),
-    ), required=True, doc="the finite-volume grid; positions run from inner_radius to inner_radius + length"),
+    ), required=True, doc="the finite-volume grid; positions run from inner_radius to inner_radius + length (with "
+                          "[[region]] tables only geometry and inner_radius: the regions give the rest)"),
     Table("initial", (
         Key("type", STRING, choices=INITIAL_TYPES,
             doc="a step (two compositions), one uniform composition, or a table of compositions"),
@@ -232,7 +238,28 @@ SCHEMA = Table("", (
                 doc="cosine: the wavelength of every mode"),
         ), doc="a perturbation added to the initial profile at the nodes, its volume-weighted mean "
                "removed (the amounts stay those of the profile); the dependent component balances it"),
-    ), required=True, doc="the composition at t = 0",
+    ), doc="the composition at t = 0 (required without [[region]], which give it region by region)",
+        columns="table: one array per independent component (named after it), as long as z"),
+    Table("region", (
+        Key("phase", STRING, doc="the phase of the region, as named in the database"),
+        Key("width", LENGTH, unit="m",
+            doc="width at t = 0; 0: the region nucleates at t = 0 at the equilibrium with its neighbour"),
+        Key("nodes", INTEGER, doc="number of grid nodes (cells) of the region; they follow its interfaces"),
+        Key("spacing", STRING, "linear", choices=REGION_SPACINGS,
+            doc="cell widths: equal, or growing by ratio away from the region's interfaces"),
+        Key("ratio", NUMBER, 1.05, doc="width ratio of neighbouring cells (geometric spacing)"),
+        Key("interface", STRING, "local-equilibrium", choices=INTERFACE_CONDITIONS,
+            default_doc="\"local-equilibrium\" (not given for the last region)",
+            doc="the condition at the interface on the region's right: every chemical potential equal, or "
+                "para-equilibrium (substitutional u-fractions equal across it, interstitial potentials "
+                "equal)"),
+        Key("unit", STRING, "mole-fraction", choices=COMPOSITION_UNITS, doc="the unit of the compositions"),
+        Key("composition", COMPONENT_NUMBERS, unit="mole fraction or wt% (region.unit)",
+            default_doc="required unless z or width = 0", doc="a uniform composition: every independent component"),
+        Key("z", LENGTHS, None, unit="m", default_doc="a uniform composition",
+            doc="a table: increasing positions covering the region (interpolated linearly)"),
+    ), array=True, doc="the specimen as single-phase regions from left to right, separated by moving sharp "
+                       "interfaces at local equilibrium (replaces [initial] and the grid's length and nodes)",
         columns="table: one array per independent component (named after it), as long as z"),
     Table("boundary", (_boundary_side("left"), _boundary_side("right")),
           doc="boundary conditions; any value may be a time table [[time, value], ...]"),

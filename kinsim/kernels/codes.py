@@ -69,3 +69,14 @@ S_NEWTON = 2
 S_FAIL_NODE = 3
 S_FAIL_STATUS = 4
 N_STATS = 5  # length of the statistics array
+
+# the moving-boundary model (kinsim.kernels.moving): advance() stops when a region has
+# shrunk to nothing (the region in the S_FAIL_NODE slot), for Python to remove it
+ADV_REGION_VANISHED = 6
+
+# walls between regions (and the specimen's ends), per wall
+WALL_END = 0  # an outer end of the specimen: fixed, the boundary condition of its side
+WALL_LOCAL_EQ = 1  # a moving interface at local equilibrium: every chemical potential equal
+WALL_PARA_EQ = 2  # a moving interface at para-equilibrium: substitutional u equal, interstitial mu equal
+WALL_MERGED = 3  # a fixed face between two regions of one phase (after the region between them vanished)
+WALL_GONE = 4  # no longer a wall (it met another one when the region between them vanished)
