@@ -405,6 +405,11 @@ def plot_energy(result, ax=None, legend=True):
         ax.set_xscale("log")
     ax.set_xlabel("time $t$ (s)")
     ax.set_ylabel(f"$F - F_0$ ({stext}{unit})")
+    if legend:
+        _legend(ax)
+    return ax
+
+
 def plot_interfaces(result, ax=None, legend=True):
     """Positions of the moving interfaces (um) against sqrt(t), each with the parabolic
     law s = s_0 + K sqrt(t) fitted (least squares; s_0 its position at t = 0)."""
