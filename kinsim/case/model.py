@@ -31,6 +31,9 @@ class ThermoSpec:
     database: Path                 # absolute path of the TDB file
     phase: str                     # upper case
     components: tuple[str, ...]    # upper case; components[0] is the dependent one
+    # phases the starting compositions are checked against (upper case); None: every
+    # other phase of the database, (): no check
+    candidates: tuple[str, ...] | None = None
 
     @property
     def dependent(self) -> str:
@@ -41,7 +44,10 @@ class ThermoSpec:
         return self.components[1:]
 
     def to_dict(self) -> dict:
-        return {"database": str(self.database), "phase": self.phase, "components": list(self.components)}
+        out = {"database": str(self.database), "phase": self.phase, "components": list(self.components)}
+        if self.candidates is not None:
+            out["candidates"] = list(self.candidates)
+        return out
 
 
 @dataclass(frozen=True)
