@@ -63,9 +63,9 @@ class StabilityReport:
 
 def database_phases(database) -> list:
     """The names of the phases of a TDB file, upper case, sorted."""
-    from .thermo.tdb import load_database
+    from .thermo.names import phase_names
 
-    return sorted(p.upper() for p in load_database(database).phases)
+    return phase_names(database)
 
 
 def _method(database, p: str, components):

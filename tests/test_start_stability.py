@@ -140,3 +140,14 @@ def test_cli_prints_one_warning_line_per_phase(tmp_path, capsys):
     assert main(["run", str(case), "-o", str(tmp_path / "s.h5"), "--quiet"]) == 2
     _, err = capsys.readouterr()
     assert err.count("\n") == 1 and err.startswith("kinsim: error: thermo.candidates: NOPE not in")
+
+
+def test_phase_names_without_pycalphad_match_its_parser():
+    """kinsim.thermo.names reads the PHASE commands only; pycalphad parses the whole file."""
+    from conftest import SHARED_DB, TESTS_DB
+    from kinsim.thermo.names import phase_names
+    from kinsim.thermo.tdb import load_database
+
+    files = sorted(CASES_DB.glob("*.tdb")) + sorted(TESTS_DB.glob("*.tdb")) + sorted(SHARED_DB.glob("*.tdb"))
+    for f in files:
+        assert phase_names(f) == sorted(p.upper() for p in load_database(f).phases), f
