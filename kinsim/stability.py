@@ -69,18 +69,20 @@ def database_phases(database) -> list:
 
 
 def _method(database, p: str, components):
-    """How the driving force of candidate p is found: ("free", model) for a phase that
-    holds every component with a free composition (Newton on the tangent-plane distance
+    """How the driving force of candidate p is found: ("free", model) for a phase whose
+    composition can vary in every component (each one on a sublattice of several
+    constituents, none on a sublattice of its own: Newton on the tangent-plane distance
     with the single-phase kernel), ("fixed", model) for a phase of one composition,
     ("multiphase", None) for the others (holding some of the components, or a
     sublattice fixed to one of them: the multiphase kernels' search over site
-    fractions)."""
-    try:
-        return "free", PhaseModel(database, p, components)
-    except (InputError, DatabaseError):
-        member = PhaseModel(database, p, components, member=True)  # raises when it cannot be modelled at all
-    if member.params.n_y == 0:
+    fractions).  Raises when p cannot be modelled with these components at all."""
+    member = PhaseModel(database, p, components, member=True)
+    q = member.params
+    if q.n_y == 0:
         return "fixed", member
+    held = set(int(c) for c in np.asarray(q.y_comp) if c >= 0)
+    if len(held) == len(components) and not np.any(np.asarray(q.n_const) > 0.0):
+        return "free", PhaseModel(database, p, components)
     return "multiphase", None
 
 

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from ..errors import CaseError
+from ..errors import CaseError, ConvergenceError
 from ..kernels.gibbs import R
 from ..stability import TOL_UNSTABLE
 
@@ -106,7 +106,7 @@ def start_compositions(case, x0: np.ndarray, z: np.ndarray, faces: np.ndarray) -
 
 def check_candidates(case) -> None:
     """A CaseError when ``thermo.candidates`` names a phase the database does not have."""
-    from ..stability import database_phases  # pycalphad's parser: only when there are names to check
+    from ..stability import database_phases
 
     th = case.thermo
     if not th.candidates:
@@ -131,7 +131,11 @@ def check_start_stability(case, rows: list[StartComposition]) -> StartStability 
     checked, not_checked = [], {}
     for T in sorted({r.T for r in rows}):
         group = [r for r in rows if r.T == T]
-        rep = stability_report(th.database, th.phase, comps, T, np.array([r.x for r in group]), th.candidates)
+        try:
+            rep = stability_report(th.database, th.phase, comps, T, np.array([r.x for r in group]), th.candidates)
+        except ConvergenceError as exc:  # the check failed: say so, the run goes on
+            return StartStability(th.phase, checked, {**not_checked, "(the remaining phases)": str(exc)},
+                                  _unstable(best, comps))
         names = [f"{rep.phase}#2"] + list(rep.checked[1:])
         checked, not_checked = names, dict(rep.skipped)
         tol = TOL_UNSTABLE * R * T
@@ -140,6 +144,11 @@ def check_start_stability(case, rows: list[StartComposition]) -> StartStability 
             d = float(rep.driving_forces[i, j])
             if d > tol and d > best.get(name, (-np.inf,))[0]:
                 best[name] = (d, group[i])
-    unstable = [UnstablePhase(p, d, dict(zip(comps, r.x)), r.z, r.where, r.T)
-                for p, (d, r) in sorted(best.items(), key=lambda kv: -kv[1][0])]
-    return StartStability(th.phase, checked, not_checked, unstable)
+    return StartStability(th.phase, checked, not_checked, _unstable(best, comps))
+
+
+def _unstable(best: dict, comps) -> list:
+    """UnstablePhase entries, largest driving force first, from phase -> (driving force,
+    StartComposition)."""
+    return [UnstablePhase(p, d, dict(zip(comps, r.x)), r.z, r.where, r.T)
+            for p, (d, r) in sorted(best.items(), key=lambda kv: -kv[1][0])]
