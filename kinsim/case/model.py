@@ -34,6 +34,9 @@ class ThermoSpec:
     database: Path                 # absolute path of the TDB file
     phase: str                     # upper case; "" when the case has regions (each names its phase)
     components: tuple[str, ...]    # upper case; components[0] is the dependent one
+    # phases the starting compositions are checked against (upper case); None: every
+    # other phase of the database, (): no check
+    candidates: tuple[str, ...] | None = None
 
     @property
     def dependent(self) -> str:
@@ -44,9 +47,12 @@ class ThermoSpec:
         return self.components[1:]
 
     def to_dict(self) -> dict:
-        if not self.phase:
-            return {"database": str(self.database), "components": list(self.components)}
-        return {"database": str(self.database), "phase": self.phase, "components": list(self.components)}
+        out = {"database": str(self.database), "components": list(self.components)}
+        if self.phase:
+            out = {"database": str(self.database), "phase": self.phase, "components": list(self.components)}
+        if self.candidates is not None:
+            out["candidates"] = list(self.candidates)
+        return out
 
 
 @dataclass(frozen=True)

@@ -202,7 +202,16 @@ class _Parser:
             raise CaseError(f"thermo.components: {', '.join(dupes)} given more than once")
         if "VA" in comps:
             raise CaseError("thermo.components: VA (vacancies) is not a component")
-        return ThermoSpec(db.resolve(), phase, comps)
+        cands = sec.raw("candidates")
+        if cands is not None:
+            if not isinstance(cands, list) or not all(isinstance(c, str) and c.strip() for c in cands):
+                raise CaseError(f"thermo.candidates must be an array of phase names, e.g. [\"BCC_A2\"] "
+                                f"([] turns the check off), got {cands!r}")
+            cands = tuple(c.strip().upper() for c in cands)
+            dupes = sorted({c for c in cands if cands.count(c) > 1})
+            if dupes:
+                raise CaseError(f"thermo.candidates: {', '.join(dupes)} given more than once")
+        return ThermoSpec(db.resolve(), phase, comps, cands)
 
     def conditions(self) -> ConditionsSpec:
         sec = self.section("conditions")

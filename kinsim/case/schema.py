@@ -80,6 +80,7 @@ LENGTH = ValueType("length")
 TIME = ValueType("time")
 TEMPERATURE_OR_SCHEDULE = ValueType("temperature, or a table [[time, temperature], ...]")
 COMPONENT_NAMES = ValueType("array of strings")
+PHASE_NAMES = ValueType("array of strings")
 LENGTHS = ValueType("array of lengths")
 NUMBERS = ValueType("array of numbers")
 MATRIX = ValueType("array of arrays of numbers")
@@ -193,6 +194,9 @@ SCHEMA = Table("", (
             doc="the phase of the specimen, as named in the database (with [[region]] each region names its own)"),
         Key("components", COMPONENT_NAMES,
             doc="element names, the dependent (balance) component first, e.g. [\"FE\", \"SI\", \"C\"]"),
+        Key("candidates", PHASE_NAMES, None, default_doc="every other phase of the database",
+            doc="phases the initial and fixed boundary compositions are checked against at the start: "
+                "a warning names each one more stable there than phase; [] turns the check off"),
     ), required=True, doc="the thermodynamic and mobility database"),
     Table("conditions", (
         Key("temperature", TEMPERATURE_OR_SCHEDULE, unit="K",

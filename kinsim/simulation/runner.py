@@ -17,13 +17,14 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 from tqdm import tqdm
 
 from .._jit import compile_for, needs_compile
-from ..errors import ConvergenceError, InputError
+from ..errors import ConvergenceError, InputError, StabilityWarning
 from ..grid import make_grid
 from ..kernels.codes import ADV_MAX_STEPS, ADV_REACHED, S_NEWTON, S_REJECTED, S_STEPS, STATUS_TEXT
 from ..kernels.evaluate import Problem
@@ -37,6 +38,7 @@ from . import setup
 from .energy import FREE_ENERGY_UNITS, free_energy
 from .failures import raise_failure
 from .resume import restore_state
+from .start_stability import StartStability, check_candidates, check_start_stability, start_compositions
 
 _PROGRESS_STEPS = 400  # steps per kernel call between progress-bar updates
 
@@ -91,6 +93,8 @@ class Simulation:
             raise InputError(f"gradient: {', '.join(inter)} {'is' if len(inter) == 1 else 'are'} interstitial in "
                              f"{self.model.phase}; gradient energy is implemented for substitutional components "
                              f"only")
+        self.start_rows = start_compositions(case, self.x0, self.grid.z, self.grid.faces)
+        check_candidates(case)
         self._references = setup.ReferenceTables(case)
         self._grid = setup.kernel_grid(self.grid)
         self._material = setup.material(case, self.subst)
@@ -109,28 +113,25 @@ class Simulation:
 
     def _check_compositions(self):
         """Every distinct initial/boundary composition must be a single-phase state."""
-        cond = self.case.conditions
-        rows = {(tuple(r), self.T, "the initial profile") for r in np.round(self.x0, 14)}
-        for side in ("left", "right"):
-            b = getattr(self.case.boundary, side)
-            for j, st in enumerate(b.stages):
-                if st.type != "fixed-composition":
-                    continue
-                where = f"boundary.{side}" + (f".stages[{j}]" if len(b.stages) > 1 else "") + ".composition"
-                for t in st.times():
-                    x = st.composition_at(t)
-                    rows.add((tuple(float(x[c]) for c in self.components), float(cond.temperature_at(t)), where))
-        rows = sorted(rows)
-        X = np.array([r[0] for r in rows])
-        for T in sorted({r[1] for r in rows}):
-            idx = [i for i, r in enumerate(rows) if r[1] == T]
+        rows = self.start_rows
+        X = np.array([r.x for r in rows])
+        for T in sorted({r.T for r in rows}):
+            idx = [i for i, r in enumerate(rows) if r.T == T]
             res = self.model.equilibrium(X[idx, 1:], T, raise_on_failure=False)
             bad = np.flatnonzero(res.status != 0)
             if bad.size:
                 i = idx[bad[0]]
                 comp = ", ".join(f"{c}={v:.6g}" for c, v in zip(self.components, X[i]))
-                raise InputError(f"{rows[i][2]}: composition {comp} is not a valid {self.model.phase} state at "
+                raise InputError(f"{rows[i].where}: composition {comp} is not a valid {self.model.phase} state at "
                                  f"{T:g} K: {STATUS_TEXT.get(int(res.status[bad[0]]), res.status[bad[0]])}")
+
+    def check_stability(self) -> StartStability | None:
+        """The stability check of the starting compositions (None when the case turns it
+        off); each unstable or unchecked phase is also a :class:`StabilityWarning`."""
+        report = check_start_stability(self.case, self.start_rows)
+        for message in (report.messages() if report is not None else []):
+            warnings.warn(message, StabilityWarning, stacklevel=2)
+        return report
 
     def parameters(self) -> dict:
         """The arrays the kernels use, for the result file."""
@@ -260,7 +261,12 @@ class Simulation:
         if resume:
             writer = writer_class.reopen(out_path)
         else:
-            writer = writer_class(out_path, **self._writer_arguments(state))
+            t0 = time.perf_counter()
+            stability = self.check_stability()
+            timings["stability"] = time.perf_counter() - t0
+            args = self._writer_arguments(state)
+            args["extra_attrs"]["stability"] = "null" if stability is None else stability.to_json()
+            writer = writer_class(out_path, **args)
         stage = setup.stage_index(case, float(state.t[0]))
 
         def checkpoint():
