@@ -151,3 +151,35 @@ def test_phase_names_without_pycalphad_match_its_parser():
     files = sorted(CASES_DB.glob("*.tdb")) + sorted(TESTS_DB.glob("*.tdb")) + sorted(SHARED_DB.glob("*.tdb"))
     for f in files:
         assert phase_names(f) == sorted(p.upper() for p in load_database(f).phases), f
+
+
+def _regular_gap_case(x_b, gradient):
+    """A uniform A-B alloy of tests/databases/regular-gap.tdb at 1000 K (binodal 0.169144
+    / 0.830856, spinodal 0.294726 / 0.705274), x_B = x_b."""
+    from conftest import TESTS_DB
+
+    case = {"title": "regular solution", "thermo": {"database": str(TESTS_DB / "regular-gap.tdb"),
+                                                    "phase": "ALPHA", "components": ["A", "B"]},
+            "conditions": {"temperature": 1000, "duration": 1e-6},
+            "grid": {"length": "60 nm", "nodes": 16},
+            "initial": {"type": "uniform", "composition": {"B": x_b}},
+            "output": {"snapshots": 1}}
+    if gradient:
+        case["gradient"] = {"kappa": 1e-14}
+    return case
+
+
+def test_a_metastable_alloy_inside_the_binodal_warns_of_the_second_composition_set():
+    """x_B = 0.25: between binodal and spinodal, the sharp model runs (dmu_dx > 0) but the
+    alloy is metastable: the check names ALPHA#2."""
+    with pytest.warns(StabilityWarning, match="ALPHA#2"):
+        r = run(_regular_gap_case(0.25, gradient=False))
+    assert [u.phase for u in r.stability.unstable] == ["ALPHA#2"]
+
+
+def test_gradient_energy_resolves_the_gap_of_its_own_phase_without_a_warning():
+    """With gradient energy the decomposition of the phase itself is the model: no warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", StabilityWarning)
+        r = run(_regular_gap_case(0.25, gradient=True))
+    assert r.stability.unstable == [] and "ALPHA#2" not in r.stability.checked

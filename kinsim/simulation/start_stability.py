@@ -51,7 +51,7 @@ class StartStability:
     JSON, and as ``Result.stability``)."""
 
     phase: str
-    checked: list  # the candidates checked, "PHASE#2" first
+    checked: list  # the candidates checked, "PHASE#2" first (not with gradient energy: the model resolves it)
     not_checked: dict  # phase -> why it could not be checked
     unstable: list = field(default_factory=list)  # UnstablePhase, largest driving force first
     tolerance: str = f"{TOL_UNSTABLE:g} RT"
@@ -137,9 +137,14 @@ def check_start_stability(case, rows: list[StartComposition]) -> StartStability 
             return StartStability(th.phase, checked, {**not_checked, "(the remaining phases)": str(exc)},
                                   _unstable(best, comps))
         names = [f"{rep.phase}#2"] + list(rep.checked[1:])
-        checked, not_checked = names, dict(rep.skipped)
+        # with gradient energy the run resolves a miscibility gap of its own phase (that is
+        # the model): only the other phases can make it metastable
+        first = 1 if case.gradient is not None else 0
+        checked, not_checked = names[first:], dict(rep.skipped)
         tol = TOL_UNSTABLE * R * T
         for j, name in enumerate(names):
+            if j < first:
+                continue
             i = int(np.argmax(rep.driving_forces[:, j]))
             d = float(rep.driving_forces[i, j])
             if d > tol and d > best.get(name, (-np.inf,))[0]:
