@@ -1,7 +1,10 @@
 """The ``kinsim`` command line.
 
 Every user error ends in one line on stderr (``kinsim: error: ...``) and exit status 2;
-no traceback.  Sub-commands register themselves in ``_COMMANDS``.
+no traceback.  A run that started and failed (it did not converge, or its result could
+not be written) ends in one line ``kinsim: failed: ...`` and exit status 1.  Notices
+(e.g. an earlier result kept under a new name) are one line ``kinsim: note: ...``.
+Sub-commands register themselves in ``_COMMANDS``.
 """
 
 from __future__ import annotations
@@ -10,8 +13,9 @@ import argparse
 import json
 import sys
 import time
+import warnings
 
-from .errors import ConvergenceError, KinsimError
+from .errors import ConvergenceError, KinsimError, KinsimNotice, ResultWriteError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -114,6 +118,9 @@ def _cmd_run(args) -> int:
             raise KinsimError("--resume continues the given file; do not combine it with -o")
         if args.set:
             raise KinsimError("--resume continues the run as it was; --set cannot change it")
+        from .storage import refuse_if_busy
+
+        refuse_if_busy(args.resume)  # before its checkpoint is read: it may be being written
         case = load_case(args.case) if args.case else None
         case = check_resumable(args.resume, case)
         out = args.resume
@@ -296,6 +303,16 @@ def _build_parser():
 
 _EXTRA: list = []  # (name, function(subparsers)) added by other modules
 
+_show_warning = warnings.showwarning
+
+
+def _show_notice(message, category, filename, lineno, file=None, line=None):
+    """kinsim's notices as one line ``kinsim: note: ...``; other warnings as Python shows them."""
+    if issubclass(category, KinsimNotice):
+        print(f"kinsim: note: {message}", file=sys.stderr)
+    else:
+        _show_warning(message, category, filename, lineno, file, line)
+
 
 def main(argv=None) -> int:
     parser = _build_parser()
@@ -309,8 +326,10 @@ def main(argv=None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.func(args) or 0)
-    except ConvergenceError as exc:  # a run that started and failed: the result file says so
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_notice
+            return int(args.func(args) or 0)
+    except (ConvergenceError, ResultWriteError) as exc:  # a run that started and failed: the file says so
         print(f"kinsim: failed: {exc}", file=sys.stderr)
         return 1
     except KinsimError as exc:

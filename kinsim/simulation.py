@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import ConvergenceError, InputError, ResultFileError
+from .errors import ConvergenceError, InputError, ResultFileError, ResultWriteError
 from .grid import make_grid
 from .kernels.codes import STATUS_TEXT
 from .phase import load_phase
+from .resources import check_memory, run_size
 
 _PROGRESS_STEPS = 400  # steps per kernel call between progress-bar updates
 
@@ -60,6 +61,8 @@ class Simulation:
         else:
             for i, (t, T) in enumerate(cond.schedule):
                 self.model.check_temperature(T, f"conditions.temperature[{i}] (the schedule at t = {t:g} s):")
+        # the memory of the run's arrays, before any of them is made (kinsim.resources)
+        self.size = check_memory(run_size(case, self.model.params))
         self.T = float(cond.temperature_at(0.0))
         self.grid = make_grid(case.grid)
         p = self.model.params
@@ -261,7 +264,7 @@ class Simulation:
         from .kernels.step import advance
         from .storage import ResultWriter, read_checkpoint
 
-        store = ResultWriter if storage is None else storage
+        store = (ResultWriter if storage is None else storage).sized(self.size)  # checks the room before writing
 
         case = self.case
         out_path = str(output or case.output.file)
@@ -398,7 +401,7 @@ class Simulation:
             status, reason = "completed", f"reached t = {duration:g} s"
             writer.set_status("completed", reason, steps=int(stats[S_STEPS]), rejected_steps=int(stats[S_REJECTED]),
                               newton_iterations=int(stats[S_NEWTON]))
-        except (ConvergenceError, InputError) as exc:
+        except (ConvergenceError, InputError, ResultWriteError) as exc:
             writer.set_status("failed", str(exc), steps=int(stats[S_STEPS]), rejected_steps=int(stats[S_REJECTED]),
                               time=float(t), **getattr(exc, "info", {}))
             raise
