@@ -132,9 +132,8 @@ def estimate(nodes: int, components: int, site_fractions: int, snapshots: int, *
         "stepper state": _F8 * (N * (5 * n + K) + 2 * (N + 1) * n),   # U, Y, hist_U (3), MU; Jp, J (N+1)
     }
     if in_memory:
-        # the snapshots as appended; the checkpoint (replaced by a copy at every output
-        # time); the parameters
-        memory["result held in memory"] = S * series + 2 * checkpoint + node_parameters + parameter_bytes
+        # the snapshots as appended, a copy of the checkpoint and of the parameters
+        memory["result held in memory"] = S * series + checkpoint + _F8 * N * (5 + E) + parameter_bytes
     else:
         # the chunk cache of each snapshot dataset (chunks larger than it bypass it)
         memory["HDF5 chunk caches"] = CHUNK_CACHE_BYTES * (3 + (E > 0))
@@ -242,11 +241,11 @@ def _fitting(size_of, budget: float, lo: int) -> int:
         hi *= 2
         if hi > 1 << 60:
             return hi
-    step = hi
-    while step > 1:
-        step //= 2
+    step = 1 << (hi.bit_length() - 1)  # the answer is below 2 hi: add powers of two down to 1
+    while step:
         if size_of(hi + step) <= budget:
             hi += step
+        step //= 2
     return hi
 
 
