@@ -68,7 +68,7 @@ def snapshots_per_chunk(nz: int, nf: int, nc: int) -> int:
 
 def format_bytes(n: float) -> str:
     """``n`` bytes as 512 B, 3.4 MB, 24.1 GB (powers of 1000)."""
-    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+    for unit, scale in (("EB", 1e18), ("PB", 1e15), ("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
         if n >= scale:
             return f"{n / scale:.3g} {unit}"
     return f"{int(n)} B"

@@ -114,7 +114,8 @@ def test_estimate_grows_with_nodes_snapshots_and_a_result_held_in_memory():
 
 
 def test_format_bytes():
-    assert [format_bytes(v) for v in (512, 3.4e6, 24.1e9, 7.2e12)] == ["512 B", "3.4 MB", "24.1 GB", "7.2 TB"]
+    assert [format_bytes(v) for v in (512, 3.4e6, 24.1e9, 7.2e12, 4.8e15)] == ["512 B", "3.4 MB", "24.1 GB", "7.2 TB",
+                                                                   "4.8 PB"]
 
 
 def test_memory_check_names_the_estimate_and_the_most_nodes_that_fit(monkeypatch):

@@ -224,7 +224,8 @@ class ResultWriter(RunStore):
         # datasets of an earlier checkpoint are overwritten in place: only new ones take room
         need = sum(np.asarray(v).nbytes for key, v in state.items()
                    if np.ndim(v) and not (key in g and g[key].shape == np.shape(v)))
-        self._reservation.ensure(self._f.id.get_filesize(), need)
+        if need:
+            self._reservation.ensure(self._f.id.get_filesize(), need)
         write_checkpoint_group(g, state)
 
     def _set_attrs(self, attrs):
