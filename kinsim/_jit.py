@@ -3,20 +3,39 @@
 Kernels are top-level ``@jit`` functions compiled once and kept in numba's disk cache.
 ``fastmath`` stays off so that NaN and inf are detected, ``error_model='numpy'`` makes a
 division by zero give inf/NaN (caught by status codes) instead of raising inside a kernel.
+
+Compile time.  numba compiles every jitted function that a kernel calls as a library of
+its own, links a copy of each callee's library into the caller's and has LLVM optimise
+and emit machine code for all of it again.  A chain of jitted functions above a large
+kernel (the node equilibrium) therefore pays for that kernel once per level, and every
+small function of its own costs a fraction of a second.  So:
+
+- ``LEAF`` kernels only read and write arrays they are given: no reference counting
+  (numba's private ``_nrt`` flag; the arrays are owned by the caller), which also keeps
+  the code that passes NamedTuples of arrays around small;
+- ``INLINE`` functions are inlined by numba itself (``inline='always'``) into the kernel
+  that calls them and are not compiled on their own there: small helpers, and the
+  stepper's stages between ``advance`` and the node evaluation, so that the node
+  equilibrium is linked into the node evaluation and ``advance`` only;
+- a jitted function called with an integer or boolean constant is compiled once more
+  for that constant (numba types it as a literal): pass flags as arrays or variables.
+
+Note: numba's disk cache keys a function on its own file, so after editing an inlined
+helper in another file, clear kinsim/kernels/__pycache__ (a fresh checkout or install has
+no stale cache).
 """
 
 from __future__ import annotations
 
 import numba
+from numba.core.dispatcher import Dispatcher
 
 JIT_OPTIONS = dict(cache=True, fastmath=False, error_model="numpy", nogil=True)
 
-# Per-node helpers that only read and write arrays they are given are compiled with
-# ``jit(**INNER)``: no reference counting (numba's private ``_nrt`` flag; the arrays are
-# owned by the caller) and inlined into the batch loop.  Note: numba's disk cache keys a
-# function on its own file, so after editing an inlined helper in another file, clear
-# kinsim/kernels/__pycache__ (a fresh checkout or install has no stale cache).
-INNER = dict(_nrt=False, forceinline=True)
+# kernels that allocate nothing
+LEAF = dict(_nrt=False)
+# small helpers and the stepper's stages: inlined into their callers by numba
+INLINE = dict(inline="always")
 
 
 def jit(func=None, **overrides):
@@ -25,3 +44,33 @@ def jit(func=None, **overrides):
     if func is None:
         return lambda f: numba.njit(**opts)(f)
     return numba.njit(**opts)(func)
+
+
+def _signature(dispatcher, args) -> tuple:
+    """The argument types numba dispatches a call with these arguments on."""
+    return tuple(dispatcher.typeof_pyval(a) for a in args)
+
+
+def needs_compile(dispatcher, *args) -> bool:
+    """Whether calling ``dispatcher(*args)`` compiles it: it is neither in memory nor in
+    numba's disk cache for these argument types (numba's cache index, keyed on the
+    signature, the CPU and the function's source file).  False when numba's cache
+    internals cannot be read, and without the JIT (nothing is announced then)."""
+    if not isinstance(dispatcher, Dispatcher):
+        return False
+    sig = _signature(dispatcher, args)
+    if sig in dispatcher.overloads:
+        return False
+    try:
+        cache = dispatcher._cache
+        key = cache._index_key(sig, dispatcher.targetctx.codegen())
+        return key not in cache._cache_file._load_index()
+    except Exception:  # noqa: BLE001 - numba's private cache API changed: do not guess
+        return False
+
+
+def compile_for(dispatcher, *args) -> None:
+    """Load ``dispatcher`` from the disk cache, or compile it, for the argument types of
+    ``dispatcher(*args)`` without calling it."""
+    if isinstance(dispatcher, Dispatcher):
+        dispatcher.compile(_signature(dispatcher, args))

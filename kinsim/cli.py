@@ -15,6 +15,7 @@ import sys
 import time
 import warnings
 
+from .cli_multiphase import thermo_phases
 from .errors import ConvergenceError, KinsimError, KinsimNotice, ResultWriteError
 
 
@@ -23,26 +24,17 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"kinsim: error: {message}\n")
 
 
-def _x_pairs(text: str) -> list[tuple[str, str]]:
-    """``--x CR=0.21,AL=0.058`` -> [("CR", "0.21"), ("AL", "0.058")]."""
-    pairs = []
-    for item in filter(None, (t.strip() for t in text.split(","))):
-        if "=" not in item:
-            raise KinsimError(f"--x: expected COMPONENT=value, got '{item}'")
-        k, v = item.split("=", 1)
-        pairs.append((k, v))
-    return pairs
-
-
 def _cmd_thermo(args) -> int:
     try:
+        if args.phases is not None:
+            return thermo_phases(args)
         return _thermo(args)
     except ConvergenceError as exc:  # for thermo a point that does not converge is bad input: exit 2
         raise KinsimError(str(exc)) from None
 
 
 def _thermo(args) -> int:
-    from .compositions import check_mole_fractions, point_fractions
+    from .compositions import check_mole_fractions, point_fractions, x_pairs
     from .equilibria import Equilibrium, solve_rows
     from .phase import load_phase
 
@@ -55,7 +47,7 @@ def _thermo(args) -> int:
         return _thermo_batch(args, model, comps)
     if args.x is None:
         raise KinsimError("give --x COMPONENT=value,... (or --batch FILE)")
-    x = [point_fractions(_x_pairs(args.x), comps[1:], "--x")]
+    x = [point_fractions(x_pairs(args.x), comps[1:], "--x")]
     check_mole_fractions(x, comps[1:], lambda i: "--x")
     eq = Equilibrium(args.database, model, solve_rows(model, x, args.T), point=True)
     if args.json:
@@ -238,9 +230,11 @@ def _build_parser():
     p = _Parser(prog="kinsim", description="Multicomponent diffusion on CALPHAD databases.")
     p.add_argument("--version", action="store_true", help="print the version and exit")
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
-    t = sub.add_parser("thermo", help="single-phase equilibrium, chemical potentials and dmu/dx at a composition")
+    t = sub.add_parser("thermo", help="equilibrium of one phase or of several, chemical potentials and dmu/dx")
     t.add_argument("database", help="TDB file")
-    t.add_argument("--phase", required=True)
+    which = t.add_mutually_exclusive_group(required=True)
+    which.add_argument("--phase", help="one phase: its equilibrium at the composition")
+    which.add_argument("--phases", help="candidate phases, comma separated: the stable phase set (multiphase)")
     t.add_argument("--components", required=True, help="comma separated, the dependent (reference) one first")
     t.add_argument("--T", type=float, required=True, help="temperature in K")
     t.add_argument("--x", help="mole fractions of the other components, e.g. CR=0.21,AL=0.058")

@@ -51,6 +51,17 @@ def check_mole_fractions(X, independent, where) -> None:
                      "they must leave a positive amount of the dependent component")
 
 
+def x_pairs(text: str) -> list[tuple[str, str]]:
+    """``--x CR=0.21,AL=0.058`` -> [("CR", "0.21"), ("AL", "0.058")]."""
+    pairs = []
+    for item in filter(None, (t.strip() for t in text.split(","))):
+        if "=" not in item:
+            raise InputError(f"--x: expected COMPONENT=value, got '{item}'")
+        k, v = item.split("=", 1)
+        pairs.append((k, v))
+    return pairs
+
+
 def point_fractions(values, independent, where: str) -> list[float]:
     """The mole fractions of one composition given by component name (any case), as a
     dict or (name, value) pairs: every independent component once, no other."""

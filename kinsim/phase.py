@@ -13,9 +13,9 @@ import numpy as np
 
 from .errors import ConvergenceError, InputError
 from .kernels import codes as C
-from .kernels.flux import mobilities as _mobilities
 from .kernels.gibbs import eval_tfuncs, gm_batch
 from .kernels.kkt import equilibrium_batch
+from .kernels.mobility import mobilities as _mobilities
 from .thermo.cache import cached_build
 
 
@@ -91,22 +91,16 @@ class PhaseModel:
             self.raise_for_status(res)
         return res
 
+    def sublattice_fractions(self, y) -> list:
+        """Site fractions y (the phase's site variables) as one dict per sublattice,
+        constituent -> site fraction, constant sublattices included."""
+        d = self.desc
+        vals = dict(zip(d.site_names, map(float, y)))
+        return [{c: (1.0 if len(cons) == 1 else vals[f"y({d.phase},{s},{c})"]) for c in cons}
+                for s, cons in enumerate(d.constituents)]
+
     def raise_for_status(self, res: EquilibriumResult):
-        bad = np.flatnonzero(res.status != C.STATUS_OK)
-        if bad.size == 0:
-            return
-        i = int(bad[0])
-        code = int(res.status[i])
-        comp = ", ".join(f"{c}={v:.6g}" for c, v in zip(self.components, res.X[i]))
-        more = f" ({bad.size - 1} more rows failed)" if bad.size > 1 else ""
-        text = C.STATUS_TEXT.get(code, f"status {code}")
-        msg = f"{self.phase}: {text} at row {i} ({comp}; T={res.T[i]:g} K){more}"
-        if code in (C.STATUS_T_RANGE,):
-            lo, hi = self.t_range
-            raise InputError(f"{msg}; valid range {lo:g}-{hi:g} K")
-        if code in (C.STATUS_BAD_COMPOSITION, C.STATUS_OUTSIDE_PHASE):
-            raise InputError(msg)
-        raise ConvergenceError(msg)
+        raise_for_status(self.phase, self.components, self.t_range, res.X, res.T, res.status)
 
     def mobilities(self, x_indep, T) -> np.ndarray:
         """Mobilities M_k (m^2 mol J^-1 s^-1) of every component at each composition row
@@ -127,9 +121,8 @@ class PhaseModel:
         N, n = res.X.shape
         out = np.empty((N, n))
         zb = np.zeros(p.z_c.shape[0])
-        fv = np.zeros(8)
         for i in range(N):
-            _mobilities(p, fn, T, np.ascontiguousarray(res.site_fractions[i]), zb, fv, out[i])
+            _mobilities(p, fn, T, np.ascontiguousarray(res.site_fractions[i]), zb, out[i])
         return out
 
     def gibbs_energy(self, Y, T):
@@ -141,6 +134,27 @@ class PhaseModel:
         st = np.empty(N, dtype=np.int64)
         gm_batch(self.params, Tarr, Y, GM, st)
         return GM
+
+
+def raise_for_status(label, components, t_range, X, T, status):
+    """The error of the first row whose status is not converged, if any: its status text,
+    row, composition and temperature (and the valid range for a temperature out of it).
+    Bad input (temperature, composition) is an InputError, the rest ConvergenceError."""
+    bad = np.flatnonzero(status != C.STATUS_OK)
+    if bad.size == 0:
+        return
+    i = int(bad[0])
+    code = int(status[i])
+    comp = ", ".join(f"{c}={v:.6g}" for c, v in zip(components, X[i]))
+    more = f" ({bad.size - 1} more rows failed)" if bad.size > 1 else ""
+    text = C.STATUS_TEXT.get(code, f"status {code}")
+    msg = f"{label}: {text} at row {i} ({comp}; T={T[i]:g} K){more}"
+    if code == C.STATUS_T_RANGE:
+        lo, hi = t_range
+        raise InputError(f"{msg}; valid range {lo:g}-{hi:g} K")
+    if code in (C.STATUS_BAD_COMPOSITION, C.STATUS_OUTSIDE_PHASE, C.STATUS_OUTSIDE_PHASES):
+        raise InputError(msg)
+    raise ConvergenceError(msg)
 
 
 def load_phase(database, phase: str, components, mobility=None) -> PhaseModel:

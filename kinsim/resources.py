@@ -4,14 +4,17 @@
 site fractions of the phase, S snapshots (the one at t = 0 included), the Kirkendall
 markers and the external potentials.  It gives, in bytes,
 
-- the memory of the arrays the run holds at its peak, by what holds them: the grid, the
-  initial profile, the simulation arrays (``SimArrays``), the stepper state (U, Y, the
-  BDF2 history, mu and the fluxes), the work arrays of ``kernels.step.advance`` (node
-  scratch with PD (N, n, n), dmu/du, L', the residual, the Jacobian blocks Gm/Gp
-  (N+1, n, n-1) and the block-Thomas arrays), and the snapshot buffers; for a run held
-  in memory (``kinsim.run`` without ``output``) also its snapshots, checkpoint and
-  parameters.  Python's own objects and the loaded kernels are not counted: they are
-  already in use when the check is made, so the available memory excludes them;
+- the memory of the arrays the run holds at its peak, by what holds them (the arrays
+  ``kinsim.simulation.setup`` and ``kinsim.kernels.step.workspace`` make): the grid, the
+  initial profile, the external potentials on the grid (``Schedules.phi_node``), the
+  stepper state (``StepperState``: U, Y, the BDF2 history), the fields (``Fields``: mu,
+  dmu/du, L', Phi, mu + Phi and the fluxes), the work arrays of ``advance``
+  (``Workspace``: node scratch with PD (N, n, n), the residual, the Jacobian blocks Gm/Gp
+  (N+1, n, n-1), the block-Thomas arrays, the trial state) and the buffers of a
+  snapshot; for a run held in memory (``kinsim.run`` without ``output``) also its
+  snapshots, checkpoint and parameters.  Python's own objects and the loaded kernels are
+  not counted: they are already in use when the check is made, so the available memory
+  excludes them;
 - the size of the result file: the snapshots as the writer stores them (whole chunks
   along time, :func:`snapshots_per_chunk`), coordinates, parameters (each with its
   float32 dimension scale), checkpoint and a metadata allowance.
@@ -52,7 +55,7 @@ DISK_FRACTION = 0.9
 _F8 = 8                     # bytes of a float64 or int64
 _SCALE = 4                  # bytes per element of the float32 dimension scale of a stored parameter
 _METADATA = 256 * 1024      # HDF5 object headers, B-trees, heaps, root attributes (measured: < 100 KiB)
-_SMALL_PARAMETERS = 64 * 1024  # boundary, temperature and reference tables of SimArrays
+_SMALL_PARAMETERS = 64 * 1024  # the boundary, temperature and reference tables of the run (Problem)
 _CHUNK_BYTES = 1 << 17      # the writer's target chunk size along time (128 KiB)
 #: the HDF5 chunk cache of each dataset of a result file being written (the writer sets
 #: it: HDF5's default changed from 1 to 8 MiB in 2.0); chunks larger than this bypass it
@@ -125,24 +128,30 @@ def estimate(nodes: int, components: int, site_fractions: int, snapshots: int, *
     chunk = snapshots_per_chunk(N, N + 1, n)
     # held for the whole run
     memory = {
-        "grid": _F8 * (6 * N + 2),                         # faces, z, dz, width, area, volume
+        # Grid1D (faces, z, dz, width, area, volume) and the kernels' Grid (its own dz)
+        "grid": _F8 * (7 * N + 1),
         "initial profile": _F8 * N * n,
-        # SimArrays: dz, phi_node (E, N), PHI (N, n); z, area and volume are the grid's arrays
-        "simulation arrays": _F8 * N * (1 + E + n),
-        "stepper state": _F8 * (N * (5 * n + K) + 2 * (N + 1) * n),   # U, Y, hist_U (3), MU; Jp, J (N+1)
+        "external potentials": _F8 * N * E,               # Schedules.phi_node (E, N)
+        "stepper state": _F8 * N * (4 * n + K),            # U, Y, hist_U (3, N, n)
+        # Fields: MU, L, PHI, M (N, n), DMDU (N, n, m); Jp, J (N+1, n)
+        "fields": _F8 * (N * (4 * n + n * m) + 2 * (N + 1) * n),
     }
     if in_memory:
-        # the snapshots as appended, a copy of the checkpoint and of the parameters
-        memory["result held in memory"] = S * series + checkpoint + _F8 * N * (5 + E) + parameter_bytes
+        # the snapshots as appended, the parameters, and a copy of the checkpoint (two
+        # while a new one replaces the previous one)
+        memory["result held in memory"] = S * series + 2 * checkpoint + _F8 * N * (5 + E) + parameter_bytes
     else:
         # the chunk cache of each snapshot dataset (chunks larger than it bypass it)
         memory["HDF5 chunk caches"] = CHUNK_CACHE_BYTES * (3 + (E > 0))
-    # and, not at the same time, the largest of: the work arrays of advance() (node scratch
-    # with X, PD, DMU, GM, status, T, warm flag; DMDU, L, F, Rs, dU, the Jacobian blocks Gm,
-    # Gp (N+1, n, m), the block-Thomas X (N, m, m) and Y, Unew, Ytr); the stacked copy of a
-    # result held in memory (MemoryStore.result()); the buffers of a snapshot (x from u, a
-    # copy of the potential: always smaller than the work arrays)
-    work = _F8 * (N * (3 * n + n * n + 2 * m * m + n * m + 4 * m + 4 + K) + 2 * (N + 1) * n * m)
+    # the buffers of a snapshot, made while the workspace is held: x from u (with its
+    # temporaries, 2 (N, n) and (N)) and a copy of the potentials (N, n)
+    memory["snapshot buffers"] = _F8 * (2 * N * n + N + (N * n if E else 0))
+    # and the larger of: the Workspace of advance() (node scratch X (N, n), PD (N, n, n),
+    # (N, m, m) and three (N) arrays; F, R, dU, Yb (N, m); Gm, Gp (N+1, n, m); the
+    # block-Thomas X (N, m, m); U_trial (N, n), Y_trial (N, K), warm (N)), freed when the
+    # run returns, and the stacked copy of a result held in memory (MemoryStore.result(),
+    # made after the run).
+    work = _F8 * (N * (2 * n + n * n + 2 * m * m + 4 * m + 4 + K) + 2 * (N + 1) * n * m)
     if in_memory and S * series > work:
         memory["stacked result"] = S * series
     else:

@@ -26,7 +26,8 @@ def shared_db(name: str) -> Path:
 
 
 def pycalphad_point(db_path, comps, phase, T, x, rel_h=1e-4):
-    """pycalphad's single-phase equilibrium at x and central differences of its MU.
+    """pycalphad's equilibrium of one phase (or of a list of phases) at x and central
+    differences of its MU.
 
     Returns (GM, MU (n,), fd (n-1, n-1)) with fd[i, j] = d(mu_i - mu_ref)/dx_j, where
     i, j run over comps[1:] and x_ref is dependent.  One pycalphad call evaluates
@@ -42,7 +43,7 @@ def pycalphad_point(db_path, comps, phase, T, x, rel_h=1e-4):
     conds = {v.T: T, v.P: 101325.0, v.N: 1.0}
     for c, xv, hv in zip(comps[1:], x, h):
         conds[v.X(c)] = [xv - hv, xv, xv + hv]
-    eq = equilibrium(db, list(comps) + ["VA"], [phase], conds)
+    eq = equilibrium(db, list(comps) + ["VA"], [phase] if isinstance(phase, str) else list(phase), conds)
     order = [str(c) for c in eq.component.values]
     idx = [order.index(c) for c in comps]
     n1 = len(comps) - 1

@@ -111,8 +111,7 @@ def test_potential_kinds_and_time_factor(tmp_path):
     assert pres.phi(np.array([0.0]))[0] == pytest.approx(200.0)   # +p V
     assert en.phi(np.array([0.0]))[0] == pytest.approx(500.0)
     sim = Simulation(case)
-    s = sim.sim
-    assert list(s.phi_species) == [1, 1, 0]
+    assert list(sim.problem.schedules.phi_species) == [1, 1, 0]
     # round trip through the stored TOML keeps them
     assert load_case(IDEAL, overrides=[]).potentials == ()
     from kinsim.case import parse_case

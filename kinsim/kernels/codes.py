@@ -1,9 +1,10 @@
 """Every code the kernels return or read, in one place at the bottom of the kernel layer.
 
 Status codes (one per node or batch row) say how an equilibrium ended; boundary codes
-say what a boundary face does with each component; ``advance`` returns an ADV_* code and
-fills the S_* slots of its statistics array.  Python turns them into messages
-(``STATUS_TEXT``) and exceptions; kernels never raise.
+say what a boundary face does with each component; Onsager codes say which form the
+cross terms take; ``advance`` returns an ADV_* code and fills the S_* slots of its
+statistics array.  Python turns them into messages (``STATUS_TEXT``) and exceptions;
+kernels never raise.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ STATUS_SINGULAR = 4
 STATUS_NAN = 5
 STATUS_OUTSIDE_PHASE = 6
 STATUS_ONSAGER = 7
+STATUS_PHASE_SET = 8
+STATUS_OUTSIDE_PHASES = 9
 
 STATUS_TEXT = {
     STATUS_OK: "converged",
@@ -27,6 +30,9 @@ STATUS_TEXT = {
     STATUS_NAN: "NaN or infinity in the Gibbs energy or its derivatives",
     STATUS_OUTSIDE_PHASE: "composition cannot be represented by the phase's sublattices",
     STATUS_ONSAGER: "Onsager matrix L' (mobilities plus the case's cross terms) is not positive semi-definite",
+    STATUS_PHASE_SET: "no stable phase set found (phases kept being added and removed, or the Newton "
+                      "iterations on the phase set did not converge)",
+    STATUS_OUTSIDE_PHASES: "composition outside the range the candidate phases can hold together",
 }
 
 # boundary face kinds (per side and component)
@@ -35,6 +41,11 @@ BC_COMPOSITION = 1
 BC_FLUX = 2
 BC_POTENTIAL = 3
 BC_ACTIVITY = 4
+
+# Onsager cross terms (the form of the case's off-diagonal L'_kj)
+ONSAGER_DIAGONAL = 0  # none: L' is diagonal
+ONSAGER_ABSOLUTE = 1  # L'_kj given in mol^2/(J m s)
+ONSAGER_RELATIVE = 2  # L'_kj = r_kj sqrt(L'_kk L'_jj)
 
 # return codes of advance()
 ADV_REACHED = 0
@@ -50,3 +61,4 @@ S_REJECTED = 1
 S_NEWTON = 2
 S_FAIL_NODE = 3
 S_FAIL_STATUS = 4
+N_STATS = 5  # length of the statistics array

@@ -1,124 +1,121 @@
-"""Time stepping (numba): variable-step BDF2 with Newton on a block-tridiagonal Jacobian,
-local error control; forward Euler as an explicit option.
+"""Time stepping (numba): variable-step BDF2 with Newton on a block-tridiagonal Jacobian
+and local error control; forward Euler as an explicit option.
 
-One call advances the state until ``t_target`` or ``max_steps`` steps, so that Python
-only runs between output times (and to refresh a progress bar).
+``advance`` is the loop: an implicit step is one ``bdf2_attempt`` (the Newton
+iterations at the step's end time), ``bdf2_error`` (the local error estimate from the
+divided differences of the history) and ``control_step`` (accept or reject, the next
+step size).  One call advances the state until ``t_target`` or ``max_steps`` steps, so
+that Python only runs between output times (and to refresh a progress bar).
+
+Variable-step BDF2 with w = dt_n / dt_{n-1}:
+    a0 u_{n+1} + a1 u_n + a2 u_{n-1} = dt_n f(u_{n+1}),
+    a0 = (1 + 2w) / (1 + w),  a1 = -(1 + w),  a2 = w^2 / (1 + w);
+the first step after a start (or a boundary-stage switch) is backward Euler.
 """
 
 from __future__ import annotations
 
-import math
+from typing import NamedTuple
 
 import numpy as np
 
-from .._jit import INNER, jit
-from .codes import (ADV_BOUNDARY_FAILED, ADV_DT_UNDERFLOW, ADV_MAX_STEPS, ADV_NODE_FAILED, ADV_REACHED, ADV_T_RANGE,
-                    BC_ACTIVITY, BC_COMPOSITION, BC_POTENTIAL, S_FAIL_NODE, S_FAIL_STATUS, S_NEWTON, S_REJECTED,
-                    S_STEPS, STATUS_OK)
-from .flux import (_potential_face, cross_coef, eval_nodes, face_fluxes, node_scratch, prepare_step, rates,
-                   step_scratch)
-from .gibbs import R
+from .._jit import INLINE, LEAF, jit
+from .boundary import boundary_jacobian
+from .codes import (ADV_DT_UNDERFLOW, ADV_MAX_STEPS, ADV_NODE_FAILED, ADV_REACHED, S_FAIL_NODE, S_FAIL_STATUS,
+                    S_NEWTON, S_REJECTED, S_STEPS, STATUS_OK)
+from .evaluate import evaluate_at, fixed_composition_scratch, state_fluxes, update_to_time
+from .flux import interior_jacobian, move_markers, rates
 from .linalg import lu_factor, lu_solve
+from .nodes import evaluate_nodes, fill_dependent, node_scratch
+
+MAX_NEWTON = 12  # Newton iterations per implicit step attempt
 
 
-@jit
-def _to_volume_frame(subst, ua, ub, Gp, Gm):
-    """dJ = dJ' - u_f sum_subst dJ' for the derivative blocks of one face (u_f frozen)."""
-    n = Gp.shape[0]
-    for j in range(Gp.shape[1]):
-        s1 = 0.0
-        s2 = 0.0
-        for a in range(n):
-            s1 += subst[a] * Gp[a, j]
-            s2 += subst[a] * Gm[a, j]
-        for k in range(n):
-            uf = 0.5 * (ua[k] + ub[k])
-            Gp[k, j] -= uf * s1
-            Gm[k, j] -= uf * s2
+class StepperState(NamedTuple):
+    """Everything the stepper carries from one call to the next: what ``advance`` takes
+    and updates, what a checkpoint stores and what resuming restores.  Scalars are
+    one-element arrays so that the kernels can update them."""
+
+    U: np.ndarray  # f8[N, n] u-fractions at time t
+    Y: np.ndarray  # f8[N, n_y] site fractions at t (the warm start of the node equilibria)
+    hist_U: np.ndarray  # f8[3, N, n] the last accepted states, newest first (hist_U[0] = U)
+    hist_t: np.ndarray  # f8[3] their times (s)
+    nhist: np.ndarray  # i8[1] how many of them are valid (1 after a start: backward Euler)
+    markers: np.ndarray  # f8[n_markers] Kirkendall marker positions (m)
+    stats: np.ndarray  # i8[5] steps, rejected steps, Newton iterations, failed node, its status (S_* slots)
+    t: np.ndarray  # f8[1] time (s)
+    dt: np.ndarray  # f8[1] the next step size (s)
+    t_last_snapshot: np.ndarray  # f8[1] time of the last stored snapshot (s; -1 before the first)
+    bc_Y: np.ndarray  # f8[2, n_y] site fractions of the fixed boundary compositions (warm start)
+    bc_warm: np.ndarray  # i8[2] 1 when bc_Y of the side holds a solution
 
 
-@jit(**INNER)
-def _lab(sim, L, i, a, b):
-    """L'_ab at node i (diagonal from the mobilities, cross terms from the case)."""
-    if a == b:
-        return L[i, a]
-    if sim.cross_form == 0:
-        return 0.0
-    return cross_coef(sim, L, i, a, b)
+class Workspace(NamedTuple):
+    """The scratch arrays of ``advance``, allocated once per run (``workspace``)."""
+
+    fnval: np.ndarray  # f8[nfn] the phase's T functions at the current temperature
+    bvals: np.ndarray  # f8[nb] their basis terms
+    nodes: tuple  # scratch of evaluate_nodes for the N nodes (kinsim.kernels.nodes.node_scratch)
+    boundary: tuple  # scratch of a fixed boundary composition (kinsim.kernels.evaluate.fixed_composition_scratch)
+    F: np.ndarray  # f8[N, n-1] du/dt of the independent components
+    R: np.ndarray  # f8[N, n-1] Newton residual
+    dU: np.ndarray  # f8[N, n-1] Newton correction
+    Gm: np.ndarray  # f8[N+1, n, n-1] dJ_f/dU_{f-1}
+    Gp: np.ndarray  # f8[N+1, n, n-1] dJ_f/dU_f
+    X: np.ndarray  # f8[N, n-1, n-1] block Thomas: D'^-1 C per node
+    Yb: np.ndarray  # f8[N, n-1] block Thomas: the forward-substituted right-hand side
+    Dm: np.ndarray  # f8[n-1, n-1] a diagonal block
+    rhs: np.ndarray  # f8[n-1]
+    piv: np.ndarray  # i8[n-1]
+    U_trial: np.ndarray  # f8[N, n] the state an implicit step tries
+    Y_trial: np.ndarray  # f8[N, n_y] its site fractions
+    warm: np.ndarray  # i8[N] all 1: every node equilibrium starts from its last site fractions
 
 
-@jit
-def _jacobian_blocks(sim, U, MU, DMDU, L, Gm, Gp, T):
-    """dJ_f/dU_{left node} (Gm[f]) and dJ_f/dU_{right node} (Gp[f]), n x m per face,
-    with L' and the frame factor u_f frozen (a quasi-Newton Jacobian)."""
-    N = U.shape[0]
-    n = U.shape[1]
+def workspace(p, N: int, n: int) -> Workspace:
+    """The scratch of ``advance`` for N nodes of n components of the phase p."""
     m = n - 1
+    return Workspace(fnval=np.zeros(p.fn_coef.shape[0]), bvals=np.zeros(p.basis_pow.shape[0]),
+                     nodes=node_scratch(p, N), boundary=fixed_composition_scratch(p, n), F=np.zeros((N, m)),
+                     R=np.zeros((N, m)), dU=np.zeros((N, m)), Gm=np.zeros((N + 1, n, m)), Gp=np.zeros((N + 1, n, m)),
+                     X=np.zeros((N, m, m)), Yb=np.zeros((N, m)), Dm=np.zeros((m, m)), rhs=np.zeros(m),
+                     piv=np.zeros(m, dtype=np.int64), U_trial=np.zeros((N, n)), Y_trial=np.zeros((N, p.n_y)),
+                     warm=np.ones(N, dtype=np.int64))
+
+
+@jit(**LEAF)
+def bdf2_coefficients(dt, t, hist_t, nh):
+    """(w, a0, a1, a2) of a step of size dt from t: BDF2 with the previous step
+    t - hist_t[1] when two states are known (nh >= 2), backward Euler otherwise."""
+    if nh >= 2:
+        w = dt / (t - hist_t[1])
+        return w, (1.0 + 2.0 * w) / (1.0 + w), -(1.0 + w), w * w / (1.0 + w)
+    return 0.0, 1.0, -1.0, 0.0
+
+
+@jit(**LEAF)
+def jacobian_blocks(problem, U, fields, T, Gm, Gp):
+    """dJ_f/dU_{f-1} (Gm[f]) and dJ_f/dU_f (Gp[f]), n x n-1 per face, of the state U
+    whose nodes ``fields`` holds, with L' and the frame factor frozen."""
+    pr = problem
     Gm[:, :, :] = 0.0
     Gp[:, :, :] = 0.0
-    ncross = n if sim.cross_form != 0 else 1
-    for f in range(N + 1):
-        if f == 0 or f == N:
-            side = 0 if f == 0 else 1
-            i = 0 if f == 0 else N - 1
-            d = sim.bc_dist[side]
-            G = Gp[f] if f == 0 else Gm[f]
-            sgn = -1.0 if f == 0 else 1.0
-            if sim.bc_kind[side, 0] == BC_COMPOSITION:
-                for a in range(n):
-                    for j in range(m):
-                        v = 0.0
-                        for bb in range(ncross):
-                            b = a if ncross == 1 else bb
-                            lb = sim.bc_L[side, a] if a == b else sim.cross[a, b]
-                            if a != b and sim.cross_form == 2:
-                                lb *= math.sqrt(sim.bc_L[side, a] * sim.bc_L[side, b])
-                            v += 0.5 * (_lab(sim, L, i, a, b) + lb) * DMDU[i, b, j]
-                        G[a, j] = sgn * v / d
-                _to_volume_frame(sim.subst, U[i], sim.bc_u[side], Gp[f], Gm[f])
-                continue
-            RT = R * T
-            for k in range(1, n):
-                kind = sim.bc_kind[side, k]
-                if kind != BC_POTENTIAL and kind != BC_ACTIVITY:
-                    continue
-                # J = sgn A (1 - e), A = RT L'_kk / d (proportional to u_k), e = exp(-(M_node - M_b) / RT)
-                _, e, A = _potential_face(sim, L, MU, i, k, side, T)
-                for j in range(m):
-                    v = A * e * DMDU[i, k, j] / RT
-                    if j == k - 1 and U[i, k] > 0.0:
-                        v += (A / U[i, k]) * (1.0 - e)
-                    G[k, j] = sgn * v
-                for j in range(m):
-                    G[0, j] -= sim.subst[k] * G[k, j]
-            continue
-        il = f - 1
-        ir = f
-        dz = sim.dz[il]
-        for a in range(n):
-            for j in range(m):
-                vp = 0.0
-                vm = 0.0
-                for bb in range(ncross):
-                    b = a if ncross == 1 else bb
-                    lf = 0.5 * (_lab(sim, L, il, a, b) + _lab(sim, L, ir, a, b))
-                    vp += lf * DMDU[ir, b, j]
-                    vm += lf * DMDU[il, b, j]
-                Gp[f, a, j] = -vp / dz
-                Gm[f, a, j] = vm / dz
-        _to_volume_frame(sim.subst, U[il], U[ir], Gp[f], Gm[f])
+    interior_jacobian(pr.grid, pr.material, pr.onsager, U, fields.DMDU, fields.L, Gm, Gp)
+    boundary_jacobian(pr.grid, pr.material, pr.onsager, pr.boundary, pr.boundary_state, U, fields.DMDU, fields.L,
+                      fields.M, T, Gm, Gp)
 
 
-@jit
-def _solve_block_tridiag(sim, a0, dt, Gm, Gp, R, dU, X, Y, Dm, rhs, piv):
-    """(a0 I - dt dF/dU) dU = -R for the independent components (block Thomas)."""
+@jit(**LEAF)
+def solve_block_tridiag(grid, material, a0, dt, Gm, Gp, R, dU, X, Y, Dm, rhs, piv):
+    """(a0 I - dt dF/dU) dU = -R for the independent components (block Thomas); 1 when a
+    diagonal block is singular."""
     N = R.shape[0]
     m = R.shape[1]
-    Vs = sim.Vs
+    Vs = material.Vs
     for i in range(N):
-        c = Vs / sim.volume[i]
-        Al = sim.area[i]
-        Ar = sim.area[i + 1]
+        c = Vs / grid.volume[i]
+        Al = grid.area[i]
+        Ar = grid.area[i + 1]
         # diagonal block: a0 I + dt c (Ar Gm[i+1] - Al Gp[i]) (rows k+1 of the n x m blocks)
         for k in range(m):
             for j in range(m):
@@ -160,214 +157,259 @@ def _solve_block_tridiag(sim, a0, dt, Gm, Gp, R, dU, X, Y, Dm, rhs, piv):
     return 0
 
 
-@jit
-def _fill_dependent(sim, U):
-    """u_0 = 1 - sum of the other substitutional u."""
-    for i in range(U.shape[0]):
-        s = 0.0
-        for k in range(1, U.shape[1]):
-            s += sim.subst[k] * U[i, k]
-        U[i, 0] = 1.0 - s
+@jit(**INLINE)
+def bdf2_attempt(p, T, problem, state, t, dt, rtol, atol, fields, work):
+    """One implicit step of size dt from state.t = t at temperature T (the boundary
+    states already at t + dt): the predictor, then Newton iterations on the BDF2 residual
+    until the scaled correction is below 1e-3 undamped, then the nodes of the solution.
+    The trial state is work's (U_trial, Y_trial).  Returns (converged, failed status,
+    failed node, node of the largest Newton correction)."""
+    F, Rs, dU, Unew, Ytr = work.F, work.R, work.dU, work.U_trial, work.Y_trial
+    U = state.U
+    hist_U = state.hist_U
+    nh = state.nhist[0]
+    w, a0, a1, a2 = bdf2_coefficients(dt, t, state.hist_t, nh)
+    bdf2_predictor(U, state.Y, hist_U, w, nh, Unew, Ytr)
+    ok = False
+    converged = False
+    fail_st = 0
+    fail_node = -1
+    worst = -1  # node of the largest Newton correction (reported when Newton fails)
+    for it in range(MAX_NEWTON + 1):
+        if it == MAX_NEWTON and not converged:
+            break
+        st, node = evaluate_nodes(p, work.fnval, T, problem.material, problem.onsager, Unew, Ytr, work.warm, fields.MU,
+                                  fields.DMDU, fields.L, work.nodes)
+        if st != STATUS_OK:
+            fail_st = st
+            fail_node = node
+            break
+        if converged:
+            ok = True  # and the nodes of the converged state are evaluated (fluxes, markers, warm start)
+            break
+        state_fluxes(problem, Unew, fields, T)
+        rates(problem.grid, problem.material, fields.J, F)
+        bdf2_residual(U, Unew, hist_U, F, a0, a1, a2, dt, nh, Rs)
+        jacobian_blocks(problem, Unew, fields, T, work.Gm, work.Gp)
+        if solve_block_tridiag(problem.grid, problem.material, a0, dt, work.Gm, work.Gp, Rs, dU, work.X, work.Yb,
+                               work.Dm, work.rhs, work.piv) != 0:
+            break
+        state.stats[S_NEWTON] += 1
+        corr, lam, node = newton_update(Unew, dU, rtol, atol)
+        if node >= 0:
+            worst = node
+        fill_dependent(problem.material, Unew)
+        converged = corr < 1e-3 and lam == 1.0
+    return ok, fail_st, fail_node, worst
 
 
-@jit
-def _move_markers(sim, zf, Jp, markers, dt):
-    """Kirkendall markers move with the lattice velocity v = -V_s sum_subst J'."""
-    nf = zf.shape[0]
-    n = Jp.shape[1]
-    for mk in range(markers.shape[0]):
-        zm = markers[mk]
-        f = 0
-        while f < nf - 2 and zf[f + 1] < zm:
-            f += 1
-        w = (zm - zf[f]) / (zf[f + 1] - zf[f])
-        if w < 0.0:
-            w = 0.0
-        if w > 1.0:
-            w = 1.0
-        v0 = 0.0
-        v1 = 0.0
-        for k in range(n):
-            v0 += sim.subst[k] * Jp[f, k]
-            v1 += sim.subst[k] * Jp[f + 1, k]
-        v = -sim.Vs * ((1.0 - w) * v0 + w * v1)
-        markers[mk] = zm + dt * v
-
-
-@jit
-def _evaluate(p, fnval, bvals, sim, t, U, Y, MU, DMDU, L, Jp, J, scr, scr1, stats):
-    """The state U at time t: T, potentials and boundary states, the node equilibria
-    (MU, DMDU, L) and the face fluxes (Jp, J).  Returns (ADV_REACHED or a failure code
-    with ``stats`` filled, T)."""
-    pst, T = prepare_step(p, fnval, bvals, sim, t, scr1)
-    if pst != STATUS_OK:
-        return _prepare_failed(pst, stats), T
-    st, node = eval_nodes(p, fnval, T, sim, U, Y, True, MU, DMDU, L, scr)
-    if st != STATUS_OK:
-        stats[S_FAIL_NODE] = node
-        stats[S_FAIL_STATUS] = st
-        return ADV_NODE_FAILED, T
-    face_fluxes(sim, U, MU, L, Jp, J, T)
-    return ADV_REACHED, T
-
-
-@jit
-def _prepare_failed(pst, stats):
-    """Return code for a failed prepare_step (T range, or a boundary composition's status)."""
-    if pst >= 1000:
-        stats[S_FAIL_NODE] = pst - 1000  # the side
-        stats[S_FAIL_STATUS] = 0
-        return ADV_BOUNDARY_FAILED
-    return ADV_T_RANGE
-
-
-@jit
-def advance(p, sim, zf, U, Y, hist_U, hist_t, nhist, t0, t_target, dt0, rtol, atol, max_steps, explicit,
-            markers, MU, Jp, J, stats):
-    """Advance U (N, n) from t0 towards t_target.
-
-    hist_U (3, N, n) / hist_t (3) hold the last accepted states (newest first), nhist[0]
-    how many are valid.  Returns (code, t, dt_next).  On return MU, Jp, J (and sim.PHI,
-    the boundary state) hold the chemical potentials and fluxes of the final state.
-    Temperature, boundary values and potentials follow their time tables in ``sim``:
-    an implicit step evaluates them at its end time, an explicit step at its start.
-    """
+@jit(**LEAF)
+def bdf2_predictor(U, Y, hist_U, w, nh, Unew, Ytr):
+    """The trial state of a step: u linearly extrapolated from the last two states (w:
+    the ratio of the step sizes; no extrapolation after a start, nh < 2, and none that
+    would make an independent u non-positive), the site fractions of the current state."""
     N = U.shape[0]
     n = U.shape[1]
-    m = n - 1
-    fnval = np.empty(p.fn_coef.shape[0])
-    bvals = np.empty(p.basis_pow.shape[0])
-    scr1 = step_scratch(p, n)
-    scr = node_scratch(p, N)
-    DMDU = np.zeros((N, n, m))
-    L = np.zeros((N, n))
-    F = np.zeros((N, m))
-    Rs = np.zeros((N, m))
-    dU = np.zeros((N, m))
-    Gm = np.zeros((N + 1, n, m))
-    Gp = np.zeros((N + 1, n, m))
-    X = np.zeros((N, m, m))
-    Yb = np.zeros((N, m))
-    Dm = np.zeros((m, m))
-    rhs = np.zeros(m)
-    piv = np.zeros(m, dtype=np.int64)
-    Unew = U.copy()
-    Ytr = Y.copy()
-    t = t0
-    dt = dt0
+    for i in range(N):
+        for k in range(n):
+            if nh >= 2:
+                Unew[i, k] = U[i, k] + (U[i, k] - hist_U[1, i, k]) * w
+            else:
+                Unew[i, k] = U[i, k]
+            if Unew[i, k] <= 0.0 and k > 0:
+                Unew[i, k] = U[i, k]
+    for i in range(N):
+        for k in range(Y.shape[1]):
+            Ytr[i, k] = Y[i, k]
+
+
+@jit(**LEAF)
+def bdf2_residual(U, Unew, hist_U, F, a0, a1, a2, dt, nh, R):
+    """The BDF2 residual a0 u_{n+1} + a1 u_n + a2 u_{n-1} - dt f(u_{n+1}) of the
+    independent components (a2 only when two states are known, nh >= 2)."""
+    for i in range(R.shape[0]):
+        for k in range(R.shape[1]):
+            r = a0 * Unew[i, k + 1] + a1 * U[i, k + 1] - dt * F[i, k]
+            if nh >= 2:
+                r += a2 * hist_U[1, i, k + 1]
+            R[i, k] = r
+
+
+@jit(**LEAF)
+def newton_update(Unew, dU, rtol, atol):
+    """Apply the Newton correction dU to the independent components of Unew, damped so
+    that every u stays positive.  Returns (the largest correction scaled by
+    atol + rtol |u|, the damping factor, its node or -1 when every correction is 0)."""
+    N = dU.shape[0]
+    m = dU.shape[1]
+    lam = 1.0
+    for i in range(N):
+        for k in range(m):
+            if dU[i, k] < 0.0 and Unew[i, k + 1] + dU[i, k] <= 0.0:
+                l2 = 0.9 * Unew[i, k + 1] / (-dU[i, k])
+                if l2 < lam:
+                    lam = l2
+    corr = 0.0
+    worst = -1
+    for i in range(N):
+        for k in range(m):
+            Unew[i, k + 1] += lam * dU[i, k]
+            e = abs(lam * dU[i, k]) / (atol + rtol * abs(Unew[i, k + 1]))
+            if e > corr:
+                corr = e
+                worst = i
+    return corr, lam, worst
+
+
+@jit(**LEAF)
+def bdf2_error(Unew, U, hist_U, hist_t, nh, t, dt, rtol, atol):
+    """Local error estimate of the step t -> t + dt (U -> Unew), scaled by
+    atol + rtol |u| (accept when <= 1): (4/3) dt^3 |third divided difference| over the
+    history (BDF2), dt^2 |second divided difference| after a backward-Euler step, 0 for
+    the first step."""
+    N = U.shape[0]
+    n = U.shape[1]
+    err = 0.0
+    tn = t + dt
+    if nh >= 1:
+        for i in range(N):
+            for k in range(1, n):
+                d1a = (Unew[i, k] - U[i, k]) / dt
+                if nh >= 3:
+                    d1b = (U[i, k] - hist_U[1, i, k]) / (t - hist_t[1])
+                    d1c = (hist_U[1, i, k] - hist_U[2, i, k]) / (hist_t[1] - hist_t[2])
+                    d2a = (d1a - d1b) / (tn - hist_t[1])
+                    d2b = (d1b - d1c) / (t - hist_t[2])
+                    d3 = (d2a - d2b) / (tn - hist_t[2])
+                    e = (4.0 / 3.0) * dt * dt * dt * abs(d3)
+                elif nh >= 2:
+                    d1b = (U[i, k] - hist_U[1, i, k]) / (t - hist_t[1])
+                    d2a = (d1a - d1b) / (tn - hist_t[1])
+                    e = dt * dt * abs(d2a)
+                else:
+                    e = 0.0
+                e /= atol + rtol * abs(Unew[i, k])
+                if e > err:
+                    err = e
+    return err
+
+
+@jit(**LEAF)
+def control_step(err, dt):
+    """The step-size controller: (accept, the next step size) after a step of size dt
+    with scaled error estimate err.  Rejected when err > 1 (shrunk by at most 5x);
+    accepted steps grow by 0.9 err^(-1/3) within [0.2, 2.5], or double when err = 0."""
+    if err > 1.0:
+        fac = 0.9 * err ** (-1.0 / 3.0)
+        return False, dt * max(0.2, fac)
+    if err > 0.0:
+        fac = 0.9 * err ** (-1.0 / 3.0)
+        return True, dt * min(2.5, max(0.2, fac))
+    return True, dt * 2.0
+
+
+@jit(**LEAF)
+def accept_step(state, Unew, Ytr, tn):
+    """Make the trial state (Unew, Ytr) at tn the state: push it onto the history."""
+    U = state.U
+    Y = state.Y
+    hist_U = state.hist_U
+    hist_t = state.hist_t
+    N = U.shape[0]
+    n = U.shape[1]
+    for h in range(2, 0, -1):
+        hist_t[h] = hist_t[h - 1]
+        for i in range(N):
+            for k in range(n):
+                hist_U[h, i, k] = hist_U[h - 1, i, k]
+    hist_t[0] = tn
+    for i in range(N):
+        for k in range(n):
+            hist_U[0, i, k] = Unew[i, k]
+            U[i, k] = Unew[i, k]
+        for k in range(Y.shape[1]):
+            Y[i, k] = Ytr[i, k]
+    if state.nhist[0] < 3:
+        state.nhist[0] += 1
+
+
+@jit(**INLINE)
+def explicit_step(p, t, t_target, problem, state, fields, work):
+    """One forward-Euler step from t with the largest stable step (at most to t_target):
+    dt <= 0.4 min(dz)^2 / max D with D ~ V_s L' dmu/du.  Returns (code, dt)."""
+    grid = problem.grid
+    material = problem.material
+    U = state.U
+    N = U.shape[0]
+    m = U.shape[1] - 1
+    F = work.F
+    code, T = evaluate_at(p, work.fnval, work.bvals, t, problem, state.bc_Y, state.bc_warm, work.boundary, U, state.Y,
+                          work.warm, fields, work.nodes, state.stats)
+    if code != ADV_REACHED:
+        return code, 0.0
+    rates(grid, material, fields.J, F)
+    dmax = 0.0
+    for i in range(N):
+        for k in range(m):
+            d = abs(material.Vs * fields.L[i, k + 1] * fields.DMDU[i, k + 1, k])
+            if d > dmax:
+                dmax = d
+    dzmin = grid.dz[0]
+    for i in range(grid.dz.shape[0]):
+        if grid.dz[i] < dzmin:
+            dzmin = grid.dz[i]
+    dts = 0.4 * dzmin * dzmin / dmax if dmax > 0 else t_target - t
+    dt = min(t_target - t, dts)
+    move_markers(grid, material, fields.Jp, state.markers, dt)
+    for i in range(N):
+        for k in range(m):
+            U[i, k + 1] += dt * F[i, k]
+    fill_dependent(material, U)
+    return ADV_REACHED, dt
+
+
+@jit(**LEAF)
+def advance(p, problem, state, fields, work, t_target, rtol, atol, max_steps, explicit):
+    """Advance the state from state.t towards t_target, by at most max_steps steps, with
+    the relative / absolute tolerances rtol / atol of the u-fractions (implicit) or
+    forward Euler (explicit), with the scratch ``work`` (``workspace``).  Returns an ADV_*
+    code; state.t, state.dt and the rest of the state are updated, and ``fields`` (and
+    problem.boundary_state) hold the chemical potentials, external potentials and fluxes
+    of the final state.  Temperature, boundary values and potentials follow their time
+    tables: an implicit step evaluates them at its end time, an explicit step at its
+    start."""
+    U = state.U
+    stats = state.stats
+    Unew = work.U_trial
+    t = state.t[0]
+    dt = state.dt[0]
     steps = 0
-    fresh = False  # MU, Jp, J belong to U (set by an accepted implicit step)
+    code = ADV_REACHED
+    fresh = False  # fields belong to U (set by an accepted implicit step)
     while t < t_target * (1.0 - 1e-14):
         if steps >= max_steps:
-            return ADV_MAX_STEPS, t, dt
+            code = ADV_MAX_STEPS
+            break
         dt_natural = dt
         if dt > t_target - t:
             dt = t_target - t
         if explicit:
-            code, T = _evaluate(p, fnval, bvals, sim, t, U, Y, MU, DMDU, L, Jp, J, scr, scr1, stats)
+            code, dt_stable = explicit_step(p, t, t_target, problem, state, fields, work)
             if code != ADV_REACHED:
-                return code, t, dt
-            rates(sim, J, F)
-            # stability: dt <= 0.4 min(dz^2) / max D, D ~ V_s L' dmu/du
-            dmax = 0.0
-            for i in range(N):
-                for k in range(m):
-                    d = abs(sim.Vs * L[i, k + 1] * DMDU[i, k + 1, k])
-                    if d > dmax:
-                        dmax = d
-            dzmin = sim.dz[0]
-            for i in range(sim.dz.shape[0]):
-                if sim.dz[i] < dzmin:
-                    dzmin = sim.dz[i]
-            dts = 0.4 * dzmin * dzmin / dmax if dmax > 0 else t_target - t
-            dt = min(t_target - t, dts)
-            _move_markers(sim, zf, Jp, markers, dt)
-            for i in range(N):
-                for k in range(m):
-                    U[i, k + 1] += dt * F[i, k]
-            _fill_dependent(sim, U)
+                break
+            dt = dt_stable
             t += dt
             steps += 1
             stats[S_STEPS] += 1
             fresh = False
             continue
-        # ---- implicit BDF2 (BE for the first step)
-        fresh = False  # the attempt overwrites MU, Jp, J
-        pst, T = prepare_step(p, fnval, bvals, sim, t + dt, scr1)
-        if pst != STATUS_OK:
-            return _prepare_failed(pst, stats), t, dt
-        nh = nhist[0]
-        if nh >= 2:
-            w = dt / (t - hist_t[1])
-            a0 = (1.0 + 2.0 * w) / (1.0 + w)
-            a1 = -(1.0 + w)
-            a2 = w * w / (1.0 + w)
-        else:
-            w = 0.0
-            a0 = 1.0
-            a1 = -1.0
-            a2 = 0.0
-        # predictor: linear extrapolation
-        for i in range(N):
-            for k in range(n):
-                if nh >= 2:
-                    Unew[i, k] = U[i, k] + (U[i, k] - hist_U[1, i, k]) * w
-                else:
-                    Unew[i, k] = U[i, k]
-                if Unew[i, k] <= 0.0 and k > 0:
-                    Unew[i, k] = U[i, k]
-        for i in range(N):
-            for k in range(Y.shape[1]):
-                Ytr[i, k] = Y[i, k]
-        ok = False
-        fail_st = 0
-        fail_node = -1
-        worst = -1  # node of the largest Newton correction (reported when Newton fails)
-        for it in range(12):
-            st, node = eval_nodes(p, fnval, T, sim, Unew, Ytr, True, MU, DMDU, L, scr)
-            if st != STATUS_OK:
-                fail_st = st
-                fail_node = node
-                break
-            face_fluxes(sim, Unew, MU, L, Jp, J, T)
-            rates(sim, J, F)
-            for i in range(N):
-                for k in range(m):
-                    r = a0 * Unew[i, k + 1] + a1 * U[i, k + 1] - dt * F[i, k]
-                    if nh >= 2:
-                        r += a2 * hist_U[1, i, k + 1]
-                    Rs[i, k] = r
-            _jacobian_blocks(sim, Unew, MU, DMDU, L, Gm, Gp, T)
-            if _solve_block_tridiag(sim, a0, dt, Gm, Gp, Rs, dU, X, Yb, Dm, rhs, piv) != 0:
-                break
-            stats[S_NEWTON] += 1
-            # damping keeps every u positive
-            lam = 1.0
-            for i in range(N):
-                for k in range(m):
-                    if dU[i, k] < 0.0 and Unew[i, k + 1] + dU[i, k] <= 0.0:
-                        l2 = 0.9 * Unew[i, k + 1] / (-dU[i, k])
-                        if l2 < lam:
-                            lam = l2
-            corr = 0.0
-            for i in range(N):
-                for k in range(m):
-                    Unew[i, k + 1] += lam * dU[i, k]
-                    e = abs(lam * dU[i, k]) / (atol + rtol * abs(Unew[i, k + 1]))
-                    if e > corr:
-                        corr = e
-                        worst = i
-            _fill_dependent(sim, Unew)
-            if corr < 1e-3 and lam == 1.0:
-                ok = True
-                break
-        if ok:
-            # final evaluation at the converged state (fluxes, markers, warm start)
-            st, node = eval_nodes(p, fnval, T, sim, Unew, Ytr, True, MU, DMDU, L, scr)
-            if st != STATUS_OK:
-                ok = False
-                fail_st = st
-                fail_node = node
+        # ---- implicit BDF2 (backward Euler for the first step)
+        fresh = False  # the attempt overwrites the fields
+        code, T = update_to_time(p, work.fnval, work.bvals, t + dt, problem, state.bc_Y, state.bc_warm, work.boundary,
+                                 fields.PHI, stats)
+        if code != ADV_REACHED:
+            break
+        ok, fail_st, fail_node, worst = bdf2_attempt(p, T, problem, state, t, dt, rtol, atol, fields, work)
         if not ok:
             stats[S_REJECTED] += 1
             dt *= 0.25
@@ -375,69 +417,34 @@ def advance(p, sim, zf, U, Y, hist_U, hist_t, nhist, t0, t_target, dt0, rtol, at
                 if fail_node >= 0:
                     stats[S_FAIL_NODE] = fail_node
                     stats[S_FAIL_STATUS] = fail_st
-                    return ADV_NODE_FAILED, t, dt
-                stats[S_FAIL_NODE] = worst
-                stats[S_FAIL_STATUS] = 0
-                return ADV_DT_UNDERFLOW, t, dt
+                    code = ADV_NODE_FAILED
+                else:
+                    stats[S_FAIL_NODE] = worst
+                    stats[S_FAIL_STATUS] = 0
+                    code = ADV_DT_UNDERFLOW
+                break
             continue
-        face_fluxes(sim, Unew, MU, L, Jp, J, T)
-        # local error estimate from divided differences of the history
-        err = 0.0
-        tn = t + dt
-        if nh >= 1:
-            for i in range(N):
-                for k in range(1, n):
-                    d1a = (Unew[i, k] - U[i, k]) / dt
-                    if nh >= 3:
-                        d1b = (U[i, k] - hist_U[1, i, k]) / (t - hist_t[1])
-                        d1c = (hist_U[1, i, k] - hist_U[2, i, k]) / (hist_t[1] - hist_t[2])
-                        d2a = (d1a - d1b) / (tn - hist_t[1])
-                        d2b = (d1b - d1c) / (t - hist_t[2])
-                        d3 = (d2a - d2b) / (tn - hist_t[2])
-                        e = (4.0 / 3.0) * dt * dt * dt * abs(d3)
-                    elif nh >= 2:
-                        d1b = (U[i, k] - hist_U[1, i, k]) / (t - hist_t[1])
-                        d2a = (d1a - d1b) / (tn - hist_t[1])
-                        e = dt * dt * abs(d2a)
-                    else:
-                        e = 0.0
-                    e /= atol + rtol * abs(Unew[i, k])
-                    if e > err:
-                        err = e
-        if err > 1.0:
+        state_fluxes(problem, Unew, fields, T)
+        err = bdf2_error(Unew, U, state.hist_U, state.hist_t, state.nhist[0], t, dt, rtol, atol)
+        accepted, dt_next = control_step(err, dt)
+        if not accepted:
             stats[S_REJECTED] += 1
-            fac = 0.9 * err ** (-1.0 / 3.0)
-            dt *= max(0.2, fac)
+            dt = dt_next
             continue
-        # accept
-        _move_markers(sim, zf, Jp, markers, dt)
-        for h in range(2, 0, -1):
-            hist_t[h] = hist_t[h - 1]
-            for i in range(N):
-                for k in range(n):
-                    hist_U[h, i, k] = hist_U[h - 1, i, k]
-        hist_t[0] = tn
-        for i in range(N):
-            for k in range(n):
-                hist_U[0, i, k] = Unew[i, k]
-                U[i, k] = Unew[i, k]
-            for k in range(Y.shape[1]):
-                Y[i, k] = Ytr[i, k]
-        if nhist[0] < 3:
-            nhist[0] += 1
+        move_markers(problem.grid, problem.material, fields.Jp, state.markers, dt)
+        tn = t + dt
+        accept_step(state, Unew, work.Y_trial, tn)
         t = tn
         steps += 1
         stats[S_STEPS] += 1
         fresh = True
-        if err > 0.0:
-            fac = 0.9 * err ** (-1.0 / 3.0)
-            dt *= min(2.5, max(0.2, fac))
-        else:
-            dt *= 2.0
+        dt = dt_next
         if dt < dt_natural and t >= t_target * (1.0 - 1e-14):
             dt = dt_natural  # the step was cut to land on the output time
-    if fresh:
-        return ADV_REACHED, t, dt
-    # chemical potentials and fluxes of the final state
-    code, _ = _evaluate(p, fnval, bvals, sim, t, U, Y, MU, DMDU, L, Jp, J, scr, scr1, stats)
-    return code, t, dt
+    if code == ADV_REACHED and not fresh:
+        # chemical potentials and fluxes of the final state
+        code, _ = evaluate_at(p, work.fnval, work.bvals, t, problem, state.bc_Y, state.bc_warm, work.boundary, U,
+                              state.Y, work.warm, fields, work.nodes, stats)
+    state.t[0] = t
+    state.dt[0] = dt
+    return code

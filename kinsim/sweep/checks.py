@@ -1,7 +1,7 @@
 """Every run of a sweep checked before the first one starts.
 
 Each run's case goes through what ``kinsim run`` checks before it runs
-(:class:`~kinsim.simulation.Simulation`): its temperatures within the range of the
+(:class:`~kinsim.simulation.Simulation` and its ``check_compositions``): its temperatures within the range of the
 database's parameters, its initial and boundary compositions single-phase states of the
 phase, the memory of its arrays (:mod:`kinsim.resources`).  Then the sweep as a whole:
 the runs that local worker processes run at the same time must fit in memory together
@@ -40,7 +40,9 @@ def check_runs(plan: SweepPlan, workers: int | None) -> dict[str, RunSize]:
     sizes: dict[str, RunSize] = {}
     for run in plan.runs:
         try:
-            sizes[run.sha256] = Simulation(load_case(plan.case_path, overrides=list(run.overrides))).size
+            sim = Simulation(load_case(plan.case_path, overrides=list(run.overrides)))
+            sim.check_compositions()
+            sizes[run.sha256] = sim.size
         except KinsimError as exc:
             raise type(exc)(f"{_label(plan, run)}: {exc}") from None
     if workers is not None:

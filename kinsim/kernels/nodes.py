@@ -1,0 +1,93 @@
+"""Node evaluation (numba): at every node, the single-phase equilibrium, the derivatives of
+the chemical potentials with respect to the unknowns, and the Onsager coefficients L'.
+
+Composition variable: u-fractions u_k = x_k / sum_{j substitutional} x_j of all n
+components.  The unknowns are u_1..u_{n-1}; the dependent component 0 is substitutional
+and u_0 = 1 - sum of the other substitutional u (``fill_dependent``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._jit import INLINE, LEAF, jit
+from .codes import ONSAGER_ABSOLUTE, STATUS_NAN, STATUS_OK, STATUS_ONSAGER
+from .kkt import equilibrium_batch
+from .mobility import diagonal_onsager, mobilities, onsager_is_psd
+
+
+def node_scratch(p, N):
+    """Work arrays of ``evaluate_nodes`` for N nodes (allocated once per run)."""
+    n = p.n_comp
+    m = max(n - 1, 1)
+    return (np.zeros((N, n)), np.zeros((N, n, n)), np.zeros((N, m, m)), np.zeros(N), np.zeros(N, dtype=np.int64),
+            np.zeros(N), np.zeros(n), np.zeros(p.z_c.shape[0]), np.zeros((n, n)))
+
+
+@jit(**LEAF)
+def _equilibrium_inputs(U, T, X, Tn):
+    """Mole fractions X = U / sum(U) and the temperature Tn of every node (the inputs of
+    the equilibrium batch)."""
+    N = U.shape[0]
+    n = U.shape[1]
+    for i in range(N):
+        su = 0.0
+        for k in range(n):
+            su += U[i, k]
+        for k in range(n):
+            X[i, k] = U[i, k] / su
+        Tn[i] = T
+
+
+@jit(**LEAF)
+def _node_kinetics(p, fnval, T, material, onsager, U, Y, DMDU, L, scratch):
+    """After the equilibrium batch: its status, then L' and dmu/du at every node."""
+    N = U.shape[0]
+    n = U.shape[1]
+    X, PD, DMU, GM, status, Tn, Mk, zb, W = scratch
+    for i in range(N):
+        if status[i] != STATUS_OK:
+            return status[i], i
+    for i in range(N):
+        su = 0.0
+        for k in range(n):
+            su += U[i, k]
+        mobilities(p, fnval, T, Y[i], zb, Mk)
+        if not diagonal_onsager(p, material, U[i], Y[i], Mk, L[i]):
+            return STATUS_NAN, i
+        if onsager.form == ONSAGER_ABSOLUTE and not onsager_is_psd(onsager, L[i], W):
+            return STATUS_ONSAGER, i
+        # d mu_a / d u_j (j independent) = (P[a, j] - [j subst] P[a, 0]) / sum(u)
+        for a in range(n):
+            for j in range(1, n):
+                v = PD[i, a, j]
+                if material.subst[j] == 1.0:
+                    v -= PD[i, a, 0]
+                DMDU[i, a, j - 1] = v / su
+    return STATUS_OK, -1
+
+
+@jit(**INLINE)
+def evaluate_nodes(p, fnval, T, material, onsager, U, Y, warm, MU, DMDU, L, scratch):
+    """Chemical potentials MU (N, n; J/mol), dmu/du DMDU (N, n, n-1; J/mol) and the
+    diagonal L' (N, n) at every node of U at temperature T (fnval: the T functions at T).
+    The equilibria of all nodes are one batched kernel call, warm-started from the site
+    fractions Y (in/out) where warm[i] == 1.  Returns (status, node): STATUS_OK and -1,
+    or the status of the first node that failed.
+
+    Inlined into its callers, so that the equilibrium kernel is linked into ``advance``
+    only (kinsim._jit): everything but the equilibrium call is in the two helpers."""
+    X, PD, DMU, GM, status, Tn, Mk, zb, W = scratch
+    _equilibrium_inputs(U, T, X, Tn)
+    equilibrium_batch(p, Tn, X, Y, warm, MU, PD, DMU, GM, status)
+    return _node_kinetics(p, fnval, T, material, onsager, U, Y, DMDU, L, scratch)
+
+
+@jit(**LEAF)
+def fill_dependent(material, U):
+    """u_0 = 1 - sum of the other substitutional u, at every node of U."""
+    for i in range(U.shape[0]):
+        s = 0.0
+        for k in range(1, U.shape[1]):
+            s += material.subst[k] * U[i, k]
+        U[i, 0] = 1.0 - s

@@ -1,0 +1,325 @@
+"""Drive the numba stepper from a validated Case: Python runs only between output times
+(and at boundary-stage switches).
+
+Simulation(case).run() writes the result as the run goes (an HDF5 file by default, or
+any store with ResultWriter's interface); its status says completed, failed (with node,
+composition, time and reason) or interrupted.  At every output time (and when
+interrupted by Ctrl-C or SIGTERM) the complete stepper state is stored as the
+checkpoint, so ``Simulation(case).run(path, resume=True)`` (``kinsim run --resume``)
+continues the run to the same result as an uninterrupted one.  Signals are deferred to
+safe points between kernel calls, so the state in the checkpoint is always consistent.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from tqdm import tqdm
+
+from .._jit import compile_for, needs_compile
+from ..errors import ConvergenceError, InputError, ResultWriteError
+from ..grid import make_grid
+from ..kernels.codes import ADV_MAX_STEPS, ADV_REACHED, S_NEWTON, S_REJECTED, S_STEPS, STATUS_TEXT
+from ..kernels.evaluate import Problem
+from ..kernels.kkt import equilibrium_batch
+from ..kernels.step import advance, workspace
+from ..phase import load_phase
+from ..resources import check_memory, run_size
+from ..storage import ResultWriter
+from . import setup
+from .failures import raise_failure
+from .resume import restore_state
+
+_PROGRESS_STEPS = 400  # steps per kernel call between progress-bar updates
+
+
+@dataclass
+class RunSummary:
+    status: str
+    stop_reason: str
+    output: str
+    steps: int
+    rejected: int
+    newton: int
+    nodes: int
+    t_end: float
+    timings: dict = field(default_factory=dict)
+
+
+class _Stop(KeyboardInterrupt):
+    """Raised at a safe point after SIGINT/SIGTERM arrived during a run."""
+
+
+class Simulation:
+    """One diffusion run of a Case."""
+
+    def __init__(self, case):
+        self.case = case
+        th = case.thermo
+        self.components = list(th.components)
+        self.model = load_phase(th.database, th.phase, self.components, mobility=case.mobility.missing)
+        cond = case.conditions
+        if cond.schedule is None:
+            self.model.check_temperature(cond.temperature, "conditions.temperature")
+        else:
+            for i, (t, T) in enumerate(cond.schedule):
+                self.model.check_temperature(T, f"conditions.temperature[{i}] (the schedule at t = {t:g} s):")
+        # the memory of the run's arrays, before any of them is made (kinsim.resources)
+        self.size = check_memory(run_size(case, self.model.params))
+        self.T = float(cond.temperature_at(0.0))
+        self.grid = make_grid(case.grid)
+        p = self.model.params
+        self.n = len(self.components)
+        self.subst = 1.0 - p.interstitial.astype(np.float64)
+        self.x0 = np.ascontiguousarray(case.initial.profile(self.grid.z))
+        self._references = setup.ReferenceTables(case)
+        self._grid = setup.kernel_grid(self.grid)
+        self._material = setup.material(case, self.subst)
+        self._onsager = setup.onsager(case)
+        self._schedules = setup.schedules(case, self.grid)
+        self.problem = self._problem(setup.stage_index(case, 0.0))
+
+    # ---------------------------------------------------------------- set-up
+    def _problem(self, stages) -> Problem:
+        """The kernel inputs of the given boundary stages (a fresh boundary state)."""
+        return Problem(grid=self._grid, material=self._material, onsager=self._onsager, schedules=self._schedules,
+                       boundary=setup.boundary_params(self.case, stages, self._references),
+                       boundary_state=setup.boundary_state(self.n))
+
+    def check_compositions(self):
+        """Every distinct initial/boundary composition must be a single-phase state."""
+        cond = self.case.conditions
+        rows = {(tuple(r), self.T, "the initial profile") for r in np.round(self.x0, 14)}
+        for side in ("left", "right"):
+            b = getattr(self.case.boundary, side)
+            for j, st in enumerate(b.stages):
+                if st.type != "fixed-composition":
+                    continue
+                where = f"boundary.{side}" + (f".stages[{j}]" if len(b.stages) > 1 else "") + ".composition"
+                for t in st.times():
+                    x = st.composition_at(t)
+                    rows.add((tuple(float(x[c]) for c in self.components), float(cond.temperature_at(t)), where))
+        rows = sorted(rows)
+        X = np.array([r[0] for r in rows])
+        for T in sorted({r[1] for r in rows}):
+            idx = [i for i, r in enumerate(rows) if r[1] == T]
+            res = self.model.equilibrium(X[idx, 1:], T, raise_on_failure=False)
+            bad = np.flatnonzero(res.status != 0)
+            if bad.size:
+                i = idx[bad[0]]
+                comp = ", ".join(f"{c}={v:.6g}" for c, v in zip(self.components, X[i]))
+                raise InputError(f"{rows[i][2]}: composition {comp} is not a valid {self.model.phase} state at "
+                                 f"{T:g} K: {STATUS_TEXT.get(int(res.status[bad[0]]), res.status[bad[0]])}")
+
+    def parameters(self) -> dict:
+        """The arrays the kernels use, for the result file."""
+        return setup.parameters(self.model.params, self.problem)
+
+    def _load_kernels(self, state, fields, work, announce: bool) -> float:
+        """Check the compositions (the node equilibrium) and load the stepper for this
+        run's argument types, from numba's disk cache or compiled; on a compile, say so on
+        stderr when ``announce``.  Returns the seconds it took."""
+        solver = self.case.solver
+        args = (self.model.params, self.problem, state, fields, work, 0.0, solver.rtol, solver.atol, 1,
+                solver.method == "explicit")
+        cold = announce and (needs_compile(equilibrium_batch, *_equilibrium_arguments(self.model.params))
+                             or needs_compile(advance, *args))
+        if cold:
+            print("kinsim: compiling kernels (first run only) ...", file=sys.stderr, flush=True)
+        t0 = time.perf_counter()
+        self.check_compositions()
+        compile_for(advance, *args)
+        seconds = time.perf_counter() - t0
+        if cold:
+            print(f"kinsim: kernels compiled in {seconds:.1f} s (kept in numba's disk cache)", file=sys.stderr,
+                  flush=True)
+        return seconds
+
+    # ---------------------------------------------------------------- run
+    def run(self, output=None, progress=True, resume=False, storage=None) -> RunSummary:
+        """Run the case and write ``output``.  With ``resume``, continue the interrupted
+        run stored in ``output`` from its checkpoint (see :func:`check_resumable`).
+        ``storage``: the class that stores the result, with ResultWriter's constructor,
+        ``reopen`` and methods (None: ResultWriter, the HDF5 file)."""
+        case = self.case
+        writer_class = (storage or ResultWriter).sized(self.size)  # checks the room before writing
+        out_path = str(output or case.output.file)
+        g = self.grid
+        N, n = g.z.shape[0], self.n
+        p = self.model.params
+        state = setup.initial_state(case, g, self.x0, self.subst, p.n_y)
+        fields = setup.fields(N, n)
+        work = workspace(p, N, n)
+        stats = state.stats
+        explicit = case.solver.method == "explicit"
+        rtol, atol = case.solver.rtol, case.solver.atol
+        duration = float(case.conditions.duration)
+        max_steps_total = case.solver.max_steps or 10**9
+        timings = {"compile": 0.0, "solve": 0.0, "io": 0.0}
+        if resume:
+            restore_state(out_path, state)
+        self.problem = self._problem(setup.stage_index(case, float(state.t[0])))
+        timings["compile"] = self._load_kernels(state, fields, work, announce=progress)
+        if resume:
+            writer = writer_class.reopen(out_path)
+        else:
+            desc = self.model.desc
+            extra = {"temperature_K": self.T, "molar_volume": float(case.mobility.molar_volume),
+                     "temperature_schedule": json.dumps([list(r) for r in case.conditions.temperature_table]),
+                     "mobility_substituted": json.dumps(desc.mobility_substituted),
+                     "mobility_missing": json.dumps(desc.missing_mobility),
+                     "database": str(case.thermo.database)}
+            writer = writer_class(out_path, components=self.components, z=g.z, faces=np.ascontiguousarray(g.faces),
+                                  phase=self.model.phase, case_toml=case.to_toml(), title=case.title,
+                                  n_markers=state.markers.shape[0], mobility_policy=case.mobility.missing,
+                                  extra_attrs=extra, parameters=self.parameters(),
+                                  extra_units={"temperature": "K", "potential": "J mol-1"})
+        stage = setup.stage_index(case, float(state.t[0]))
+
+        def checkpoint():
+            writer.write_checkpoint(**state._asdict())
+
+        def snapshot():
+            t0 = time.perf_counter()
+            t = float(state.t[0])
+            extra = {"temperature": np.array(case.conditions.temperature_at(t))}
+            if case.potentials:
+                extra["potential"] = fields.PHI.copy()
+            writer.append(t, setup.to_x(state.U), fields.MU, fields.J, state.markers, extra=extra)
+            state.t_last_snapshot[0] = t
+            timings["io"] += time.perf_counter() - t0
+
+        def fail(code, at_start=False):
+            t = float(state.t[0])
+            raise_failure(code, stats, state.U, t, components=self.components, z=g.z, phase=self.model.phase,
+                          T=case.conditions.temperature_at(t), at_start=at_start)
+
+        def evaluate_now():
+            """The fields of the state at its time (no step)."""
+            return advance(p, self.problem, state, fields, work, float(state.t[0]), rtol, atol, 1, explicit)
+
+        bar = None
+        status, reason = "failed", ""
+        stop = {"signal": None}
+        handlers = self._install_signal_handlers(stop)
+
+        def check_stop():
+            if stop["signal"] is not None:
+                raise _Stop(stop["signal"])
+
+        try:
+            t0 = time.perf_counter()
+            code = evaluate_now()
+            timings["compile"] += time.perf_counter() - t0
+            if code != ADV_REACHED:
+                fail(code, at_start=True)
+            if not resume:
+                snapshot()
+                checkpoint()
+            if progress:
+                bar = tqdm(total=duration, unit="s", desc=f"{case.title[:40]}", leave=True, initial=float(state.t[0]),
+                           bar_format="{l_bar}{bar}| t={n:.4g}/{total:.4g} s [{elapsed}<{remaining}] {postfix}")
+            for t_out, is_snapshot in setup.output_targets(case):
+                if t_out <= state.t_last_snapshot[0] or (not is_snapshot and t_out < state.t[0] * (1.0 - 1e-14)):
+                    continue
+                while state.t[0] < t_out * (1.0 - 1e-14):
+                    check_stop()
+                    if stats[S_STEPS] >= max_steps_total:
+                        raise ConvergenceError(f"solver.max_steps = {max_steps_total} reached at "
+                                               f"t = {state.t[0]:.6g} s")
+                    t_before = float(state.t[0])
+                    t0 = time.perf_counter()
+                    code = advance(p, self.problem, state, fields, work, t_out, rtol, atol,
+                                   min(_PROGRESS_STEPS, max_steps_total - stats[S_STEPS]), explicit)
+                    timings["solve"] += time.perf_counter() - t0
+                    if bar is not None:
+                        bar.update(state.t[0] - t_before)
+                        bar.set_postfix_str(f"steps={stats[S_STEPS]} rejected={stats[S_REJECTED]} "
+                                            f"dt={state.dt[0]:.3g} s")
+                    if code not in (ADV_REACHED, ADV_MAX_STEPS):
+                        fail(code)
+                check_stop()
+                if is_snapshot and t_out > state.t_last_snapshot[0]:
+                    snapshot()
+                new_stage = setup.stage_index(case, float(state.t[0]))
+                if new_stage != stage:
+                    # a boundary condition switches: new boundary arrays (a cold start of a
+                    # fixed boundary composition), restart the multistep history (backward
+                    # Euler) with a small step
+                    stage = new_stage
+                    self.problem = self._problem(stage)
+                    state.bc_Y[:] = 0.0
+                    state.bc_warm[:] = 0
+                    state.nhist[0] = 1
+                    state.hist_U[0] = state.U
+                    state.hist_t[0] = state.t[0]
+                    state.dt[0] = setup.initial_dt(case)
+                    code = evaluate_now()
+                    if code != ADV_REACHED:
+                        fail(code)
+                checkpoint()
+            status, reason = "completed", f"reached t = {duration:g} s"
+            writer.set_status("completed", reason, steps=int(stats[S_STEPS]), rejected_steps=int(stats[S_REJECTED]),
+                              newton_iterations=int(stats[S_NEWTON]))
+        except (ConvergenceError, InputError, ResultWriteError) as exc:
+            writer.set_status("failed", str(exc), steps=int(stats[S_STEPS]), rejected_steps=int(stats[S_REJECTED]),
+                              time=float(state.t[0]), **getattr(exc, "info", {}))
+            raise
+        except KeyboardInterrupt as exc:
+            status = "interrupted"
+            sig = exc.args[0] if isinstance(exc, _Stop) and exc.args else signal.SIGINT
+            name = signal.Signals(sig).name if isinstance(sig, int) else str(sig)
+            reason = f"interrupted by {name} at t = {state.t[0]:.6g} s; resume with: kinsim run --resume {out_path}"
+            if isinstance(exc, _Stop):  # raised at a safe point: the state is consistent
+                checkpoint()
+            writer.set_status("interrupted", reason, steps=int(stats[S_STEPS]), time=float(state.t[0]))
+            raise
+        finally:
+            self._restore_signal_handlers(handlers)
+            if bar is not None:
+                bar.close()
+            writer.set_timings(**timings)
+            writer.close()
+        return RunSummary(status, reason, out_path, int(stats[S_STEPS]), int(stats[S_REJECTED]), int(stats[S_NEWTON]),
+                          N, float(state.t[0]), timings)
+
+    @staticmethod
+    def _install_signal_handlers(stop):
+        """Defer SIGINT/SIGTERM to safe points of the run loop (main thread only)."""
+        if threading.current_thread() is not threading.main_thread():
+            return None
+        old = {}
+
+        def handler(signum, frame):
+            if stop["signal"] is not None:  # a second signal: stop now
+                raise KeyboardInterrupt(signum)
+            stop["signal"] = signum
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                old[sig] = signal.signal(sig, handler)
+            except (ValueError, OSError):  # pragma: no cover
+                pass
+        return old
+
+    @staticmethod
+    def _restore_signal_handlers(old):
+        for sig, h in (old or {}).items():
+            try:
+                signal.signal(sig, h)
+            except (ValueError, OSError):  # pragma: no cover
+                pass
+
+
+def _equilibrium_arguments(params) -> tuple:
+    """Arrays with the argument types of every ``equilibrium_batch`` call (the phase
+    model's and the node evaluation's): for the compile check."""
+    n, K = params.n_comp, params.n_y
+    return (params, np.zeros(1), np.zeros((1, n)), np.zeros((1, K)), np.zeros(1, dtype=np.int64), np.zeros((1, n)),
+            np.zeros((1, n, n)), np.zeros((1, n - 1, n - 1)), np.zeros(1), np.zeros(1, dtype=np.int64))
