@@ -199,10 +199,23 @@ class ResultWriter(RunStore):
         ds = self._extras.get(name)
         return None if ds is None else ds.shape[1:]
 
+    def _snapshot_room(self, k, arrays, extra) -> int:
+        """Bytes snapshot ``k`` may add to the file: a new chunk (chunk_t snapshots) of
+        every per-snapshot dataset when it opens one, every chunk up to ``k`` of an extra
+        variable it brings for the first time, a new chunk of the time coordinate."""
+        c, new_chunk = self._chunk_t, k % self._chunk_t == 0
+        need = 0
+        if new_chunk:
+            need += c * sum(a.nbytes for a in arrays.values())
+            need += c * sum(ds.dtype.itemsize * int(np.prod(ds.shape[1:])) for ds in self._extras.values())
+        need += sum(-(-(k + 1) // c) * c * a.nbytes for name, a in extra.items() if name not in self._extras)
+        time_chunk = max(c, 64)
+        if k % time_chunk == 0:
+            need += 8 * time_chunk
+        return need
+
     def _write_snapshot(self, k, t, arrays, extra):
-        # a snapshot may open a new chunk of every dataset (chunk_t snapshots each)
-        need = self._chunk_t * (sum(a.nbytes for a in arrays.values()) + sum(a.nbytes for a in extra.values()))
-        self._reservation.ensure(self._f.id.get_filesize(), need + 8 * max(self._chunk_t, 64))
+        self._reservation.ensure(self._f.id.get_filesize(), self._snapshot_room(k, arrays, extra))
         for name, arr in extra.items():
             if name not in self._extras:
                 self._extra_dataset(name, arr.shape)  # filled with NaN for the earlier snapshots
