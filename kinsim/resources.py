@@ -41,10 +41,10 @@ from pathlib import Path
 
 from .errors import CaseError, InputError, OutputRefusedError
 
-__all__ = ["CHUNK_CACHE_BYTES", "DISK_FRACTION", "MEMORY_FRACTION", "RunSize", "available_memory", "check_disk", "check_memory",
-           "check_grid_nodes", "check_snapshot_count", "estimate", "existing_folder", "file_size_limit",
-           "format_bytes", "free_disk",
-           "require_memory", "resized", "run_disk_advice", "run_size", "snapshots_per_chunk"]
+__all__ = ["CHUNK_CACHE_BYTES", "DISK_FRACTION", "MEMORY_FRACTION", "RunSize", "available_memory", "check_disk",
+           "check_grid_nodes", "check_memory", "check_snapshot_count", "estimate", "existing_folder",
+           "file_size_limit", "format_bytes", "free_disk", "require_memory", "resized", "run_disk_advice", "run_size",
+           "snapshots_per_chunk"]
 
 #: a run may use at most this fraction of the available memory (the rest: Python, the
 #: kernels, HDF5 buffers, the other processes of the machine)

@@ -26,9 +26,9 @@ import time
 
 import numpy as np
 import pytest
+from conftest import REPO, one_error_line
 
 import kinsim
-from conftest import REPO, one_error_line
 from kinsim import resources
 from kinsim.case import load_case
 from kinsim.cli import main

@@ -23,10 +23,10 @@ from pathlib import Path
 import h5py
 import pytest
 import tomli_w
+from conftest import REPO
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from conftest import REPO
 from kinsim.cli import main
 
 settings.register_profile("ci", max_examples=60, derandomize=True, deadline=None, database=None,

@@ -14,12 +14,12 @@ import textwrap
 import h5py
 import numpy as np
 import pytest
-
 from conftest import REPO
+
 from kinsim import resources
 from kinsim.case import load_case
 from kinsim.errors import CaseError, InputError, OutputRefusedError
-from kinsim.resources import (estimate, format_bytes, resized, run_size, snapshots_per_chunk)
+from kinsim.resources import estimate, format_bytes, resized, run_size, snapshots_per_chunk
 
 NICRAL = REPO / "cases" / "nicral-couple.toml"
 ROD = REPO / "cases" / "stressed-rod.toml"
