@@ -104,14 +104,13 @@ def _thermo_batch(args, model, comps) -> int:
 def _cmd_run(args) -> int:
     from .case import load_case
     from .simulation import Simulation, check_resumable
+    from .storage import refuse_if_busy
 
     if args.resume:
         if args.output:
             raise KinsimError("--resume continues the given file; do not combine it with -o")
         if args.set:
             raise KinsimError("--resume continues the run as it was; --set cannot change it")
-        from .storage import refuse_if_busy
-
         refuse_if_busy(args.resume)  # before its checkpoint is read: it may be being written
         case = load_case(args.case) if args.case else None
         case = check_resumable(args.resume, case)
@@ -121,6 +120,8 @@ def _cmd_run(args) -> int:
             raise KinsimError("give a case file (TOML), or --resume RESULT.h5 to continue an interrupted run")
         case = load_case(args.case, overrides=args.set or ())
         out = args.output or str(case.output.file)
+        # a file being written is refused before the kernels load (the writer takes the lock itself)
+        refuse_if_busy(out)
     sim = Simulation(case)
     if not args.quiet:
         g = sim.grid

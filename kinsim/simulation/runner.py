@@ -31,7 +31,7 @@ from ..kernels.kkt import equilibrium_batch
 from ..kernels.step import advance, workspace
 from ..phase import load_phase
 from ..resources import check_memory, run_size
-from ..storage import ResultWriter
+from ..storage import ResultWriter, RunStore
 from . import setup
 from .failures import raise_failure
 from .resume import restore_state
@@ -146,9 +146,13 @@ class Simulation:
         """Run the case and write ``output``.  With ``resume``, continue the interrupted
         run stored in ``output`` from its checkpoint (see :func:`check_resumable`).
         ``storage``: the class that stores the result, with ResultWriter's constructor,
-        ``reopen`` and methods (None: ResultWriter, the HDF5 file)."""
+        ``reopen`` and methods (None: ResultWriter, the HDF5 file); a
+        :class:`~kinsim.storage.RunStore` gets the run's estimated size first
+        (``RunStore.sized``), so that it refuses a result its disk or memory cannot hold."""
         case = self.case
-        writer_class = (storage or ResultWriter).sized(self.size)  # checks the room before writing
+        writer_class = storage or ResultWriter
+        if issubclass(writer_class, RunStore):  # kinsim's stores check the room for the run before they write
+            writer_class = writer_class.sized(self.size)
         out_path = str(output or case.output.file)
         g = self.grid
         N, n = g.z.shape[0], self.n
