@@ -269,13 +269,17 @@ def _build_parser():
                     help="directory for one result file per run, index.csv, index.h5 and sweep.json")
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
     sw.set_defaults(func=_cmd_sweep)
-    pl = sub.add_parser("plot", help="plot a result file (profiles, mu, path, markers, flux) or a sweep summary")
+    pl = sub.add_parser("plot", help="plot a result file (profiles, mu, path, markers, flux, energy, spinodal) or a "
+                                     "sweep summary")
     pl.add_argument("result", help="result file (HDF5) written by kinsim run, or a sweep directory")
     pl.add_argument("-o", "--output", help="figure file (.png, .pdf, .svg); default: next to the result")
-    pl.add_argument("--kind", choices=["profiles", "mu", "path", "markers", "flux"], default="profiles",
+    pl.add_argument("--kind", choices=["profiles", "mu", "path", "markers", "flux", "energy", "spinodal"],
+                    default="profiles",
                     help="profiles: composition against distance (uphill stretches marked); mu: chemical "
                          "potentials; path: diffusion path in composition space; markers: Kirkendall "
-                         "marker displacement against sqrt(t); flux: fluxes against distance")
+                         "marker displacement against sqrt(t); flux: fluxes against distance; energy: the "
+                         "free energy F(t) - F(0); spinodal: an early profile of a gradient-energy run with "
+                         "the fastest-growing wavelength marked")
     pl.add_argument("--times", help="comma separated times, e.g. '1 d,13 d' (nearest snapshots; default: a few)")
     pl.add_argument("--components", help="comma separated (default: all but the dependent one; path: two "
                                          "for x_j against x_k, three for a Gibbs triangle)")

@@ -14,7 +14,7 @@ import numpy as np
 from .errors import ConvergenceError, InputError
 from .kernels import codes as C
 from .kernels.gibbs import eval_tfuncs, gm_batch
-from .kernels.kkt import equilibrium_batch
+from .kernels.kkt import equilibrium_batch, minimise_flag
 from .kernels.mobility import mobilities as _mobilities
 from .thermo.cache import cached_build
 
@@ -38,8 +38,10 @@ class EquilibriumResult:
 class PhaseModel:
     """One phase of a TDB database over a set of components (the first is the reference)."""
 
-    def __init__(self, database, phase: str, components, mobility=None):
-        self.params, self.desc = cached_build(database, phase, components, mobility)
+    def __init__(self, database, phase: str, components, mobility=None, member=False):
+        """member: a candidate of a phase set (kinsim.phaseset), which may hold only some
+        of the components or have a fixed composition (kinsim.thermo.tdb.build_phase)."""
+        self.params, self.desc = cached_build(database, phase, components, mobility, member)
 
     # -- names
     @property
@@ -85,7 +87,7 @@ class PhaseModel:
         DMU = np.empty((N, n - 1, n - 1))
         GM = np.empty(N)
         status = np.empty(N, dtype=np.int64)
-        equilibrium_batch(self.params, Tarr, X, Y, warm, MU, PD, DMU, GM, status)
+        equilibrium_batch(self.params, Tarr, X, Y, warm, MU, PD, DMU, GM, status, minimise_flag(self.params))
         res = EquilibriumResult(self.components, self.desc.site_names, Tarr, X, GM, MU, PD, DMU, Y, status)
         if raise_on_failure:
             self.raise_for_status(res)

@@ -13,6 +13,11 @@ Kinds:
     flux      the solver's volume-fixed fluxes against distance
     path      the diffusion path in composition space (x_j against x_k, or a Gibbs triangle)
     markers   Kirkendall marker displacement against sqrt(t), with the parabolic fit
+    energy    the free energy F(t) - F(0) of the specimen (``/free_energy``); never increasing in a
+              closed or periodic run
+    spinodal  an early profile of a gradient-energy run inside the spinodal, its uphill stretches
+              highlighted, with the fastest-growing wavelength of linear theory and the dominant
+              wavelength of the profile marked
 """
 
 from __future__ import annotations
@@ -27,10 +32,10 @@ from .errors import InputError
 from .storage import Result
 from .units import ATOMIC_WEIGHTS
 
-__all__ = ["KINDS", "figure", "figure_profiles", "plot_flux", "plot_markers", "plot_mu", "plot_path",
-           "plot_profiles", "to_weight_percent"]
+__all__ = ["KINDS", "dominant_wavelength", "figure", "figure_profiles", "plot_energy", "plot_flux", "plot_markers",
+           "plot_mu", "plot_path", "plot_profiles", "plot_spinodal", "to_weight_percent"]
 
-KINDS = ("profiles", "mu", "path", "markers", "flux")
+KINDS = ("profiles", "mu", "path", "markers", "flux", "energy", "spinodal")
 UNITS = ("mole-fraction", "weight-percent")
 COLUMN_WIDTH = 3.5  # inches: one column of a two-column journal page
 
@@ -157,10 +162,18 @@ def uphill_nodes(r: Result, it: int, k: int) -> np.ndarray:
     return nodes
 
 
+def _length_unit(r: Result) -> tuple[float, str]:
+    """(factor from m, label) of a distance axis: mm, or nm for specimens shorter than
+    2 um (the gradient-energy scale)."""
+    if float(r.faces[-1] - r.faces[0]) < 2e-6:
+        return 1e9, "nm"
+    return 1e3, "mm"
+
+
 def _mark_weld(ax, r: Result, label=True):
     w = weld_position(r)
     if w is not None:
-        ax.axvline(w * 1e3, label="weld" if label else None, **_WELD)
+        ax.axvline(w * _length_unit(r)[0], label="weld" if label else None, **_WELD)
 
 
 def _legend(ax, skip=(), **kw):
@@ -182,7 +195,7 @@ def plot_profiles(result, ax=None, component=None, times=None, unit="mole-fracti
     k = _components(r, component, [1 if len(r.components) > 1 else 0])[0]
     ax = ax if ax is not None else _new_axes()
     vals, ulabel = _values(r, unit)
-    zmm = r.z * 1e3
+    zmm = r.z * _length_unit(r)[0]
     ax.plot(zmm, vals[0, :, k], label="initial", **_INITIAL)
     idx = [i for i in time_indices(r, times) if i > 0]
     uphill_drawn = False
@@ -198,9 +211,9 @@ def plot_profiles(result, ax=None, component=None, times=None, unit="mole-fracti
 
 
 def _finish_distance_axes(ax, r, zmm, ylabel, legend):
-    """Weld mark, labels, limits and legend of a plot against distance (mm)."""
+    """Weld mark, labels, limits and legend of a plot against distance (``_length_unit``)."""
     _mark_weld(ax, r)
-    ax.set_xlabel("distance $z$ (mm)")
+    ax.set_xlabel(f"distance $z$ ({_length_unit(r)[1]})")
     ax.set_ylabel(ylabel)
     ax.set_xlim(zmm[0], zmm[-1])
     if legend:
@@ -216,7 +229,7 @@ def plot_mu(result, ax=None, component=None, times=None, legend=True):
     r = _read(result)
     k = _components(r, component, [1 if len(r.components) > 1 else 0])[0]
     ax = ax if ax is not None else _new_axes()
-    zmm = r.z * 1e3
+    zmm = r.z * _length_unit(r)[0]
     mu = r.mu[..., k] / 1e3
     total = "potential" in r.extra and np.any(np.nan_to_num(r.extra["potential"][..., k]) != 0.0)
     if total:
@@ -235,7 +248,7 @@ def plot_flux(result, ax=None, component=None, times=None, legend=True):
     r = _read(result)
     k = _components(r, component, [1 if len(r.components) > 1 else 0])[0]
     ax = ax if ax is not None else _new_axes()
-    fmm = r.faces * 1e3
+    fmm = r.faces * _length_unit(r)[0]
     idx = [i for i in time_indices(r, times) if i > 0]
     scale, stext = _si_scale(r.flux[idx, :, k])
     for color, it in zip(_time_colors(len(idx)), idx):
@@ -332,6 +345,92 @@ def plot_markers(result, ax=None, legend=True):
     return ax
 
 
+def plot_energy(result, ax=None, legend=True):
+    """The free energy of the specimen relative to the start, F(t) - F(0), against time
+    (the file's /free_energy: J m^-2 for planar grids)."""
+    r = _read(result)
+    F = r.extra.get("free_energy")
+    if F is None:
+        raise InputError(f"{r.path} holds no free energy (/free_energy): written by kinsim runs from version "
+                         "0.1 with gradient energy on; run the case again")
+    ax = ax if ax is not None else _new_axes()
+    dF = np.asarray(F, dtype=float) - float(F[0])
+    scale, stext = _si_scale(dF)
+    unit = r.extra_units.get("free_energy", "J m-2").replace("m-2", "m$^{-2}$").replace("m-1", "m$^{-1}$")
+    t = r.time
+    ax.plot(t[1:], dF[1:] / scale, "o-", ms=2.5, color=_time_colors(1)[0], label="$F(t) - F(0)$")
+    ax.axhline(0.0, color="0.6", lw=0.5)
+    if t[1] > 0 and t[-1] / t[1] > 100:
+        ax.set_xscale("log")
+    ax.set_xlabel("time $t$ (s)")
+    ax.set_ylabel(f"$F - F_0$ ({stext}{unit})")
+    if legend:
+        _legend(ax)
+    return ax
+
+
+def dominant_wavelength(r: Result, it: int, k: int) -> float:
+    """The wavelength (m) of the largest Fourier mode of component k's profile at snapshot
+    it (its mean removed), on the nodes interpolated to a uniform grid."""
+    z = np.linspace(r.z[0], r.z[-1], r.z.size)
+    x = np.interp(z, r.z, r.x[it, :, k])
+    amp = np.abs(np.fft.rfft(x - x.mean()))
+    amp[0] = 0.0
+    j = int(np.argmax(amp))
+    return float("nan") if j == 0 else float(r.faces[-1] - r.faces[0]) / j
+
+
+def plot_spinodal(result, ax=None, component=None, times=None, legend=True):
+    """The early stage of spinodal decomposition (a run with gradient energy): the
+    profiles at the chosen times (default: the snapshot nearest to 2 / R_max, the growth
+    rate of the fastest mode, else the second snapshot), their uphill stretches
+    highlighted, and a bar of the fastest-growing wavelength of linear theory next to the
+    dominant wavelength of the latest profile drawn."""
+    r = _read(result)
+    lam = r.attrs.get("spinodal_wavelength_max_m")
+    if lam is None:
+        raise InputError(f"{r.path} has no fastest-growing wavelength: --kind spinodal needs a run with gradient "
+                         "energy ([gradient]) whose mean composition is inside the spinodal")
+    lam = float(lam)
+    k = _components(r, component, [1 if len(r.components) > 1 else 0])[0]
+    ax = ax if ax is not None else _new_axes()
+    f, unit = _length_unit(r)
+    zz = r.z * f
+    if times is None:
+        rate = float(r.attrs.get("spinodal_growth_rate_max_per_s", 0.0))
+        t_early = 2.0 / rate if rate > 0 else r.time[1]
+        idx = [time_index(r, min(t_early, r.time[-1]), "--times")]
+    else:
+        idx = [i for i in time_indices(r, times) if i > 0]
+    x = r.x[..., k]
+    ax.plot(zz, x[0], label="initial", color="0.65", lw=0.5)  # fluctuations: thin, behind the profiles
+    uphill_drawn = False
+    for color, it in zip(_time_colors(len(idx)), idx):
+        up = uphill_nodes(r, it, k)
+        if up.any():
+            ax.plot(zz, np.where(up, x[it], np.nan), label=None if uphill_drawn else "uphill", zorder=1, **_UPHILL)
+            uphill_drawn = True
+        ax.plot(zz, x[it], color=color, label=time_label(r.time[it]), zorder=2)
+    lam_dom = dominant_wavelength(r, idx[-1], k)
+    lo = min(float(np.nanmin(x[idx])), float(np.nanmin(x[0])))
+    hi = max(float(np.nanmax(x[idx])), float(np.nanmax(x[0])))
+    span = hi - lo if hi > lo else 1.0
+    y = hi + 0.15 * span
+    z0 = zz[0] + 0.03 * (zz[-1] - zz[0])
+    ax.annotate("", xy=(z0 + lam * f, y), xytext=(z0, y),
+                arrowprops=dict(arrowstyle="<->", color="crimson", lw=1.0, shrinkA=0, shrinkB=0))
+    ax.text(z0 + lam * f + 0.02 * (zz[-1] - zz[0]), y,
+            f"$\\lambda_{{max}}$ = {lam * f:.3g} {unit} (linear theory)\ndominant: {lam_dom * f:.3g} {unit} "
+            f"at {time_label(r.time[idx[-1]])}", ha="left", va="center", fontsize=6, color="crimson")
+    ax.set_ylim(lo - 0.05 * span, hi + 0.45 * span)
+    ax.set_xlabel(f"distance $z$ ({unit})")
+    ax.set_ylabel(f"{_name(r.components[k])} (mole fraction)")
+    ax.set_xlim(zz[0], zz[-1])
+    if legend:
+        _legend(ax, loc="upper right", ncol=3)
+    return ax
+
+
 def _name(c: str) -> str:
     """Element symbol as printed: 'SI' -> 'Si'."""
     return c[:1].upper() + c[1:].lower() if c.isalpha() and len(c) <= 2 else c
@@ -389,7 +488,7 @@ def figure(result, out, kind="profiles", times=None, components=None, unit="mole
         raise InputError(f"--unit: {unit!r} is not one of {', '.join(UNITS)}")
     r = _read(result)
     with rc_context(STYLE):
-        if kind in ("profiles", "mu", "flux"):
+        if kind in ("profiles", "mu", "flux", "spinodal"):
             ks = _components(r, components, range(1, len(r.components)) if len(r.components) > 1 else [0])
             fig = Figure(figsize=(COLUMN_WIDTH, 1.9 * len(ks) + 0.5), layout="constrained")
             axes = fig.subplots(len(ks), 1, sharex=True, squeeze=False)[:, 0]
@@ -398,6 +497,8 @@ def figure(result, out, kind="profiles", times=None, components=None, unit="mole
                 c = r.components[k]
                 if kind == "profiles":
                     plot_profiles(r, ax, c, times, unit, legend=False)
+                elif kind == "spinodal":
+                    plot_spinodal(r, ax, c, times, legend=False)
                 elif kind == "mu":
                     plot_mu(r, ax, c, times, legend=False)
                 else:
@@ -408,6 +509,11 @@ def figure(result, out, kind="profiles", times=None, components=None, unit="mole
         elif kind == "path":
             fig = Figure(figsize=(COLUMN_WIDTH, 3.0), layout="constrained")
             plot_path(r, fig.add_subplot(), components, times, unit)
+        elif kind == "energy":
+            if components:
+                raise InputError("--components does not apply to --kind energy")
+            fig = Figure(figsize=(COLUMN_WIDTH, 2.4), layout="constrained")
+            plot_energy(r, fig.add_subplot())
         else:
             if components:
                 raise InputError("--components does not apply to --kind markers")

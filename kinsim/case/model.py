@@ -18,7 +18,9 @@ import tomli_w
 from ..errors import CaseError
 from ..grid import Grid1D, make_grid
 from .boundary import BoundarySpec
+from .gradient import GradientSpec
 from .onsager import OnsagerSpec
+from .perturbation import PerturbationSpec
 from .potentials import PotentialSpec
 from .timetable import TimeTable, is_constant, table_to_toml, table_value
 
@@ -96,6 +98,7 @@ class InitialSpec:
     z: tuple[float, ...] | None = None         # table: m, increasing
     x: tuple[tuple[float, ...], ...] | None = None  # table: (len(z), ncomp)
     components: tuple[str, ...] = ()           # the order of the columns (thermo.components)
+    perturbation: PerturbationSpec | None = None  # added at the nodes (any type)
 
     def _vector(self, comp: dict[str, float], where: str) -> np.ndarray:
         order = self.components or tuple(comp)  # a spec built by hand without components: its dict order
@@ -104,11 +107,12 @@ class InitialSpec:
         except KeyError as exc:
             raise CaseError(f"{where}: no mole fraction for {exc.args[0]}") from None
 
-    def profile(self, z) -> np.ndarray:
+    def profile(self, z, volume=None) -> np.ndarray:
         """Mole fractions (len(z), ncomp) at positions ``z`` (m), columns in the order of
         ``components``: the step (``left`` below ``position``), the uniform composition,
         or the table interpolated linearly per component and renormalised so that every
-        row sums to 1."""
+        row sums to 1; plus the perturbation, if any, with its mean weighted by the cell
+        volumes ``volume`` (None: equal cells) removed."""
         z = np.asarray(z, dtype=float)
         if self.type == "step":
             left = self._vector(self.left, "initial.left")
@@ -121,6 +125,8 @@ class InitialSpec:
             xt = np.asarray(self.x, dtype=float)
             x = np.column_stack([np.interp(z, zt, xt[:, k]) for k in range(xt.shape[1])])
             x /= x.sum(axis=1, keepdims=True)
+        if self.perturbation is not None:
+            x = x + self.perturbation.delta(z, volume, self.components)
         return np.ascontiguousarray(x)
 
     def to_dict(self) -> dict:
@@ -137,6 +143,8 @@ class InitialSpec:
             for k, c in enumerate(self.components):
                 if k:
                     out[c] = [float(row[k]) for row in self.x]
+        if self.perturbation is not None:
+            out["perturbation"] = self.perturbation.to_dict()
         return out
 
 
@@ -194,6 +202,7 @@ class Case:
     output: OutputSpec
     potentials: tuple[PotentialSpec, ...] = ()
     onsager: OnsagerSpec | None = None
+    gradient: GradientSpec | None = None
 
     @property
     def components(self) -> tuple[str, ...]:
@@ -220,6 +229,8 @@ class Case:
             out["potential"] = [pt.to_dict() for pt in self.potentials]
         if self.onsager is not None:
             out["onsager"] = self.onsager.to_dict()
+        if self.gradient is not None:
+            out["gradient"] = self.gradient.to_dict()
         return out
 
     def to_toml(self) -> str:

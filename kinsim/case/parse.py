@@ -18,9 +18,11 @@ from ..resources import check_grid_nodes, check_snapshot_count
 from ..units import parse_length, parse_temperature, parse_time
 from .boundary import read_boundary
 from .composition import read_composition, to_mole_fractions
+from .gradient import check_gradient_case, read_gradient
 from .model import Case, ConditionsSpec, GridSpec, InitialSpec, MobilitySpec, OutputSpec, SolverSpec, ThermoSpec
 from .onsager import read_onsager
 from .overrides import apply_override, raw_components
+from .perturbation import read_perturbation
 from .potentials import read_potentials
 from .schema import SCHEMA, Table, all_key_paths
 from .section import Section, as_number, component_items, suggest, type_name
@@ -148,10 +150,12 @@ class _Parser:
         output = self.output(conditions.duration)
         potentials = read_potentials(top, comps, r0, r0 + length)
         onsager = read_onsager(self.section("onsager"), comps) if "onsager" in self.data else None
+        gradient = read_gradient(self.section("gradient"), comps) if "gradient" in self.data else None
+        check_gradient_case(gradient, boundary, solver, geometry)
         return Case(title=title, path=self.path, base_dir=self.base_dir, thermo=thermo,
                     conditions=conditions, grid=grid, initial=initial, boundary=boundary,
                     mobility=mobility, solver=solver, output=output, potentials=potentials,
-                    onsager=onsager)
+                    onsager=onsager, gradient=gradient)
 
     def file(self, sec: Section, name, default=None) -> Path:
         """A file path key, relative to the case file's directory."""
@@ -202,6 +206,10 @@ class _Parser:
         columns = {k: k.strip().upper() for k in sec.data if k.strip().upper() in comps}
         used = {"step": {"position", "left", "right"}, "uniform": {"composition"},
                 "table": {"z"}}[kind]
+        perturbation = None
+        if sec.has("perturbation"):
+            table = sec.table.entry("perturbation")
+            perturbation = read_perturbation(Section(sec.raw("perturbation"), sec.key("perturbation"), table), comps)
         for k in ("position", "left", "right", "composition", "z"):
             if sec.has(k) and k not in used:
                 raise CaseError(f"initial.{k} is not used with initial.type = '{kind}'")
@@ -214,10 +222,11 @@ class _Parser:
                                 f"domain ({lo:g}, {hi:g}) m")
             left = read_composition(sec.raw("left"), "initial.left", comps, unit)
             right = read_composition(sec.raw("right"), "initial.right", comps, unit)
-            return InitialSpec("step", position=position, left=left, right=right, components=comps)
+            return InitialSpec("step", position=position, left=left, right=right, components=comps,
+                               perturbation=perturbation)
         if kind == "uniform":
             x = read_composition(sec.raw("composition"), "initial.composition", comps, unit)
-            return InitialSpec("uniform", composition=x, components=comps)
+            return InitialSpec("uniform", composition=x, components=comps, perturbation=perturbation)
         # table
         zs = sec.raw("z")
         if not isinstance(zs, list) or len(zs) < 2:
@@ -253,7 +262,7 @@ class _Parser:
             x = to_mole_fractions({c: cols[c][i] for c in comps[1:]},
                                   f"initial (table row {i}, z = {z[i]:g} m)", comps, unit)
             rows.append(tuple(x[c] for c in comps))
-        return InitialSpec("table", z=tuple(z), x=tuple(rows), components=comps)
+        return InitialSpec("table", z=tuple(z), x=tuple(rows), components=comps, perturbation=perturbation)
 
     def grid(self, sec: Section, geometry, length, r0, initial: InitialSpec) -> GridSpec:
         nodes = sec.get("nodes")

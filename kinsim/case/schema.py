@@ -28,6 +28,7 @@ __all__ = [
     "INITIAL_TYPES",
     "MISSING_MOBILITY",
     "ONSAGER_FORMS",
+    "PERTURBATION_TYPES",
     "POTENTIAL_KINDS",
     "REQUIRED",
     "SCHEMA",
@@ -40,7 +41,8 @@ __all__ = [
 
 COMPOSITION_UNITS = ("mole-fraction", "weight-percent")
 INITIAL_TYPES = ("step", "uniform", "table")
-BOUNDARY_TYPES = ("closed", "fixed-composition", "fixed-flux", "fixed-activity", "fixed-potential")
+BOUNDARY_TYPES = ("closed", "fixed-composition", "fixed-flux", "fixed-activity", "fixed-potential", "periodic")
+PERTURBATION_TYPES = ("random", "cosine")
 POTENTIAL_KINDS = ("stress", "pressure", "electric", "energy")
 ONSAGER_FORMS = ("absolute", "relative")
 MISSING_MOBILITY = ("error", "solvent")
@@ -77,6 +79,7 @@ COMPONENT_NAMES = ValueType("array of strings")
 LENGTHS = ValueType("array of lengths")
 NUMBERS = ValueType("array of numbers")
 MATRIX = ValueType("array of arrays of numbers")
+NUMBER_OR_MATRIX = ValueType("number, or array of arrays of numbers")
 SNAPSHOTS = ValueType("integer, or array of times")
 TIME_TABLE = ValueType("number, or a table [[time, number], ...]")
 COMPONENT_NUMBERS = ValueType("table {component = number}", by_component=True)
@@ -152,7 +155,7 @@ class Table:
 _STAGE_KEYS = (
     Key("type", STRING, "closed", choices=BOUNDARY_TYPES,
         doc="the boundary condition; components a fixed-flux, -activity or -potential "
-            "condition does not name are closed"),
+            "condition does not name are closed; periodic: both sides, one stage, planar grid"),
     Key("composition", COMPONENT_TABLES, unit="mole fraction or wt% (unit)",
         default_doc="required with fixed-composition",
         doc="fixed-composition: every independent component (time tables need mole fractions)"),
@@ -218,6 +221,17 @@ SCHEMA = Table("", (
             doc="uniform: every independent component"),
         Key("z", LENGTHS, unit="m", default_doc="required with table",
             doc="table: increasing positions covering the domain (interpolated linearly)"),
+        Table("perturbation", (
+            Key("type", STRING, choices=PERTURBATION_TYPES,
+                doc="random: independent values in [-amplitude, amplitude] at every node; cosine: "
+                    "amplitude * cos(2 pi z / wavelength), summed over the wavelengths"),
+            Key("amplitude", COMPONENT_NUMBERS, unit="mole fraction",
+                doc="independent components to perturb and the amplitude of each (> 0)"),
+            Key("seed", INTEGER, 0, doc="random: the seed of numpy's default generator"),
+            Key("wavelengths", LENGTHS, unit="m", default_doc="required with cosine",
+                doc="cosine: the wavelength of every mode"),
+        ), doc="a perturbation added to the initial profile at the nodes, its volume-weighted mean "
+               "removed (the amounts stay those of the profile); the dependent component balances it"),
     ), required=True, doc="the composition at t = 0",
         columns="table: one array per independent component (named after it), as long as z"),
     Table("boundary", (_boundary_side("left"), _boundary_side("right")),
@@ -265,6 +279,14 @@ SCHEMA = Table("", (
         Key("matrix", MATRIX, unit="mol^2 J^-1 m^-1 s^-1 (absolute), 1 (relative)",
             doc="symmetric n x n cross terms in the order of thermo.components, zero diagonal"),
     ), doc="Onsager cross terms of the lattice-fixed frame"),
+    Table("gradient", (
+        Key("kappa", NUMBER_OR_MATRIX, unit="J m^2/mol",
+            doc="gradient-energy coefficient: one number (the same for every independent component, "
+                "no cross terms), or a symmetric positive definite (n-1) x (n-1) matrix over "
+                "thermo.components[1:]"),
+    ), doc="gradient energy (Cahn-Hilliard): F = integral (G_m + 1/2 grad(x)^T kappa grad(x)) / V_m; the "
+           "exchange potentials gain -kappa d2x/dz2. Implicit solver, substitutional components; boundaries "
+           "closed, fixed-flux or periodic"),
 ))
 
 

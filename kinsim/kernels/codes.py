@@ -20,6 +20,8 @@ STATUS_OUTSIDE_PHASE = 6
 STATUS_ONSAGER = 7
 STATUS_PHASE_SET = 8
 STATUS_OUTSIDE_PHASES = 9
+STATUS_SPINODAL = 10
+STATUS_NEEDS_MINIMISE = 11
 
 STATUS_TEXT = {
     STATUS_OK: "converged",
@@ -33,6 +35,10 @@ STATUS_TEXT = {
     STATUS_PHASE_SET: "no stable phase set found (phases kept being added and removed, or the Newton "
                       "iterations on the phase set did not converge)",
     STATUS_OUTSIDE_PHASES: "composition outside the range the candidate phases can hold together",
+    STATUS_SPINODAL: "inside the spinodal: the thermodynamic factor dmu_dx is not positive definite, and "
+                     "diffusion without gradient energy is ill-posed there",
+    STATUS_NEEDS_MINIMISE: "the equilibrium kernel was compiled without the minimisation this phase (internal "
+                           "degrees of freedom) needs: a kinsim bug (kinsim.kernels.kkt.minimise_flag)",
 }
 
 # boundary face kinds (per side and component)
@@ -41,6 +47,7 @@ BC_COMPOSITION = 1
 BC_FLUX = 2
 BC_POTENTIAL = 3
 BC_ACTIVITY = 4
+BC_PERIODIC = 5  # both sides: the last node is the left neighbour of the first
 
 # Onsager cross terms (the form of the case's off-diagonal L'_kj)
 ONSAGER_DIAGONAL = 0  # none: L' is diagonal

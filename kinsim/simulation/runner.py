@@ -27,12 +27,15 @@ from ..errors import ConvergenceError, InputError, ResultWriteError
 from ..grid import make_grid
 from ..kernels.codes import ADV_MAX_STEPS, ADV_REACHED, S_NEWTON, S_REJECTED, S_STEPS, STATUS_TEXT
 from ..kernels.evaluate import Problem
-from ..kernels.kkt import equilibrium_batch
+from ..kernels.kkt import equilibrium_batch, minimise_flag
+from ..kernels.nodes import scratch_gibbs
 from ..kernels.step import advance, workspace
 from ..phase import load_phase
 from ..resources import check_memory, run_size
+from ..spinodal import modes_of_case
 from ..storage import ResultWriter, RunStore
 from . import setup
+from .energy import FREE_ENERGY_UNITS, free_energy
 from .failures import raise_failure
 from .resume import restore_state
 
@@ -77,7 +80,12 @@ class Simulation:
         p = self.model.params
         self.n = len(self.components)
         self.subst = 1.0 - p.interstitial.astype(np.float64)
-        self.x0 = np.ascontiguousarray(case.initial.profile(self.grid.z))
+        self.x0 = np.ascontiguousarray(case.initial.profile(self.grid.z, self.grid.volume))
+        if case.gradient is not None and p.interstitial.any():
+            inter = [c for c, i in zip(self.components, p.interstitial) if i]
+            raise InputError(f"gradient: {', '.join(inter)} {'is' if len(inter) == 1 else 'are'} interstitial in "
+                             f"{self.model.phase}; gradient energy is implemented for substitutional components "
+                             f"only")
         self._references = setup.ReferenceTables(case)
         self._grid = setup.kernel_grid(self.grid)
         self._material = setup.material(case, self.subst)
@@ -121,13 +129,13 @@ class Simulation:
         """The arrays the kernels use, for the result file."""
         return setup.parameters(self.model.params, self.problem)
 
-    def _load_kernels(self, state, fields, work, announce: bool) -> float:
+    def _load_kernels(self, state, fields, work, gradient, announce: bool) -> float:
         """Check the compositions (the node equilibrium) and load the stepper for this
         run's argument types, from numba's disk cache or compiled; on a compile, say so on
         stderr when ``announce``.  Returns the seconds it took."""
         solver = self.case.solver
         args = (self.model.params, self.problem, state, fields, work, 0.0, solver.rtol, solver.atol, 1,
-                solver.method == "explicit")
+                solver.method == "explicit", gradient)
         cold = announce and (needs_compile(equilibrium_batch, *_equilibrium_arguments(self.model.params))
                              or needs_compile(advance, *args))
         if cold:
@@ -160,6 +168,7 @@ class Simulation:
         state = setup.initial_state(case, g, self.x0, self.subst, p.n_y)
         fields = setup.fields(N, n)
         work = workspace(p, N, n)
+        gradient = setup.gradient(case, N, n)
         stats = state.stats
         explicit = case.solver.method == "explicit"
         rtol, atol = case.solver.rtol, case.solver.atol
@@ -169,7 +178,7 @@ class Simulation:
         if resume:
             restore_state(out_path, state)
         self.problem = self._problem(setup.stage_index(case, float(state.t[0])))
-        timings["compile"] = self._load_kernels(state, fields, work, announce=progress)
+        timings["compile"] = self._load_kernels(state, fields, work, gradient, announce=progress)
         if resume:
             writer = writer_class.reopen(out_path)
         else:
@@ -179,11 +188,19 @@ class Simulation:
                      "mobility_substituted": json.dumps(desc.mobility_substituted),
                      "mobility_missing": json.dumps(desc.missing_mobility),
                      "database": str(case.thermo.database)}
+            if case.gradient is not None:
+                extra["gradient_kappa"] = json.dumps([list(r) for r in case.gradient.kappa])
+                w = g.volume[:, None]
+                modes = modes_of_case(self.model, case, (self.x0 * w).sum(axis=0) / w.sum(), self.T)
+                if modes is not None:
+                    extra.update(modes.to_attrs())
             writer = writer_class(out_path, components=self.components, z=g.z, faces=np.ascontiguousarray(g.faces),
                                   phase=self.model.phase, case_toml=case.to_toml(), title=case.title,
                                   n_markers=state.markers.shape[0], mobility_policy=case.mobility.missing,
                                   extra_attrs=extra, parameters=self.parameters(),
-                                  extra_units={"temperature": "K", "potential": "J mol-1"})
+                                  extra_units={"temperature": "K", "potential": "J mol-1",
+                                               "free_energy": FREE_ENERGY_UNITS[g.geometry],
+                                               "gradient_potential": "J mol-1"})
         stage = setup.stage_index(case, float(state.t[0]))
 
         def checkpoint():
@@ -192,21 +209,28 @@ class Simulation:
         def snapshot():
             t0 = time.perf_counter()
             t = float(state.t[0])
-            extra = {"temperature": np.array(case.conditions.temperature_at(t))}
+            extra = {"temperature": np.array(case.conditions.temperature_at(t)),
+                     "free_energy": np.array(free_energy(g, float(case.mobility.molar_volume), state.U,
+                                                         scratch_gibbs(work.nodes),
+                                                         None if gradient is None else gradient.kappa,
+                                                         case.boundary.left.type == "periodic"))}
             if case.potentials:
                 extra["potential"] = fields.PHI.copy()
+            if gradient is not None:
+                extra["gradient_potential"] = gradient.psi.copy()
             writer.append(t, setup.to_x(state.U), fields.MU, fields.J, state.markers, extra=extra)
             state.t_last_snapshot[0] = t
             timings["io"] += time.perf_counter() - t0
 
         def fail(code, at_start=False):
             t = float(state.t[0])
+            T = case.conditions.temperature_at(t)
             raise_failure(code, stats, state.U, t, components=self.components, z=g.z, phase=self.model.phase,
-                          T=case.conditions.temperature_at(t), at_start=at_start)
+                          T=T, at_start=at_start, unstable_direction=lambda i: self._unstable_direction(state.U[i], T))
 
         def evaluate_now():
             """The fields of the state at its time (no step)."""
-            return advance(p, self.problem, state, fields, work, float(state.t[0]), rtol, atol, 1, explicit)
+            return advance(p, self.problem, state, fields, work, float(state.t[0]), rtol, atol, 1, explicit, gradient)
 
         bar = None
         status, reason = "failed", ""
@@ -240,7 +264,7 @@ class Simulation:
                     t_before = float(state.t[0])
                     t0 = time.perf_counter()
                     code = advance(p, self.problem, state, fields, work, t_out, rtol, atol,
-                                   min(_PROGRESS_STEPS, max_steps_total - stats[S_STEPS]), explicit)
+                                   min(_PROGRESS_STEPS, max_steps_total - stats[S_STEPS]), explicit, gradient)
                     timings["solve"] += time.perf_counter() - t0
                     if bar is not None:
                         bar.update(state.t[0] - t_before)
@@ -293,6 +317,17 @@ class Simulation:
         return RunSummary(status, reason, out_path, int(stats[S_STEPS]), int(stats[S_REJECTED]), int(stats[S_NEWTON]),
                           N, float(state.t[0]), timings)
 
+    def _unstable_direction(self, u, T):
+        """(the most negative eigenvalue of dmu_dx, J/mol, and its eigenvector over the
+        independent mole fractions) at u-fractions u and T, or None if not computable."""
+        x = setup.to_x(u)
+        res = self.model.equilibrium(x[None, 1:], T, raise_on_failure=False)
+        if res.status[0] != 0:
+            return None
+        H = res.dmu_dx[0]
+        w, v = np.linalg.eigh(0.5 * (H + H.T))
+        return float(w[0]), v[:, 0]
+
     @staticmethod
     def _install_signal_handlers(stop):
         """Defer SIGINT/SIGTERM to safe points of the run loop (main thread only)."""
@@ -326,4 +361,5 @@ def _equilibrium_arguments(params) -> tuple:
     model's and the node evaluation's): for the compile check."""
     n, K = params.n_comp, params.n_y
     return (params, np.zeros(1), np.zeros((1, n)), np.zeros((1, K)), np.zeros(1, dtype=np.int64), np.zeros((1, n)),
-            np.zeros((1, n, n)), np.zeros((1, n - 1, n - 1)), np.zeros(1), np.zeros(1, dtype=np.int64))
+            np.zeros((1, n, n)), np.zeros((1, n - 1, n - 1)), np.zeros(1), np.zeros(1, dtype=np.int64),
+            minimise_flag(params))
