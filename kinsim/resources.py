@@ -2,7 +2,9 @@
 
 :func:`estimate` is a pure function of a run's dimensions: N grid nodes, n components, K
 site fractions of the phase, S snapshots (the one at t = 0 included), the Kirkendall
-markers and the external potentials.  It gives, in bytes,
+markers, the external potentials, and whether the run has gradient energy (a
+``[gradient]`` table: 2m unknowns per node, m = n - 1) or periodic ends (the cyclic block
+solve).  It gives, in bytes,
 
 - the memory of the arrays the run holds at its peak, by what holds them (the arrays
   ``kinsim.simulation.setup`` and ``kinsim.kernels.step.workspace`` make): the grid, the
@@ -10,13 +12,19 @@ markers and the external potentials.  It gives, in bytes,
   stepper state (``StepperState``: U, Y, the BDF2 history), the fields (``Fields``: mu,
   dmu/du, L', Phi, mu + Phi and the fluxes), the work arrays of ``advance``
   (``Workspace``: node scratch with PD (N, n, n), the residual, the Jacobian blocks Gm/Gp
-  (N+1, n, n-1), the block-Thomas arrays, the trial state) and the buffers of a
-  snapshot; for a run held in memory (``kinsim.run`` without ``output``) also its
-  snapshots, checkpoint and parameters.  Python's own objects and the loaded kernels are
-  not counted: they are already in use when the check is made, so the available memory
-  excludes them;
+  (N+1, n, n-1), the block-Thomas arrays or, on periodic grids, the cyclic blocks, the
+  trial state), with gradient energy the mixed form's arrays
+  (``kinsim.kernels.gradient.Gradient``: psi, its residual, dJ/dpsi, the Newton blocks
+  and block-solve scratch of 2m x 2m per node) and the buffers of a snapshot; for a run
+  held in memory (``kinsim.run`` without ``output``) also its snapshots, checkpoint and
+  parameters.  Python's own objects and the loaded kernels are not counted: they are
+  already in use when the check is made, so the available memory excludes them.  Nor are
+  the work arrays a run allocates but never writes (``workspace`` makes the cyclic
+  blocks for every run, the sharp solver's for gradient runs too): ``np.zeros`` maps
+  their pages lazily, and an untouched page takes no memory;
 - the size of the result file: the snapshots as the writer stores them (whole chunks
-  along time, :func:`snapshots_per_chunk`), coordinates, parameters (each with its
+  along time, :func:`snapshots_per_chunk`; with /free_energy and, with gradient energy,
+  /gradient_potential (N, m)), coordinates, parameters (each with its
   float32 dimension scale), checkpoint and a metadata allowance.
 
 :func:`check_memory` and :func:`check_disk` compare an estimate with what the machine
@@ -90,6 +98,8 @@ class RunSize:
     memory: dict = field(default_factory=dict)       # what holds the memory at the peak -> bytes
     result: dict = field(default_factory=dict)       # the parts of the result file -> bytes
     snapshot_bytes: int = 0                          # the file's growth per snapshot
+    gradient: bool = False                           # gradient energy (the mixed form)
+    periodic: bool = False                           # periodic ends (the cyclic block solve)
 
     @property
     def memory_bytes(self) -> int:
@@ -102,7 +112,8 @@ class RunSize:
     def describe(self) -> str:
         """The run's dimensions, e.g. '100000000 nodes x 3 components, 3 site fractions'."""
         return (f"{self.nodes} nodes x {self.components} components, {self.site_fractions} site fractions"
-                + (f", {self.potentials} potentials" if self.potentials else ""))
+                + (f", {self.potentials} potentials" if self.potentials else "")
+                + (", gradient energy" if self.gradient else "") + (", periodic" if self.periodic else ""))
 
     def largest_memory(self, k: int = 3) -> str:
         """The ``k`` largest memory holders, e.g. 'stepper work arrays 12 GB, state 6 GB'."""
@@ -111,17 +122,24 @@ class RunSize:
 
 
 def estimate(nodes: int, components: int, site_fractions: int, snapshots: int, *, markers: int = 1,
-             potentials: int = 0, parameter_bytes: int = 0, in_memory: bool = False) -> RunSize:
+             potentials: int = 0, parameter_bytes: int = 0, in_memory: bool = False, gradient: bool = False,
+             periodic: bool = False) -> RunSize:
     """The memory and result-file size of a run (see the module docstring).
 
     ``snapshots`` counts every stored snapshot, the initial one included;
     ``parameter_bytes`` is the size of the phase's parameter arrays (stored with the
-    result); ``in_memory``: the result is held in memory instead of a file."""
+    result); ``in_memory``: the result is held in memory instead of a file; ``gradient``:
+    the run has gradient energy; ``periodic``: its ends are periodic."""
     N, n, K, S, M, E = (int(v) for v in (nodes, components, site_fractions, snapshots, markers, potentials))
+    G, P = bool(gradient), bool(periodic)
     m = max(n - 1, 1)
-    per_snapshot = {"x": N * n, "mu": N * n, "flux": (N + 1) * n, "markers": M, "temperature": 1}
+    b = 2 * m  # the unknowns per node of the mixed form (u and psi)
+    per_snapshot = {"x": N * n, "mu": N * n, "flux": (N + 1) * n, "markers": M, "temperature": 1,
+                    "free_energy": 1}
     if E:
         per_snapshot["potential"] = N * n
+    if G:
+        per_snapshot["gradient_potential"] = N * m
     series = _F8 * sum(per_snapshot.values())
     checkpoint = _F8 * (N * (4 * n + K) + M + 2 * K + 10)   # U, Y, hist_U (3); markers, bc_Y, scalars
     node_parameters = _F8 * (5 * N + 2 + E * N) + _SCALE * (6 * N + 2)   # sim_z, dz, area, volume, phi_node, grid_faces
@@ -141,17 +159,29 @@ def estimate(nodes: int, components: int, site_fractions: int, snapshots: int, *
         # while a new one replaces the previous one)
         memory["result held in memory"] = S * series + 2 * checkpoint + _F8 * N * (5 + E) + parameter_bytes
     else:
-        # the chunk cache of each snapshot dataset (chunks larger than it bypass it)
-        memory["HDF5 chunk caches"] = CHUNK_CACHE_BYTES * (3 + (E > 0))
+        # the chunk cache of each large snapshot dataset (chunks larger than it bypass it)
+        memory["HDF5 chunk caches"] = CHUNK_CACHE_BYTES * (3 + (E > 0) + G)
     # the buffers of a snapshot, made while the workspace is held: x from u (with its
-    # temporaries, 2 (N, n) and (N)) and a copy of the potentials (N, n)
-    memory["snapshot buffers"] = _F8 * (2 * N * n + N + (N * n if E else 0))
-    # and the larger of: the Workspace of advance() (node scratch X (N, n), PD (N, n, n),
-    # (N, m, m) and three (N) arrays; F, R, dU, Yb (N, m); Gm, Gp (N+1, n, m); the
-    # block-Thomas X (N, m, m); U_trial (N, n), Y_trial (N, K), warm (N)), freed when the
-    # run returns, and the stacked copy of a result held in memory (MemoryStore.result(),
-    # made after the run).
-    work = _F8 * (N * (2 * n + n * n + 2 * m * m + 4 * m + 4 + K) + 2 * (N + 1) * n * m)
+    # temporaries, 2 (N, n) and (N)), a copy of the potentials (N, n) and of psi (N, m)
+    memory["snapshot buffers"] = _F8 * (2 * N * n + N + (N * n if E else 0) + (N * m if G else 0))
+    # and the larger of: the work arrays of advance(), freed when the run returns, and
+    # the stacked copy of a result held in memory (MemoryStore.result(), made after the
+    # run).  The Workspace arrays every run writes: node scratch X (N, n), PD (N, n, n),
+    # (N, m, m) and three (N) arrays; F, R (N, m); Gm, Gp (N+1, n, m); U_trial (N, n),
+    # Y_trial (N, K), warm (N).  Those of its solver:
+    work = N * (2 * n + n * n + m * m + 2 * m + 4 + K) + 2 * (N + 1) * n * m
+    if G:
+        # the mixed form (Gradient): psi, Rpsi (N, m); dJ/dpsi Gm, Gp (N+1, n, m); the
+        # Newton blocks Lo, Di, Up and the block solve's X, Z (N, 2m, 2m); sol, Y (N, 2m)
+        work += N * (2 * m + 5 * b * b + 2 * b) + 2 * (N + 1) * n * m
+    elif P:
+        # the correction dU (N, m); the cyclic blocks Lo, Di, Up and the block solve's
+        # X, Z (N, m, m) and Y (N, m)
+        work += N * (m + 5 * m * m + m)
+    else:
+        # the correction dU and block-Thomas Yb (N, m), its X (N, m, m)
+        work += N * (2 * m + m * m)
+    work *= _F8
     if in_memory and S * series > work:
         memory["stacked result"] = S * series
     else:
@@ -165,15 +195,17 @@ def estimate(nodes: int, components: int, site_fractions: int, snapshots: int, *
         "checkpoint": checkpoint,
         "metadata": _METADATA,
     }
-    return RunSize(N, n, K, S, E, bool(in_memory), memory, result, series)
+    return RunSize(N, n, K, S, E, bool(in_memory), memory, result, series, G, P)
 
 
 def run_size(case, params, in_memory: bool = False) -> RunSize:
     """The estimate of a run of ``case`` on a phase with parameter arrays ``params``
     (:class:`~kinsim.thermo.params.ThermoParams`)."""
     parameter_bytes = sum(v.nbytes + _SCALE * sum(v.shape) for v in params._asdict().values() if hasattr(v, "nbytes"))
+    periodic = any(st.type == "periodic" for b in (case.boundary.left, case.boundary.right) for st in b.stages)
     return estimate(case.grid.nodes, len(case.components), params.n_y, len(case.output.snapshots) + 1,
-                    potentials=len(case.potentials), parameter_bytes=parameter_bytes, in_memory=in_memory)
+                    potentials=len(case.potentials), parameter_bytes=parameter_bytes, in_memory=in_memory,
+                    gradient=getattr(case, "gradient", None) is not None, periodic=periodic)
 
 
 # ======================================================================================
@@ -316,11 +348,10 @@ def run_disk_advice(size: RunSize, path, reclaim: int = 0) -> str:
 def resized(size: RunSize, **change) -> RunSize:
     """``size`` with other ``nodes``, ``snapshots`` or ``in_memory`` (the phase's
     parameter bytes kept)."""
-    base = estimate(size.nodes, size.components, size.site_fractions, size.snapshots,
-                    potentials=size.potentials, in_memory=size.in_memory)
-    parameter_bytes = size.result["parameters"] - base.result["parameters"]
     args = dict(nodes=size.nodes, components=size.components, site_fractions=size.site_fractions,
-                snapshots=size.snapshots, potentials=size.potentials, in_memory=size.in_memory)
+                snapshots=size.snapshots, potentials=size.potentials, in_memory=size.in_memory,
+                gradient=size.gradient, periodic=size.periodic)
+    parameter_bytes = size.result["parameters"] - estimate(**args).result["parameters"]
     args.update(change)
     return estimate(**args, parameter_bytes=parameter_bytes)
 

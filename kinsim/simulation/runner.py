@@ -40,6 +40,7 @@ from .failures import raise_failure
 from .resume import restore_state
 
 _PROGRESS_STEPS = 400  # steps per kernel call between progress-bar updates
+_CHECK_ROWS = 4096  # initial-profile nodes per equilibrium batch of Simulation.check_compositions
 
 
 @dataclass
@@ -101,9 +102,22 @@ class Simulation:
                        boundary_state=setup.boundary_state(self.n))
 
     def check_compositions(self):
-        """Every distinct initial/boundary composition must be a single-phase state."""
+        """Every distinct initial/boundary composition must be a single-phase state; the
+        first invalid one in the order of (temperature, composition, where) is reported.
+        The initial profile is checked in blocks of :data:`_CHECK_ROWS` nodes, so that a
+        profile of N distinct compositions (a table, a perturbation) takes no memory in
+        proportion to N next to the run's arrays (``kinsim.resources`` does not count it)."""
         cond = self.case.conditions
-        rows = {(tuple(r), self.T, "the initial profile") for r in np.round(self.x0, 14)}
+        bad = []  # (T, composition, where, status) of the first invalid row of each batch
+        for start in range(0, self.x0.shape[0], _CHECK_ROWS):
+            # the block's distinct compositions, sorted (np.unique orders rows lexicographically)
+            X = np.unique(np.round(self.x0[start:start + _CHECK_ROWS], 14), axis=0)
+            res = self.model.equilibrium(X[:, 1:], self.T, raise_on_failure=False)
+            wrong = np.flatnonzero(res.status != 0)
+            if wrong.size:
+                bad.append((self.T, tuple(float(v) for v in X[wrong[0]]), "the initial profile",
+                            res.status[wrong[0]]))
+        rows = set()
         for side in ("left", "right"):
             b = getattr(self.case.boundary, side)
             for j, st in enumerate(b.stages):
@@ -118,12 +132,15 @@ class Simulation:
         for T in sorted({r[1] for r in rows}):
             idx = [i for i, r in enumerate(rows) if r[1] == T]
             res = self.model.equilibrium(X[idx, 1:], T, raise_on_failure=False)
-            bad = np.flatnonzero(res.status != 0)
-            if bad.size:
-                i = idx[bad[0]]
-                comp = ", ".join(f"{c}={v:.6g}" for c, v in zip(self.components, X[i]))
-                raise InputError(f"{rows[i][2]}: composition {comp} is not a valid {self.model.phase} state at "
-                                 f"{T:g} K: {STATUS_TEXT.get(int(res.status[bad[0]]), res.status[bad[0]])}")
+            wrong = np.flatnonzero(res.status != 0)
+            if wrong.size:
+                i = idx[wrong[0]]
+                bad.append((T, rows[i][0], rows[i][2], res.status[wrong[0]]))
+        if bad:
+            T, x, where, status = min(bad, key=lambda b: b[:3])
+            comp = ", ".join(f"{c}={v:.6g}" for c, v in zip(self.components, x))
+            raise InputError(f"{where}: composition {comp} is not a valid {self.model.phase} state at "
+                             f"{T:g} K: {STATUS_TEXT.get(int(status), status)}")
 
     def parameters(self) -> dict:
         """The arrays the kernels use, for the result file."""
