@@ -17,7 +17,7 @@ import numpy as np
 
 from .case import Case, apply_override, load_case as _load_case_file, parse_case
 from .compositions import check_mole_fractions, point_fractions
-from .errors import InputError, KinsimError
+from .errors import InputError, KinsimError, OutputRefusedError
 from .storage import MemoryStore, Result, read_result
 
 # the name a case given as a dict goes by in messages (like "<stdin>")
@@ -122,10 +122,14 @@ def run(case, *, output=None, overrides=None, progress=False, base_dir=None) -> 
     returns what :func:`~kinsim.storage.read_result` reads from it.  ``progress`` shows a
     progress bar.
 
-    A run that fails raises :class:`~kinsim.errors.ConvergenceError`, an interrupted one
-    (Ctrl-C) :class:`KeyboardInterrupt`; a file keeps its failed or interrupted status
-    and last good state as with ``kinsim run``, and the exception carries the result so
-    far as ``exc.result`` (None when the run stopped before its first output).
+    A run that fails raises :class:`~kinsim.errors.ConvergenceError` (or
+    :class:`~kinsim.errors.ResultWriteError` when its file cannot be written), an
+    interrupted one (Ctrl-C) :class:`KeyboardInterrupt`; a file keeps its failed or
+    interrupted status and last good state as with ``kinsim run``, and the exception
+    carries the result so far as ``exc.result`` (None when the run stopped before its
+    first output).  An ``output`` that another process is writing, or whose disk cannot
+    hold the result, raises :class:`~kinsim.errors.OutputRefusedError` before anything is
+    written; a file there of another case is kept under a new name (see the README).
 
     Example::
 
@@ -140,6 +144,9 @@ def run(case, *, output=None, overrides=None, progress=False, base_dir=None) -> 
     if output is not None:
         try:
             sim.run(output=str(output), progress=progress)
+        except OutputRefusedError as exc:  # nothing was written: the file there is not this run's
+            exc.result = None
+            raise
         except (KinsimError, KeyboardInterrupt) as exc:
             exc.result = _partial(lambda: read_result(output))
             raise

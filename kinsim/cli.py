@@ -1,7 +1,10 @@
 """The ``kinsim`` command line.
 
 Every user error ends in one line on stderr (``kinsim: error: ...``) and exit status 2;
-no traceback.  Sub-commands register themselves in ``_COMMANDS``.
+no traceback.  A run that started and failed (it did not converge, or its result could
+not be written) ends in one line ``kinsim: failed: ...`` and exit status 1.  Notices
+(e.g. an earlier result kept under a new name) are one line ``kinsim: note: ...``.
+Sub-commands register themselves in ``_COMMANDS``.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import time
 import warnings
 
 from .cli_multiphase import thermo_phases
-from .errors import ConvergenceError, KinsimError, KinsimWarning
+from .errors import ConvergenceError, KinsimError, KinsimNotice, KinsimWarning, ResultWriteError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -101,12 +104,14 @@ def _thermo_batch(args, model, comps) -> int:
 def _cmd_run(args) -> int:
     from .case import load_case
     from .simulation import Simulation, check_resumable
+    from .storage import refuse_if_busy
 
     if args.resume:
         if args.output:
             raise KinsimError("--resume continues the given file; do not combine it with -o")
         if args.set:
             raise KinsimError("--resume continues the run as it was; --set cannot change it")
+        refuse_if_busy(args.resume)  # before its checkpoint is read: it may be being written
         case = load_case(args.case) if args.case else None
         case = check_resumable(args.resume, case)
         out = args.resume
@@ -115,6 +120,8 @@ def _cmd_run(args) -> int:
             raise KinsimError("give a case file (TOML), or --resume RESULT.h5 to continue an interrupted run")
         case = load_case(args.case, overrides=args.set or ())
         out = args.output or str(case.output.file)
+        # a file being written is refused before the kernels load (the writer takes the lock itself)
+        refuse_if_busy(out)
     sim = Simulation(case)
     if not args.quiet:
         g = sim.grid
@@ -295,16 +302,17 @@ def _build_parser():
     return p
 
 
+_EXTRA: list = []  # (name, function(subparsers)) added by other modules
+
 def _show_warning(message, category, filename, lineno, file=None, line=None):
-    """kinsim's warnings as one line ``kinsim: warning: ...`` on stderr; others as Python
-    shows them."""
+    """kinsim's warnings as one line ``kinsim: warning: ...`` and its notices as one line
+    ``kinsim: note: ...`` on stderr; other warnings as Python shows them."""
     if issubclass(category, KinsimWarning):
         print(f"kinsim: warning: {message}", file=sys.stderr, flush=True)
+    elif issubclass(category, KinsimNotice):
+        print(f"kinsim: note: {message}", file=sys.stderr, flush=True)
     else:
         sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
-
-
-_EXTRA: list = []  # (name, function(subparsers)) added by other modules
 
 
 def main(argv=None) -> int:
@@ -323,7 +331,7 @@ def main(argv=None) -> int:
             warnings.simplefilter("always", KinsimWarning)
             warnings.showwarning = _show_warning
             return int(args.func(args) or 0)
-    except ConvergenceError as exc:  # a run that started and failed: the result file says so
+    except (ConvergenceError, ResultWriteError) as exc:  # a run that started and failed: the file says so
         print(f"kinsim: failed: {exc}", file=sys.stderr)
         return 1
     except KinsimError as exc:

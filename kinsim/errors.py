@@ -1,8 +1,10 @@
 """Exceptions of kinsim.
 
 Every error a user can cause derives from :class:`KinsimError`; the command line turns
-them into one line on stderr and exit status 2.  Errors carry the context that locates
-the problem (file, key, parameter, node, composition, temperature) in their message.
+them into one line on stderr and exit status 2 (a run that started and failed,
+:class:`ConvergenceError` or :class:`ResultWriteError`: exit status 1).  Errors carry the
+context that locates the problem (file, key, parameter, node, composition, temperature)
+in their message.
 """
 
 from __future__ import annotations
@@ -30,6 +32,25 @@ class ConvergenceError(KinsimError, RuntimeError):
 
 class ResultFileError(KinsimError, ValueError):
     """A result file is not kinsim's, or is incomplete."""
+
+
+class OutputRefusedError(InputError):
+    """The result cannot be written where asked (no room on its disk, another writer
+    holds it); nothing was written and the file there is unchanged."""
+
+
+class OutputBusyError(OutputRefusedError):
+    """Another process is writing the result file (or sweep directory); the message names it."""
+
+
+class ResultWriteError(KinsimError, RuntimeError):
+    """Writing the result failed during the run (disk full, file too large, I/O error):
+    the run stopped as failed and the file keeps its last complete snapshot."""
+
+
+class KinsimNotice(UserWarning):
+    """Something the user should know that is not an error (e.g. a file kept under a
+    new name); the command line prints it as one ``kinsim: note:`` line."""
 
 
 class KinsimWarning(UserWarning):

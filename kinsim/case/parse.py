@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..errors import CaseError
 from ..grid import check_grid_spec, make_grid
+from ..resources import check_grid_nodes, check_snapshot_count
 from ..units import parse_length, parse_temperature, parse_time
 from .boundary import read_boundary
 from .composition import read_composition, to_mole_fractions
@@ -321,6 +322,8 @@ class _Parser:
         else:
             position = r0 + 0.5 * length
         spec = GridSpec(geometry, length, nodes, spacing, ratio, position, r0)
+        if self.database_must_exist and isinstance(nodes, int) and not isinstance(nodes, bool):
+            check_grid_nodes(nodes, len(initial.components))  # a case to run: before its grid is built
         make_grid(spec)  # validates (nodes, ratio, position, inner radius, vanishing cells)
         return spec
 
@@ -366,6 +369,7 @@ class _Parser:
         if isinstance(snaps, int) and not isinstance(snaps, bool):
             if snaps < 1:
                 raise CaseError(f"output.snapshots = {snaps}: at least 1")
+            check_snapshot_count(snaps)
             times = [duration * k / snaps for k in range(1, snaps + 1)]
             times[-1] = duration
         elif isinstance(snaps, list):

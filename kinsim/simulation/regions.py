@@ -46,6 +46,7 @@ from ..kernels.flux import Grid
 from ..kernels.moving import RegionFields, advance_regions, moving_workspace, site_fraction_size
 from ..kernels.regions import RegionLayout, RegionProblem, RegionState
 from ..phase import load_phase
+from ..resources import check_memory, run_size
 from . import setup
 from .failures import raise_failure
 from .runner import Simulation
@@ -117,6 +118,10 @@ class RegionSimulation(Simulation):
         self._onsager = setup.onsager(case)
         self._schedules = setup.schedules(case, self.grid)
         self.problem = self._problem(setup.stage_index(case, 0.0))
+        # the memory and file of the run, estimated as a one-phase run of the same nodes with
+        # the region phase of most site fractions (the interface unknowns are a few per wall)
+        widest = max((self.models[s.phase].params for s in self.regions), key=lambda p: p.n_y)
+        self.size = check_memory(run_size(case, widest))
 
     # ---------------------------------------------------------------- geometry at t = 0
     def _nucleus_width(self) -> float:
@@ -334,7 +339,7 @@ class RegionSimulation(Simulation):
         return out
 
     # ---------------------------------------------------------------- checks
-    def _check_compositions(self):
+    def check_compositions(self):
         """Every region's compositions and every fixed boundary composition are states of
         the phase they belong to."""
         R = len(self.regions)

@@ -24,7 +24,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .._jit import compile_for, needs_compile
-from ..errors import ConvergenceError, InputError, StabilityWarning
+from ..errors import ConvergenceError, InputError, ResultWriteError, StabilityWarning
 from ..grid import make_grid
 from ..kernels.codes import ADV_MAX_STEPS, ADV_REACHED, S_NEWTON, S_REJECTED, S_STEPS, STATUS_TEXT
 from ..kernels.evaluate import Problem
@@ -32,8 +32,9 @@ from ..kernels.kkt import equilibrium_batch, minimise_flag
 from ..kernels.nodes import scratch_gibbs
 from ..kernels.step import advance, workspace
 from ..phase import load_phase
+from ..resources import check_memory, run_size
 from ..spinodal import modes_of_case
-from ..storage import ResultWriter
+from ..storage import ResultWriter, RunStore
 from . import setup
 from .energy import FREE_ENERGY_UNITS, free_energy
 from .failures import raise_failure
@@ -41,6 +42,7 @@ from .resume import restore_state
 from .start_stability import StartStability, check_candidates, check_start_stability, start_compositions
 
 _PROGRESS_STEPS = 400  # steps per kernel call between progress-bar updates
+_CHECK_ROWS = 4096  # initial-profile nodes per equilibrium batch of Simulation.check_compositions
 
 
 @dataclass
@@ -82,6 +84,8 @@ class Simulation:
         else:
             for i, (t, T) in enumerate(cond.schedule):
                 self.model.check_temperature(T, f"conditions.temperature[{i}] (the schedule at t = {t:g} s):")
+        # the memory of the run's arrays, before any of them is made (kinsim.resources)
+        self.size = check_memory(run_size(case, self.model.params))
         self.T = float(cond.temperature_at(0.0))
         self.grid = make_grid(case.grid)
         p = self.model.params
@@ -93,7 +97,6 @@ class Simulation:
             raise InputError(f"gradient: {', '.join(inter)} {'is' if len(inter) == 1 else 'are'} interstitial in "
                              f"{self.model.phase}; gradient energy is implemented for substitutional components "
                              f"only")
-        self.start_rows = start_compositions(case, self.x0, self.grid.z, self.grid.faces)
         check_candidates(case)
         self._references = setup.ReferenceTables(case)
         self._grid = setup.kernel_grid(self.grid)
@@ -111,24 +114,52 @@ class Simulation:
                        boundary=setup.boundary_params(self.case, stages, self._references),
                        boundary_state=setup.boundary_state(self.n))
 
-    def _check_compositions(self):
-        """Every distinct initial/boundary composition must be a single-phase state."""
-        rows = self.start_rows
-        X = np.array([r.x for r in rows])
-        for T in sorted({r.T for r in rows}):
-            idx = [i for i, r in enumerate(rows) if r.T == T]
+    def check_compositions(self):
+        """Every distinct initial/boundary composition must be a single-phase state; the
+        first invalid one in the order of (temperature, composition, where) is reported.
+        The initial profile is checked in blocks of :data:`_CHECK_ROWS` nodes, so that a
+        profile of N distinct compositions (a table, a perturbation) takes no memory in
+        proportion to N next to the run's arrays (``kinsim.resources`` does not count it)."""
+        cond = self.case.conditions
+        bad = []  # (T, composition, where, status) of the first invalid row of each batch
+        for start in range(0, self.x0.shape[0], _CHECK_ROWS):
+            # the block's distinct compositions, sorted (np.unique orders rows lexicographically)
+            X = np.unique(np.round(self.x0[start:start + _CHECK_ROWS], 14), axis=0)
+            res = self.model.equilibrium(X[:, 1:], self.T, raise_on_failure=False)
+            wrong = np.flatnonzero(res.status != 0)
+            if wrong.size:
+                bad.append((self.T, tuple(float(v) for v in X[wrong[0]]), "the initial profile",
+                            res.status[wrong[0]]))
+        rows = set()
+        for side in ("left", "right"):
+            b = getattr(self.case.boundary, side)
+            for j, st in enumerate(b.stages):
+                if st.type != "fixed-composition":
+                    continue
+                where = f"boundary.{side}" + (f".stages[{j}]" if len(b.stages) > 1 else "") + ".composition"
+                for t in st.times():
+                    x = st.composition_at(t)
+                    rows.add((tuple(float(x[c]) for c in self.components), float(cond.temperature_at(t)), where))
+        rows = sorted(rows)
+        X = np.array([r[0] for r in rows])
+        for T in sorted({r[1] for r in rows}):
+            idx = [i for i, r in enumerate(rows) if r[1] == T]
             res = self.model.equilibrium(X[idx, 1:], T, raise_on_failure=False)
-            bad = np.flatnonzero(res.status != 0)
-            if bad.size:
-                i = idx[bad[0]]
-                comp = ", ".join(f"{c}={v:.6g}" for c, v in zip(self.components, X[i]))
-                raise InputError(f"{rows[i].where}: composition {comp} is not a valid {self.model.phase} state at "
-                                 f"{T:g} K: {STATUS_TEXT.get(int(res.status[bad[0]]), res.status[bad[0]])}")
+            wrong = np.flatnonzero(res.status != 0)
+            if wrong.size:
+                i = idx[wrong[0]]
+                bad.append((T, rows[i][0], rows[i][2], res.status[wrong[0]]))
+        if bad:
+            T, x, where, status = min(bad, key=lambda b: b[:3])
+            comp = ", ".join(f"{c}={v:.6g}" for c, v in zip(self.components, x))
+            raise InputError(f"{where}: composition {comp} is not a valid {self.model.phase} state at "
+                             f"{T:g} K: {STATUS_TEXT.get(int(status), status)}")
 
     def check_stability(self) -> StartStability | None:
         """The stability check of the starting compositions (None when the case turns it
         off); each unstable or unchecked phase is also a :class:`StabilityWarning`."""
-        report = check_start_stability(self.case, self.start_rows)
+        g = self.grid
+        report = check_start_stability(self.case, start_compositions(self.case, self.x0, g.z, g.faces))
         for message in (report.messages() if report is not None else []):
             warnings.warn(message, StabilityWarning, stacklevel=2)
         return report
@@ -231,7 +262,7 @@ class Simulation:
         if cold:
             print("kinsim: compiling kernels (first run only) ...", file=sys.stderr, flush=True)
         t0 = time.perf_counter()
-        self._check_compositions()
+        self.check_compositions()
         compile_for(kernel, *args)
         seconds = time.perf_counter() - t0
         if cold:
@@ -244,9 +275,13 @@ class Simulation:
         """Run the case and write ``output``.  With ``resume``, continue the interrupted
         run stored in ``output`` from its checkpoint (see :func:`check_resumable`).
         ``storage``: the class that stores the result, with ResultWriter's constructor,
-        ``reopen`` and methods (None: ResultWriter, the HDF5 file)."""
+        ``reopen`` and methods (None: ResultWriter, the HDF5 file); a
+        :class:`~kinsim.storage.RunStore` gets the run's estimated size first
+        (``RunStore.sized``), so that it refuses a result its disk or memory cannot hold."""
         case = self.case
         writer_class = storage or ResultWriter
+        if issubclass(writer_class, RunStore):  # kinsim's stores check the room for the run before they write
+            writer_class = writer_class.sized(self.size)
         out_path = str(output or case.output.file)
         N = self.grid.z.shape[0]
         state, fields, work = self._stepper_arrays()
@@ -345,7 +380,7 @@ class Simulation:
             status, reason = "completed", f"reached t = {duration:g} s"
             writer.set_status("completed", reason, steps=int(stats[S_STEPS]), rejected_steps=int(stats[S_REJECTED]),
                               newton_iterations=int(stats[S_NEWTON]))
-        except (ConvergenceError, InputError) as exc:
+        except (ConvergenceError, InputError, ResultWriteError) as exc:
             writer.set_status("failed", str(exc), steps=int(stats[S_STEPS]), rejected_steps=int(stats[S_REJECTED]),
                               time=float(state.t[0]), **getattr(exc, "info", {}))
             raise

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -23,14 +24,16 @@ from ..kernels.gibbs import R
 from ..stability import TOL_UNSTABLE
 
 
-@dataclass(frozen=True)
-class StartComposition:
-    """One distinct starting composition: where it is and at which temperature."""
+class StartCompositions(NamedTuple):
+    """The distinct compositions a run starts from, as arrays (no Python object per node:
+    a noisy initial profile has as many distinct compositions as nodes)."""
 
-    x: tuple  # mole fractions of all components, reference first
-    T: float  # K
-    where: str  # "the initial profile", "boundary.left.composition" ...
-    z: tuple  # (first, last) position (m) of the nodes or the face that hold it
+    x: np.ndarray  # (U, n) mole fractions of all components, reference first; sorted rows
+    T: np.ndarray  # (U,) K
+    where: np.ndarray  # (U,) int: index into labels
+    labels: tuple  # "the initial profile", "boundary.left.composition" ...
+    z_first: np.ndarray  # (U,) m: first position of the nodes (or the face) that hold it
+    z_last: np.ndarray  # (U,) m: last position
 
 
 @dataclass
@@ -79,29 +82,38 @@ class StartStability:
         return cls(**d)
 
 
-def start_compositions(case, x0: np.ndarray, z: np.ndarray, faces: np.ndarray) -> list[StartComposition]:
+def start_compositions(case, x0: np.ndarray, z: np.ndarray, faces: np.ndarray) -> StartCompositions:
     """The distinct compositions a run starts from: of the initial profile x0 (N, n) at
-    the nodes z and T(0), and of every fixed-composition boundary stage at the face it
-    holds and at the temperature of each time of its table.  Sorted."""
+    the nodes z and T(0) (rounded to 1e-14), and of every fixed-composition boundary stage
+    at the face it holds and at the temperature of each time of its table."""
     comps = list(case.components)
     cond = case.conditions
-    T0 = float(cond.temperature_at(0.0))
-    xr = np.round(x0, 14)
-    rows = {}
-    for i, r in enumerate(map(tuple, xr)):
-        lo, hi = rows.get((r, T0, "the initial profile"), (z[i], z[i]))
-        rows[(r, T0, "the initial profile")] = (min(lo, z[i]), max(hi, z[i]))
+    xs, inverse = np.unique(np.round(x0, 14), axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    first = np.full(xs.shape[0], np.inf)
+    last = np.full(xs.shape[0], -np.inf)
+    np.minimum.at(first, inverse, z)
+    np.maximum.at(last, inverse, z)
+    labels = ["the initial profile"]
+    rows = {}  # boundary rows: (x, T, label) -> face
     for side, face in (("left", faces[0]), ("right", faces[-1])):
         b = getattr(case.boundary, side)
         for j, st in enumerate(b.stages):
             if st.type != "fixed-composition":
                 continue
-            where = f"boundary.{side}" + (f".stages[{j}]" if len(b.stages) > 1 else "") + ".composition"
+            labels.append(f"boundary.{side}" + (f".stages[{j}]" if len(b.stages) > 1 else "") + ".composition")
             for t in st.times():
                 x = st.composition_at(t)
-                rows[(tuple(float(x[c]) for c in comps), float(cond.temperature_at(t)), where)] = (face, face)
-    return [StartComposition(x, T, where, (float(zz[0]), float(zz[1])))
-            for (x, T, where), zz in sorted(rows.items())]
+                rows[(tuple(float(x[c]) for c in comps), float(cond.temperature_at(t)), len(labels) - 1)] = face
+    bx = np.array([k[0] for k in rows]).reshape(-1, xs.shape[1])
+    bz = np.array(list(rows.values()), dtype=float)
+    return StartCompositions(x=np.concatenate([xs, bx]),
+                             T=np.concatenate([np.full(xs.shape[0], float(cond.temperature_at(0.0))),
+                                               [k[1] for k in rows]]),
+                             where=np.concatenate([np.zeros(xs.shape[0], dtype=np.int64),
+                                                   np.array([k[2] for k in rows], dtype=np.int64)]),
+                             labels=tuple(labels), z_first=np.concatenate([first, bz]),
+                             z_last=np.concatenate([last, bz]))
 
 
 def check_candidates(case) -> None:
@@ -118,7 +130,7 @@ def check_candidates(case) -> None:
                         f"{', '.join(known)})")
 
 
-def check_start_stability(case, rows: list[StartComposition]) -> StartStability | None:
+def check_start_stability(case, rows: StartCompositions) -> StartStability | None:
     """Driving forces of the candidates at the starting compositions; None when the case
     turns the check off (``thermo.candidates = []``)."""
     from ..stability import stability_report  # the multiphase kernels: only when checking
@@ -127,33 +139,35 @@ def check_start_stability(case, rows: list[StartComposition]) -> StartStability 
     if th.candidates is not None and not th.candidates:
         return None
     comps = list(case.components)
-    best = {}  # phase -> (driving force, row)
+    best = {}  # phase -> (driving force, row index)
     checked, not_checked = [], {}
-    for T in sorted({r.T for r in rows}):
-        group = [r for r in rows if r.T == T]
+    for T in np.unique(rows.T):
+        group = np.flatnonzero(rows.T == T)
         try:
-            rep = stability_report(th.database, th.phase, comps, T, np.array([r.x for r in group]), th.candidates)
+            rep = stability_report(th.database, th.phase, comps, float(T), rows.x[group], th.candidates)
         except ConvergenceError as exc:  # the check failed: say so, the run goes on
             return StartStability(th.phase, checked, {**not_checked, "(the remaining phases)": str(exc)},
-                                  _unstable(best, comps))
+                                  _unstable(best, comps, rows))
         names = [f"{rep.phase}#2"] + list(rep.checked[1:])
         # with gradient energy the run resolves a miscibility gap of its own phase (that is
         # the model): only the other phases can make it metastable
         first = 1 if case.gradient is not None else 0
         checked, not_checked = names[first:], dict(rep.skipped)
-        tol = TOL_UNSTABLE * R * T
+        tol = TOL_UNSTABLE * R * float(T)
         for j, name in enumerate(names):
             if j < first:
                 continue
             i = int(np.argmax(rep.driving_forces[:, j]))
             d = float(rep.driving_forces[i, j])
             if d > tol and d > best.get(name, (-np.inf,))[0]:
-                best[name] = (d, group[i])
-    return StartStability(th.phase, checked, not_checked, _unstable(best, comps))
+                best[name] = (d, int(group[i]))
+    return StartStability(th.phase, checked, not_checked, _unstable(best, comps, rows))
 
 
-def _unstable(best: dict, comps) -> list:
+def _unstable(best: dict, comps, rows: StartCompositions) -> list:
     """UnstablePhase entries, largest driving force first, from phase -> (driving force,
-    StartComposition)."""
-    return [UnstablePhase(p, d, dict(zip(comps, r.x)), r.z, r.where, r.T)
-            for p, (d, r) in sorted(best.items(), key=lambda kv: -kv[1][0])]
+    row of ``rows``)."""
+    return [UnstablePhase(p, d, {c: float(v) for c, v in zip(comps, rows.x[k])},
+                          (float(rows.z_first[k]), float(rows.z_last[k])), rows.labels[rows.where[k]],
+                          float(rows.T[k]))
+            for p, (d, k) in sorted(best.items(), key=lambda kv: -kv[1][0])]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from kinsim.errors import InputError
+from kinsim.resources import check_memory, resized
 
 from .layout import SERIES, as_read_back, extra_dimensions
 from .reader import Result
@@ -50,6 +51,8 @@ class MemoryStore(RunStore):
 
     # ------------------------------------------------------------------ the RunStore backend
     def _create(self, z, faces, attrs, parameters):
+        if self.size is not None:  # the snapshots held in memory must fit too
+            check_memory(resized(self.size, in_memory=True))
         self.attrs = {key: as_read_back(value) for key, value in attrs.items()}
         self._z, self._faces = z.copy(), faces.copy()
         self._parameters = {name: _parameter_as_read_back(arr) for name, arr in parameters.items()}

@@ -232,6 +232,19 @@ def _n_complete(f, p) -> int:
     return n
 
 
+def _case_text(f) -> str:
+    """The resolved case TOML stored in the open result file ``f`` ('' when none)."""
+    if decode(f.attrs.get("case_location")) == "/case_toml" and "case_toml" in f:
+        return str(decode(f["case_toml"][()]))
+    return str(decode(f.attrs.get("case", "")))
+
+
+def read_case_text(path) -> str:
+    """The resolved case TOML a result file stores, without reading its arrays."""
+    with open_result(path) as f:
+        return _case_text(f)
+
+
 def read_result(path) -> Result:
     """Read a whole result file.  Raises :class:`ResultFileError` when it is missing, not
     HDF5, not a kinsim result, or holds no snapshot.
@@ -245,9 +258,7 @@ def read_result(path) -> Result:
     with open_result(p) as f:
         n = _n_complete(f, p)
         attrs = {k: decode(v) for k, v in f.attrs.items()}
-        case = attrs.get("case", "")
-        if attrs.get("case_location") == "/case_toml" and "case_toml" in f:
-            case = decode(f["case_toml"][()])
+        case = _case_text(f)
         parameters = {}
         if "parameters" in f:
             for name, ds in f["parameters"].items():

@@ -6,18 +6,30 @@ order, the status and the timings, and hands the writing to its subclass: the HD
 (:class:`~kinsim.storage.memory.MemoryStore`).  A subclass implements ``_create``,
 ``_taken``, ``_extra_shape``, ``_write_snapshot``, ``_write_checkpoint``, ``_set_attrs``,
 ``_flush`` and ``_close``; the simulation sees only the public methods below.
+
+Write errors: when the backend cannot write (disk full, file too large, an I/O error:
+h5py raises OSError, or RuntimeError for a failed flush), the public method raises
+:class:`~kinsim.errors.ResultWriteError` naming the file, what was being written and why,
+and the store is marked failed: recording the status, the timings and closing are then
+best effort and never raise again, so the run can stop as failed with that reason.  A
+store made by :meth:`RunStore.sized` knows the estimated size of its run
+(:class:`~kinsim.resources.RunSize`) and checks, before writing anything, that the
+result fits (the disk of a file, the memory for a result held in memory).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 import time as _time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
 from kinsim import __version__
+from kinsim.errors import KinsimError, ResultWriteError
 
 from .layout import CORE_ATTRS, CORE_DATASETS, FORMAT, FORMAT_VERSION, STATUSES, attr_value, now, package_versions
 
@@ -32,6 +44,16 @@ class RunStore:
     root attributes (e.g. the temperature schedule); ``extra_units`` gives the units of
     per-snapshot ``extra`` arrays passed to :meth:`append` by name.
     """
+
+    #: the estimated size of the run (a :class:`~kinsim.resources.RunSize`), set on the
+    #: class by :meth:`sized`; None: nothing is checked before writing
+    size = None
+
+    @classmethod
+    def sized(cls, size) -> type[RunStore]:
+        """This store class for a run of estimated ``size``: before it writes anything,
+        the result is checked to fit (see the module docstring)."""
+        return type(cls.__name__, (cls,), {"size": size, "__doc__": cls.__doc__, "__module__": cls.__module__})
 
     def __init__(self, path, *, components, z, faces, phase, case_toml: str, title: str,
                  n_markers: int, mobility_policy: str, extra_attrs: dict | None = None,
@@ -103,6 +125,7 @@ class RunStore:
         self._status = "running"
         self._closed = False
         self._extra_names: list[str] = []
+        self._write_error: ResultWriteError | None = None
 
     # ------------------------------------------------------------------ the backend's part
     def _create(self, z, faces, attrs: dict, parameters: dict[str, np.ndarray]) -> None:
@@ -135,10 +158,41 @@ class RunStore:
     def _close(self) -> None:
         raise NotImplementedError
 
+    # ------------------------------------------------------------------ write errors
+    @contextmanager
+    def _writing(self, what: str):
+        """Turn an error of the backend's writing into :class:`ResultWriteError` and
+        mark the store failed (see the module docstring)."""
+        try:
+            yield
+        except KinsimError:
+            raise
+        except (OSError, RuntimeError) as exc:
+            kept = (f"the file keeps its {self._n} complete snapshots (to t = {self._t_last:g} s)" if self._n
+                    else "the file holds no snapshot")
+            self._write_error = ResultWriteError(f"cannot write {what} to {self.path}: {_os_reason(exc)}; {kept}")
+            raise self._write_error from exc
+
+    @contextmanager
+    def _best_effort(self, what: str):
+        """After a write error: try, and never raise for the backend's errors."""
+        if self._write_error is None:
+            with self._writing(what):
+                yield
+            return
+        try:
+            yield
+        except (OSError, RuntimeError):
+            pass
+
     # ------------------------------------------------------------------ checks
     def _require_open(self):
         if self._closed:
             raise ValueError(f"result file {self.path} is closed")
+
+    def _require_unbroken(self):
+        if self._write_error is not None:
+            raise self._write_error
 
     @staticmethod
     def _check(name, arr, shape):
@@ -187,13 +241,15 @@ class RunStore:
                     raise ValueError(f"extra array name {name!r} is invalid or taken by the result file")
             elif shape != arr.shape:
                 raise ValueError(f"extra array {name!r} must have shape {shape}, got {arr.shape}")
+        self._require_unbroken()
         t_start = _time.perf_counter()
         new = [name for name in extra if name not in self._extra_names]
-        if new:
-            self._extra_names.extend(new)
-            self._set_attrs({"extra_variables": json.dumps(sorted(self._extra_names))})
-        self._write_snapshot(self._n, t, arrays, extra)
-        self._flush()
+        with self._writing(f"the snapshot at t = {t:g} s"):
+            if new:
+                self._set_attrs({"extra_variables": json.dumps(sorted(self._extra_names + new))})
+            self._write_snapshot(self._n, t, arrays, extra)
+            self._flush()
+        self._extra_names.extend(new)
         self._n += 1
         self._t_last = t
         self._io += _time.perf_counter() - t_start
@@ -201,9 +257,11 @@ class RunStore:
     def write_checkpoint(self, **state) -> None:
         """Store the complete stepper state (arrays and scalars), replacing the previous one."""
         self._require_open()
+        self._require_unbroken()
         t_start = _time.perf_counter()
-        self._write_checkpoint(state)
-        self._flush()
+        with self._writing("the checkpoint"):
+            self._write_checkpoint(state)
+            self._flush()
         self._io += _time.perf_counter() - t_start
 
     def set_status(self, status: str, stop_reason: str = "", **info) -> None:
@@ -216,17 +274,19 @@ class RunStore:
                 raise ValueError(f"status information {key!r} would overwrite a core attribute of the result file")
         attrs = {"status": status, "stop_reason": str(stop_reason)}
         attrs.update((key, attr_value(value)) for key, value in info.items())
-        self._set_attrs(attrs)
         self._status = status
-        self._flush()
+        with self._best_effort("the status"):
+            self._set_attrs(attrs)
+            self._flush()
 
     def set_timings(self, **seconds) -> None:
         """Record timings in seconds (e.g. compile=, solve=, io=): JSON ``timings`` + ``timing_<name>``."""
         self._require_open()
         for key, value in seconds.items():
             self._timings[key] = float(value)
-        self._write_timings()
-        self._flush()
+        with self._best_effort("the timings"):
+            self._write_timings()
+            self._flush()
 
     def _write_timings(self):
         total = dict(self._timings)
@@ -243,12 +303,14 @@ class RunStore:
         try:
             self._timings.setdefault("io", self._io)
             self._timings.setdefault("wall", _time.perf_counter() - self._t0)
-            self._write_timings()
-            self._set_attrs({"closed": True})
-            self._flush()
+            with self._best_effort("the end of the run"):
+                self._write_timings()
+                self._set_attrs({"closed": True})
+                self._flush()
         finally:
-            self._close()
             self._closed = True
+            with self._best_effort("the end of the run"):
+                self._close()
 
     def __enter__(self):
         return self
@@ -263,3 +325,15 @@ class RunStore:
                     self.set_status("failed", stop_reason="exception", message=message)
         finally:
             self.close()
+
+
+def _os_reason(exc: BaseException) -> str:
+    """Why the operating system refused a write, in a few words: the errno text of an
+    OSError, the 'error message' HDF5 quotes in its long messages, else the first line."""
+    text = str(exc)
+    found = re.search(r"error message = '([^']*)'", text)
+    if found:
+        return found.group(1)
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror if not exc.filename else f"{exc.strerror} ({exc.filename})"
+    return text.splitlines()[0][:200] if text else type(exc).__name__

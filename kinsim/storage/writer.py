@@ -40,11 +40,15 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from kinsim.errors import ResultFileError
+from kinsim.errors import OutputRefusedError, ResultFileError
+from kinsim.resources import CHUNK_CACHE_BYTES, check_disk, run_disk_advice, snapshots_per_chunk
 
 from .checkpoint import write_checkpoint_group
+from .existing import inspect, keep
 from .layout import DIMENSIONS, FLUX_FRAME, SERIES, UNITS, decode, extra_dimensions
+from .lock import WriterLock
 from .reader import n_complete_or_zero
+from .room import Reservation
 from .store import RunStore
 
 # HDF5 attributes of the default (earliest) file format live in the object header (< 64 KiB)
@@ -65,43 +69,82 @@ class ResultWriter(RunStore):
 
     # ------------------------------------------------------------------ creating
     def _create(self, z, faces, attrs, parameters):
-        self._f = f = h5py.File(self.path, "w")
+        # one writer: the lock comes before anything at the path is looked at or touched
+        self._lock = WriterLock.acquire(self.path)
+        self._reservation = None
         try:
-            case_toml = attrs["case"]
-            if len(case_toml.encode("utf-8")) > _MAX_ATTR_BYTES:  # too large for an attribute
-                f.create_dataset("case_toml", data=case_toml, dtype=h5py.string_dtype())
-                attrs["case"] = "(stored in dataset /case_toml: too large for an attribute)"
-                attrs["case_location"] = "/case_toml"
-            self._set_attrs(attrs)
-
-            # coordinates (dimension scales)
-            chunk_t = max(1, min(1024, (1 << 17) // (8 * max(1, max(self.nz, self.nf) * self.nc))))
-            self._chunk_t = chunk_t
-            self._time = f.create_dataset("time", shape=(0,), maxshape=(None,), chunks=(max(chunk_t, 64),),
-                                          dtype=np.float64)
-            scales = {"time": self._time,
-                      "z": f.create_dataset("z", data=z),
-                      "face": f.create_dataset("face", data=faces),
-                      "component": f.create_dataset("component", data=self.components,
-                                                    dtype=h5py.string_dtype("utf-8")),
-                      "marker": f.create_dataset("marker", data=np.arange(self.nm, dtype=np.int64))}
-            for name in DIMENSIONS:
-                _label(scales[name], name)
-                scales[name].make_scale(name)
-
-            # time-dependent data
-            sizes = self.dimension_sizes
-            self._series_ds = {name: self._series(name, [sizes[d] for d in dims[1:]], [scales[d] for d in dims])
-                               for name, dims in SERIES.items()}
-            self._series_ds["flux"].attrs["frame"] = FLUX_FRAME
-            self._extras: dict[str, h5py.Dataset] = {}
-
-            if parameters:
-                self._write_parameters(parameters)
-            f.flush()
+            existing = inspect(self.path, attrs["case"])
+            if self.size is not None:
+                reclaim = existing.size if existing.replace else 0
+                check_disk(self.size.file_bytes, self.path, f"the result file {self.path}",
+                           run_disk_advice(self.size, self.path, reclaim), reclaim=reclaim)
+            keep(existing)
+            try:
+                self._f = h5py.File(self.path, "w", rdcc_nbytes=CHUNK_CACHE_BYTES)
+            except OSError as exc:
+                raise ResultFileError(f"result file {self.path} cannot be created: {exc}") from None
+            self._fill(z, faces, attrs, parameters)
+            self._reserve(self.size.file_bytes if self.size is not None else 0, created=True)
         except BaseException:
-            f.close()
+            self._abandon()
             raise
+
+    def _reserve(self, size: int, created: bool) -> None:
+        """Reserve the file's blocks up to ``size`` bytes (see :mod:`.room`); a refusal
+        removes a file just ``created`` and raises :class:`OutputRefusedError`."""
+        self._reservation = Reservation(self.path, self._f.id.get_vfd_handle())
+        if size <= 0:
+            return
+        try:
+            self._reservation.reserve(size)
+        except OSError as exc:
+            self._f.close()
+            if created:
+                self.path.unlink(missing_ok=True)
+            raise OutputRefusedError(f"result file {self.path}: {exc.strerror or exc}; "
+                                     f"{run_disk_advice(self.size, self.path)}") from None
+
+    def _abandon(self) -> None:
+        """Close the file and give the lock back after a failed creation or reopening."""
+        f = getattr(self, "_f", None)
+        if f is not None and f.id.valid:
+            f.close()
+        self._lock.release()
+
+    def _fill(self, z, faces, attrs, parameters):
+        """The layout of a new result file (see the module docstring)."""
+        f = self._f
+        case_toml = attrs["case"]
+        if len(case_toml.encode("utf-8")) > _MAX_ATTR_BYTES:  # too large for an attribute
+            f.create_dataset("case_toml", data=case_toml, dtype=h5py.string_dtype())
+            attrs["case"] = "(stored in dataset /case_toml: too large for an attribute)"
+            attrs["case_location"] = "/case_toml"
+        self._set_attrs(attrs)
+
+        # coordinates (dimension scales)
+        self._chunk_t = chunk_t = snapshots_per_chunk(self.nz, self.nf, self.nc)
+        self._time = f.create_dataset("time", shape=(0,), maxshape=(None,), chunks=(max(chunk_t, 64),),
+                                      dtype=np.float64)
+        scales = {"time": self._time,
+                  "z": f.create_dataset("z", data=z),
+                  "face": f.create_dataset("face", data=faces),
+                  "component": f.create_dataset("component", data=self.components,
+                                                dtype=h5py.string_dtype("utf-8")),
+                  "marker": f.create_dataset("marker", data=np.arange(self.nm, dtype=np.int64))}
+        for name in DIMENSIONS:
+            _label(scales[name], name)
+            scales[name].make_scale(name)
+
+        # time-dependent data
+        sizes = self.dimension_sizes
+        self._series_ds = {name: self._series(name, [sizes[d] for d in dims[1:]], [scales[d] for d in dims])
+                           for name, dims in SERIES.items()}
+        self._series_ds["flux"].attrs["frame"] = FLUX_FRAME
+        self._extras: dict[str, h5py.Dataset] = {}
+
+        if parameters:
+            self._write_parameters(parameters)
+        f.flush()
 
     def _series(self, name, shape, scales, units=None, long_name=None):
         shape = tuple(int(s) for s in shape)
@@ -156,7 +199,23 @@ class ResultWriter(RunStore):
         ds = self._extras.get(name)
         return None if ds is None else ds.shape[1:]
 
+    def _snapshot_room(self, k, arrays, extra) -> int:
+        """Bytes snapshot ``k`` may add to the file: a new chunk (chunk_t snapshots) of
+        every per-snapshot dataset when it opens one, every chunk up to ``k`` of an extra
+        variable it brings for the first time, a new chunk of the time coordinate."""
+        c, new_chunk = self._chunk_t, k % self._chunk_t == 0
+        need = 0
+        if new_chunk:
+            need += c * sum(a.nbytes for a in arrays.values())
+            need += c * sum(ds.dtype.itemsize * int(np.prod(ds.shape[1:])) for ds in self._extras.values())
+        need += sum(-(-(k + 1) // c) * c * a.nbytes for name, a in extra.items() if name not in self._extras)
+        time_chunk = max(c, 64)
+        if k % time_chunk == 0:
+            need += 8 * time_chunk
+        return need
+
     def _write_snapshot(self, k, t, arrays, extra):
+        self._reservation.ensure(self._f.id.get_filesize(), self._snapshot_room(k, arrays, extra))
         for name, arr in extra.items():
             if name not in self._extras:
                 self._extra_dataset(name, arr.shape)  # filled with NaN for the earlier snapshots
@@ -174,7 +233,13 @@ class ResultWriter(RunStore):
         self._time[k] = t
 
     def _write_checkpoint(self, state):
-        write_checkpoint_group(self._f.require_group("checkpoint"), state)
+        g = self._f.require_group("checkpoint")
+        # datasets of an earlier checkpoint are overwritten in place: only new ones take room
+        need = sum(np.asarray(v).nbytes for key, v in state.items()
+                   if np.ndim(v) and not (key in g and g[key].shape == np.shape(v)))
+        if need:
+            self._reservation.ensure(self._f.id.get_filesize(), need)
+        write_checkpoint_group(g, state)
 
     def _set_attrs(self, attrs):
         a = self._f.attrs
@@ -185,7 +250,12 @@ class ResultWriter(RunStore):
         self._f.flush()
 
     def _close(self):
-        self._f.close()
+        try:
+            self._f.close()
+            if self._write_error is None and self._reservation is not None and self._reservation.reserved:
+                trim_reserved(self.path)
+        finally:
+            self._lock.release()
 
     # ------------------------------------------------------------------ resuming
     @classmethod
@@ -193,8 +263,25 @@ class ResultWriter(RunStore):
         """Open an interrupted run's result file to continue writing it (status running)."""
         self = cls.__new__(cls)
         self.path = Path(path)
+        self._lock = WriterLock.acquire(self.path)
         try:
-            self._f = f = h5py.File(self.path, "r+")
+            self._reopen()
+        except BaseException:
+            self._abandon()
+            raise
+        return self
+
+    def _reopen(self):
+        if self.size is not None:
+            try:
+                written = self.path.stat().st_size
+            except OSError:
+                written = 0
+            need = max(0, self.size.file_bytes - written)
+            check_disk(need, self.path, f"the rest of the result file {self.path}",
+                       run_disk_advice(self.size, self.path, written), reclaim=0)
+        try:
+            self._f = f = h5py.File(self.path, "r+", rdcc_nbytes=CHUNK_CACHE_BYTES)
         except OSError as exc:
             raise ResultFileError(f"result file {self.path} cannot be opened for writing: {exc}") from None
         a = f.attrs
@@ -226,12 +313,24 @@ class ResultWriter(RunStore):
         a["stop_reason"] = ""
         a["closed"] = False
         a["resumed"] = int(decode(a.get("resumed", 0)) or 0) + 1
-        f.flush()
-        return self
+        f.flush()  # (this also gives back what the interrupted writer had reserved)
+        self._reserve(self.size.file_bytes if self.size is not None else 0, created=False)
 
     def __del__(self):  # pragma: no cover - best effort when the caller forgot close()
         try:
             if not self._closed:
                 self._f.close()
+                self._lock.release()
         except Exception:
             pass
+
+
+def trim_reserved(path) -> None:
+    """Give back the blocks reserved beyond the end of a closed result file: HDF5
+    truncates a file to its end of allocation when it flushes a file it opened for
+    writing.  Best effort (a file another program holds open stays as it is)."""
+    try:
+        with h5py.File(path, "r+", locking=False):
+            pass
+    except (OSError, RuntimeError):
+        pass

@@ -9,6 +9,11 @@ The directory ``DIR``
     the new runs get the next free numbers.  Anything else is an error (exit status 2); so
     is a DIR that is a file, or a non-empty directory without ``sweep.json``.
 
+One sweep at a time
+    A sweep holds the lock ``DIR/.kinsim-sweep.lock`` (:func:`locked_directory`, see
+    :mod:`kinsim.storage.lock`) from before it writes anything in DIR until it ends; a
+    second sweep into DIR is refused (exit status 2) naming the process that holds it.
+
 The index, ``index.csv`` and ``index.h5``
     One row per run, in run-id order; both files are rewritten (atomically) after every
     finished run, so a killed sweep leaves a usable index.  Columns:
@@ -39,6 +44,7 @@ import dataclasses
 import json
 import math
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,13 +53,16 @@ import numpy as np
 
 from ..case import parse_value
 from ..errors import InputError
+from ..storage import WriterLock
 from .metrics import metric_columns
 from .plan import SweepPlan, SweepRun, given_as_number
 
 __all__ = ["INDEX_CSV", "INDEX_H5", "STATUS_COMPLETED", "STATUS_FAILED", "STATUS_PENDING", "SWEEP_JSON",
-           "SweepIndex", "one_line", "prepare_directory", "read_index", "write_index"]
+           "SWEEP_LOCK", "SweepIndex", "assign_runs", "locked_directory", "one_line", "prepare_directory",
+           "read_index", "write_index", "write_record"]
 
 SWEEP_JSON = "sweep.json"
+SWEEP_LOCK = ".kinsim-sweep.lock"
 INDEX_CSV = "index.csv"
 INDEX_H5 = "index.h5"
 SWEEP_FORMAT = "kinsim-sweep"
@@ -93,6 +102,38 @@ def prepare_directory(plan: SweepPlan, directory) -> SweepPlan:
     """Check (or create) the sweep directory, give every run its id and file, and write
     ``sweep.json``.  Returns the plan with ids; raises :class:`InputError` when the
     directory cannot hold this sweep (see the module docstring)."""
+    plan = assign_runs(plan, directory)
+    write_record(plan, directory)
+    return plan
+
+
+@contextmanager
+def locked_directory(directory):
+    """Create the sweep directory when needed and hold its lock for the block (another
+    sweep into it is refused: :class:`~kinsim.errors.OutputBusyError`).  A directory
+    created here is removed again when the block fails and leaves it empty."""
+    d = Path(directory).expanduser()
+    created = not d.exists()
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"-o {directory}: cannot create the directory ({exc.strerror or exc})") from None
+    try:
+        with WriterLock.acquire(d, d / SWEEP_LOCK, what="sweep directory"):
+            yield d
+    except BaseException:
+        if created:
+            try:
+                d.rmdir()
+            except OSError:
+                pass
+        raise
+
+
+def assign_runs(plan: SweepPlan, directory) -> SweepPlan:
+    """Check that the directory can hold this sweep and give every run its id and file
+    (the ids of an earlier sweep into it are kept); writes nothing.  Raises
+    :class:`InputError` (see the module docstring)."""
     d = Path(directory).expanduser()
     if d.exists() and not d.is_dir():
         raise InputError(f"-o {directory} is a file, not a directory")
@@ -115,13 +156,9 @@ def prepare_directory(plan: SweepPlan, directory) -> SweepPlan:
                 next_number = max(next_number, int(str(r["id"]).rsplit("-", 1)[1]) + 1)
             except (KeyError, ValueError, IndexError):
                 raise InputError(f"{d / SWEEP_JSON}: malformed run entry {r!r}") from None
-    elif d.exists() and any(d.iterdir()):
+    elif d.exists() and any(p.name != SWEEP_LOCK for p in d.iterdir()):
         raise InputError(f"-o {directory} exists and is not a kinsim sweep directory (it has files but no "
                          f"{SWEEP_JSON}); give a new or empty directory")
-    try:
-        d.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"-o {directory}: cannot create the directory ({exc.strerror or exc})") from None
     runs = []
     for r in plan.runs:
         old = previous.get(r.sha256)
@@ -133,7 +170,17 @@ def prepare_directory(plan: SweepPlan, directory) -> SweepPlan:
             next_number += 1
         runs.append(SweepRun(r.values, r.overrides, r.sha256, r.resolved, rid, rfile))
     runs.sort(key=lambda r: int(r.id.rsplit("-", 1)[1]))
-    plan = dataclasses.replace(plan, runs=runs)
+    return dataclasses.replace(plan, runs=runs)
+
+
+def write_record(plan: SweepPlan, directory) -> None:
+    """Create the directory when needed and write ``sweep.json`` for ``plan`` (with ids)."""
+    d = Path(directory).expanduser()
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"-o {directory}: cannot create the directory ({exc.strerror or exc})") from None
+    runs = plan.runs
     record = {
         "format": SWEEP_FORMAT,
         "format_version": FORMAT_VERSION,
@@ -147,7 +194,6 @@ def prepare_directory(plan: SweepPlan, directory) -> SweepPlan:
                   "overrides": list(r.overrides), "sha256": r.sha256} for r in runs],
     }
     _atomic_write_text(d / SWEEP_JSON, json.dumps(record, indent=1) + "\n")
-    return plan
 
 
 # ======================================================================================

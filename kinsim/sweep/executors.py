@@ -43,8 +43,8 @@ def run_one(case_path, overrides, out_file, expected_sha256=None) -> dict:
     t0 = time.perf_counter()
     out = {"status": STATUS_FAILED, "error": "", "wall_s": math.nan, "metrics": {}, "steps": 0}
     try:
-        # the simulation (numba kernels) is imported in the workers only: the process that
-        # plans and indexes a sweep never needs it
+        # the simulation (numba kernels) is imported when a run runs (the process that
+        # plans a sweep loads it to check the runs, see .checks)
         from ..simulation import Simulation
 
         case = load_case(case_path, overrides=list(overrides))

@@ -17,8 +17,10 @@ Validation, before anything runs or any file is written
     and value), then every run's full set of overrides is validated (a combination may be
     inconsistent, e.g. a first step longer than the duration).  Two runs that resolve to the
     same case are an error.  Problems that need the database (a temperature outside its
-    range, a composition that is not a single-phase state) and numerical failures show up
-    when a run starts: that run is recorded as failed, the sweep goes on.
+    range, a composition that is not a single-phase state) and the memory and disk the
+    runs need are checked next, also before anything runs (:mod:`~kinsim.sweep.checks`);
+    numerical failures show up when a run runs: that run is recorded as failed, the sweep
+    goes on.
 
 Run identity
     Each run is identified by the SHA-256 of its resolved case (``Case.to_dict()`` without
@@ -29,14 +31,13 @@ from __future__ import annotations
 
 import builtins
 import copy
-import hashlib
 import itertools
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..case import Case, apply_override, load_case, parse_case, parse_value, read_case_file
+from ..case import apply_override, load_case, parse_case, parse_value, read_case_file
 from ..errors import CaseError
+from ..storage.existing import case_identity  # the identity a result file's overwrite policy uses too
 
 __all__ = ["SweepPlan", "SweepRun", "case_identity", "given_as_number", "parse_vary", "plan_sweep",
            "split_values"]
@@ -116,13 +117,6 @@ class SweepPlan:
     base_toml: str
     base_sha256: str
     components: list[str]
-
-
-def case_identity(case: Case) -> str:
-    """The identity of a run: SHA-256 of its resolved case without ``output.file``."""
-    d = case.to_dict()
-    d["output"].pop("file", None)
-    return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def given_as_number(text: str) -> bool:

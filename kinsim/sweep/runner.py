@@ -1,4 +1,10 @@
-"""Running a sweep: plan, directory, the runs on an executor, the index after each run.
+"""Running a sweep: plan, checks, directory, the runs on an executor, the index after each run.
+
+Before anything runs or any file in DIR is written: the plan (every key and value), every
+run's case against its database and the memory of the runs (:mod:`~kinsim.sweep.checks`),
+the directory (:func:`~kinsim.sweep.directory.assign_runs`); then DIR is locked for the
+whole sweep (a second sweep into it is refused), checked again under the lock together
+with the disk room of the result files still to write, and only then written.
 
 Run identity and reruns
     A run is *finished* when its result file exists, its status is ``completed`` and the
@@ -22,8 +28,9 @@ from tqdm import tqdm
 from ..case import from_toml
 from ..errors import CaseError, InputError, KinsimError
 from ..storage import read_result
-from .directory import (STATUS_COMPLETED, STATUS_FAILED, STATUS_PENDING, one_line, prepare_directory, read_index,
-                        write_index)
+from .checks import check_room, check_runs
+from .directory import (STATUS_COMPLETED, STATUS_FAILED, STATUS_PENDING, assign_runs, locked_directory, one_line,
+                        read_index, write_index, write_record)
 from .executors import connect, dask_results, default_workers, local_results
 from .metrics import metric_columns, run_metrics
 from .plan import SweepPlan, SweepRun, case_identity, plan_sweep
@@ -99,11 +106,17 @@ def run_sweep(case, vary, out_dir, *, zip: bool = False, sets=(), workers: int |
     if scheduler is not None and not str(scheduler).strip():
         raise InputError("--scheduler: give an address such as tcp://HOST:8786")
     plan = plan_sweep(case, vary, zip=zip, sets=sets)
+    workers = workers or default_workers()
+    sizes = check_runs(plan, None if scheduler is not None else workers)
     client = connect(str(scheduler).strip(), connect_timeout) if scheduler is not None else None
     try:
-        plan = prepare_directory(plan, out_dir)
-        # absolute paths for the workers (a Dask worker need not share our working directory)
-        return _execute(plan, Path(out_dir).expanduser().resolve(), workers or default_workers(), client, progress)
+        assign_runs(plan, out_dir)  # a DIR that cannot hold this sweep is refused before it is created or locked
+        with locked_directory(out_dir) as d:
+            plan = assign_runs(plan, d)  # again under the lock: another sweep may have written sweep.json
+            check_room(plan, sizes, d)
+            write_record(plan, d)
+            # absolute paths for the workers (a Dask worker need not share our working directory)
+            return _execute(plan, d.resolve(), workers, client, progress)
     finally:
         if client is not None:
             client.close()
