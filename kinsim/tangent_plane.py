@@ -79,8 +79,13 @@ def tangent_plane_maximum(model, MU, T: float):
     ok = sts == STATUS_OK
     if not ok.any():
         return np.full(N, np.nan), np.full((N, n), np.nan)
-    tpd = np.where(ok[None, :], GMs[None, :] - MU @ Xs.T, np.inf)
-    best = np.argmin(tpd, axis=1)
+    # the sample of lowest tangent-plane distance per row, in blocks of rows that keep the
+    # (rows, samples) matrix near 1 MB (a noisy initial profile has a row per node)
+    best = np.empty(N, dtype=np.int64)
+    block = max(1, (1 << 17) // max(1, Xs.shape[0]))
+    for lo in range(0, N, block):
+        tpd = np.where(ok[None, :], GMs[None, :] - MU[lo:lo + block] @ Xs.T, np.inf)
+        best[lo:lo + block] = np.argmin(tpd, axis=1)
     X, Y = Xs[best].copy(), Ys[best].copy()
     GM, MUb, H, st = _evaluate(p, T, X, Y)
     f = GM - np.einsum("ij,ij->i", MU, X)

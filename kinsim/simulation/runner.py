@@ -252,19 +252,34 @@ class Simulation:
                     extra_units={"temperature": "K", "potential": "J mol-1",
                                  "free_energy": FREE_ENERGY_UNITS[g.geometry], "gradient_potential": "J mol-1"})
 
-    def _load_kernels(self, state, fields, work, announce: bool) -> float:
-        """Check the compositions (the node equilibrium) and load the stepper for this
-        run's argument types, from numba's disk cache or compiled; on a compile, say so on
-        stderr when ``announce``.  Returns the seconds it took."""
-        kernel, args = self._advance_call(state, fields, work, 0.0, 1)
-        cold = announce and (needs_compile(equilibrium_batch, *_equilibrium_arguments(self.model.params))
-                             or needs_compile(kernel, *args))
+    def _check_start(self, announce: bool, resume: bool):
+        """The checks of the starting compositions, before the run's arrays exist (their
+        temporaries do not add to the run's peak memory): every composition a valid state
+        of the phase, then (not on resume) the stability check.  On a cold cache the
+        equilibrium kernel compiles here: say so on stderr when ``announce``.  Returns
+        (the stability check or None, seconds of the composition check, seconds of the
+        stability check, whether the compile notice was printed)."""
+        cold = announce and needs_compile(equilibrium_batch, *_equilibrium_arguments(self.model.params))
         if cold:
             print("kinsim: compiling kernels (first run only) ...", file=sys.stderr, flush=True)
         t0 = time.perf_counter()
         self.check_compositions()
+        t1 = time.perf_counter()
+        stability = None if resume else self.check_stability()
+        return stability, t1 - t0, time.perf_counter() - t1, cold
+
+    def _load_kernels(self, state, fields, work, announce: bool, announced: bool = False,
+                      seconds_before: float = 0.0) -> float:
+        """Load the stepper for this run's argument types, from numba's disk cache or
+        compiled; on a compile, say so on stderr when ``announce`` (unless ``announced``
+        already).  Returns the seconds it took plus ``seconds_before``."""
+        kernel, args = self._advance_call(state, fields, work, 0.0, 1)
+        cold = announced or (announce and needs_compile(kernel, *args))
+        if cold and not announced:
+            print("kinsim: compiling kernels (first run only) ...", file=sys.stderr, flush=True)
+        t0 = time.perf_counter()
         compile_for(kernel, *args)
-        seconds = time.perf_counter() - t0
+        seconds = time.perf_counter() - t0 + seconds_before
         if cold:
             print(f"kinsim: kernels compiled in {seconds:.1f} s (kept in numba's disk cache)", file=sys.stderr,
                   flush=True)
@@ -284,21 +299,22 @@ class Simulation:
             writer_class = writer_class.sized(self.size)
         out_path = str(output or case.output.file)
         N = self.grid.z.shape[0]
+        stability, t_check, t_stability, announced = self._check_start(progress, resume)
         state, fields, work = self._stepper_arrays()
         stats = state.stats
         duration = float(case.conditions.duration)
         max_steps_total = case.solver.max_steps or 10**9
         timings = {"compile": 0.0, "solve": 0.0, "io": 0.0}
+        if not resume:
+            timings["stability"] = t_stability
         if resume:
             restore_state(out_path, state)
         self.problem = self._problem(setup.stage_index(case, float(state.t[0])))
-        timings["compile"] = self._load_kernels(state, fields, work, announce=progress)
+        timings["compile"] = self._load_kernels(state, fields, work, announce=progress, announced=announced,
+                                                seconds_before=t_check)
         if resume:
             writer = writer_class.reopen(out_path)
         else:
-            t0 = time.perf_counter()
-            stability = self.check_stability()
-            timings["stability"] = time.perf_counter() - t0
             args = self._writer_arguments(state)
             args["extra_attrs"]["stability"] = "null" if stability is None else stability.to_json()
             writer = writer_class(out_path, **args)
