@@ -12,12 +12,14 @@ Modules, in the order a case flows through them:
   :mod:`~kinsim.case.composition`, :mod:`~kinsim.case.timetable`: the value readers;
 - :mod:`~kinsim.case.model` (:class:`Case` and the specs of its sections),
   :mod:`~kinsim.case.boundary`, :mod:`~kinsim.case.potentials`,
-  :mod:`~kinsim.case.onsager`: the resolved case, each with its own reader.
+  :mod:`~kinsim.case.onsager`, :mod:`~kinsim.case.homogenization`: the resolved case,
+  each with its own reader.
 
 This package must not import numba or pycalphad (a case is read before anything heavy).
 """
 
 from .boundary import BoundarySide, BoundarySpec, BoundaryStage
+from .homogenization import HomogenizationSpec
 from .model import Case, ConditionsSpec, GridSpec, InitialSpec, MobilitySpec, OutputSpec, SolverSpec, ThermoSpec
 from .onsager import OnsagerSpec
 from .overrides import apply_override, parse_value
@@ -44,6 +46,7 @@ __all__ = [
     "Case",
     "ConditionsSpec",
     "GridSpec",
+    "HomogenizationSpec",
     "InitialSpec",
     "MobilitySpec",
     "OnsagerSpec",

@@ -18,6 +18,7 @@ import tomli_w
 from ..errors import CaseError
 from ..grid import Grid1D, make_grid
 from .boundary import BoundarySpec
+from .homogenization import HomogenizationSpec
 from .onsager import OnsagerSpec
 from .potentials import PotentialSpec
 from .timetable import TimeTable, is_constant, table_to_toml, table_value
@@ -29,8 +30,9 @@ __all__ = ["Case", "ConditionsSpec", "GridSpec", "InitialSpec", "MobilitySpec", 
 @dataclass(frozen=True)
 class ThermoSpec:
     database: Path                 # absolute path of the TDB file
-    phase: str                     # upper case
+    phase: str                     # upper case; "" when the case lists several phases
     components: tuple[str, ...]    # upper case; components[0] is the dependent one
+    phases: tuple[str, ...] = ()   # upper case: two or more candidate phases (homogenization), else ()
 
     @property
     def dependent(self) -> str:
@@ -40,8 +42,24 @@ class ThermoSpec:
     def independent(self) -> tuple[str, ...]:
         return self.components[1:]
 
+    @property
+    def multiphase(self) -> bool:
+        """True when the nodes are local equilibria of several phases (homogenization)."""
+        return bool(self.phases)
+
+    @property
+    def label(self) -> str:
+        """The phase, or the candidate phases joined by '+'."""
+        return "+".join(self.phases) if self.phases else self.phase
+
     def to_dict(self) -> dict:
-        return {"database": str(self.database), "phase": self.phase, "components": list(self.components)}
+        out = {"database": str(self.database)}
+        if self.phases:
+            out["phases"] = list(self.phases)
+        else:
+            out["phase"] = self.phase
+        out["components"] = list(self.components)
+        return out
 
 
 @dataclass(frozen=True)
@@ -194,6 +212,7 @@ class Case:
     output: OutputSpec
     potentials: tuple[PotentialSpec, ...] = ()
     onsager: OnsagerSpec | None = None
+    homogenization: HomogenizationSpec | None = None  # with several phases (thermo.phases)
 
     @property
     def components(self) -> tuple[str, ...]:
@@ -220,6 +239,8 @@ class Case:
             out["potential"] = [pt.to_dict() for pt in self.potentials]
         if self.onsager is not None:
             out["onsager"] = self.onsager.to_dict()
+        if self.homogenization is not None:
+            out["homogenization"] = self.homogenization.to_dict()
         return out
 
     def to_toml(self) -> str:

@@ -17,6 +17,7 @@ from ..grid import make_grid
 from ..units import parse_length, parse_temperature, parse_time
 from .boundary import read_boundary
 from .composition import read_composition, to_mole_fractions
+from .homogenization import HomogenizationSpec, read_homogenization, read_phase_names
 from .model import Case, ConditionsSpec, GridSpec, InitialSpec, MobilitySpec, OutputSpec, SolverSpec, ThermoSpec
 from .onsager import read_onsager
 from .overrides import apply_override, raw_components
@@ -147,10 +148,11 @@ class _Parser:
         output = self.output(conditions.duration)
         potentials = read_potentials(top, comps, r0, r0 + length)
         onsager = read_onsager(self.section("onsager"), comps) if "onsager" in self.data else None
+        homogenization = self.homogenization(thermo, onsager)
         return Case(title=title, path=self.path, base_dir=self.base_dir, thermo=thermo,
                     conditions=conditions, grid=grid, initial=initial, boundary=boundary,
                     mobility=mobility, solver=solver, output=output, potentials=potentials,
-                    onsager=onsager)
+                    onsager=onsager, homogenization=homogenization)
 
     def file(self, sec: Section, name, default=None) -> Path:
         """A file path key, relative to the case file's directory."""
@@ -163,7 +165,20 @@ class _Parser:
         db = self.file(sec, "database")
         if self.database_must_exist and not db.is_file():
             raise CaseError(f"thermo.database: file not found: {db}")
-        phase = sec.string("phase").upper()
+        phase = sec.string("phase")
+        phases = sec.raw("phases")
+        if phase is not None and phases is not None:
+            raise CaseError("thermo: give either phase (one phase) or phases (two or more), not both")
+        if phases is not None:
+            phases = read_phase_names(phases, "thermo.phases")
+            if not phases:
+                raise CaseError("thermo.phases is an empty array")
+            phase, phases = (phases[0], ()) if len(phases) == 1 else ("", phases)
+        elif phase is None:
+            raise CaseError("missing key 'thermo.phase' (or thermo.phases, two or more candidate phases)")
+        else:
+            phases = ()
+        phase = phase.upper()
         comps = sec.raw("components")
         if not isinstance(comps, list) or not all(isinstance(c, str) and c.strip() for c in comps):
             raise CaseError(f"thermo.components must be an array of element names, "
@@ -177,7 +192,18 @@ class _Parser:
             raise CaseError(f"thermo.components: {', '.join(dupes)} given more than once")
         if "VA" in comps:
             raise CaseError("thermo.components: VA (vacancies) is not a component")
-        return ThermoSpec(db.resolve(), phase, comps)
+        return ThermoSpec(db.resolve(), phase, comps, phases)
+
+    def homogenization(self, thermo: ThermoSpec, onsager) -> HomogenizationSpec | None:
+        """[homogenization] of a case with several phases (defaults when absent); an error
+        for a single-phase case."""
+        if not thermo.multiphase:
+            if "homogenization" in self.data:
+                raise CaseError("[homogenization] needs several phases: list them in thermo.phases")
+            return None
+        if onsager is not None:
+            raise CaseError("[onsager] cross terms are not supported with several phases (thermo.phases)")
+        return read_homogenization(self.section("homogenization"), thermo.phases)
 
     def conditions(self) -> ConditionsSpec:
         sec = self.section("conditions")
