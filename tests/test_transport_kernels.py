@@ -49,7 +49,7 @@ def test_onsager_coefficient_is_the_definition(onsager):
 def _flux(onsager, La, Lb, Ma, Mb, ua, ub, dist):
     Jp = np.zeros(N_COMP)
     J = np.zeros(N_COMP)
-    face_flux(onsager, SUBST, La, Lb, Ma, Mb, ua, ub, dist, Jp, J)
+    face_flux(onsager, SUBST, La, Lb, Ma, Mb, ua, ub, dist, 0.0, Jp, J)
     return Jp, J
 
 

@@ -9,7 +9,7 @@ along +z) and its blocks of the Newton Jacobian (``boundary_jacobian``).
 - closed: J = 0;
 - fixed composition (the whole side): a boundary state at the face, evaluated like a
   node (equilibrium, L'), and the face flux between it and the first / last node as at
-  an interior face (``kinsim.kernels.flux.face_flux``);
+  an interior face (``kinsim.kernels.flux.face_flux``, the ideal term included);
 - fixed flux: J into the specimen given (mol m^-2 s^-1, volume-fixed frame);
 - fixed potential or activity: mu_b given, or mu_b = G_ref(T) + RT ln a with G_ref the
   pure component in a reference phase (J/mol).  The flux of component k uses the node's
@@ -18,6 +18,8 @@ along +z) and its blocks of the Newton Jacobian (``boundary_jacobian``).
   constant D (where L' = D c / RT), the ordinary difference quotient when M_node - M_b
   is small.
 
+The homogenization model's ideal term (kinsim.kernels.flux) acts at fixed-composition
+faces as at interior ones, not at fixed-potential/-activity faces (they fix mu, not u).
 Components a fixed-flux/-potential/-activity side does not fix are closed there; the
 dependent substitutional component takes up the substitutional balance.  Values follow
 their time tables (``kinsim.kernels.schedule.table_at``); a new boundary type is a new
@@ -33,7 +35,7 @@ import numpy as np
 
 from .._jit import LEAF, jit
 from .codes import BC_ACTIVITY, BC_CLOSED, BC_COMPOSITION, BC_FLUX, BC_POTENTIAL
-from .flux import face_flux, face_flux_derivative, to_volume_frame
+from .flux import face_flux, face_flux_derivative, ideal_derivative, to_volume_frame
 from .gibbs import R
 from .schedule import table_at
 
@@ -157,7 +159,7 @@ def boundary_fluxes(grid, material, onsager, bparams, bstate, U, L, M, T, Jp, J)
         if bparams.kind[side, 0] == BC_COMPOSITION:
             # the boundary state is state a, the node state b: dist = z_node - z_face
             face_flux(onsager, material.subst, bstate.L[side], L[i], bstate.drive[side], M[i], bstate.u[side], U[i],
-                      -sgn * grid.bnd_dist[side], Jp[f], J[f])
+                      -sgn * grid.bnd_dist[side], material.ideal * R * T, Jp[f], J[f])
             continue
         s = 0.0
         for k in range(1, n):
@@ -188,6 +190,9 @@ def boundary_jacobian(grid, material, onsager, bparams, bstate, U, DMDU, L, M, T
         G = Gp[f] if side == 0 else Gm[f]
         if bparams.kind[side, 0] == BC_COMPOSITION:
             face_flux_derivative(onsager, bstate.L[side], L[i], DMDU[i], -sgn * grid.bnd_dist[side], -1.0, G)
+            if material.ideal != 0.0:
+                ideal_derivative(material.ideal * RT, material.subst, bstate.L[side], L[i], bstate.u[side], U[i],
+                                 -sgn * grid.bnd_dist[side], -1.0, G)
             to_volume_frame(material.subst, U[i], bstate.u[side], G)
             continue
         for k in range(1, n):

@@ -2,7 +2,7 @@
 
 Status codes (one per node or batch row) say how an equilibrium ended; boundary codes
 say what a boundary face does with each component; Onsager codes say which form the
-cross terms take; ``advance`` returns an ADV_* code and fills the S_* slots of its
+cross terms take; averaging codes which scheme the homogenization model uses; ``advance`` returns an ADV_* code and fills the S_* slots of its
 statistics array.  Python turns them into messages (``STATUS_TEXT``) and exceptions;
 kernels never raise.
 """
@@ -20,6 +20,7 @@ STATUS_OUTSIDE_PHASE = 6
 STATUS_ONSAGER = 7
 STATUS_PHASE_SET = 8
 STATUS_OUTSIDE_PHASES = 9
+STATUS_NO_MATRIX = 10
 
 STATUS_TEXT = {
     STATUS_OK: "converged",
@@ -33,6 +34,8 @@ STATUS_TEXT = {
     STATUS_PHASE_SET: "no stable phase set found (phases kept being added and removed, or the Newton "
                       "iterations on the phase set did not converge)",
     STATUS_OUTSIDE_PHASES: "composition outside the range the candidate phases can hold together",
+    STATUS_NO_MATRIX: "the matrix phase of the homogenization model (homogenization.matrix) is absent where several "
+                      "phases coexist: the model's assumption of a continuous matrix does not hold there",
 }
 
 # boundary face kinds (per side and component)
@@ -46,6 +49,14 @@ BC_ACTIVITY = 4
 ONSAGER_DIAGONAL = 0  # none: L' is diagonal
 ONSAGER_ABSOLUTE = 1  # L'_kj given in mol^2/(J m s)
 ONSAGER_RELATIVE = 2  # L'_kj = r_kj sqrt(L'_kk L'_jj)
+
+# averaging schemes of the homogenization model (kinsim.kernels.averaging)
+AVG_WIENER_UPPER = 0  # rule of mixtures: sum f Gamma
+AVG_WIENER_LOWER = 1  # series: 1 / sum (f / Gamma)
+AVG_HS_UPPER = 2  # general Hashin-Shtrikman bound, the phase of highest Gamma as the matrix
+AVG_HS_LOWER = 3  # general Hashin-Shtrikman bound, the phase of lowest Gamma as the matrix
+AVG_HS_MATRIX = 4  # Hashin-Shtrikman with a given matrix phase
+AVG_LABYRINTH = 5  # f_matrix^exponent Gamma_matrix
 
 # return codes of advance()
 ADV_REACHED = 0

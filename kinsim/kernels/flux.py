@@ -8,7 +8,10 @@ Lattice-fixed fluxes (Andersson & Agren, J. Appl. Phys. 72 (1992) 1350):
 with L' from ``kinsim.kernels.mobility`` and Phi the external potentials.  At a face
 between two states a and b (two nodes, or a node and a fixed boundary state) at the
 signed distance dist = z_b - z_a the gradient is (M_b - M_a) / dist and L' is the mean
-of the two states' coefficients.  Volume-fixed frame:
+of the two states' coefficients.  The homogenization model adds its ideal term
+-eps R T L'_kk / u_k du_k/dz (DICTRA's and kawin's damping term, eps = material.ideal;
+L'_kk = Gamma*_k / V_s), at a face -L'_f eps R T (u_b - u_a) / (u_f dist) with u_f the
+mean of the two states' u.  Volume-fixed frame:
 
     J_k = J'_k - u_k sum_{j substitutional} J'_j    (u: the mean of the two states)
     du_k/dt = -V_s div J_k,   Kirkendall (lattice) velocity v = -V_s sum_{j subst} J'_j
@@ -26,6 +29,7 @@ import numpy as np
 
 from .._jit import LEAF, jit
 from .codes import ONSAGER_DIAGONAL
+from .gibbs import R
 from .mobility import onsager_coef
 
 
@@ -49,14 +53,24 @@ def driving_potential(MU, PHI, M):
 
 
 @jit(**LEAF)
-def face_flux(onsager, subst, La, Lb, Ma, Mb, ua, ub, dist, Jp_f, J_f):
+def ideal_difference(ideal_RT, ua, ub):
+    """The ideal term's potential difference across a face, eps R T (u_b - u_a) / u_f
+    (J/mol), u_f = (u_a + u_b) / 2; ideal_RT = eps R T."""
+    return ideal_RT * (ub - ua) / (0.5 * (ua + ub))
+
+
+@jit(**LEAF)
+def face_flux(onsager, subst, La, Lb, Ma, Mb, ua, ub, dist, ideal_RT, Jp_f, J_f):
     """Lattice-fixed J' and volume-fixed J (along +z) at the face between state a (L'
-    diagonal La, driving potential Ma, u-fractions ua) and state b, dist = z_b - z_a."""
+    diagonal La, driving potential Ma, u-fractions ua) and state b, dist = z_b - z_a;
+    ideal_RT = eps R T of the ideal term (0: none)."""
     n = La.shape[0]
     s = 0.0
     for k in range(n):
         lf = 0.5 * (La[k] + Lb[k])
         v = -lf * (Mb[k] - Ma[k]) / dist
+        if ideal_RT != 0.0:
+            v -= lf * ideal_difference(ideal_RT, ua[k], ub[k]) / dist
         if onsager.form != ONSAGER_DIAGONAL:
             for b in range(n):
                 if b != k:
@@ -69,11 +83,13 @@ def face_flux(onsager, subst, La, Lb, Ma, Mb, ua, ub, dist, Jp_f, J_f):
 
 
 @jit(**LEAF)
-def interior_fluxes(grid, material, onsager, U, L, M, Jp, J):
-    """J' and J at the interior faces 1..N-1."""
+def interior_fluxes(grid, material, onsager, U, L, M, T, Jp, J):
+    """J' and J at the interior faces 1..N-1 at temperature T."""
+    ideal_RT = material.ideal * R * T
     for f in range(1, U.shape[0]):
         i = f - 1
-        face_flux(onsager, material.subst, L[i], L[i + 1], M[i], M[i + 1], U[i], U[i + 1], grid.dz[i], Jp[f], J[f])
+        face_flux(onsager, material.subst, L[i], L[i + 1], M[i], M[i + 1], U[i], U[i + 1], grid.dz[i], ideal_RT,
+                  Jp[f], J[f])
 
 
 @jit(**LEAF)
@@ -95,6 +111,25 @@ def face_flux_derivative(onsager, La, Lb, DM, dist, sign, G):
 
 
 @jit(**LEAF)
+def ideal_derivative(ideal_RT, subst, La, Lb, ua, ub, dist, sign, G):
+    """Add the derivative of the ideal term of the lattice-fixed face flux (``face_flux``)
+    with respect to the unknowns of one of its states (sign +1 state a, -1 state b) to
+    G (n x n-1), L' and u_f frozen as in ``face_flux_derivative``:
+    sign L'_f eps R T u_other / u_f^2 du_k/du_j / dist (u_other: the other state's u)."""
+    n = G.shape[0]
+    for k in range(n):
+        lf = 0.5 * (La[k] + Lb[k])
+        uf = 0.5 * (ua[k] + ub[k])
+        other = ub[k] if sign > 0.0 else ua[k]
+        c = sign * lf * ideal_RT * other / (uf * uf) / dist
+        for j in range(G.shape[1]):
+            if k == 0:
+                G[k, j] -= c * subst[j + 1]  # u_0 = 1 - sum of the other substitutional u
+            elif k == j + 1:
+                G[k, j] += c
+
+
+@jit(**LEAF)
 def to_volume_frame(subst, ua, ub, G):
     """dJ = dJ' - u_f sum_subst dJ' for one derivative block of a face (u_f, the mean of
     ua and ub, frozen)."""
@@ -109,13 +144,18 @@ def to_volume_frame(subst, ua, ub, G):
 
 
 @jit(**LEAF)
-def interior_jacobian(grid, material, onsager, U, DMDU, L, Gm, Gp):
-    """dJ_f/dU_{f-1} (Gm[f]) and dJ_f/dU_f (Gp[f]) at the interior faces 1..N-1."""
+def interior_jacobian(grid, material, onsager, U, DMDU, L, T, Gm, Gp):
+    """dJ_f/dU_{f-1} (Gm[f]) and dJ_f/dU_f (Gp[f]) at the interior faces 1..N-1 at
+    temperature T."""
+    ideal_RT = material.ideal * R * T
     for f in range(1, U.shape[0]):
         il = f - 1
         ir = f
         face_flux_derivative(onsager, L[il], L[ir], DMDU[ir], grid.dz[il], -1.0, Gp[f])
         face_flux_derivative(onsager, L[il], L[ir], DMDU[il], grid.dz[il], 1.0, Gm[f])
+        if ideal_RT != 0.0:
+            ideal_derivative(ideal_RT, material.subst, L[il], L[ir], U[il], U[ir], grid.dz[il], -1.0, Gp[f])
+            ideal_derivative(ideal_RT, material.subst, L[il], L[ir], U[il], U[ir], grid.dz[il], 1.0, Gm[f])
         to_volume_frame(material.subst, U[il], U[ir], Gp[f])
         to_volume_frame(material.subst, U[il], U[ir], Gm[f])
 

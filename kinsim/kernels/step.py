@@ -26,7 +26,8 @@ from .codes import (ADV_DT_UNDERFLOW, ADV_MAX_STEPS, ADV_NODE_FAILED, ADV_REACHE
 from .evaluate import evaluate_at, fixed_composition_scratch, state_fluxes, update_to_time
 from .flux import interior_jacobian, move_markers, rates
 from .linalg import lu_factor, lu_solve
-from .nodes import evaluate_nodes, fill_dependent, node_scratch
+from .node_models import evaluate_nodes, node_scratch, state_width, tfunc_sizes
+from .nodes import fill_dependent
 
 MAX_NEWTON = 12  # Newton iterations per implicit step attempt
 
@@ -37,7 +38,8 @@ class StepperState(NamedTuple):
     one-element arrays so that the kernels can update them."""
 
     U: np.ndarray  # f8[N, n] u-fractions at time t
-    Y: np.ndarray  # f8[N, n_y] site fractions at t (the warm start of the node equilibria)
+    Y: np.ndarray  # f8[N, n_y] site fractions at t (the warm start of the node equilibria; the packed
+    #                multiphase state of the homogenization model, kinsim.kernels.homogenization)
     hist_U: np.ndarray  # f8[3, N, n] the last accepted states, newest first (hist_U[0] = U)
     hist_t: np.ndarray  # f8[3] their times (s)
     nhist: np.ndarray  # i8[1] how many of them are valid (1 after a start: backward Euler)
@@ -55,7 +57,7 @@ class Workspace(NamedTuple):
 
     fnval: np.ndarray  # f8[nfn] the phase's T functions at the current temperature
     bvals: np.ndarray  # f8[nb] their basis terms
-    nodes: tuple  # scratch of evaluate_nodes for the N nodes (kinsim.kernels.nodes.node_scratch)
+    nodes: tuple  # scratch of evaluate_nodes for the N nodes (kinsim.kernels.node_models.node_scratch)
     boundary: tuple  # scratch of a fixed boundary composition (kinsim.kernels.evaluate.fixed_composition_scratch)
     F: np.ndarray  # f8[N, n-1] du/dt of the independent components
     R: np.ndarray  # f8[N, n-1] Newton residual
@@ -73,13 +75,14 @@ class Workspace(NamedTuple):
 
 
 def workspace(p, N: int, n: int) -> Workspace:
-    """The scratch of ``advance`` for N nodes of n components of the phase p."""
+    """The scratch of ``advance`` for N nodes of n components of the phase (or phases) p."""
     m = n - 1
-    return Workspace(fnval=np.zeros(p.fn_coef.shape[0]), bvals=np.zeros(p.basis_pow.shape[0]),
+    nfn, nb = tfunc_sizes(p)
+    return Workspace(fnval=np.zeros(nfn), bvals=np.zeros(nb),
                      nodes=node_scratch(p, N), boundary=fixed_composition_scratch(p, n), F=np.zeros((N, m)),
                      R=np.zeros((N, m)), dU=np.zeros((N, m)), Gm=np.zeros((N + 1, n, m)), Gp=np.zeros((N + 1, n, m)),
                      X=np.zeros((N, m, m)), Yb=np.zeros((N, m)), Dm=np.zeros((m, m)), rhs=np.zeros(m),
-                     piv=np.zeros(m, dtype=np.int64), U_trial=np.zeros((N, n)), Y_trial=np.zeros((N, p.n_y)),
+                     piv=np.zeros(m, dtype=np.int64), U_trial=np.zeros((N, n)), Y_trial=np.zeros((N, state_width(p))),
                      warm=np.ones(N, dtype=np.int64))
 
 
@@ -100,7 +103,7 @@ def jacobian_blocks(problem, U, fields, T, Gm, Gp):
     pr = problem
     Gm[:, :, :] = 0.0
     Gp[:, :, :] = 0.0
-    interior_jacobian(pr.grid, pr.material, pr.onsager, U, fields.DMDU, fields.L, Gm, Gp)
+    interior_jacobian(pr.grid, pr.material, pr.onsager, U, fields.DMDU, fields.L, T, Gm, Gp)
     boundary_jacobian(pr.grid, pr.material, pr.onsager, pr.boundary, pr.boundary_state, U, fields.DMDU, fields.L,
                       fields.M, T, Gm, Gp)
 

@@ -150,7 +150,7 @@ class Simulation:
         g = self.grid
         N, n = g.z.shape[0], self.n
         p = self.model.params
-        state = setup.initial_state(case, g, self.x0, self.subst, p.n_y)
+        state = setup.initial_state(case, g, self.x0, self.subst, p)
         fields = setup.fields(N, n)
         work = workspace(p, N, n)
         stats = state.stats

@@ -16,6 +16,7 @@ from ..kernels.codes import BC_CLOSED, BC_COMPOSITION, ONSAGER_ABSOLUTE, ONSAGER
 from ..kernels.evaluate import Fields, Problem
 from ..kernels.flux import Grid
 from ..kernels.mobility import Material, Onsager
+from ..kernels.node_models import empty_states
 from ..kernels.schedule import Schedules
 from ..kernels.step import StepperState
 
@@ -188,16 +189,17 @@ def initial_dt(case) -> float:
     return max(float(case.conditions.duration) * 1e-8, 1e-9)
 
 
-def initial_state(case, g: Grid1D, x0: np.ndarray, subst: np.ndarray, n_y: int) -> StepperState:
-    """The stepper state at t = 0 with the initial profile x0 (N, n)."""
+def initial_state(case, g: Grid1D, x0: np.ndarray, subst: np.ndarray, p) -> StepperState:
+    """The stepper state at t = 0 with the initial profile x0 (N, n), for the node model
+    of the phase parameters p (kinsim.kernels.node_models)."""
     N, n = x0.shape
     U = np.ascontiguousarray(to_u(x0, subst))
     hist_U = np.zeros((3, N, n))
     hist_U[0] = U
-    return StepperState(U=U, Y=np.zeros((N, n_y)), hist_U=hist_U, hist_t=np.zeros(3), nhist=np.ones(1, dtype=np.int64),
+    return StepperState(U=U, Y=empty_states(p, N), hist_U=hist_U, hist_t=np.zeros(3), nhist=np.ones(1, dtype=np.int64),
                         markers=marker_positions(case, g), stats=np.zeros(N_STATS, dtype=np.int64),
                         t=np.zeros(1), dt=np.array([initial_dt(case)]), t_last_snapshot=np.array([-1.0]),
-                        bc_Y=np.zeros((2, n_y)), bc_warm=np.zeros(2, dtype=np.int64))
+                        bc_Y=empty_states(p, 2), bc_warm=np.zeros(2, dtype=np.int64))
 
 
 def fields(N: int, n: int) -> Fields:
