@@ -84,7 +84,7 @@ def _corpus() -> list[dict]:
     thermo = {k: v for k, v in base["thermo"].items() if k != "phase"}
     out.append(_with(base, thermo={**thermo, "phases": ["FCC_A1", "BCC_A2", "SIGMA"]},
                      homogenization={"averaging": "labyrinth", "matrix": "FCC_A1", "exponent": 2,
-                                     "excluded": ["SIGMA"], "ideal_term": 0.01}))
+                                     "excluded": ["SIGMA"], "ideal_term": 0.01, "face_mean": "arithmetic"}))
     return out
 
 

@@ -19,14 +19,16 @@ MATRIX_SCHEMES = ("hashin-shtrikman-matrix", "labyrinth")
 class HomogenizationSpec:
     """How the phases' Gamma_k = M_k u_k combine into Gamma*_k (``averaging``, with its
     ``matrix`` phase and labyrinth ``exponent`` where the scheme takes them), the
-    phases whose Gamma is zero in the average (``excluded``) and the factor eps of the
-    ideal term -eps R T Gamma*_k / u_k grad(u_k) (``ideal_term``)."""
+    phases whose Gamma is zero in the average (``excluded``), the factor eps of the
+    ideal term -eps R T Gamma*_k / u_k grad(u_k) (``ideal_term``) and the mean that gives
+    Gamma* at a face between two nodes (``face_mean``)."""
 
     averaging: str                   # one of kinsim.case.schema.AVERAGING_SCHEMES
     matrix: str | None = None        # the matrix phase (hashin-shtrikman-matrix, labyrinth)
     exponent: float = 1.0            # labyrinth: Gamma* = f_matrix ** exponent Gamma_matrix
     excluded: tuple[str, ...] = ()   # upper case
     ideal_term: float = 0.0          # eps (1)
+    face_mean: str = "geometric"     # geometric | arithmetic: Gamma* at a face between two nodes
 
     def to_dict(self) -> dict:
         out: dict = {"averaging": self.averaging}
@@ -37,6 +39,7 @@ class HomogenizationSpec:
         if self.excluded:
             out["excluded"] = list(self.excluded)
         out["ideal_term"] = self.ideal_term
+        out["face_mean"] = self.face_mean
         return out
 
 
@@ -91,4 +94,4 @@ def read_homogenization(sec: Section, phases: tuple[str, ...]) -> Homogenization
     eps = sec.get("ideal_term")
     if not eps >= 0.0:
         raise CaseError(f"homogenization.ideal_term = {eps:g} must be >= 0")
-    return HomogenizationSpec(averaging, matrix, float(exponent), excluded, float(eps))
+    return HomogenizationSpec(averaging, matrix, float(exponent), excluded, float(eps), sec.get("face_mean"))

@@ -26,6 +26,7 @@ __all__ = [
     "AVERAGING_SCHEMES",
     "BOUNDARY_TYPES",
     "COMPOSITION_UNITS",
+    "FACE_MEANS",
     "INITIAL_TYPES",
     "MISSING_MOBILITY",
     "ONSAGER_FORMS",
@@ -46,6 +47,7 @@ POTENTIAL_KINDS = ("stress", "pressure", "electric", "energy")
 ONSAGER_FORMS = ("absolute", "relative")
 MISSING_MOBILITY = ("error", "solvent")
 SOLVER_METHODS = ("implicit", "explicit")
+FACE_MEANS = ("geometric", "arithmetic")
 AVERAGING_SCHEMES = ("wiener-upper", "wiener-lower", "hashin-shtrikman-upper", "hashin-shtrikman-lower",
                      "hashin-shtrikman-matrix", "labyrinth")
 
@@ -278,6 +280,10 @@ SCHEMA = Table("", (
                                         "in [1, 2]"),
         Key("excluded", PHASE_NAMES, None, default_doc="none",
             doc="phases that carry no flux (their Gamma is zero in the average)"),
+        Key("face_mean", STRING, "geometric", choices=FACE_MEANS,
+            doc="the value of Gamma* at a face between two nodes: the geometric mean of theirs (kawin's; exact "
+                "where Gamma* varies exponentially with position) or the arithmetic mean (the single-phase "
+                "solver's)"),
         Key("ideal_term", NUMBER, 0.0,
             doc="eps >= 0: adds -eps R T Gamma*_k / u_k grad(u_k) to each lattice-fixed flux (the damping "
                 "term of DICTRA and kawin; kawin's default is 0.05)"),

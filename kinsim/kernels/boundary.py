@@ -158,8 +158,8 @@ def boundary_fluxes(grid, material, onsager, bparams, bstate, U, L, M, T, Jp, J)
         i, f, sgn = _node_and_face(N, side)
         if bparams.kind[side, 0] == BC_COMPOSITION:
             # the boundary state is state a, the node state b: dist = z_node - z_face
-            face_flux(onsager, material.subst, bstate.L[side], L[i], bstate.drive[side], M[i], bstate.u[side], U[i],
-                      -sgn * grid.bnd_dist[side], material.ideal * R * T, Jp[f], J[f])
+            face_flux(onsager, material, bstate.L[side], L[i], bstate.drive[side], M[i], bstate.u[side], U[i],
+                      -sgn * grid.bnd_dist[side], T, Jp[f], J[f])
             continue
         s = 0.0
         for k in range(1, n):
@@ -189,10 +189,11 @@ def boundary_jacobian(grid, material, onsager, bparams, bstate, U, DMDU, L, M, T
         i, f, sgn = _node_and_face(N, side)
         G = Gp[f] if side == 0 else Gm[f]
         if bparams.kind[side, 0] == BC_COMPOSITION:
-            face_flux_derivative(onsager, bstate.L[side], L[i], DMDU[i], -sgn * grid.bnd_dist[side], -1.0, G)
-            if material.ideal != 0.0:
-                ideal_derivative(material.ideal * RT, material.subst, bstate.L[side], L[i], bstate.u[side], U[i],
+            face_flux_derivative(onsager, material.face_mean, bstate.L[side], L[i], DMDU[i],
                                  -sgn * grid.bnd_dist[side], -1.0, G)
+            if material.ideal != 0.0:
+                ideal_derivative(material, bstate.L[side], L[i], bstate.u[side], U[i], -sgn * grid.bnd_dist[side], T,
+                                 -1.0, G)
             to_volume_frame(material.subst, U[i], bstate.u[side], G)
             continue
         for k in range(1, n):

@@ -50,6 +50,10 @@ ONSAGER_DIAGONAL = 0  # none: L' is diagonal
 ONSAGER_ABSOLUTE = 1  # L'_kj given in mol^2/(J m s)
 ONSAGER_RELATIVE = 2  # L'_kj = r_kj sqrt(L'_kk L'_jj)
 
+# the face value of a diagonal L' between two states (Material.face_mean, kinsim.kernels.flux)
+FACE_ARITHMETIC = 0
+FACE_GEOMETRIC = 1
+
 # averaging schemes of the homogenization model (kinsim.kernels.averaging)
 AVG_WIENER_UPPER = 0  # rule of mixtures: sum f Gamma
 AVG_WIENER_LOWER = 1  # series: 1 / sum (f / Gamma)

@@ -6,8 +6,9 @@ stepper and the single-phase one is the same code as before):
 - ``kinsim.kernels.homogenization.Homogenization``: several phases, the homogenization
   model.
 
-``evaluate_nodes`` (the node evaluation) and ``thermo_at`` (the temperature functions
-at T, or the range check) are what the stepper calls; ``node_scratch``,
+``evaluate_nodes`` (the node evaluation), ``node_jacobian`` (the model's own terms of
+the Newton matrix) and ``thermo_at`` (the temperature functions at T, or the range
+check) are what the stepper calls; ``node_scratch``,
 ``state_width`` and ``tfunc_sizes`` size its arrays (Python).  A new node model is one
 branch in each.
 """
@@ -67,6 +68,25 @@ def _thermo_at(p, T, bvals, fnval):
     if _is(p, ThermoParams):
         return lambda p, T, bvals, fnval: eval_tfuncs(T, p.t_breaks, p.basis_pow, p.basis_log, p.basis_exp,
                                                        p.fn_coef, bvals, fnval)
+    return None
+
+
+def node_jacobian(p, scratch, problem, U, fields, T, Gm, Gp):
+    """Add the node model's own terms to the Jacobian blocks of the face fluxes (after
+    ``kinsim.kernels.step.jacobian_blocks``, for the state of the last
+    ``evaluate_nodes``): none for one phase (L' frozen), the derivatives through L' for
+    the homogenization model.  (Without the JIT only.)"""
+    if isinstance(p, homog.Homogenization):
+        homog.homogenization_jacobian(p, scratch, problem, U, fields, T, Gm, Gp)
+
+
+@overload(node_jacobian, inline="always", jit_options=JIT_OPTIONS)
+def _node_jacobian(p, scratch, problem, U, fields, T, Gm, Gp):
+    if _is(p, homog.Homogenization):
+        return lambda p, scratch, problem, U, fields, T, Gm, Gp: \
+            homog.homogenization_jacobian(p, scratch, problem, U, fields, T, Gm, Gp)
+    if _is(p, ThermoParams):
+        return lambda p, scratch, problem, U, fields, T, Gm, Gp: None
     return None
 
 

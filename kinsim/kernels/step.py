@@ -26,7 +26,7 @@ from .codes import (ADV_DT_UNDERFLOW, ADV_MAX_STEPS, ADV_NODE_FAILED, ADV_REACHE
 from .evaluate import evaluate_at, fixed_composition_scratch, state_fluxes, update_to_time
 from .flux import interior_jacobian, move_markers, rates
 from .linalg import lu_factor, lu_solve
-from .node_models import evaluate_nodes, node_scratch, state_width, tfunc_sizes
+from .node_models import evaluate_nodes, node_jacobian, node_scratch, state_width, tfunc_sizes
 from .nodes import fill_dependent
 
 MAX_NEWTON = 12  # Newton iterations per implicit step attempt
@@ -194,6 +194,7 @@ def bdf2_attempt(p, T, problem, state, t, dt, rtol, atol, fields, work):
         rates(problem.grid, problem.material, fields.J, F)
         bdf2_residual(U, Unew, hist_U, F, a0, a1, a2, dt, nh, Rs)
         jacobian_blocks(problem, Unew, fields, T, work.Gm, work.Gp)
+        node_jacobian(p, work.nodes, problem, Unew, fields, T, work.Gm, work.Gp)
         if solve_block_tridiag(problem.grid, problem.material, a0, dt, work.Gm, work.Gp, Rs, dU, work.X, work.Yb,
                                work.Dm, work.rhs, work.piv) != 0:
             break

@@ -25,6 +25,7 @@ from tqdm import tqdm
 from .._jit import compile_for, needs_compile
 from ..errors import ConvergenceError, InputError
 from ..grid import make_grid
+from ..homogenization import HomogenizationModel
 from ..kernels.codes import ADV_MAX_STEPS, ADV_REACHED, S_NEWTON, S_REJECTED, S_STEPS, STATUS_TEXT
 from ..kernels.evaluate import Problem
 from ..kernels.kkt import equilibrium_batch
@@ -62,18 +63,23 @@ class Simulation:
         self.case = case
         th = case.thermo
         self.components = list(th.components)
-        self.model = load_phase(th.database, th.phase, self.components, mobility=case.mobility.missing)
         cond = case.conditions
+        self.T = float(cond.temperature_at(0.0))
+        self.multiphase = th.multiphase
+        if self.multiphase:  # several phases: the homogenization model
+            self.model = HomogenizationModel(case, self.T)
+            interstitial = self.model.interstitial
+        else:
+            self.model = load_phase(th.database, th.phase, self.components, mobility=case.mobility.missing)
+            interstitial = self.model.params.interstitial
         if cond.schedule is None:
             self.model.check_temperature(cond.temperature, "conditions.temperature")
         else:
             for i, (t, T) in enumerate(cond.schedule):
                 self.model.check_temperature(T, f"conditions.temperature[{i}] (the schedule at t = {t:g} s):")
-        self.T = float(cond.temperature_at(0.0))
         self.grid = make_grid(case.grid)
-        p = self.model.params
         self.n = len(self.components)
-        self.subst = 1.0 - p.interstitial.astype(np.float64)
+        self.subst = 1.0 - interstitial.astype(np.float64)
         self.x0 = np.ascontiguousarray(case.initial.profile(self.grid.z))
         self._references = setup.ReferenceTables(case)
         self._grid = setup.kernel_grid(self.grid)
@@ -115,8 +121,13 @@ class Simulation:
                                  f"{T:g} K: {STATUS_TEXT.get(int(res.status[bad[0]]), res.status[bad[0]])}")
 
     def parameters(self) -> dict:
-        """The arrays the kernels use, for the result file."""
-        return setup.parameters(self.model.params, self.problem)
+        """The arrays the kernels use, for the result file (with several phases: the phase
+        set's as thermo_*, and the homogenization model's)."""
+        if not self.multiphase:
+            return setup.parameters(self.model.params, self.problem)
+        out = setup.parameters(self.model.params.ps, self.problem)
+        out.update(self.model.parameters())
+        return out
 
     def _load_kernels(self, state, fields, work, announce: bool) -> float:
         """Check the compositions (the node equilibrium) and load the stepper for this
@@ -125,8 +136,9 @@ class Simulation:
         solver = self.case.solver
         args = (self.model.params, self.problem, state, fields, work, 0.0, solver.rtol, solver.atol, 1,
                 solver.method == "explicit")
-        cold = announce and (needs_compile(equilibrium_batch, *_equilibrium_arguments(self.model.params))
-                             or needs_compile(advance, *args))
+        check = (self.model.kernel_check() if self.multiphase
+                 else (equilibrium_batch, _equilibrium_arguments(self.model.params)))
+        cold = announce and (needs_compile(check[0], *check[1]) or needs_compile(advance, *args))
         if cold:
             print("kinsim: compiling kernels (first run only) ...", file=sys.stderr, flush=True)
         t0 = time.perf_counter()
@@ -172,11 +184,14 @@ class Simulation:
                      "mobility_substituted": json.dumps(desc.mobility_substituted),
                      "mobility_missing": json.dumps(desc.missing_mobility),
                      "database": str(case.thermo.database)}
+            units = {"temperature": "K", "potential": "J mol-1"}
+            if self.multiphase:
+                extra["phase_sets"] = self.model.set_names
+                units.update(phase_fraction="1", phase_composition="1")
             writer = writer_class(out_path, components=self.components, z=g.z, faces=np.ascontiguousarray(g.faces),
                                   phase=self.model.phase, case_toml=case.to_toml(), title=case.title,
                                   n_markers=state.markers.shape[0], mobility_policy=case.mobility.missing,
-                                  extra_attrs=extra, parameters=self.parameters(),
-                                  extra_units={"temperature": "K", "potential": "J mol-1"})
+                                  extra_attrs=extra, parameters=self.parameters(), extra_units=units)
         stage = setup.stage_index(case, float(state.t[0]))
 
         def checkpoint():
@@ -188,6 +203,8 @@ class Simulation:
             extra = {"temperature": np.array(case.conditions.temperature_at(t))}
             if case.potentials:
                 extra["potential"] = fields.PHI.copy()
+            if self.multiphase:
+                extra["phase_fraction"], extra["phase_composition"] = self.model.phase_outputs(state.Y)
             writer.append(t, setup.to_x(state.U), fields.MU, fields.J, state.markers, extra=extra)
             state.t_last_snapshot[0] = t
             timings["io"] += time.perf_counter() - t0

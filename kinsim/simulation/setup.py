@@ -12,7 +12,8 @@ import numpy as np
 from ..errors import InputError
 from ..grid import Grid1D
 from ..kernels.boundary import BOUNDARY_CODES, BoundaryParams, BoundaryState
-from ..kernels.codes import BC_CLOSED, BC_COMPOSITION, ONSAGER_ABSOLUTE, ONSAGER_DIAGONAL, ONSAGER_RELATIVE, N_STATS
+from ..kernels.codes import (BC_CLOSED, BC_COMPOSITION, FACE_ARITHMETIC, FACE_GEOMETRIC, N_STATS, ONSAGER_ABSOLUTE,
+                             ONSAGER_DIAGONAL, ONSAGER_RELATIVE)
 from ..kernels.evaluate import Fields, Problem
 from ..kernels.flux import Grid
 from ..kernels.mobility import Material, Onsager
@@ -21,6 +22,7 @@ from ..kernels.schedule import Schedules
 from ..kernels.step import StepperState
 
 _ONSAGER_FORMS = {"absolute": ONSAGER_ABSOLUTE, "relative": ONSAGER_RELATIVE}
+FACE_MEANS = {"arithmetic": FACE_ARITHMETIC, "geometric": FACE_GEOMETRIC}
 
 
 def _f8(a) -> np.ndarray:
@@ -43,7 +45,11 @@ def kernel_grid(g: Grid1D) -> Grid:
 
 def material(case, subst: np.ndarray) -> Material:
     scale = [float(case.mobility.scale.get(c, 1.0)) for c in case.components]
-    return Material(Vs=float(case.mobility.molar_volume), mob_scale=_f8(scale), subst=_f8(subst))
+    if case.homogenization is None:
+        return Material(Vs=float(case.mobility.molar_volume), mob_scale=_f8(scale), subst=_f8(subst))
+    hs = case.homogenization
+    return Material(Vs=float(case.mobility.molar_volume), mob_scale=_f8(scale), subst=_f8(subst),
+                    ideal=float(hs.ideal_term), face_mean=FACE_MEANS[hs.face_mean])
 
 
 def onsager(case) -> Onsager:
