@@ -162,33 +162,48 @@ def _partial(read):
 
 
 def equilibrium(database, phase, components, T, x, *, raise_on_failure: bool = True):
-    """The equilibrium of one phase, its chemical potentials and dmu/dx (``kinsim thermo``).
+    """The equilibrium of one phase (``kinsim thermo --phase``) or among several
+    (``kinsim thermo --phases``), its chemical potentials and dmu/dx.
 
-    ``database``: a TDB file; ``phase``: its name (a list of one name works too; several
-    phases per node are planned and will take a list); ``components``: names, the
-    dependent (reference) one first; ``T``: K, a scalar or one per row; ``x``: a dict
-    {component: mole fraction} of the independent components for one point, or an array
-    of rows (N, n-1) over ``components[1:]`` (or (N, n) over all components, rows
-    summing to 1).  Returns an :class:`~kinsim.equilibria.Equilibrium` whose attributes
-    carry the names of ``kinsim thermo --json`` (components, T, X, MU, dmu_dx,
-    partial_dmu_dx, GM, site_fractions, status) and ``.to_xarray()``.  A point that does
-    not converge raises (:class:`~kinsim.errors.ConvergenceError`) unless
-    ``raise_on_failure`` is False; then its ``status`` is non-zero and its values NaN.
+    ``database``: a TDB file; ``phase``: a phase name (or a list of one), or a list of
+    candidate phases; ``components``: names, the dependent (reference) one first; ``T``:
+    K, a scalar or one per row; ``x``: a dict {component: mole fraction} of the
+    independent components for one point, or an array of rows (N, n-1) over
+    ``components[1:]`` (or (N, n) over all components, rows summing to 1).
+
+    One phase: an :class:`~kinsim.equilibria.Equilibrium` whose attributes carry the
+    names of ``kinsim thermo --json`` (components, T, X, MU, dmu_dx, partial_dmu_dx, GM,
+    site_fractions, status).  Several: a
+    :class:`~kinsim.mpequilibrium.MultiphaseEquilibrium` with those of ``kinsim thermo
+    --phases --json`` (components, T, X, MU, phases, driving_forces, dmu_dx,
+    partial_dmu_dx, status; for many rows also phase_names, fractions, compositions).
+    Both have ``.to_xarray()``.  A point that does not converge raises
+    (:class:`~kinsim.errors.ConvergenceError`) unless ``raise_on_failure`` is False;
+    then its ``status`` is non-zero and its values NaN.
 
     Example::
 
         eq = kinsim.equilibrium("cases/databases/ni-cr-al.tdb", "FCC_A1", ["NI", "CR", "AL"],
                                 1473.15, {"CR": 0.21, "AL": 0.058})
         eq.MU, eq.dmu_dx, eq.site_fractions
+        eq = kinsim.equilibrium("cases/databases/fe-cr-c.tdb", ["FCC_A1", "M7C3_D101"], ["FE", "CR", "C"],
+                                1223.0, {"CR": 0.05, "C": 0.03})
+        eq.phases, eq.MU, eq.driving_forces
     """
-    from .equilibria import Equilibrium, solve_rows  # numba kernels and pycalphad: only when called
-    from .phase import load_phase
-
-    phase = _one_phase(phase)
+    phases = _phase_list(phase)
     comps = [str(c).strip().upper() for c in components]
     if len(comps) < 2:
         raise InputError("components: give at least two, the dependent (reference) one first")
-    model = load_phase(database, phase, comps)
+    if len(phases) > 1:
+        from .mpequilibrium import MultiphaseEquilibrium  # numba kernels and pycalphad: only when called
+        from .phaseset import load_phases
+
+        model = load_phases(database, phases, comps)
+    else:
+        from .equilibria import Equilibrium, solve_rows
+        from .phase import load_phase
+
+        model = load_phase(database, phases[0], comps)
     point = isinstance(x, dict)
     if point:
         if np.ndim(T) != 0:
@@ -200,17 +215,23 @@ def equilibrium(database, phase, components, T, x, *, raise_on_failure: bool = T
         check_mole_fractions(rows, comps[1:], lambda i: f"x row {i}")
     T = _temperatures(T, rows.shape[0])
     model.check_temperature(T, "T")
+    if len(phases) > 1:
+        return MultiphaseEquilibrium(database, model, model.equilibrium(rows, T, raise_on_failure=raise_on_failure),
+                                     point)
     return Equilibrium(database, model, solve_rows(model, rows, T, raise_on_failure), point)
 
 
-def _one_phase(phase) -> str:
+def _phase_list(phase) -> list[str]:
+    """The phase names of ``phase``: one name, or a list of names."""
     if isinstance(phase, str):
-        return phase
-    phases = list(phase)
-    if len(phases) != 1 or not isinstance(phases[0], str):
-        raise InputError(f"phase: give one phase name; equilibria of several phases ({phases}) are not "
-                         "available yet")
-    return phases[0]
+        return [phase]
+    try:
+        phases = list(phase)
+    except TypeError:
+        raise InputError(f"phase: give a phase name or a list of names, got {type(phase).__name__}") from None
+    if not phases or not all(isinstance(p, str) for p in phases):
+        raise InputError(f"phase: give a phase name or a list of names, got {phases!r}")
+    return phases
 
 
 def _composition_rows(x, comps) -> np.ndarray:

@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import time
 
-import numpy as np
 
 from .compositions import check_mole_fractions, point_fractions, read_compositions, x_pairs
 from .errors import KinsimError
 
 
 def thermo_phases(args) -> int:
+    from .mpequilibrium import MultiphaseEquilibrium
     from .phaseset import load_phases
 
     comps = [c.strip().upper() for c in args.components.split(",") if c.strip()]
@@ -33,26 +33,13 @@ def thermo_phases(args) -> int:
         raise KinsimError("give --x COMPONENT=value,... (or --batch FILE)")
     x = [point_fractions(x_pairs(args.x), comps[1:], "--x")]
     check_mole_fractions(x, comps[1:], lambda i: "--x")
-    res = model.equilibrium(x, args.T)
-    sets = res.stable(0)
-    absent = res.absent_driving_forces(0)
+    eq = MultiphaseEquilibrium(args.database, model, model.equilibrium(x, args.T), point=True)
     if args.json:
-        out = {
-            "database": str(args.database),
-            "candidates": model.phases,
-            "components": comps,
-            "T": float(args.T),
-            "X": [float(v) for v in res.X[0]],
-            "MU": [float(v) for v in res.MU[0]],
-            "phases": [{"name": s.name, "fraction": s.fraction, "x": s.x, "site_fractions": s.site_fractions}
-                       for s in sets],
-            "driving_forces": absent,
-            "dmu_dx": res.dmu_dx[0].tolist(),
-            "partial_dmu_dx": res.partial_dmu_dx[0].tolist(),
-            "status": int(res.status[0]),
-        }
-        print(json.dumps(out, indent=2))
+        print(json.dumps(eq.to_json(), indent=2))
         return 0
+    res = eq.rows
+    sets = res.stable(0)
+    absent = eq.driving_forces
     w = max(len(c) for c in comps)
     print(f"{' + '.join(model.phases)} at T = {args.T:g} K   ({args.database})")
     print(f"stable: {len(sets)} of {len(comps)} sets at most (phase rule)")
@@ -73,6 +60,8 @@ def thermo_phases(args) -> int:
 
 
 def _batch(args, model, comps) -> int:
+    from .mpequilibrium import MultiphaseEquilibrium
+
     if not args.output:
         raise KinsimError("--batch needs -o OUT.npz")
     X = read_compositions(args.batch, comps[1:], "--batch")
@@ -83,10 +72,7 @@ def _batch(args, model, comps) -> int:
     t0 = time.perf_counter()
     res = model.equilibrium(X, args.T, raise_on_failure=False)
     dt = time.perf_counter() - t0
-    np.savez(args.output, components=np.array(comps), candidates=np.array(model.phases), T=res.T, X=res.X,
-             MU=res.MU, dmu_dx=res.dmu_dx, partial_dmu_dx=res.partial_dmu_dx, status=res.status,
-             phase_names=res.set_names, fractions=res.fractions, compositions=res.compositions,
-             driving_forces=res.driving_forces)
+    MultiphaseEquilibrium(args.database, model, res, point=False).save_npz(args.output)
     N = len(X)
     nbad = int((res.status != 0).sum())
     print(f"{N} rows in {dt:.4f} s: {N / dt:,.0f} rows/s, each from scratch (start-up, compilation and the "

@@ -15,7 +15,9 @@ or node; kinsim.kernels.hull reads it.
 
 Sampling: on each free sublattice a simplex lattice of site fractions (i_1, ..., i_m)/d,
 sum i = d, with zeros replaced by 1e-9 (ln 0); the product over the sublattices; d is
-the largest division that keeps a phase at no more than ``points`` samples.
+the largest division that keeps a phase at no more than ``points`` samples.  A phase of
+fixed composition is one sample (one point of the hull); a phase holding only some of
+the components has its samples on a face of the composition simplex.
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ def sample_phase(params, points: int = POINTS_PER_PHASE) -> np.ndarray:
     times 3 for each further one), and, where sublattices hold the same constituents
     (the ordering sublattices of an order/disorder phase), a finer lattice of states
     with equal site fractions on them (the disordered states)."""
+    if params.n_y == 0:
+        return np.zeros((1, 0))  # fixed composition: one state
     y_sub = np.asarray(params.y_sub)
     y_comp = np.asarray(params.y_comp)
     subs = [np.flatnonzero(y_sub == s) for s in range(params.n_sub)]
@@ -82,16 +86,16 @@ def sample_phase(params, points: int = POINTS_PER_PHASE) -> np.ndarray:
 
 def _relaxed_gibbs(params, T, Y, X):
     """GM (J/mol of atoms) of each sample; for a phase with internal degrees of freedom
-    each sample first relaxes (in place) to the nearest minimum of GM at its own
-    composition (the single-phase kernel, warm-started from the sample), so that the
-    samples lie on the phase's Gibbs energy curves (ordered and disordered branches)
-    instead of above them.  NaN where neither is finite."""
+    that holds every component, each sample first relaxes (in place) to the nearest
+    minimum of GM at its own composition (the single-phase kernel, warm-started from the
+    sample), so that the samples lie on the phase's Gibbs energy curves (ordered and
+    disordered branches) instead of above them.  NaN where neither is finite."""
     S = Y.shape[0]
     GM = np.empty(S)
     st = np.empty(S, dtype=np.int64)
     Tn = np.full(S, float(T))
     gm_batch(params, Tn, Y, GM, st)
-    if params.no_internal_dof == 0:
+    if params.no_internal_dof == 0 and params.n_y > 0 and np.all(X.max(axis=0) > 0.0):
         n = params.n_comp
         Yr = Y.copy()
         MU, PD, DMU, GMr = np.empty((S, n)), np.empty((S, n, n)), np.empty((S, n - 1, n - 1)), np.empty(S)
@@ -126,6 +130,8 @@ def _lower_hull_distinct(x: np.ndarray, gm: np.ndarray, RT: float):
     k = int((sv > 1e-9 * max(sv[0], 1e-300)).sum())
     if k == 0:
         return np.zeros((1, 1), dtype=np.int64) + int(np.argmin(gm)), k
+    if len(x) == k + 1:  # a simplex (two points on a line, ...): its own only facet
+        return np.arange(k + 1, dtype=np.int64)[None, :], k
     u = x0 @ vt[:k].T
     lin = np.linalg.lstsq(np.column_stack([np.ones(len(u)), u]), gm, rcond=None)[0]
     g = (gm - lin[0] - u @ lin[1:]) / RT  # sizes near 1 for qhull
@@ -168,9 +174,10 @@ def _adjacency(ns: int, simplices_per_phase):
     return ptr, adj
 
 
-def build_start_table(ps, phase_params, T: float, points: int = POINTS_PER_PHASE) -> StartTable:
+def build_start_table(ps, phase_params, T: float, points: int = POINTS_PER_PHASE, names=None) -> StartTable:
     """Samples and hulls at T (K) of the phase set ``ps`` (PhaseSetParams) made of the
-    phases ``phase_params`` (their ThermoParams, in the same order)."""
+    phases ``phase_params`` (their ThermoParams, in the same order; ``names`` for
+    messages)."""
     n = ps.n_comp
     RT = R * T
     Kmax = ps.y_comp.shape[1]
@@ -184,7 +191,7 @@ def build_start_table(ps, phase_params, T: float, points: int = POINTS_PER_PHASE
         GM = _relaxed_gibbs(p, T, Y, N / N.sum(axis=1, keepdims=True))
         ok = np.isfinite(GM)
         if not ok.any():
-            raise InputError(f"no finite Gibbs energy of candidate phase {a} at T = {T:g} K")
+            raise InputError(f"no finite Gibbs energy of candidate phase {names[a] if names else a} at T = {T:g} K")
         Yp = np.zeros((int(ok.sum()), Kmax))
         Yp[:, :Y.shape[1]] = Y[ok]
         ys.append(Yp)

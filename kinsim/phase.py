@@ -38,8 +38,10 @@ class EquilibriumResult:
 class PhaseModel:
     """One phase of a TDB database over a set of components (the first is the reference)."""
 
-    def __init__(self, database, phase: str, components, mobility=None):
-        self.params, self.desc = cached_build(database, phase, components, mobility)
+    def __init__(self, database, phase: str, components, mobility=None, member=False):
+        """member: a candidate of a phase set (kinsim.phaseset), which may hold only some
+        of the components or have a fixed composition (kinsim.thermo.tdb.build_phase)."""
+        self.params, self.desc = cached_build(database, phase, components, mobility, member)
 
     # -- names
     @property

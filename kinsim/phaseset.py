@@ -10,18 +10,23 @@ state at given compositions.)
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 
-from .errors import InputError
+from .errors import ConvergenceError, InputError
 from .global_start import POINTS_PER_PHASE, build_start_table
 from .kernels import codes as C
+from .kernels.mpmobility import mp_set_mobilities
 from .kernels.mpphase import mp_workspace
-from .kernels.multiphase import COLD, WARM, WARM_AUDIT, mp_rows
-from .kernels.mptypes import PhaseSetParams
+from .kernels.multiphase import COLD, WARM, WARM_AUDIT, mp_driving_forces, mp_rows
+from .kernels.mptypes import MOB_NONE
 from .phase import PhaseModel, raise_for_status
+from .phaseset_params import phase_set_params
+
+TABLES_KEPT = 8  # start tables kept per model (one per temperature, the most recently used)
 
 
 class MultiphaseState(NamedTuple):
@@ -84,61 +89,10 @@ class PhaseSetResult:
         return {p: float(self.driving_forces[i, a]) for a, p in enumerate(self.phases) if a not in present}
 
 
-def _cat(arrays):
-    """Concatenate along the first axis, zero-padding the other axes to the largest."""
-    shape = tuple(max(a.shape[d] for a in arrays) for d in range(1, arrays[0].ndim))
-    out = [np.pad(a, [(0, 0)] + [(0, s - a.shape[d + 1]) for d, s in enumerate(shape)]) for a in arrays]
-    return np.ascontiguousarray(np.concatenate(out))
-
-
-def _offsets(arrays):
-    return np.concatenate([[0], np.cumsum([a.shape[0] for a in arrays])]).astype(np.int64)
-
-
-def phase_set_params(params) -> PhaseSetParams:
-    """The kernel arrays (PhaseSetParams) of phases given as ThermoParams over the same
-    components: their tables concatenated with offsets, per-phase tables padded."""
-    n = params[0].n_comp
-    NP = len(params)
-    Kmax = max(p.n_y for p in params)
-    Smax = max(p.n_sub for p in params)
-    sub_ptr = np.zeros((NP, Smax + 1), dtype=np.int64)
-    y_comp = np.full((NP, Kmax), -1, dtype=np.int64)
-    y_ratio = np.zeros((NP, Kmax))
-    for a, p in enumerate(params):
-        ys = np.asarray(p.y_sub)
-        sub_ptr[a, :p.n_sub + 1] = np.searchsorted(ys, np.arange(p.n_sub + 1))
-        y_comp[a, :p.n_y] = p.y_comp
-        y_ratio[a, :p.n_y] = p.y_ratio
-
-    def field(name):
-        return [np.asarray(getattr(p, name)) for p in params]
-
-    cat = {k: _cat(field(k)) for k in ("t_breaks", "basis_pow", "basis_log", "basis_exp", "fn_coef", "mono_fn",
-                                        "mono_scale", "mono_fac_ptr", "fac_var", "fac_exp", "blk_sign",
-                                        "blk_kind_ptr", "blk_idmix", "blk_mag", "blk_afm", "blk_p", "blk_z_ptr",
-                                        "z_M", "z_c", "z_ratio", "z_natoms")}
-    off = {k: _offsets(field(k)) for k in ("t_breaks", "basis_pow", "fn_coef", "mono_fn", "mono_fac_ptr",
-                                           "fac_var", "blk_sign", "blk_z_ptr", "z_c")}
-    return PhaseSetParams(
-        n_comp=n, n_y=np.array([p.n_y for p in params], dtype=np.int64),
-        n_sub=np.array([p.n_sub for p in params], dtype=np.int64), sub_ptr=sub_ptr, y_comp=y_comp, y_ratio=y_ratio,
-        n_const=np.array([p.n_const for p in params], dtype=np.float64),
-        fixed_atoms=np.array([int(np.all(np.asarray(p.y_comp) >= 0)) for p in params], dtype=np.int64),
-        tb_off=off["t_breaks"], t_breaks=cat["t_breaks"], bs_off=off["basis_pow"], basis_pow=cat["basis_pow"],
-        basis_log=cat["basis_log"], basis_exp=cat["basis_exp"], fn_off=off["fn_coef"], fn_coef=cat["fn_coef"],
-        mo_off=off["mono_fn"], mono_fn=cat["mono_fn"], mono_scale=cat["mono_scale"], mp_off=off["mono_fac_ptr"],
-        mono_fac_ptr=cat["mono_fac_ptr"], fc_off=off["fac_var"], fac_var=cat["fac_var"], fac_exp=cat["fac_exp"],
-        bk_off=off["blk_sign"], blk_sign=cat["blk_sign"], blk_kind_ptr=cat["blk_kind_ptr"],
-        blk_idmix=cat["blk_idmix"], blk_mag=cat["blk_mag"], blk_afm=cat["blk_afm"], blk_p=cat["blk_p"],
-        bz_off=off["blk_z_ptr"], blk_z_ptr=cat["blk_z_ptr"], z_off=off["z_c"], z_M=cat["z_M"], z_c=cat["z_c"],
-        z_ratio=cat["z_ratio"], z_natoms=cat["z_natoms"])
-
-
 class PhaseSetModel:
     """Candidate phases of a TDB database over a set of components (the first is the
-    reference).  Every phase must hold every component and have site fractions that can
-    vary (phases of fixed composition are not supported yet)."""
+    reference).  A candidate may hold only some of the components (graphite in Fe-C)
+    and may have a fixed composition (cementite FE3C); it must hold at least one."""
 
     def __init__(self, database, phases, components, mobility=None, points=POINTS_PER_PHASE):
         names = [p.strip().upper() for p in phases]
@@ -147,10 +101,10 @@ class PhaseSetModel:
         dup = sorted({p for p in names if names.count(p) > 1})
         if dup:
             raise InputError(f"phases repeated: {', '.join(dup)}")
-        self.models = [PhaseModel(database, p, components, mobility) for p in names]
-        self.params = phase_set_params([m.params for m in self.models])
+        self.models = [PhaseModel(database, p, components, mobility, member=True) for p in names]
+        self.params = phase_set_params(self.models)
         self.points = points
-        self._tables = {}
+        self._tables = OrderedDict()  # T -> StartTable, least recently used first
 
     @property
     def components(self):
@@ -173,12 +127,19 @@ class PhaseSetModel:
         return self.models[0].full_composition(x_indep)
 
     def start_table(self, T: float):
-        """The global-start table at T (built once per temperature and kept)."""
+        """The global-start table at T (samples and hulls, kinsim.global_start): built
+        once per temperature and kept for the TABLES_KEPT temperatures used last, so a
+        run at constant T builds it once and a schedule or a batch with one T per row
+        builds one per distinct T.  The kernels judge the audit at the node's own T."""
         T = float(T)
-        if T not in self._tables:
+        tab = self._tables.pop(T, None)
+        if tab is None:
             self.check_temperature(T)
-            self._tables[T] = build_start_table(self.params, [m.params for m in self.models], T, self.points)
-        return self._tables[T]
+            tab = build_start_table(self.params, [m.params for m in self.models], T, self.points, self.phases)
+        self._tables[T] = tab
+        while len(self._tables) > TABLES_KEPT:
+            self._tables.popitem(last=False)
+        return tab
 
     def empty_state(self, N: int) -> MultiphaseState:
         n = len(self.components)
@@ -259,6 +220,60 @@ class PhaseSetModel:
             names[i, j] = self.phases[a[i, j]] + (f"#{earlier[i, j] + 1}" if earlier[i, j] else "")
         return PhaseSetResult(self.components, self.phases, T, X, MU, PD, DMU, DF, names.astype(str), frac, comp,
                               status, st, self)
+
+    def driving_forces(self, MU, T: float) -> np.ndarray:
+        """Driving force (J/mol of atoms) of every candidate at the chemical potentials
+        MU (N, n) at temperature T, e.g. those of another equilibrium: positive where
+        the phase (or, for a phase present there, a further composition set of it) would
+        lower the Gibbs energy.  Returns (N, NP)."""
+        MU = np.ascontiguousarray(np.atleast_2d(np.asarray(MU, dtype=np.float64)))
+        T = float(T)
+        self.check_temperature(T)
+        N, NP = MU.shape[0], len(self.models)
+        DF = np.empty((N, NP))
+        status = np.empty(N, dtype=np.int64)
+        mp_driving_forces(self.params, T, MU, self.start_table(T), np.zeros((N, NP, self.params.y_comp.shape[1])),
+                          DF, status, mp_workspace(self.params))
+        bad = np.flatnonzero(status != C.STATUS_OK)
+        if bad.size:
+            i = int(bad[0])
+            raise ConvergenceError(f"driving forces of {'+'.join(self.phases)} at row {i} (T={T:g} K): "
+                                   f"{C.STATUS_TEXT.get(int(status[i]))}")
+        return DF
+
+    @property
+    def mobility_substituted(self) -> dict:
+        """Phase -> the mobility substitutions its policy made (as the single-phase
+        description lists them; a phase without MQ parameters under "solvent": zero)."""
+        return {m.phase: list(m.desc.mobility_substituted) for m in self.models if m.desc.mobility_substituted}
+
+    def mobilities(self, res: PhaseSetResult):
+        """Mobilities of the stable composition sets of a result of this model, each at
+        its own site fractions: (M, yva), arrays (N, SM, n) over rows, set slots and
+        components: M_k (m^2 mol J^-1 s^-1; zero for a component the set's phase does not
+        hold), and yva the vacancy fraction of an interstitial's sublattice (1 for a
+        substitutional component, 0 for one not held).  NaN in empty slots and failed
+        rows.  Needs a model loaded with a mobility policy (load_phases(..., mobility=...))."""
+        if np.any(self.params.mob_kind == MOB_NONE):
+            raise InputError(f"{'+'.join(self.phases)} was loaded without mobility parameters; load it with "
+                             "mobility='error' or 'solvent'")
+        N, SM = res.state.set_phase.shape
+        n = len(self.components)
+        M = np.full((N, SM, n), np.nan)
+        yva = np.full((N, SM, n), np.nan)
+        status = np.zeros(N, dtype=np.int64)
+        ws = mp_workspace(self.params)
+        ok = res.status == C.STATUS_OK
+        for Tv in np.unique(res.T[ok]):
+            rows = np.flatnonzero(ok & (res.T == Tv))
+            m, v, st = np.empty((rows.size, SM, n)), np.empty((rows.size, SM, n)), np.empty(rows.size, np.int64)
+            mp_set_mobilities(self.params, float(Tv), np.ascontiguousarray(res.state.set_phase[rows]),
+                              np.ascontiguousarray(res.state.set_y[rows]), m, v, st, ws)
+            M[rows], yva[rows], status[rows] = m, v, st
+        if np.any(status != C.STATUS_OK):
+            raise_for_status("+".join(self.phases) + " mobilities", self.components, self.t_range, res.X, res.T,
+                             status)
+        return M, yva
 
     def raise_for_status(self, res: PhaseSetResult):
         raise_for_status("+".join(self.phases), self.components, self.t_range, res.X, res.T, res.status)

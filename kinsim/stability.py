@@ -12,11 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import ConvergenceError, DatabaseError, InputError
-from .kernels import codes as C
+from .errors import DatabaseError, InputError
 from .kernels.gibbs import R
-from .kernels.mpphase import mp_workspace
-from .kernels.multiphase import mp_driving_forces
 from .phase import PhaseModel
 from .phaseset import PhaseSetModel
 
@@ -71,7 +68,9 @@ def _database_phases(database) -> list:
 
 def stability_report(database, phase: str, components, T: float, X, candidates=None) -> StabilityReport:
     """Driving forces of the candidates (default: every other phase of the database
-    that kinsim can model with these components; the others are listed in ``skipped``)
+    that kinsim can model with these components, phases of fixed composition and phases
+    holding only some of the components included; the others, e.g. phases holding none
+    of them, are listed in ``skipped``)
     at the potentials of ``phase``'s own equilibrium at each composition row of X (mole
     fractions of components[1:], or of all components) and temperature T.  A candidate
     named explicitly that cannot be modelled is an error."""
@@ -86,7 +85,7 @@ def stability_report(database, phase: str, components, T: float, X, candidates=N
             if p == own.phase:
                 continue
             try:
-                PhaseModel(database, p, components)
+                PhaseModel(database, p, components, member=True)
             except (InputError, DatabaseError) as exc:
                 skipped[p] = str(exc)
                 continue
@@ -94,15 +93,5 @@ def stability_report(database, phase: str, components, T: float, X, candidates=N
     else:
         names = [p.strip().upper() for p in candidates if p.strip().upper() != own.phase]
     model = PhaseSetModel(database, [own.phase] + names, components)
-    N = res.X.shape[0]
-    NP = len(model.phases)
-    Kmax = model.params.y_comp.shape[1]
-    DF = np.empty((N, NP))
-    status = np.empty(N, dtype=np.int64)
-    mp_driving_forces(model.params, T, np.ascontiguousarray(res.MU), model.start_table(T), np.zeros((N, NP, Kmax)),
-                      DF, status, mp_workspace(model.params))
-    bad = np.flatnonzero(status != C.STATUS_OK)
-    if bad.size:
-        i = int(bad[0])
-        raise ConvergenceError(f"driving forces at row {i} (T={T:g} K): {C.STATUS_TEXT.get(int(status[i]))}")
-    return StabilityReport(own.phase, own.components, T, res.X, model.phases, DF, skipped)
+    return StabilityReport(own.phase, own.components, T, res.X, model.phases, model.driving_forces(res.MU, T),
+                           skipped)

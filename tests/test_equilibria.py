@@ -118,7 +118,9 @@ BAD = [
     ([[0.2, 0.05]] * 3, [1400.0, 1500.0], "FCC_A1", ["T has shape (2,)"]),
     ([[0.2, 0.05]], 150.0, "FCC_A1", ["T 150 K", "outside the range"]),
     ({"CR": 0.2, "AL": 0.05}, [T, T], "FCC_A1", ["one temperature"]),
-    ({"CR": 0.2, "AL": 0.05}, T, ["FCC_A1", "BCC_A2"], ["several phases", "not available yet"]),
+    ({"CR": 0.2, "AL": 0.05}, T, ["FCC_A1", "BCC_A2"], ["BCC_A2", "not in"]),
+    ({"CR": 0.2, "AL": 0.05}, T, ["FCC_A1", 3], ["phase name or a list"]),
+    ({"CR": 0.2, "AL": 0.05}, T, [], ["phase name or a list"]),
 ]
 
 

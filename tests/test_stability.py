@@ -49,14 +49,32 @@ def test_second_composition_set_of_the_phase_itself():
 
 
 def test_all_other_phases_of_the_database_by_default():
-    """Without candidates every other phase is checked; the ones kinsim cannot model
-    with these components (here graphite, which holds no iron) are listed, not hidden."""
+    """Without candidates every other phase is checked, graphite (which holds carbon
+    only) included; the ones kinsim cannot model with these components (graphite in
+    Fe-Si: it holds none of them) are listed, not hidden."""
     rep = stability_report(CASES_DB / "fe-mn-si-c.tdb", "FCC_A1", ["FE", "SI", "C"], 1323.15, [[0.07, 0.02]])
-    assert rep.checked[0] == "FCC_A1" and "BCC_A2" in rep.checked
-    assert "GRAPHITE_A9" in rep.skipped and "cannot hold" in rep.skipped["GRAPHITE_A9"]
+    assert rep.checked == ["FCC_A1", "BCC_A2", "GRAPHITE_A9"] and rep.skipped == {}
+    rep = stability_report(CASES_DB / "fe-mn-si-c.tdb", "FCC_A1", ["FE", "SI"], 1323.15, [[0.02]])
+    assert rep.checked == ["FCC_A1", "BCC_A2"]
+    assert "holds none of the components" in rep.skipped["GRAPHITE_A9"]
+
+
+def test_graphite_against_austenite_saturated_in_carbon():
+    """Fe-C austenite at 1200 K: the driving force of graphite at the potentials of
+    FCC_A1 alone is negative below the carbon solubility and positive above it, where
+    the multiphase equilibrium holds FCC_A1 + GRAPHITE_A9 (whose FCC_A1 is then at the
+    solubility limit, so graphite's driving force there is zero)."""
+    db = CASES_DB / "fe-c.tdb"
+    rep = stability_report(db, "FCC_A1", ["FE", "C"], 1200.0, [[0.03], [0.12]], candidates=["GRAPHITE_A9"])
+    assert rep.driving_forces[0, 1] < 0 < rep.driving_forces[1, 1]
+    assert [n for n, _ in rep.unstable(1)] == ["GRAPHITE_A9"] and rep.unstable(0) == []
+    res = load_phases(db, ["FCC_A1", "GRAPHITE_A9"], ["FE", "C"]).equilibrium([[0.03], [0.12]], 1200.0)
+    assert [s.name for s in res.stable(0)] == ["FCC_A1"]
+    assert [s.name for s in res.stable(1)] == ["FCC_A1", "GRAPHITE_A9"]
+    assert res.driving_forces[0, 1] == pytest.approx(rep.driving_forces[0, 1], rel=1e-9)
 
 
 def test_a_named_candidate_that_cannot_be_modelled_is_an_error():
     with pytest.raises(InputError, match="GRAPHITE_A9"):
-        stability_report(CASES_DB / "fe-mn-si-c.tdb", "FCC_A1", ["FE", "SI", "C"], 1323.15, [[0.07, 0.02]],
+        stability_report(CASES_DB / "fe-mn-si-c.tdb", "FCC_A1", ["FE", "SI"], 1323.15, [[0.02]],
                          candidates=["GRAPHITE_A9"])

@@ -15,6 +15,13 @@ minimisation stopped in another minimum.  It visits only the vertices of each ph
 own lower hull, by descent: GM - mu.x over that hull is convex and piecewise linear, so
 its lowest vertex is found by walking along edges, and every sample lies on or above
 the hull (kinsim.global_start).
+
+A table serves nodes at its own temperature exactly.  At another temperature (a node
+following a T schedule between rebuilds of the table) it still gives starting points,
+and the samples are evaluated at the node's T (their site fractions from the table):
+the driving-force starts descend the hull graph with those values (a local search
+there), and the audit compares every sample with the tangent plane (a scan of all
+samples, about a microsecond per sample), so that it judges at the right temperature.
 """
 
 from __future__ import annotations
@@ -59,12 +66,27 @@ def hull_facet(tab, x):
     return fb
 
 
+@jit(_nrt=False)
+def _sample_gm(ps, tab, T, s, ws):
+    """GM (J/mol of atoms) of sample s at T: the table's value at the table's own
+    temperature, otherwise evaluated at T (ws.mcs at T) from the sample's site fractions."""
+    if T == tab.T:
+        return tab.smp_gm[s]
+    b = tab.smp_phase[s]
+    G = phase_eval(ps, b, T, tab.smp_y[s, :ps.n_y[b]], 0, ws)
+    Nt = 0.0
+    for c in range(ps.n_comp):
+        Nt += ws.Nv[c]
+    return G / Nt
+
+
 @jit(inline="always")
-def _descend(tab, s, mu):
+def _descend(ps, tab, T, s, mu, ws):
     """From sample s along the edges of its phase's hull to the vertex of lowest
-    GM - mu.x (the minimum over all the phase's samples).  Returns (sample, value)."""
+    GM - mu.x (the minimum over all the phase's samples at the table's temperature; at
+    another T a local minimum along the same edges).  Returns (sample, value)."""
     n = mu.shape[0]
-    d = tab.smp_gm[s]
+    d = _sample_gm(ps, tab, T, s, ws)
     for c in range(n):
         d -= mu[c] * tab.smp_x[s, c]
     while True:
@@ -72,7 +94,7 @@ def _descend(tab, s, mu):
         best = d
         for e in range(tab.adj_ptr[s], tab.adj_ptr[s + 1]):
             u = tab.adj[e]
-            du = tab.smp_gm[u]
+            du = _sample_gm(ps, tab, T, u, ws)
             for c in range(n):
                 du -= mu[c] * tab.smp_x[u, c]
             if du < best:
@@ -85,21 +107,32 @@ def _descend(tab, s, mu):
 
 
 @jit(inline="always")
-def sample_start(ps, tab, b, mu, y):
-    """Site fractions (into y) of the sample of phase b with the lowest GM - mu.x, the
-    start of its driving-force search."""
-    s, d = _descend(tab, tab.phase_start[b], mu)
+def sample_start(ps, tab, T, b, mu, y, ws):
+    """Site fractions (into y) of the sample of phase b with the lowest GM - mu.x at T,
+    the start of its driving-force search."""
+    s, d = _descend(ps, tab, T, tab.phase_start[b], mu, ws)
     for k in range(ps.n_y[b]):
         y[k] = tab.smp_y[s, k]
 
 
 @jit(inline="always")
-def audit_scan(ps, tab, T, mu):
-    """The sample with the most negative GM - mu.x, if below -TOL_AUDIT RT; else -1."""
+def audit_scan(ps, tab, T, mu, ws):
+    """The sample with the most negative GM - mu.x at T, if below -TOL_AUDIT RT; else -1.
+    By descent on each phase's hull at the table's temperature, by a scan of every
+    sample at another."""
     best = -TOL_AUDIT * R * T
     sb = -1
+    if T != tab.T:
+        for s in range(tab.smp_phase.shape[0]):
+            d = _sample_gm(ps, tab, T, s, ws)
+            for c in range(mu.shape[0]):
+                d -= mu[c] * tab.smp_x[s, c]
+            if d < best:
+                best = d
+                sb = s
+        return sb
     for b in range(tab.phase_start.shape[0]):
-        s, d = _descend(tab, tab.phase_start[b], mu)
+        s, d = _descend(ps, tab, T, tab.phase_start[b], mu, ws)
         if d < best:
             best = d
             sb = s
@@ -177,5 +210,5 @@ def global_start(ps, T, x, tab, sp, sa, sy, mu, py, ws):
         Nt = phase_moles(ps, b, sy[j, :K], ws.xb)
         sa[j] = ws.wsum[j] / Nt
     for b in range(ps.n_y.shape[0]):
-        sample_start(ps, tab, b, mu, py[b])
+        sample_start(ps, tab, T, b, mu, py[b], ws)
     return nset, STATUS_OK

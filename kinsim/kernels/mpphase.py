@@ -57,6 +57,7 @@ class Workspace(NamedTuple):
     ZE: np.ndarray  # (K, n) Z^T E^T, then Hr^-1 Z^T E^T
     ydir: np.ndarray  # (K,) search direction of a minimisation
     ytr: np.ndarray  # (K,) trial site fractions
+    yfar: np.ndarray  # (K,) site fractions of a set moved across a miscibility gap
     set_v: np.ndarray  # (SM, K) per set: v, (SM, K, n) W, (SM, n) E v, (SM, n, n) E W, (SM,) r.v
     set_W: np.ndarray
     set_Ev: np.ndarray
@@ -73,6 +74,7 @@ class Workspace(NamedTuple):
     pivn: np.ndarray
     xb: np.ndarray  # (n,) a composition
     mcs: np.ndarray  # (NP, M) monomial coefficients of every phase at T
+    mqc: np.ndarray  # (NP, Mq) mobility monomial coefficients of every phase at T
     fnval: np.ndarray
     bvals: np.ndarray
 
@@ -89,7 +91,9 @@ def mp_workspace(ps):
     M = 1
     F = 1
     B = 1
+    Mq = 1
     for a in range(NP):
+        Mq = max(Mq, ps.mq_off[a + 1] - ps.mq_off[a])
         Z = max(Z, ps.z_off[a + 1] - ps.z_off[a])
         bz = ps.blk_z_ptr[ps.bz_off[a]:ps.bz_off[a + 1]]
         for b in range(bz.shape[0] - 1):
@@ -106,19 +110,19 @@ def mp_workspace(ps):
                      np.zeros(Z), np.zeros((3, nb)), np.zeros((3, nb, nb)), np.zeros((3, nf)),
                      np.zeros(K), np.zeros(K, np.int64), np.zeros(K, np.int64), np.zeros((K, K)),
                      np.zeros((K, K)), np.zeros(K), np.zeros(K, np.int64), np.zeros(K), np.zeros((K, n)),
-                     np.zeros(K), np.zeros(K),
+                     np.zeros(K), np.zeros(K), np.zeros(K),
                      np.zeros((SM, K)), np.zeros((SM, K, n)), np.zeros((SM, n)), np.zeros((SM, n, n)),
                      np.zeros(SM),
                      np.zeros((D, D)), np.zeros(D), np.zeros(D, np.int64), np.zeros((D, n)),
                      np.zeros((SM, K)), np.zeros(SM), np.zeros((n, n)), np.zeros(n), np.zeros(n, np.int64),
                      np.zeros(n),
-                     np.zeros((NP, M)), np.zeros(F), np.zeros(B))
+                     np.zeros((NP, M)), np.zeros((NP, Mq)), np.zeros(F), np.zeros(B))
 
 
 @jit(inline="always")
 def mp_coefs(ps, T, ws):
-    """Monomial coefficients of every phase at T into ws.mcs.  Returns 0, or 1 if T is
-    outside the range of some phase's parameters."""
+    """Monomial coefficients of every phase at T into ws.mcs (Gibbs energy) and ws.mqc
+    (mobilities).  Returns 0, or 1 if T is outside the range of some phase's parameters."""
     bad = 0
     for a in range(ps.n_y.shape[0]):
         b0 = ps.bs_off[a]
@@ -132,6 +136,9 @@ def mp_coefs(ps, T, ws):
                        ps.basis_exp[b0:b1], ps.fn_coef[f0:f1], ws.bvals, fv) != 0:
             bad = 1
         mono_coefs(fv, ps.mono_fn[m0:m1], ps.mono_scale[m0:m1], ws.mcs[a])
+        q0 = ps.mq_off[a]
+        q1 = ps.mq_off[a + 1]
+        mono_coefs(fv, ps.mq_fn[q0:q1], ps.mq_scale[q0:q1], ws.mqc[a])
     return bad
 
 

@@ -9,6 +9,17 @@ not depend on the number of phases: one compilation serves every phase set.  (A 
 of ThermoParams indexed at run time copies the whole tuple on each access, about a
 microsecond, and its type changes with its length.)
 
+A candidate may hold only some of the components (graphite in Fe-C: no site variable
+and no atoms of the others, n_const and y_comp say which it holds) and may have no site
+variables at all (a phase of fixed composition, n_y = 0: G depends on T only); the
+kernels need nothing else to treat it.
+
+Mobilities (for the homogenization model): per phase, the MQ + MF monomials of each
+component (kinsim.thermo.params, ``mq_*``) concatenated like the Gibbs-energy monomials,
+over the variables of the phase's first block (its own site fractions), with the
+interstitial flags and the y index of the vacancy of an interstitial's sublattice;
+``mob_kind`` says where a phase's mobilities come from (kinsim.kernels.mpmobility).
+
 ``StartTable`` holds the global start at one temperature: sample points of every
 phase's site-fraction space with their compositions and molar Gibbs energies; the facets
 of the lower convex hull of all samples (a facet is n sample indices and the plane
@@ -28,8 +39,14 @@ from typing import NamedTuple
 import numpy as np
 
 
+# where a phase's mobilities come from (PhaseSetParams.mob_kind)
+MOB_NONE = 0  # not loaded (a phase set without a mobility policy): NaN
+MOB_DATABASE = 1  # the database's MQ (+ MF) parameters
+MOB_ZERO = 2  # no MQ parameters, "solvent" policy: zero (the phase carries no diffusion)
+
+
 class PhaseSetParams(NamedTuple):
-    n_comp: int  # components of the phase set (every phase holds all of them, reference first)
+    n_comp: int  # components of the phase set (reference first; a phase may hold only some)
     # per phase: sizes and site variables (padded to the largest phase)
     n_y: np.ndarray  # i8[NP] site variables
     n_sub: np.ndarray  # i8[NP] free sublattices
@@ -72,6 +89,21 @@ class PhaseSetParams(NamedTuple):
     z_c: np.ndarray
     z_ratio: np.ndarray
     z_natoms: np.ndarray
+    # mobilities: mq_ptr[a, k]..mq_ptr[a, k + 1] are phase a's monomials of component k (local
+    # indices into [mq_off[a]..] of mq_fn, mq_scale); [mqp_off..] of mq_fac_ptr (Mq_a + 1 rows);
+    # [mqf_off..] of mq_fac_var (local z index of the phase's block 0), mq_fac_exp
+    mob_kind: np.ndarray  # i8[NP] MOB_NONE, MOB_DATABASE or MOB_ZERO
+    interstitial: np.ndarray  # i8[NP, n] 1 if the component sits only on sublattices holding VA
+    va_y: np.ndarray  # i8[NP, n] y index of the vacancy on an interstitial's sublattice (-1: none)
+    mq_ptr: np.ndarray  # i8[NP, n + 1]
+    mq_off: np.ndarray
+    mq_fn: np.ndarray
+    mq_scale: np.ndarray
+    mqp_off: np.ndarray
+    mq_fac_ptr: np.ndarray
+    mqf_off: np.ndarray
+    mq_fac_var: np.ndarray
+    mq_fac_exp: np.ndarray
 
 
 class StartTable(NamedTuple):

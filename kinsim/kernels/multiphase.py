@@ -42,7 +42,10 @@ largest positive driving force enters with amount zero (or, when the set is full
 replaces the set chosen by the simplex ratio test).  A global start
 (kinsim.kernels.hull) is made for a cold row or after a warm start fails, and is
 followed by the audit against the samples, which adds missed composition sets; a warm
-start runs the audit on request (WARM_AUDIT).
+start runs the audit on request (WARM_AUDIT).  A new composition set of a phase that is
+present enters together with a move of the phase's nearest set to the far side of the
+gap (``_move_across``), and a row whose audit still finds a missed state after
+MAX_AUDIT additions fails (STATUS_PHASE_SET) instead of returning an unaudited set.
 
 ``mp_node`` is the per-node entry point for other kernels (its state lives in plain
 arrays, see its docstring); ``mp_rows`` solves rows of one temperature and
@@ -59,7 +62,7 @@ from .codes import (STATUS_BAD_COMPOSITION, STATUS_NAN, STATUS_OK, STATUS_PHASE_
 from .gibbs import R
 from .hull import audit_scan, global_start, sample_start
 from .linalg import lu_factor, lu_solve, lu_solve_cols
-from .mpphase import driving_force, mp_coefs, phase_eval, phase_moles, reduce_phase
+from .mpphase import driving_force, minimize_phase, mp_coefs, phase_eval, phase_moles, reduce_phase
 
 MAX_NEWTON = 100  # Newton iterations per solve of the phase set, phase-set changes included
 MAX_STALL = 30  # iterations on one set without convergence before its smallest set leaves
@@ -86,13 +89,14 @@ def _reduced_solves(ps, a, q, K, j, ws):
     """Newton pieces of set j from the reduced residual and Hessian (``reduce_phase``):
     u = Hr^-1 rr and U = Hr^-1 Z^T E^T (Hr need not be positive definite: a set in its
     spinodal is a saddle of the system, which the audit resolves), then the set's
-    v = Z u, W = Z U, E v, E W and r.v = rr.u into ws.set_*[j].  False if Hr is singular."""
+    v = Z u, W = Z U, E v, E W and r.v = rr.u into ws.set_*[j] (all zero for a phase of
+    fixed composition, q = 0).  False if Hr is singular."""
     n = ps.n_comp
     for i in range(q):
         ws.uq[i] = ws.rr[i]
         for i2 in range(q):
             ws.Lc[i, i2] = ws.Hr[i, i2]
-    if lu_factor(ws.Lc, q, ws.pivq) != 0:
+    if q > 0 and lu_factor(ws.Lc, q, ws.pivq) != 0:
         return False
     lu_solve(ws.Lc, q, ws.pivq, ws.uq)
     lu_solve_cols(ws.Lc, q, ws.pivq, ws.ZE, n)
@@ -409,13 +413,59 @@ def _solve_sets(ps, T, x, nset, sp, sa, sy, mu, py, df, ws):
 
 
 @jit(inline="always")
-def _audit(ps, T, tab, nset, sp, sa, sy, mu, py, ws):
+def _nearest_set(ps, b, yb, nset, sp, sy):
+    """The set of phase b whose site fractions are nearest yb (largest difference), and
+    that difference; (-1, inf) if b has no set."""
+    jb = -1
+    dbest = np.inf
+    for j in range(nset):
+        if sp[j] != b:
+            continue
+        dmax = 0.0
+        for k in range(ps.n_y[b]):
+            dmax = max(dmax, abs(sy[j, k] - yb[k]))
+        if dmax < dbest:
+            dbest = dmax
+            jb = j
+    return jb, dbest
+
+
+@jit(inline="always")
+def _move_across(ps, T, b, j, shift, mu, yb, sy, ws):
+    """Before a new composition set of phase b enters at yb (a minimum of
+    G - (mu + shift).N), move set j of the same phase to the minimum of that plane on
+    the other side: a minimisation from the mirror image of yb through set j.  Without
+    the move the Newton method, started from set j near x and the new set at zero
+    amount, tends to pull set j onto the new one (it would have to cross the phase's
+    spinodal).  Set j stays where it is if that minimisation ends at yb again."""
+    K = ps.n_y[b]
+    t = 1.0
+    for k in range(K):
+        d = sy[j, k] - yb[k]
+        if d < 0.0 and sy[j, k] + t * d < 0.01 * sy[j, k]:
+            t = 0.99 * sy[j, k] / (-d)
+    y = ws.yfar[:K]
+    for k in range(K):
+        y[k] = sy[j, k] + t * (sy[j, k] - yb[k])
+    h, st = minimize_phase(ps, T, b, mu, shift, y, ws)
+    if st != STATUS_OK:
+        return
+    dmax = 0.0
+    for k in range(K):
+        dmax = max(dmax, abs(y[k] - yb[k]))
+    if dmax >= TOL_DISTINCT:
+        for k in range(K):
+            sy[j, k] = y[k]
+
+
+@jit(inline="always")
+def _missed_state(ps, T, tab, nset, sp, sy, mu, py, ws):
     """Compare mu with every sample; if one lies below the tangent plane, minimise its
-    phase from it and, if that confirms a positive driving force away from the phase's
-    sets, enter it as a new set.  Returns (number of sets, whether a set entered)."""
-    s = audit_scan(ps, tab, T, mu)
+    phase from it (into py) and confirm a positive driving force away from the phase's
+    sets.  Returns (phase, driving force), phase -1 if nothing was missed."""
+    s = audit_scan(ps, tab, T, mu, ws)
     if s < 0:
-        return nset, False
+        return -1, 0.0
     b = tab.smp_phase[s]
     K = ps.n_y[b]
     yb = py[b, :K]
@@ -423,14 +473,23 @@ def _audit(ps, T, tab, nset, sp, sa, sy, mu, py, ws):
         yb[k] = tab.smp_y[s, k]
     d, st = driving_force(ps, T, b, mu, yb, ws)
     if st != STATUS_OK or not d > TOL_DF * R * T:
+        return -1, 0.0
+    if _nearest_set(ps, b, yb, nset, sp, sy)[1] < TOL_DISTINCT:
+        return -1, 0.0
+    return b, d
+
+
+@jit(inline="always")
+def _audit(ps, T, tab, nset, sp, sa, sy, mu, py, ws):
+    """The audit against the samples (``_missed_state``); a state it finds enters as a
+    new set (a new composition set of a present phase after ``_move_across``).  Returns
+    (number of sets, whether a set entered)."""
+    b, d = _missed_state(ps, T, tab, nset, sp, sy, mu, py, ws)
+    if b < 0:
         return nset, False
-    for j in range(nset):
-        if sp[j] == b:
-            dmax = 0.0
-            for k in range(K):
-                dmax = max(dmax, abs(sy[j, k] - yb[k]))
-            if dmax < TOL_DISTINCT:
-                return nset, False
+    j, _ = _nearest_set(ps, b, py[b], nset, sp, sy)
+    if j >= 0:
+        _move_across(ps, T, b, j, -d, mu, py[b], sy, ws)
     m = _enter(ps, b, py[b], nset, sp, sa, sy, ws)
     if m < 0:
         return nset, False
@@ -524,7 +583,16 @@ def _solve_node(ps, T, x, tab, mode, sp, sa, sy, mu, py, df, ws):
             cold = True  # a failed warm start: once more from a global start
             start = True
             continue
-        if (cold or mode == WARM_AUDIT) and has_table and audits < MAX_AUDIT:
+        if (cold or mode == WARM_AUDIT) and has_table:
+            if audits == MAX_AUDIT:  # the last sets found must pass the audit too
+                if _missed_state(ps, T, tab, nset, sp, sy, mu, py, ws)[0] < 0:
+                    return nset, cold, STATUS_OK
+                if cold:
+                    return nset, cold, STATUS_PHASE_SET
+                cold = True  # a warm start the audit keeps correcting: once more from a global start
+                start = True
+                audits = 0
+                continue
             nset, added = _audit(ps, T, tab, nset, sp, sa, sy, mu, py, ws)
             if added:
                 audits += 1
@@ -538,9 +606,10 @@ def mp_node(ps, T, x, tab, mode, sp, sa, sy, mu, py, df, PD, DMU, ws):
 
     ws is a workspace (``mp_workspace(ps)``) whose ws.mcs holds the coefficients at T
     (``mp_coefs(ps, T, ws)`` after each change of T).  x (n,) mole fractions, reference
-    first; tab the StartTable, built at T (one built at a nearby T still gives starts,
-    but its samples then judge the audit at that T; a table without facets allows warm
-    starts only); mode WARM, COLD or WARM_AUDIT (the caller decides how often to audit).
+    first; tab the StartTable, best built at T: one built at another temperature still
+    gives global starts, and the audit then evaluates the samples it visits at T (slower,
+    and a descent along the hull of the table's T); a table without facets allows warm
+    starts only; mode WARM, COLD or WARM_AUDIT (the caller decides how often to audit).
     The node's state, read for a warm start and written back:
       sp (SM,) i8    phase of each composition set (-1: empty slot; sets come first)
       sa (SM,)       amount of each set, formula units per mole of atoms
@@ -598,7 +667,7 @@ def mp_driving_forces(ps, T, MU, tab, PY, DF, status, ws):
             DF[i, b] = np.nan
             if bad != 0:
                 continue
-            sample_start(ps, tab, b, MU[i], PY[i, b])
+            sample_start(ps, tab, T, b, MU[i], PY[i, b], ws)
             d, st = driving_force(ps, T, b, MU[i], PY[i, b, :ps.n_y[b]], ws)
             if st != STATUS_OK:
                 status[i] = st

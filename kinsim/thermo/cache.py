@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..errors import DatabaseError
 
-CONVERTER_VERSION = "6"
+CONVERTER_VERSION = "7"
 
 
 def cache_dir() -> Path:
@@ -24,26 +24,28 @@ def cache_dir() -> Path:
     return Path(base) / "kinsim"
 
 
-def _key(data: bytes, phase: str, comps, mobility) -> str:
+def _key(data: bytes, phase: str, comps, mobility, member) -> str:
     h = hashlib.sha256()
     h.update(CONVERTER_VERSION.encode())
     h.update(data)
-    h.update(("|" + phase.upper() + "|" + ",".join(c.upper() for c in comps) + "|" + str(mobility)).encode())
+    h.update(("|" + phase.upper() + "|" + ",".join(c.upper() for c in comps) + "|" + str(mobility)
+              + "|" + str(bool(member))).encode())
     return h.hexdigest()[:32]
 
 
-def cached_build(database, phase: str, components, mobility=None):
+def cached_build(database, phase: str, components, mobility=None, member=False):
+    """``build_phase`` (kinsim.thermo.tdb) through the disk cache."""
     comps = [c.strip().upper() for c in components]
     if not isinstance(database, (str, os.PathLike)):
         from .tdb import build_phase
 
-        return build_phase(database, phase, comps, "database", mobility)
+        return build_phase(database, phase, comps, "database", mobility, member)
     path = Path(database)
     if not path.is_file():
         raise DatabaseError(f"database file not found: {path}")
     data = path.read_bytes()
     use_cache = os.environ.get("KINSIM_NO_CACHE", "0") in ("", "0")
-    f = cache_dir() / f"phase-{_key(data, phase, comps, mobility)}.pkl"
+    f = cache_dir() / f"phase-{_key(data, phase, comps, mobility, member)}.pkl"
     if use_cache and f.is_file():
         try:
             with open(f, "rb") as fh:
@@ -55,7 +57,7 @@ def cached_build(database, phase: str, components, mobility=None):
     from .tdb import build_phase, load_database  # pycalphad and sympy only on a cache miss
 
     db = load_database(path)
-    params, desc = build_phase(db, phase, comps, str(path), mobility)
+    params, desc = build_phase(db, phase, comps, str(path), mobility, member)
     if use_cache:
         try:
             f.parent.mkdir(parents=True, exist_ok=True)

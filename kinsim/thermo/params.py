@@ -100,3 +100,4 @@ class PhaseDescription:
     missing_mobility: list = field(default_factory=list)
     mobility_substituted: list = field(default_factory=list)
     mobility_policy: str = ""
+    mobility_zero: bool = False  # a phase-set member without MQ parameters: zero mobilities ("solvent" policy)

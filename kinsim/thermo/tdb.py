@@ -309,7 +309,10 @@ def _build_mobility(bld, blk, comps, policy):
 
     mons = {k: [] for k in range(len(comps))}
     missing, substituted = [], []
+    held = set().union(*map(set, blk.constituents))
     for k, c in enumerate(comps):
+        if c not in held:
+            continue  # a phase-set member without c: it carries no flux of c (its u_c is zero)
         params = [q for q in bld.db.search((where("phase_name") == bld.phase_name)
                                            & (where("parameter_type").one_of(["MQ", "MF"])))
                   if q.get("diffusing_species") is not None and _species_name(q["diffusing_species"]) == c]
@@ -379,11 +382,19 @@ def _magnetic_hint(phase, label):
     return (afm, p)
 
 
-def build_phase(db, phase: str, components, dbname="database", mobility=None):
+def build_phase(db, phase: str, components, dbname="database", mobility=None, member=False):
     """Return (ThermoParams, PhaseDescription) for one phase and components (reference first).
 
     mobility: None (thermodynamics only; missing mobility end-members are listed in the
     description), "error" or "solvent" (see ``_build_mobility``).
+
+    member: the phase is a candidate of a phase set (kinsim.phaseset).  It may then hold
+    only some of the components (graphite in Fe-C: the others have no site variables and
+    no atoms in it) and have a fixed composition (no site variables at all: cementite
+    FE3C, G depends on T only); under the "solvent" policy a phase without any MQ
+    parameter gets zero mobilities (``mobility_zero``, listed in ``mobility_substituted``).
+    Alone (member=False) such a phase is refused: one phase of fixed composition has no
+    unique chemical potentials.
     """
     comps = [c.strip().upper() for c in components]
     if len(comps) < 2:
@@ -425,10 +436,12 @@ def build_phase(db, phase: str, components, dbname="database", mobility=None):
         if not c:
             raise InputError(f"phase {pname}: sublattice {s} holds none of the components {', '.join(comps)}")
     held = set().union(*map(set, act))
+    shown = " : ".join(",".join(a) for a in act)
+    if not held - {"VA"}:
+        raise InputError(f"phase {pname} holds none of the components {', '.join(comps)} (constituents: {shown})")
     for c in comps:
-        if c not in held:
-            raise InputError(f"phase {pname} cannot hold component {c} (constituents: "
-                             + " : ".join(",".join(a) for a in act) + ")")
+        if c not in held and not member:
+            raise InputError(f"phase {pname} cannot hold component {c} (constituents: {shown})")
     ratios = [float(r) for r in ph.sublattices]
 
     # y variables: constituents of sublattices with >= 2 active constituents
@@ -450,8 +463,13 @@ def build_phase(db, phase: str, components, dbname="database", mobility=None):
             if c != "VA":
                 n_const[comps.index(c)] += ratios[s]
     K = len(y_sub)
-    if K == 0:
-        raise InputError(f"phase {pname} has no composition freedom for components {', '.join(comps)}")
+    if K == 0 and not member:
+        atoms = n_const / n_const.sum()
+        formula = ", ".join(f"{c} {a:.6g}" for c, a in zip(comps, atoms) if a > 0)
+        raise InputError(f"phase {pname} has a fixed composition ({formula}): its Gibbs energy depends on T "
+                         f"only and one phase alone has no unique chemical potentials (only their weighted "
+                         f"sum, x.mu = GM, is fixed); compute its equilibria with other phases (--phases, "
+                         f"kinsim.phaseset.load_phases)")
 
     # z rows: (M row, c)
     zrows_M, zrows_c, zratio, znat = [], [], [], []
@@ -538,13 +556,19 @@ def build_phase(db, phase: str, components, dbname="database", mobility=None):
 
     # ---- mobilities (on the phase's own site fractions)
     has_mob = bool(bld.params_of(ph.name, ["MQ"]))
-    if partitioned:
-        mob, missing, substituted = {k: [] for k in range(len(comps))}, [], []
-        if mobility is not None and has_mob:
-            raise DatabaseError(f"phase {pname}: mobilities of order/disorder partitioned phases are not supported")
-    else:
-        if mobility is not None and not has_mob:
+    mobility_zero = False
+    if partitioned and mobility is not None and has_mob:
+        raise DatabaseError(f"phase {pname}: mobilities of order/disorder partitioned phases are not supported")
+    if mobility is not None and not has_mob:
+        if not (member and mobility == "solvent"):
             raise DatabaseError(f"phase {pname} has no mobility (MQ) parameters in {dbname}")
+        mobility_zero = True
+    if partitioned or mobility_zero:
+        mob, missing, substituted = {k: [] for k in range(len(comps))}, [], []
+        if mobility_zero:
+            substituted = [f"{pname}: no MQ parameters in {dbname}; mobilities of every component zero "
+                           f"(the phase carries no diffusion)"]
+    else:
         mob, missing, substituted = _build_mobility(bld, blocks[0], comps, mobility if has_mob else None)
     interstitial = np.zeros(len(comps), dtype=np.int64)
     va_y = np.full(len(comps), -1, dtype=np.int64)
@@ -569,7 +593,11 @@ def build_phase(db, phase: str, components, dbname="database", mobility=None):
         start = len(flat)
         blk_kind_ptr.append([start] + [start + sum(1 for k in kinds if k < kind)
                                        for kind in (P.KIND_TC, P.KIND_BMAGN)] + [start + len(mons)])
-        flat.extend((fn, c, mono) for fn, c, _, mono in mons)
+        # a monomial without factors (a phase of fixed composition: every sublattice
+        # constant) gets the factor z^1 of one of its block's constant variables (z = 1):
+        # the Gibbs-energy kernel reads at least one factor per monomial
+        ones = [i for i in range(blk.z_lo, blk.z_hi) if not np.any(zrows_M[i]) and zrows_c[i] == 1.0]
+        flat.extend((fn, c, mono or ((ones[0], 1),)) for fn, c, _, mono in mons)
     mono_fn, mono_scale, fac_ptr, fac_var, fac_exp = _flatten(flat)
     Z = len(zrows_M)
     # no internal degrees of freedom: free y count == sublattice sums + independent mass balances
@@ -600,6 +628,7 @@ def build_phase(db, phase: str, components, dbname="database", mobility=None):
         sublattice_ratios=ratios, constituents=act, t_range=(float(t_breaks[0]), float(t_breaks[-1])),
         partitioned=partitioned, magnetic=any(b.mag for b in blocks), fn_names=bld.tf.names,
         missing_mobility=missing, mobility_substituted=substituted, mobility_policy=mobility or "",
+        mobility_zero=mobility_zero,
     )
     return params, desc
 
