@@ -264,10 +264,11 @@ def _build_parser():
     pl = sub.add_parser("plot", help="plot a result file (profiles, mu, path, markers, flux) or a sweep summary")
     pl.add_argument("result", help="result file (HDF5) written by kinsim run, or a sweep directory")
     pl.add_argument("-o", "--output", help="figure file (.png, .pdf, .svg); default: next to the result")
-    pl.add_argument("--kind", choices=["profiles", "mu", "path", "markers", "flux"], default="profiles",
+    pl.add_argument("--kind", choices=["profiles", "mu", "path", "markers", "flux", "phases"], default="profiles",
                     help="profiles: composition against distance (uphill stretches marked); mu: chemical "
                          "potentials; path: diffusion path in composition space; markers: Kirkendall "
-                         "marker displacement against sqrt(t); flux: fluxes against distance")
+                         "marker displacement against sqrt(t); flux: fluxes against distance; phases: phase "
+                         "fractions against distance (several phases)")
     pl.add_argument("--times", help="comma separated times, e.g. '1 d,13 d' (nearest snapshots; default: a few)")
     pl.add_argument("--components", help="comma separated (default: all but the dependent one; path: two "
                                          "for x_j against x_k, three for a Gibbs triangle)")

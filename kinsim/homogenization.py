@@ -49,8 +49,7 @@ class HomogenizationModel:
         self.params = Homogenization(ps=self.phases.params, tab=self.phases.start_table(self.T),
                                      scheme=AVERAGING_CODES[hs.averaging],
                                      matrix=names.index(hs.matrix) if hs.matrix else -1,
-                                     exponent=float(hs.exponent), flux=flux, t_range=np.array([lo, hi]),
-                                     mob=tuple(m.params for m in models))
+                                     exponent=float(hs.exponent), flux=flux, t_range=np.array([lo, hi]))
         n = len(th.components)
         self.set_names = [p + (f"#{k + 1}" if k else "") for p in names for k in range(n)]
 

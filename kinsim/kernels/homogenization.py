@@ -45,9 +45,9 @@ from .flux import coefficient_derivative
 from .linalg import lu_solve_cols
 from .mpphase import mp_coefs, mp_workspace, phase_moles
 from .mptypes import PhaseSetParams, StartTable
+from .mpmobility import set_mobilities
 from .multiphase import COLD, WARM, WARM_AUDIT, mp_node
 from .nodes import dmu_du
-from .standin_mobility import standin_set_mobilities, standin_tfuncs
 
 
 H = 1e-7  # step (in u) of the forward difference of L' along the state's derivatives
@@ -65,7 +65,6 @@ class Homogenization(NamedTuple):
     exponent: float  # labyrinth exponent
     flux: np.ndarray  # f8[NP] 1.0 for a phase that carries flux, 0.0 for an excluded one
     t_range: np.ndarray  # f8[2] the temperatures every phase's parameters cover (K)
-    mob: tuple  # STAND-IN: the ThermoParams of every phase (their mobility tables)
 
 
 @jit(**LEAF)
@@ -128,9 +127,6 @@ class NodeScratch(NamedTuple):
     MU_last: np.ndarray  # f8[N, n]
     DMDU_last: np.ndarray  # f8[N, n, n-1]
     L_last: np.ndarray  # f8[N, n]
-    fnv: np.ndarray  # f8[NP, F] STAND-IN: each phase's T functions
-    bvals: np.ndarray  # f8[B] STAND-IN
-    zb: np.ndarray  # f8[Z] STAND-IN
 
 
 def node_scratch(hp: Homogenization, N: int) -> NodeScratch:
@@ -141,9 +137,6 @@ def node_scratch(hp: Homogenization, N: int) -> NodeScratch:
     K = ps.y_comp.shape[1]
     SM = n
     m = max(n - 1, 1)
-    zmax = max(int(ps.z_off[a + 1] - ps.z_off[a]) for a in range(NP))
-    fmax = max(p.fn_coef.shape[0] for p in hp.mob)
-    bmax = max(p.basis_pow.shape[0] for p in hp.mob)
     return NodeScratch(ws=mp_workspace(ps), sp=np.full(SM, -1, dtype=np.int64), sa=np.zeros(SM), sy=np.zeros((SM, K)),
                        mu=np.zeros(n), py=np.zeros((NP, K)), df=np.zeros(NP), PD=np.zeros((n, n)),
                        DMU=np.zeros((m, m)), x=np.zeros(n), Nv=np.zeros(n), Mk=np.zeros(n), yva=np.zeros(n),
@@ -151,8 +144,7 @@ def node_scratch(hp: Homogenization, N: int) -> NodeScratch:
                        DL=np.zeros((N, n, m)), dx=np.zeros(n), dmu=np.zeros(n), sa_h=np.zeros(SM),
                        sy_h=np.zeros((SM, K)), L_h=np.zeros(n), E=np.zeros((n, m)),
                        U_last=np.full((N, n), np.nan), Y_last=empty_state(hp, N), MU_last=np.zeros((N, n)),
-                       DMDU_last=np.zeros((N, n, m)), L_last=np.zeros((N, n)),
-                       fnv=np.zeros((NP, fmax)), bvals=np.zeros(bmax), zb=np.zeros(zmax))
+                       DMDU_last=np.zeros((N, n, m)), L_last=np.zeros((N, n)))
 
 
 @jit(**LEAF)
@@ -211,7 +203,7 @@ def _set_gammas(hp, material, T, nset, sp, sa, sy, sc):
             nsub += material.subst[c] * sc.Nv[c]
         sc.f[j] = sa[j] * nsub
         tot += sc.f[j]
-        st = standin_set_mobilities(hp.mob, sc.fnv, T, a, y, sc.zb, sc.Mk, sc.yva)
+        st = set_mobilities(ps, T, a, y, sc.ws, sc.Mk, sc.yva)
         if st != STATUS_OK:
             return st
         for c in range(n):
@@ -366,7 +358,7 @@ def homogenization_nodes(hp, fnval, T, material, onsager, U, Y, warm, MU, DMDU, 
     n = U.shape[1]
     lay = state_layout(n, hp.ps.n_y.shape[0], sc.sy.shape[1])
     if sc.T[0] != T:
-        if mp_coefs(hp.ps, T, sc.ws) != 0 or standin_tfuncs(hp.mob, T, sc.fnv, sc.bvals) != 0:
+        if mp_coefs(hp.ps, T, sc.ws) != 0:
             return STATUS_T_RANGE, 0
         sc.T[0] = T
         for i in range(N):

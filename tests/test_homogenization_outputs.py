@@ -1,0 +1,73 @@
+"""Result file, figures and analysis of a homogenization run (the fictitious two-phase
+A-B couple of tests/databases/two-phase-ab.tdb, see test_homogenization_stefan.py):
+/phase_fraction and /phase_composition survive the HDF5 file, ``kinsim plot --kind
+phases`` draws them, ``kinsim analyze`` says where its assumptions break, and a
+single-phase result refuses --kind phases with one error line."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import REPO
+from test_homogenization_stefan import _case
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory):
+    import kinsim
+
+    out = tmp_path_factory.mktemp("homog") / "ab.h5"
+    mem = kinsim.run(_case(30))
+    kinsim.run(_case(30), output=out)
+    return out, mem
+
+
+def test_phase_datasets_survive_the_file(stored):
+    from kinsim.analysis import phase_sets
+    from kinsim.storage import read_result
+
+    out, mem = stored
+    r = read_result(out)
+    assert phase_sets(r) == ["ALPHA", "ALPHA#2", "BETA", "BETA#2"] == phase_sets(mem)
+    np.testing.assert_array_equal(r.extra["phase_fraction"], mem.extra["phase_fraction"])
+    np.testing.assert_array_equal(r.extra["phase_composition"], mem.extra["phase_composition"])
+    assert r.extra["phase_fraction"].shape == (r.time.size, r.z.size, 4)
+    # alpha on the left, beta on the right at every time
+    assert r.extra["phase_fraction"][-1, 0, 0] == 1.0 and r.extra["phase_fraction"][-1, -1, 2] == 1.0
+
+
+def test_plot_phases_and_shaded_profiles(stored, tmp_path):
+    from kinsim.plotting import figure, plot_phases, plot_profiles
+
+    out, _ = stored
+    ax = plot_phases(out)
+    ydata = [line.get_ydata() for line in ax.get_lines() if line.get_label() != "weld"]
+    assert all(np.all((y >= 0.0) & (y <= 1.0)) for y in ydata) and len(ydata) >= 2
+    ax = plot_profiles(out)
+    assert "several phases" in [p.get_label() for p in ax.patches]
+    assert figure(out, tmp_path / "p.png", kind="phases").stat().st_size > 0
+
+
+def test_cli_plot_phases_of_a_single_phase_result_is_one_error_line(tmp_path):
+    import subprocess
+    import sys
+
+    exe = str(REPO / ".venv" / "bin" / "kinsim") if (REPO / ".venv" / "bin" / "kinsim").exists() else "kinsim"
+    res = tmp_path / "one.h5"
+    subprocess.run([exe, "run", str(REPO / "cases" / "ideal-binary-erf.toml"), "-o", str(res), "--quiet"],
+                   check=True)
+    p = subprocess.run([exe, "plot", str(res), "--kind", "phases", "-o", str(tmp_path / "f.png")],
+                       capture_output=True, text=True)
+    assert p.returncode == 2, (p.stdout, p.stderr, sys.executable)
+    assert p.stderr.strip().count("\n") == 0 and p.stderr.startswith("kinsim: error: ")
+    assert "several phases" in p.stderr
+
+
+def test_analyze_warns_where_several_phases_coexist(stored):
+    from kinsim.analysis import analyze
+
+    out, _ = stored
+    a = analyze(out)
+    text = " ".join(a.warnings)
+    assert "hold several phases" in text and "binary couple" in text
