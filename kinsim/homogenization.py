@@ -116,4 +116,4 @@ class HomogenizationModel:
             col = a[i, j] * n + k
             frac[i, col] = sa[i, j] * Nt[i, j]
             comp[i, col] = Nv[i, j] / Nt[i, j]
-        return frac, comp
+        return np.clip(frac, 0.0, 1.0), comp  # a one-set node's 1 + 2e-16 is rounding

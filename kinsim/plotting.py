@@ -18,6 +18,7 @@ Kinds:
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 

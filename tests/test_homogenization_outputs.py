@@ -1,5 +1,7 @@
 """Result file, figures and analysis of a homogenization run (the fictitious two-phase
-A-B couple of tests/databases/two-phase-ab.tdb, see test_homogenization_stefan.py):
+A-B couple of tests/databases/two-phase-ab.tdb, see test_homogenization_stefan.py, with
+its left end inside the two-phase field, x_B = 0.4, so that some nodes hold two phases
+at every output time):
 /phase_fraction and /phase_composition survive the HDF5 file, ``kinsim plot --kind
 phases`` draws them, ``kinsim analyze`` says where its assumptions break, and a
 single-phase result refuses --kind phases with one error line."""
@@ -13,13 +15,22 @@ from conftest import REPO
 from test_homogenization_stefan import _case
 
 
+X_LEFT = 0.4  # inside the two-phase field 0.3 < x_B < 0.6
+
+
+def _two_phase_case():
+    case = _case(30)
+    case["initial"]["left"] = {"B": X_LEFT}
+    return case
+
+
 @pytest.fixture(scope="module")
 def stored(tmp_path_factory):
     import kinsim
 
     out = tmp_path_factory.mktemp("homog") / "ab.h5"
-    mem = kinsim.run(_case(30))
-    kinsim.run(_case(30), output=out)
+    mem = kinsim.run(_two_phase_case())
+    kinsim.run(_two_phase_case(), output=out)
     return out, mem
 
 
@@ -33,8 +44,14 @@ def test_phase_datasets_survive_the_file(stored):
     np.testing.assert_array_equal(r.extra["phase_fraction"], mem.extra["phase_fraction"])
     np.testing.assert_array_equal(r.extra["phase_composition"], mem.extra["phase_composition"])
     assert r.extra["phase_fraction"].shape == (r.time.size, r.z.size, 4)
-    # alpha on the left, beta on the right at every time
-    assert r.extra["phase_fraction"][-1, 0, 0] == 1.0 and r.extra["phase_fraction"][-1, -1, 2] == 1.0
+    # the left end keeps the lever rule of the tie-line 0.3 | 0.6; beta alone on the right
+    frac = r.extra["phase_fraction"]
+    assert frac[:, 0, 0] == pytest.approx((0.6 - X_LEFT) / 0.3, abs=1e-9)
+    assert frac[:, 0, 2] == pytest.approx((X_LEFT - 0.3) / 0.3, abs=1e-9)
+    assert np.all(frac[:, -1, 2] == 1.0)
+    comp = r.extra["phase_composition"]
+    assert comp[:, 0, 0, 1] == pytest.approx(0.3, abs=1e-9) and comp[:, 0, 2, 1] == pytest.approx(0.6, abs=1e-9)
+    assert np.all(np.isnan(comp[:, -1, 0]))  # no alpha at the right end
 
 
 def test_plot_phases_and_shaded_profiles(stored, tmp_path):

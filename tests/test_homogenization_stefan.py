@@ -59,7 +59,7 @@ def _balance(k):
 
 def stefan_k() -> float:
     """The parabolic constant k (m s^-1/2) of the interface s = 2 k sqrt(t)."""
-    return brentq(_balance, -3.0 * np.sqrt(DB), 3.0 * np.sqrt(DB), xtol=1e-22)
+    return brentq(_balance, -4.0 * np.sqrt(DA), 4.0 * np.sqrt(DA), xtol=1e-22)
 
 
 def exact_profile(z, t, k):
@@ -72,12 +72,18 @@ def exact_profile(z, t, k):
 
 
 def test_exact_solution_conserves_the_solute():
+    from scipy.integrate import quad
+
     k = stefan_k()
-    z = np.linspace(-2e-3, 2e-3, 400001)
-    c = exact_profile(z, DURATION, k)
-    c0 = np.where(z < 0.0, CA, CB)
-    dz = z[1] - z[0]
-    assert abs(np.sum(c - c0) * dz) < 1e-6 * 2.0 * np.sqrt(DB * DURATION)
+    t = DURATION
+    s = 2.0 * k * np.sqrt(t)
+    w = 20.0 * np.sqrt(DB * t)
+    # the solute gained right of the weld's initial step minus that lost left of it, split
+    # at the interface so that every piece is smooth
+    gain = (quad(lambda z: exact_profile(z, t, k) - CA, -w, s, epsabs=1e-14)[0]
+            + quad(lambda z: exact_profile(z, t, k) - CA, s, 0.0, epsabs=1e-14)[0]
+            + quad(lambda z: exact_profile(z, t, k) - CB, 0.0, w, epsabs=1e-14)[0])
+    assert abs(gain) < 1e-9 * (CB - CA) * w
     assert k < 0.0  # beta (the fast phase, supplied by the richer side) grows into alpha
 
 
@@ -107,7 +113,7 @@ def _beta_fraction(res):
 @pytest.fixture(scope="module")
 def runs():
     import kinsim
-    return {nodes: kinsim.run(_case(nodes)) for nodes in (50, 100, 200)}
+    return {nodes: kinsim.run(_case(nodes)) for nodes in (100, 200, 400)}
 
 
 def _interface(res):
@@ -123,31 +129,31 @@ def test_interface_matches_the_stefan_solution_and_converges(runs):
     for nodes, res in sorted(runs.items()):
         assert res.time[-1] == pytest.approx(DURATION)
         errs.append(abs(_interface(res) - s_exact) / abs(s_exact))
-    print("Stefan interface: k =", k, "s =", s_exact, "relative errors (50, 100, 200 nodes):", errs)
-    assert errs[-1] < 0.03
-    assert errs[2] < errs[0]
+    print("Stefan interface: k =", k, "s =", s_exact, "relative errors (100, 200, 400 nodes):", errs)
+    assert errs[-1] < 0.04
+    assert errs[2] < errs[1] < errs[0]  # converging with the grid
 
 
 def test_profiles_match_the_stefan_solution(runs):
     k = stefan_k()
-    res = runs[200]
+    res = runs[400]
     z = np.asarray(res.z) - LENGTH / 2
     x = res.x[-1][:, 1]
     exact = exact_profile(z, DURATION, k)
     s = 2.0 * k * np.sqrt(DURATION)
-    away = np.abs(z - s) > 3.0 * (LENGTH / 200)  # the interface cells are smeared by construction
+    away = np.abs(z - s) > 3.0 * (LENGTH / 400)  # the interface cells are smeared by construction
     assert np.max(np.abs(x - exact)[away]) < 0.01
 
 
 def test_conservation_fractions_and_mass_balance(runs):
-    res = runs[100]
+    res = runs[200]
     dz = np.diff(np.asarray(res.faces))
     xb = res.x[:, :, 1]
     totals = xb @ dz
     assert np.max(np.abs(totals - totals[0])) < 1e-10 * LENGTH
     frac = res.extra["phase_fraction"]
     comp = res.extra["phase_composition"]
-    assert np.all(frac >= 0.0) and np.all(frac <= 1.0 + 1e-12)
+    assert np.all(frac >= 0.0) and np.all(frac <= 1.0)
     assert np.allclose(frac.sum(axis=2), 1.0, atol=1e-10)
     # each node's mole fractions are the fraction-weighted compositions of its sets
     rebuilt = np.nansum(frac[..., None] * np.nan_to_num(comp), axis=2)

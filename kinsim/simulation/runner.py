@@ -122,11 +122,13 @@ class Simulation:
 
     def parameters(self) -> dict:
         """The arrays the kernels use, for the result file (with several phases: the phase
-        set's as thermo_*, and the homogenization model's)."""
+        set's as phases_*, the homogenization model's as homogenization_*, and
+        thermo_interstitial per component)."""
         if not self.multiphase:
             return setup.parameters(self.model.params, self.problem)
-        out = setup.parameters(self.model.params.ps, self.problem)
+        out = setup.run_parameters(self.problem)
         out.update(self.model.parameters())
+        out["thermo_interstitial"] = self.model.interstitial  # per component, as one phase's (kinsim.analysis)
         return out
 
     def _load_kernels(self, state, fields, work, announce: bool) -> float:

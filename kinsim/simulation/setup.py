@@ -215,8 +215,16 @@ def fields(N: int, n: int) -> Fields:
 
 def parameters(params, problem: Problem) -> dict:
     """The arrays the kernels use, for the result file: the phase's (thermo_*) and the
-    run's by concern (grid_*, material_*, onsager_*, schedules_*, boundary_*)."""
+    run's (``run_parameters``)."""
     out = {f"thermo_{k}": np.asarray(v) for k, v in params._asdict().items() if isinstance(v, np.ndarray)}
+    out.update(run_parameters(problem))
+    return out
+
+
+def run_parameters(problem: Problem) -> dict:
+    """The run's kernel arrays by concern (grid_*, material_*, onsager_*, schedules_*,
+    boundary_*), for the result file."""
+    out = {}
     for concern in ("grid", "material", "onsager", "schedules", "boundary"):
         for k, v in getattr(problem, concern)._asdict().items():
             if isinstance(v, np.ndarray):
