@@ -111,7 +111,7 @@ def component_index(r: Result, name: str, where: str = "--components") -> int:
 def weld_position(r: Result) -> float | None:
     """Initial interface of a step couple (m), from the stored case; else None."""
     ini = r.case.initial
-    return ini.position if ini.type == "step" else None
+    return ini.position if ini is not None and ini.type == "step" else None
 
 
 def molar_volume(r: Result) -> float:
@@ -377,6 +377,9 @@ def analyze(result, time: float | None = None) -> CoupleAnalysis:
     r = load_result(result)
     case = r.case
     geometry = case.grid.geometry
+    if case.regions:
+        raise InputError(f"{r.path}: the Matano analysis is for single-phase couples; this run has moving "
+                         "interfaces between regions ([[region]])")
     if geometry != "planar":
         raise InputError(f"{r.path}: the Matano analysis needs a planar couple; this run is {geometry}")
     ini = case.initial.type

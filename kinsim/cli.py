@@ -119,8 +119,9 @@ def _cmd_run(args) -> int:
         g = sim.grid
         T = (f"T = {sim.T:g} K" if case.conditions.schedule is None
              else f"T(t) from {len(case.conditions.schedule)} schedule points")
-        print(f"{case.title}\n  {sim.model.phase} {'-'.join(sim.components)}, {T}, "
-              f"{case.conditions.duration:g} s, {g.z.shape[0]} nodes ({case.grid.spacing}, {case.grid.geometry}), "
+        spacing = f"{len(case.regions)} regions" if case.regions else case.grid.spacing
+        print(f"{case.title}\n  {sim.phase_label} {'-'.join(sim.components)}, {T}, "
+              f"{case.conditions.duration:g} s, {g.z.shape[0]} nodes ({spacing}, {case.grid.geometry}), "
               f"{case.solver.method}\n  {'resuming ' if args.resume else ''}-> {out}", file=sys.stderr)
     summary = sim.run(output=out, progress=not args.quiet, resume=bool(args.resume))
     t = summary.timings
@@ -261,13 +262,19 @@ def _build_parser():
                     help="directory for one result file per run, index.csv, index.h5 and sweep.json")
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
     sw.set_defaults(func=_cmd_sweep)
-    pl = sub.add_parser("plot", help="plot a result file (profiles, mu, path, markers, flux) or a sweep summary")
+    pl = sub.add_parser("plot", help="plot a result file (profiles, mu, path, markers, flux, energy, spinodal, "
+                                     "interfaces) or a sweep summary")
     pl.add_argument("result", help="result file (HDF5) written by kinsim run, or a sweep directory")
     pl.add_argument("-o", "--output", help="figure file (.png, .pdf, .svg); default: next to the result")
-    pl.add_argument("--kind", choices=["profiles", "mu", "path", "markers", "flux", "phases"], default="profiles",
-                    help="profiles: composition against distance (uphill stretches marked); mu: chemical "
-                         "potentials; path: diffusion path in composition space; markers: Kirkendall "
-                         "marker displacement against sqrt(t); flux: fluxes against distance; phases: phase "
+    pl.add_argument("--kind", default="profiles",
+                    choices=["profiles", "mu", "path", "markers", "flux", "energy", "spinodal", "interfaces",
+                             "phases"],
+                    help="profiles: composition against distance (uphill stretches and moving interfaces "
+                         "marked, stretches of several phases shaded); mu: chemical potentials; path: diffusion "
+                         "path in composition space; markers: Kirkendall marker displacement against sqrt(t); "
+                         "flux: fluxes against distance; energy: the free energy F(t) - F(0); spinodal: an early "
+                         "profile of a gradient-energy run with the fastest-growing wavelength marked; "
+                         "interfaces: positions of the moving interfaces against sqrt(t); phases: phase "
                          "fractions against distance (several phases)")
     pl.add_argument("--times", help="comma separated times, e.g. '1 d,13 d' (nearest snapshots; default: a few)")
     pl.add_argument("--components", help="comma separated (default: all but the dependent one; path: two "

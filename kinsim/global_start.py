@@ -29,7 +29,7 @@ import numpy as np
 
 from .errors import InputError
 from .kernels.gibbs import R, gm_batch
-from .kernels.kkt import equilibrium_batch
+from .kernels.kkt import MINIMISE, equilibrium_batch
 from .kernels.mptypes import StartTable
 
 POINTS_PER_PHASE = 1000
@@ -101,7 +101,7 @@ def _relaxed_gibbs(params, T, Y, X):
         MU, PD, DMU, GMr = np.empty((S, n)), np.empty((S, n, n)), np.empty((S, n - 1, n - 1)), np.empty(S)
         str_ = np.empty(S, dtype=np.int64)
         equilibrium_batch(params, Tn, np.ascontiguousarray(X), Yr, np.ones(S, dtype=np.int64), MU, PD, DMU, GMr,
-                          str_)
+                          str_, MINIMISE)
         better = (str_ == 0) & (GMr < GM)
         Y[better] = Yr[better]
         GM[better] = GMr[better]

@@ -33,7 +33,7 @@ import numpy as np
 
 from .errors import CaseError
 
-__all__ = ["GEOMETRIES", "SPACINGS", "Grid1D", "check_grid_spec", "make_grid"]
+__all__ = ["GEOMETRIES", "SPACINGS", "Grid1D", "check_grid_spec", "geometric_widths", "make_grid"]
 
 #: geometry name -> exponent m of the face area r^m
 GEOMETRIES = {"planar": 0, "cylindrical": 1, "spherical": 2}
@@ -130,7 +130,7 @@ def check_grid_spec(spec) -> tuple[int, float, int, str, float, float, float]:
     return m, length, nodes, spacing, ratio, position, r0
 
 
-def _geometric_widths(n: int, length: float, q: float) -> np.ndarray:
+def geometric_widths(n: int, length: float, q: float) -> np.ndarray:
     """n widths w_k = w_0 q^k summing to ``length``."""
     if abs(q - 1.0) < 1e-12:
         return np.full(n, length / n)
@@ -149,15 +149,15 @@ def make_grid(spec) -> Grid1D:
         widths = np.full(n, length / n)
         anchor = None
     elif spacing == "geometric":
-        widths = _geometric_widths(n, length, q)
+        widths = geometric_widths(n, length, q)
         anchor = None
     else:
         left_len, right_len = position - r0, right - position
         n_left = int(round(n * left_len / length))
         n_left = min(max(n_left, 2), n - 2)
         n_right = n - n_left
-        w_left = _geometric_widths(n_left, left_len, q)[::-1]   # finest next to position
-        w_right = _geometric_widths(n_right, right_len, q)
+        w_left = geometric_widths(n_left, left_len, q)[::-1]   # finest next to position
+        w_right = geometric_widths(n_right, right_len, q)
         widths = np.concatenate([w_left, w_right])
         anchor = n_left
     faces = np.empty(n + 1)

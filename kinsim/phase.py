@@ -14,7 +14,7 @@ import numpy as np
 from .errors import ConvergenceError, InputError
 from .kernels import codes as C
 from .kernels.gibbs import eval_tfuncs, gm_batch
-from .kernels.kkt import equilibrium_batch
+from .kernels.kkt import equilibrium_batch, minimise_flag
 from .kernels.mobility import mobilities as _mobilities
 from .thermo.cache import cached_build
 
@@ -87,7 +87,7 @@ class PhaseModel:
         DMU = np.empty((N, n - 1, n - 1))
         GM = np.empty(N)
         status = np.empty(N, dtype=np.int64)
-        equilibrium_batch(self.params, Tarr, X, Y, warm, MU, PD, DMU, GM, status)
+        equilibrium_batch(self.params, Tarr, X, Y, warm, MU, PD, DMU, GM, status, minimise_flag(self.params))
         res = EquilibriumResult(self.components, self.desc.site_names, Tarr, X, GM, MU, PD, DMU, Y, status)
         if raise_on_failure:
             self.raise_for_status(res)

@@ -13,7 +13,17 @@ Kinds:
     flux      the solver's volume-fixed fluxes against distance
     path      the diffusion path in composition space (x_j against x_k, or a Gibbs triangle)
     markers   Kirkendall marker displacement against sqrt(t), with the parabolic fit
+    energy    the free energy F(t) - F(0) of the specimen (``/free_energy``); never increasing in a
+              closed or periodic run
+    spinodal  an early profile of a gradient-energy run inside the spinodal, its uphill stretches
+              highlighted, with the fastest-growing wavelength of linear theory and the dominant
+              wavelength of the profile marked
+    interfaces the positions of the moving interfaces (regions) against sqrt(t), with the
+              parabolic fit
     phases    phase fractions against distance (a result of several phases, thermo.phases)
+
+Runs of the moving-boundary model ([[region]]) are drawn at each snapshot's own node
+positions, with the interfaces marked (thin dotted lines in the colour of the time).
 """
 
 from __future__ import annotations
@@ -30,10 +40,11 @@ from .errors import InputError
 from .storage import Result
 from .units import ATOMIC_WEIGHTS
 
-__all__ = ["KINDS", "figure", "figure_profiles", "plot_flux", "plot_markers", "plot_mu", "plot_path", "plot_phases",
-           "plot_profiles", "to_weight_percent"]
+__all__ = ["KINDS", "dominant_wavelength", "figure", "figure_profiles", "plot_energy", "plot_flux",
+           "plot_interfaces", "plot_markers", "plot_mu", "plot_path", "plot_phases", "plot_profiles", "plot_spinodal",
+           "to_weight_percent"]
 
-KINDS = ("profiles", "mu", "path", "markers", "flux", "phases")
+KINDS = ("profiles", "mu", "path", "markers", "flux", "energy", "spinodal", "interfaces", "phases")
 UNITS = ("mole-fraction", "weight-percent")
 COLUMN_WIDTH = 3.5  # inches: one column of a two-column journal page
 
@@ -150,20 +161,43 @@ def _si_scale(values) -> tuple[float, str]:
 
 def uphill_nodes(r: Result, it: int, k: int) -> np.ndarray:
     """Nodes on either side of the faces where component k's flux (the solver's,
-    volume-fixed) runs up the gradient of its own concentration c_k = u_k / V_s."""
+    volume-fixed) runs up the gradient of its own concentration c_k = u_k / V_s.  Faces
+    across an interface (a jump between two phases) do not count."""
     c = concentrations(r, it)[:, k]
-    grad = np.diff(c) / np.diff(r.z)
-    up = uphill_faces(r.faces[1:-1], r.flux[it, 1:-1, k], grad)
+    z = r.node_positions(it)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        grad = np.diff(c) / np.diff(z)
+    faces = r.face_positions(it)[1:-1]
+    up = uphill_faces(faces, r.flux[it, 1:-1, k], np.where(np.isfinite(grad), grad, 0.0))
+    if r.interfaces is not None:
+        up &= ~np.isin(faces, r.interfaces[it])
     nodes = np.zeros(r.z.size, dtype=bool)
     nodes[:-1] |= up
     nodes[1:] |= up
     return nodes
 
 
+def _length_unit(r: Result) -> tuple[float, str]:
+    """(factor from m, label) of a distance axis: mm, or nm for specimens shorter than
+    2 um (the gradient-energy scale)."""
+    if float(r.faces[-1] - r.faces[0]) < 2e-6:
+        return 1e9, "nm"
+    return 1e3, "mm"
+
+
 def _mark_weld(ax, r: Result, label=True):
     w = weld_position(r)
     if w is not None:
-        ax.axvline(w * 1e3, label="weld" if label else None, **_WELD)
+        ax.axvline(w * _length_unit(r)[0], label="weld" if label else None, **_WELD)
+
+
+def _mark_interfaces(ax, r: Result, it: int, color):
+    """The interfaces of a moving-boundary run at snapshot ``it``."""
+    if r.interfaces is None:
+        return
+    for s in r.interfaces[it]:
+        if np.isfinite(s):
+            ax.axvline(s * _length_unit(r)[0], color=color, lw=0.6, ls=":", zorder=0)
 
 
 def _legend(ax, skip=(), **kw):
@@ -179,7 +213,7 @@ def _shade_multiphase(ax, r: Result, it: int):
     many = multiphase_nodes(r, it)
     if not many.any():
         return
-    f = r.faces * 1e3
+    f = r.faces * _length_unit(r)[0]
     edges = np.flatnonzero(np.diff(np.concatenate([[0], many.astype(np.int8), [0]])))
     for j, (a, b) in enumerate(zip(edges[::2], edges[1::2])):
         ax.axvspan(f[a], f[b], color="0.9", zorder=0, lw=0, label="several phases" if j == 0 else None)
@@ -196,29 +230,49 @@ def plot_profiles(result, ax=None, component=None, times=None, unit="mole-fracti
     k = _components(r, component, [1 if len(r.components) > 1 else 0])[0]
     ax = ax if ax is not None else _new_axes()
     vals, ulabel = _values(r, unit)
-    zmm = r.z * 1e3
-    ax.plot(zmm, vals[0, :, k], label="initial", **_INITIAL)
+    ax.plot(*_profile_line(r, vals, 0, k, unit), label="initial", **_INITIAL)
     idx = [i for i in time_indices(r, times) if i > 0]
     uphill_drawn = False
     for color, it in zip(_time_colors(len(idx)), idx):
         if mark_uphill:
             up = uphill_nodes(r, it, k)
             if up.any():
-                ax.plot(zmm, np.where(up, vals[it, :, k], np.nan), label=None if uphill_drawn else "uphill",
-                        zorder=1, **_UPHILL)
+                ax.plot(r.node_positions(it) * _length_unit(r)[0], np.where(up, vals[it, :, k], np.nan),
+                        label=None if uphill_drawn else "uphill", zorder=1, **_UPHILL)
                 uphill_drawn = True
-        ax.plot(zmm, vals[it, :, k], color=color, label=time_label(r.time[it]), zorder=2)
+        ax.plot(*_profile_line(r, vals, it, k, unit), color=color, label=time_label(r.time[it]), zorder=2)
+        _mark_interfaces(ax, r, it, color)
     if idx:
         _shade_multiphase(ax, r, idx[-1])
-    return _finish_distance_axes(ax, r, zmm, f"{_name(r.components[k])} ({ulabel})", legend)
+    return _finish_distance_axes(ax, r, f"{_name(r.components[k])} ({ulabel})", legend)
 
 
-def _finish_distance_axes(ax, r, zmm, ylabel, legend):
-    """Weld mark, labels, limits and legend of a plot against distance (mm)."""
+def _profile_line(r: Result, vals, it: int, k: int, unit: str) -> tuple[np.ndarray, np.ndarray]:
+    """(z in the axis unit of ``_length_unit``, values) of component k at snapshot ``it`` (``vals``: the compositions in
+    ``unit``); for a moving-boundary run with the interface compositions of both sides
+    inserted at each interface, so the jump is drawn where the interface is."""
+    z, y = r.node_positions(it), vals[it, :, k]
+    if r.interfaces is None:
+        return z * _length_unit(r)[0], y
+    sides = [r.extra["interface_x_left"][it], r.extra["interface_x_right"][it]]
+    if unit == "weight-percent":
+        sides = [to_weight_percent(x, r.components) for x in sides]
+    for j in np.argsort(r.interfaces[it])[::-1]:  # from the right: the insertion points stay valid
+        s = r.interfaces[it, j]
+        if np.isfinite(s) and np.isfinite(sides[0][j, k]) and np.isfinite(sides[1][j, k]):
+            i = int(np.searchsorted(z, s))
+            z = np.insert(z, i, [s, s])
+            y = np.insert(y, i, [sides[0][j, k], sides[1][j, k]])
+    return z * _length_unit(r)[0], y
+
+
+def _finish_distance_axes(ax, r, ylabel, legend):
+    """Weld mark, labels, limits (the specimen's ends) and legend of a plot against
+    distance (the unit of ``_length_unit``)."""
     _mark_weld(ax, r)
-    ax.set_xlabel("distance $z$ (mm)")
+    ax.set_xlabel(f"distance $z$ ({_length_unit(r)[1]})")
     ax.set_ylabel(ylabel)
-    ax.set_xlim(zmm[0], zmm[-1])
+    ax.set_xlim(r.faces[0] * _length_unit(r)[0], r.faces[-1] * _length_unit(r)[0])
     if legend:
         _legend(ax)
     return ax
@@ -232,18 +286,18 @@ def plot_mu(result, ax=None, component=None, times=None, legend=True):
     r = _read(result)
     k = _components(r, component, [1 if len(r.components) > 1 else 0])[0]
     ax = ax if ax is not None else _new_axes()
-    zmm = r.z * 1e3
     mu = r.mu[..., k] / 1e3
     total = "potential" in r.extra and np.any(np.nan_to_num(r.extra["potential"][..., k]) != 0.0)
     if total:
         mu = mu + np.nan_to_num(r.extra["potential"][..., k]) / 1e3
-    ax.plot(zmm, mu[0], label="initial", **_INITIAL)
+    ax.plot(r.node_positions(0) * _length_unit(r)[0], mu[0], label="initial", **_INITIAL)
     idx = [i for i in time_indices(r, times) if i > 0]
     for color, it in zip(_time_colors(len(idx)), idx):
-        ax.plot(zmm, mu[it], color=color, label=time_label(r.time[it]))
+        ax.plot(r.node_positions(it) * _length_unit(r)[0], mu[it], color=color, label=time_label(r.time[it]))
+        _mark_interfaces(ax, r, it, color)
     sym = f"\\mathrm{{{_name(r.components[k])}}}"
     label = f"$\\mu_{{{sym}}} + \\Phi_{{{sym}}}$" if total else f"$\\mu_{{{sym}}}$"
-    return _finish_distance_axes(ax, r, zmm, f"{label} (kJ mol$^{{-1}}$)", legend)
+    return _finish_distance_axes(ax, r, f"{label} (kJ mol$^{{-1}}$)", legend)
 
 
 def plot_flux(result, ax=None, component=None, times=None, legend=True):
@@ -251,14 +305,14 @@ def plot_flux(result, ax=None, component=None, times=None, legend=True):
     r = _read(result)
     k = _components(r, component, [1 if len(r.components) > 1 else 0])[0]
     ax = ax if ax is not None else _new_axes()
-    fmm = r.faces * 1e3
     idx = [i for i in time_indices(r, times) if i > 0]
     scale, stext = _si_scale(r.flux[idx, :, k])
     for color, it in zip(_time_colors(len(idx)), idx):
-        ax.plot(fmm, r.flux[it, :, k] / scale, color=color, label=time_label(r.time[it]))
+        ax.plot(r.face_positions(it) * _length_unit(r)[0], r.flux[it, :, k] / scale, color=color, label=time_label(r.time[it]))
+        _mark_interfaces(ax, r, it, color)
     ax.axhline(0.0, color="0.6", lw=0.5)
     ylabel = f"$J_{{\\mathrm{{{_name(r.components[k])}}}}}$ ({stext}mol m$^{{-2}}$ s$^{{-1}}$)"
-    return _finish_distance_axes(ax, r, fmm, ylabel, legend)
+    return _finish_distance_axes(ax, r, ylabel, legend)
 
 
 def plot_phases(result, ax=None, times=None, legend=True):
@@ -270,7 +324,7 @@ def plot_phases(result, ax=None, times=None, legend=True):
     if names is None:
         raise InputError("--kind phases needs a result of several phases (thermo.phases); this one has one phase")
     ax = ax if ax is not None else _new_axes()
-    zmm = r.z * 1e3
+    zs = r.z * _length_unit(r)[0]
     frac = np.nan_to_num(r.extra["phase_fraction"])
     shown = [j for j in range(len(names)) if np.any(frac[:, :, j] > 0.0)]
     styles = ("-", "--", ":", "-.")
@@ -278,9 +332,9 @@ def plot_phases(result, ax=None, times=None, legend=True):
     for color, it in zip(_time_colors(len(idx)), idx):
         for s, j in enumerate(shown):
             label = f"{names[j]}, {time_label(r.time[it])}" if len(shown) > 1 else time_label(r.time[it])
-            ax.plot(zmm, frac[it, :, j], color=color, ls=styles[s % len(styles)], label=label)
+            ax.plot(zs, frac[it, :, j], color=color, ls=styles[s % len(styles)], label=label)
     ax.set_ylim(-0.02, 1.02)
-    return _finish_distance_axes(ax, r, zmm, "phase fraction", legend)
+    return _finish_distance_axes(ax, r, "phase fraction", legend)
 
 
 def plot_path(result, ax=None, components=None, times=None, unit="mole-fraction", legend=True):
@@ -370,6 +424,129 @@ def plot_markers(result, ax=None, legend=True):
     return ax
 
 
+def plot_energy(result, ax=None, legend=True):
+    """The free energy of the specimen relative to the start, F(t) - F(0), against time
+    (the file's /free_energy: J m^-2 for planar grids)."""
+    r = _read(result)
+    F = r.extra.get("free_energy")
+    if F is None:
+        raise InputError(f"{r.path} holds no free energy (/free_energy): written by kinsim runs from version "
+                         "0.1 with gradient energy on; run the case again")
+    ax = ax if ax is not None else _new_axes()
+    dF = np.asarray(F, dtype=float) - float(F[0])
+    scale, stext = _si_scale(dF)
+    unit = r.extra_units.get("free_energy", "J m-2").replace("m-2", "m$^{-2}$").replace("m-1", "m$^{-1}$")
+    t = r.time
+    ax.plot(t[1:], dF[1:] / scale, "o-", ms=2.5, color=_time_colors(1)[0], label="$F(t) - F(0)$")
+    ax.axhline(0.0, color="0.6", lw=0.5)
+    if t[1] > 0 and t[-1] / t[1] > 100:
+        ax.set_xscale("log")
+    ax.set_xlabel("time $t$ (s)")
+    ax.set_ylabel(f"$F - F_0$ ({stext}{unit})")
+    if legend:
+        _legend(ax)
+    return ax
+
+
+def plot_interfaces(result, ax=None, legend=True):
+    """Positions of the moving interfaces (um) against sqrt(t), each with the parabolic
+    law s = s_0 + K sqrt(t) fitted (least squares; s_0 its position at t = 0)."""
+    r = _read(result)
+    if r.interfaces is None or r.interfaces.shape[1] == 0:
+        raise InputError(f"{r.path} holds no moving interfaces (a run with [[region]] tables has them)")
+    ax = ax if ax is not None else _new_axes()
+    s = np.sqrt(r.time)
+    regions = _region_phases(r)
+    for j, color in zip(range(r.interfaces.shape[1]), _time_colors(r.interfaces.shape[1])):
+        p = r.interfaces[:, j]
+        name = f"{regions[j]} | {regions[j + 1]}" if len(regions) > j + 1 else f"interface {j}"
+        ax.plot(s, p * 1e6, "o", ms=3, color=color, label=name)
+        ok = np.isfinite(p) & (s > 0)
+        if ok.any():
+            d = p[ok] - p[0]
+            K = float((s[ok] * d).sum() / (s[ok] * s[ok]).sum())  # least squares through (0, s_0)
+            ax.plot([0, s[ok][-1]], [p[0] * 1e6, (p[0] + K * s[ok][-1]) * 1e6], color=color, lw=0.8, ls="--",
+                    label=f"parabolic fit: {K * 1e6:.3g} $\\mu$m s$^{{-1/2}}$ $\\times\\sqrt{{t}}$")
+    ax.set_xlabel("$\\sqrt{t}$ (s$^{1/2}$)")
+    ax.set_ylabel("interface position ($\\mu$m)")
+    ax.set_xlim(left=0)
+    if legend:
+        _legend(ax)
+    return ax
+
+
+def dominant_wavelength(r: Result, it: int, k: int) -> float:
+    """The wavelength (m) of the largest Fourier mode of component k's profile at snapshot
+    it (its mean removed), on the nodes interpolated to a uniform grid."""
+    z = np.linspace(r.z[0], r.z[-1], r.z.size)
+    x = np.interp(z, r.z, r.x[it, :, k])
+    amp = np.abs(np.fft.rfft(x - x.mean()))
+    amp[0] = 0.0
+    j = int(np.argmax(amp))
+    return float("nan") if j == 0 else float(r.faces[-1] - r.faces[0]) / j
+
+
+def plot_spinodal(result, ax=None, component=None, times=None, legend=True):
+    """The early stage of spinodal decomposition (a run with gradient energy): the
+    profiles at the chosen times (default: the snapshot nearest to 2 / R_max, the growth
+    rate of the fastest mode, else the second snapshot), their uphill stretches
+    highlighted, and a bar of the fastest-growing wavelength of linear theory next to the
+    dominant wavelength of the latest profile drawn."""
+    r = _read(result)
+    lam = r.attrs.get("spinodal_wavelength_max_m")
+    if lam is None:
+        raise InputError(f"{r.path} has no fastest-growing wavelength: --kind spinodal needs a run with gradient "
+                         "energy ([gradient]) whose mean composition is inside the spinodal")
+    lam = float(lam)
+    k = _components(r, component, [1 if len(r.components) > 1 else 0])[0]
+    ax = ax if ax is not None else _new_axes()
+    f, unit = _length_unit(r)
+    zz = r.z * f
+    if times is None:
+        rate = float(r.attrs.get("spinodal_growth_rate_max_per_s", 0.0))
+        t_early = 2.0 / rate if rate > 0 else r.time[1]
+        idx = [time_index(r, min(t_early, r.time[-1]), "--times")]
+    else:
+        idx = [i for i in time_indices(r, times) if i > 0]
+    x = r.x[..., k]
+    ax.plot(zz, x[0], label="initial", color="0.65", lw=0.5)  # fluctuations: thin, behind the profiles
+    uphill_drawn = False
+    for color, it in zip(_time_colors(len(idx)), idx):
+        up = uphill_nodes(r, it, k)
+        if up.any():
+            ax.plot(zz, np.where(up, x[it], np.nan), label=None if uphill_drawn else "uphill", zorder=1, **_UPHILL)
+            uphill_drawn = True
+        ax.plot(zz, x[it], color=color, label=time_label(r.time[it]), zorder=2)
+    lam_dom = dominant_wavelength(r, idx[-1], k)
+    lo = min(float(np.nanmin(x[idx])), float(np.nanmin(x[0])))
+    hi = max(float(np.nanmax(x[idx])), float(np.nanmax(x[0])))
+    span = hi - lo if hi > lo else 1.0
+    y = hi + 0.15 * span
+    z0 = zz[0] + 0.03 * (zz[-1] - zz[0])
+    ax.annotate("", xy=(z0 + lam * f, y), xytext=(z0, y),
+                arrowprops=dict(arrowstyle="<->", color="crimson", lw=1.0, shrinkA=0, shrinkB=0))
+    ax.text(z0 + lam * f + 0.02 * (zz[-1] - zz[0]), y,
+            f"$\\lambda_{{max}}$ = {lam * f:.3g} {unit} (linear theory)\ndominant: {lam_dom * f:.3g} {unit} "
+            f"at {time_label(r.time[idx[-1]])}", ha="left", va="center", fontsize=6, color="crimson")
+    ax.set_ylim(lo - 0.05 * span, hi + 0.45 * span)
+    ax.set_xlabel(f"distance $z$ ({unit})")
+    ax.set_ylabel(f"{_name(r.components[k])} (mole fraction)")
+    ax.set_xlim(zz[0], zz[-1])
+    if legend:
+        _legend(ax, loc="upper right", ncol=3)
+    return ax
+
+
+def _region_phases(r: Result) -> list[str]:
+    """The phases of the regions of a moving-boundary run, left to right."""
+    import json
+
+    try:
+        return list(json.loads(r.attrs.get("regions", "[]")))
+    except ValueError:
+        return []
+
+
 def _name(c: str) -> str:
     """Element symbol as printed: 'SI' -> 'Si'."""
     return c[:1].upper() + c[1:].lower() if c.isalpha() and len(c) <= 2 else c
@@ -409,8 +586,8 @@ def figure(result, out, kind="profiles", times=None, components=None, unit="mole
     """Draw ``kind`` for the result and save it to ``out`` (format from its suffix).
 
     profiles, mu and flux: one panel per component (default: all but the dependent one);
-    path: one panel (two components: x_j against x_k; three: Gibbs triangle); markers:
-    one panel.  Returns the output path."""
+    path: one panel (two components: x_j against x_k; three: Gibbs triangle); markers and
+    interfaces: one panel.  Returns the output path."""
     from matplotlib import rc_context
     from matplotlib.figure import Figure
 
@@ -426,7 +603,7 @@ def figure(result, out, kind="profiles", times=None, components=None, unit="mole
         raise InputError(f"--unit: {unit!r} is not one of {', '.join(UNITS)}")
     r = _read(result)
     with rc_context(STYLE):
-        if kind in ("profiles", "mu", "flux"):
+        if kind in ("profiles", "mu", "flux", "spinodal"):
             ks = _components(r, components, range(1, len(r.components)) if len(r.components) > 1 else [0])
             fig = Figure(figsize=(COLUMN_WIDTH, 1.9 * len(ks) + 0.5), layout="constrained")
             axes = fig.subplots(len(ks), 1, sharex=True, squeeze=False)[:, 0]
@@ -435,6 +612,8 @@ def figure(result, out, kind="profiles", times=None, components=None, unit="mole
                 c = r.components[k]
                 if kind == "profiles":
                     plot_profiles(r, ax, c, times, unit, legend=False)
+                elif kind == "spinodal":
+                    plot_spinodal(r, ax, c, times, legend=False)
                 elif kind == "mu":
                     plot_mu(r, ax, c, times, legend=False)
                 else:
@@ -450,11 +629,16 @@ def figure(result, out, kind="profiles", times=None, components=None, unit="mole
         elif kind == "path":
             fig = Figure(figsize=(COLUMN_WIDTH, 3.0), layout="constrained")
             plot_path(r, fig.add_subplot(), components, times, unit)
+        elif kind == "energy":
+            if components:
+                raise InputError("--components does not apply to --kind energy")
+            fig = Figure(figsize=(COLUMN_WIDTH, 2.4), layout="constrained")
+            plot_energy(r, fig.add_subplot())
         else:
             if components:
-                raise InputError("--components does not apply to --kind markers")
+                raise InputError(f"--components does not apply to --kind {kind}")
             fig = Figure(figsize=(COLUMN_WIDTH, 2.6), layout="constrained")
-            plot_markers(r, fig.add_subplot())
+            (plot_markers if kind == "markers" else plot_interfaces)(r, fig.add_subplot())
         title = _title(r)
         if title:
             fig.suptitle(title, fontsize=7)

@@ -52,7 +52,8 @@ def main():
     case = Path(sys.argv[1]) if len(sys.argv) > 1 else REPO / "cases" / "darken-fe-si-c.toml"
     import numba
 
-    print(f"{case.name}, numba {numba.__version__}, {os.cpu_count()} CPUs")
+    print(f"{case.name}, numba {numba.__version__}, LLVM optimisation level {int(numba.config.OPT)} (NUMBA_OPT), "
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory() as tmp:
         cache = Path(tmp) / "numba-cache"
         for label in ("cold", "warm"):
@@ -61,7 +62,7 @@ def main():
             for key in ("equilibrium kernel", "stepper", "solve", "process"):
                 wall, cpu = r[key]
                 parts.append(f"{key} {wall:.2f} s" + (f" ({cpu:.2f} s CPU)" if cpu is not None else ""))
-            print(f"  {label}: " + ", ".join(parts))
+            print(f"  {label}: " + ", ".join(parts) + f"  [load average {os.getloadavg()[0]:.2f}]")
     print("  (stepper: compile or load of advance and everything it calls, plus the first evaluation of the state)")
 
 

@@ -17,6 +17,15 @@ SHARED_DB = REPO.parent / "shared" / "databases"
 os.environ.setdefault("KINSIM_CACHE_DIR", str(REPO / ".pytest_cache" / "kinsim-phases"))
 
 
+def run_case(case, directory, *sets, name="out.h5"):
+    """Run ``case`` (a path, dict or Case) through the public :func:`kinsim.run` with the
+    ``section.key=value`` overrides ``sets``, writing ``directory/name``; returns the
+    :class:`~kinsim.Result` read back from that file (``r.case`` is the parsed case)."""
+    import kinsim
+
+    return kinsim.run(case, output=Path(directory) / name, overrides=list(sets))
+
+
 def shared_db(name: str) -> Path:
     """A reference database of ../shared, or skip the test when that folder is absent."""
     p = SHARED_DB / name

@@ -18,13 +18,11 @@ import shutil
 import h5py
 import numpy as np
 import pytest
+from conftest import REPO, one_error_line, run_case
 
-from conftest import REPO, one_error_line
 from kinsim.analysis import analyze, concentrations
-from kinsim.case import load_case
 from kinsim.cli import main
 from kinsim.errors import InputError, KinsimError, ResultFileError
-from kinsim.simulation import Simulation
 from kinsim.storage import ResultWriter, read_result
 
 IDEAL = REPO / "cases" / "ideal-binary-erf.toml"
@@ -34,11 +32,6 @@ D0 = 1e-14
 WELD_IDEAL = 0.5e-3
 
 
-def _run(case, out, overrides):
-    Simulation(load_case(case, overrides=overrides)).run(output=out, progress=False)
-    return out
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """Small runs made once: 10 h of the ideal couple (2 sqrt(D t) = 38 um << 0.5 mm: still
@@ -46,11 +39,11 @@ def runs(tmp_path_factory):
     reverses twice, and Darken's couple for 4 days."""
     d = tmp_path_factory.mktemp("analysis")
     return {
-        "ideal": _run(IDEAL, d / "ideal.h5", ["output.snapshots=2"]),
-        "unequal": _run(IDEAL, d / "unequal.h5", ["output.snapshots=2", "mobility.scale.B=10"]),
-        "ternary": _run(NICRAL, d / "nicral.h5", ["initial.left.AL=0.15", "conditions.duration=25 h",
-                                                  "output.snapshots=2"]),
-        "darken": _run(DARKEN, d / "darken.h5", ["conditions.duration=4 d", "output.snapshots=4"]),
+        "ideal": run_case(IDEAL, d, "output.snapshots=2", name="ideal.h5").path,
+        "unequal": run_case(IDEAL, d, "output.snapshots=2", "mobility.scale.B=10", name="unequal.h5").path,
+        "ternary": run_case(NICRAL, d, "initial.left.AL=0.15", "conditions.duration=25 h", "output.snapshots=2",
+                            name="nicral.h5").path,
+        "darken": run_case(DARKEN, d, "conditions.duration=4 d", "output.snapshots=4", name="darken.h5").path,
     }
 
 

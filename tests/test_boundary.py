@@ -10,26 +10,15 @@ import math
 
 import numpy as np
 import pytest
+from conftest import CASES_DB, REPO, TESTS_DB, one_error_line, run_case
 from scipy.integrate import quad
 from scipy.optimize import brentq
 from scipy.special import erfc
-
-from conftest import CASES_DB, REPO, TESTS_DB, one_error_line
-from kinsim.case import load_case
-from kinsim.simulation import Simulation
-from kinsim.storage import read_result
 
 R = 8.3145
 IDEAL = REPO / "cases" / "ideal-binary-erf.toml"
 CARB = REPO / "cases" / "fe-c-carburizing.toml"
 FEC = CASES_DB / "fe-c.tdb"
-
-
-def run(path, tmp_path, *sets, name="out.h5"):
-    case = load_case(path, overrides=list(sets))
-    out = tmp_path / name
-    Simulation(case).run(output=out, progress=False)
-    return read_result(out), case
 
 
 def content(r, k):
@@ -47,7 +36,8 @@ def graphite_mu_c(T):
 
 
 def pycalphad_mu_c(x_c, T):
-    from pycalphad import Database, equilibrium, variables as v
+    from pycalphad import Database, equilibrium
+    from pycalphad import variables as v
 
     eq = equilibrium(Database(str(FEC)), ["FE", "C", "VA"], ["FCC_A1"],
                      {v.X("C"): x_c, v.T: T, v.P: 101325, v.N: 1})
@@ -59,7 +49,7 @@ def test_fixed_flux_time_table_adds_exactly_the_integrated_flux(tmp_path):
     # B enters at the left face with a flux that ramps 0 -> 2e-6 -> 0 mol m^-2 s^-1 over
     # 10 h; the right face is closed.  The finite-volume content must change by exactly
     # the time integral of the flux (trapezoid of the table, by hand: 2e-6 * 36000 / 2).
-    r, case = run(IDEAL, tmp_path, "grid.nodes=60", "output.snapshots=4",
+    r = run_case(IDEAL, tmp_path, "grid.nodes=60", "output.snapshots=4",
                   'boundary.left={type="fixed-flux", flux={B=[[0, 0.0], ["5 h", 2e-6], ["10 h", 0.0]]}}')
     added = content(r, 1) - content(r, 1)[0]
     def flux(t):
@@ -78,7 +68,7 @@ def test_fixed_flux_time_table_adds_exactly_the_integrated_flux(tmp_path):
 def _dilute_carburizing(tmp_path, *extra, name="carb.h5"):
     # a dilute version of the shipped case: 0.1 wt% C in, surface at a_C = 0.1, so D
     # hardly varies and the erfc solution applies
-    return run(CARB, tmp_path, "conditions.duration=2 h", "output.snapshots=2", "grid.nodes=160",
+    return run_case(CARB, tmp_path, "conditions.duration=2 h", "output.snapshots=2", "grid.nodes=160",
                'boundary.left={type="fixed-activity", activity={C=0.1}, reference={C="GRAPHITE_A9"}}',
                "initial.composition={C=0.1}", "solver.rtol=1e-5", *extra, name=name)
 
@@ -86,7 +76,7 @@ def _dilute_carburizing(tmp_path, *extra, name="carb.h5"):
 def test_fixed_activity_matches_erfc_with_the_surface_composition_from_pycalphad(tmp_path):
     from kinsim.phase import load_phase
 
-    r, case = _dilute_carburizing(tmp_path)
+    r = _dilute_carburizing(tmp_path)
     T = 1200.0
     a = 0.1
     mu_target = graphite_mu_c(T) + R * T * math.log(a)
@@ -115,15 +105,15 @@ def test_fixed_activity_matches_erfc_with_the_surface_composition_from_pycalphad
 def test_fixed_potential_equals_fixed_activity_with_the_same_mu(tmp_path):
     T = 1200.0
     mu_b = graphite_mu_c(T) + R * T * math.log(0.1)
-    ra, _ = _dilute_carburizing(tmp_path, name="a.h5")
-    rp, _ = _dilute_carburizing(tmp_path, f'boundary.left={{type="fixed-potential", mu={{C={mu_b!r}}}}}',
+    ra = _dilute_carburizing(tmp_path, name="a.h5")
+    rp = _dilute_carburizing(tmp_path, f'boundary.left={{type="fixed-potential", mu={{C={mu_b!r}}}}}',
                                 name="p.h5")
     # graphite's G is tabulated in T for the kernels: identical to 1e-4 J/mol
     np.testing.assert_allclose(rp.x, ra.x, rtol=0, atol=1e-9)
 
 
 def test_fixed_activity_long_anneal_reaches_equilibrium_with_the_reservoir(tmp_path):
-    r, _ = run(CARB, tmp_path, "grid.length=0.2 mm", "grid.nodes=30", "conditions.duration=10 h",
+    r = run_case(CARB, tmp_path, "grid.length=0.2 mm", "grid.nodes=30", "conditions.duration=10 h",
                "output.snapshots=2", 'boundary.left={type="fixed-activity", activity={C=0.3}, '
                'reference={C="GRAPHITE_A9"}}')
     T = 1200.0
@@ -135,7 +125,7 @@ def test_fixed_activity_long_anneal_reaches_equilibrium_with_the_reservoir(tmp_p
 
 @pytest.mark.slow
 def test_shipped_carburizing_case_boost_then_diffuse(tmp_path):
-    r, case = run(CARB, tmp_path)
+    r = run_case(CARB, tmp_path)
     T = 1200.0
     t = r.time
     u = r.x[:, :, 1] / r.x[:, :, 0]
@@ -168,7 +158,7 @@ def test_temperature_schedule_follows_the_integral_of_D(tmp_path):
     # Arrhenius ideal binary (D = D0 exp(-Q/RT), composition independent): under T(t)
     # the couple keeps its erfc form with D t replaced by the integral of D(T(t)) dt
     sched = '[[0, 1000], ["4 h", 1100], ["8 h", 1100], ["10 h", 1050]]'
-    r, case = run(IDEAL, tmp_path, f"thermo.database={ARRH}", f"conditions.temperature={sched}",
+    r = run_case(IDEAL, tmp_path, f"thermo.database={ARRH}", f"conditions.temperature={sched}",
                   "conditions.duration=10 h", "grid.nodes=200", "output.snapshots=[\"4 h\", \"10 h\"]",
                   "solver.rtol=1e-6", "grid.length=2 mm", "initial.position=1 mm")
     D0, Q = 1e-6, 150000.0

@@ -74,6 +74,13 @@ def _corpus() -> list[dict]:
                              "initial_step": "1 s"},
                      output={"file": "elsewhere.h5", "snapshots": ["1 h", "2 h"]},
                      onsager={"form": "relative", "matrix": [[0, 0.1], [0.1, 0]]}))
+    out.append(_with(base, initial={"type": "uniform", "composition": {"B": 0.5},
+                                    "perturbation": {"type": "random", "amplitude": {"B": 0.01}, "seed": 3}},
+                     boundary={"left": {"type": "periodic"}, "right": {"type": "periodic"}},
+                     gradient={"kappa": 1e-14}))
+    out.append(_with(base, initial={**base["initial"],
+                                    "perturbation": {"type": "cosine", "amplitude": {"B": 0.01},
+                                                     "wavelengths": ["0.1 mm", "0.25 mm"]}}))
     out.append(_with(base, potential=[
         {"species": "B", "kind": "stress", "volume": 4e-6, "z": [0, "1 mm"], "value": [1e8, -1e8],
          "time": [[0, 0.0], ["1 h", 1.0]]},
@@ -85,6 +92,14 @@ def _corpus() -> list[dict]:
     out.append(_with(base, thermo={**thermo, "phases": ["FCC_A1", "BCC_A2", "SIGMA"]},
                      homogenization={"averaging": "labyrinth", "matrix": "FCC_A1", "exponent": 2,
                                      "excluded": ["SIGMA"], "ideal_term": 0.01, "face_mean": "arithmetic"}))
+    regions = {k: v for k, v in base.items() if k not in ("initial", "grid")}
+    regions.update(thermo={"database": str(REPO / "tests" / "databases" / "two-phase-ab.tdb"),
+                           "components": ["A", "B"]}, grid={"geometry": "planar"},
+                   region=[{"phase": "ALPHA", "width": "0.5 mm", "nodes": 10, "spacing": "geometric", "ratio": 1.1,
+                            "interface": "para-equilibrium", "unit": "mole-fraction", "z": [0, "0.5 mm"],
+                            "B": [0.05, 0.1]},
+                           {"phase": "BETA", "width": "0.5 mm", "nodes": 10, "composition": {"B": 0.65}}])
+    out.append(regions)
     return out
 
 

@@ -13,26 +13,15 @@ import math
 
 import numpy as np
 import pytest
+from conftest import REPO, run_case
 from scipy.special import erfc, j0, j1, jn_zeros
-
-from conftest import REPO
-from kinsim.case import load_case
-from kinsim.simulation import Simulation
-from kinsim.storage import read_result
 
 IDEAL = REPO / "cases" / "ideal-binary-erf.toml"
 D0 = 1e-14  # m^2/s, the diffusivity built into cases/databases/ideal-ab.tdb
 
 
-def run(case_path, tmp_path, *sets, name="out.h5"):
-    case = load_case(case_path, overrides=list(sets))
-    out = tmp_path / name
-    Simulation(case).run(output=out, progress=False)
-    return read_result(out)
-
-
 def erf_error(tmp_path, nodes):
-    r = run(IDEAL, tmp_path, f"grid.nodes={nodes}", "output.snapshots=1", name=f"erf{nodes}.h5")
+    r = run_case(IDEAL, tmp_path, f"grid.nodes={nodes}", "output.snapshots=1", name=f"erf{nodes}.h5")
     t = r.time[-1]
     exact = 0.2 + 0.4 * 0.5 * erfc(-(r.z - 0.5e-3) / (2 * math.sqrt(D0 * t)))
     return np.abs(r.x[-1, :, 1] - exact).max(), r
@@ -50,7 +39,7 @@ def test_erfc_couple_and_second_order_convergence(tmp_path):
 
 
 def test_closed_ends_conserve_every_component(tmp_path):
-    r = run(REPO / "cases" / "nicral-couple.toml", tmp_path, "conditions.duration=20 h", "output.snapshots=4")
+    r = run_case(REPO / "cases" / "nicral-couple.toml", tmp_path, "conditions.duration=20 h", "output.snapshots=4")
     vol = np.diff(r.faces)
     # u-fractions (all components substitutional here): amounts per volume
     totals = (r.x * vol[None, :, None]).sum(axis=1)
@@ -61,7 +50,7 @@ def test_boltzmann_scaling_and_parabolic_markers(tmp_path):
     """Unequal mobilities (D_B = 10 D_A): D depends on composition, profiles still
     collapse on z / sqrt(t) in a semi-infinite couple, and the Kirkendall marker moves
     as sqrt(t)."""
-    r = run(IDEAL, tmp_path, "mobility.scale={B = 10.0}", "grid.nodes=400", "grid.length=4 mm",
+    r = run_case(IDEAL, tmp_path, "mobility.scale={B = 10.0}", "grid.nodes=400", "grid.length=4 mm",
             "initial.position=2 mm", "conditions.duration=40 h", "output.snapshots=[\"10 h\", \"40 h\"]",
             "solver.rtol=1e-6", "solver.atol=1e-8")
     t1, t2 = r.time[1], r.time[2]
@@ -76,7 +65,7 @@ def test_boltzmann_scaling_and_parabolic_markers(tmp_path):
 
 
 def test_equal_mobilities_leave_the_marker_in_place(tmp_path):
-    r = run(IDEAL, tmp_path, "output.snapshots=2")
+    r = run_case(IDEAL, tmp_path, "output.snapshots=2")
     # zero in the continuum; the discrete lattice flux leaves an O(dz^2) residue
     assert abs(r.markers[-1, 0] - 0.5e-3) < 2e-3 * math.sqrt(D0 * r.time[-1])
 
@@ -97,7 +86,7 @@ def test_cylinder_and_sphere_with_fixed_surface(tmp_path, geometry):
                     .replace("nodes = 200", "nodes = 100")
                     .replace('database = "databases/ideal-ab.tdb"',
                              f'database = "{REPO / "cases" / "databases" / "ideal-ab.tdb"}"'))
-    r = run(case, tmp_path, "output.snapshots=1")
+    r = run_case(case, tmp_path, "output.snapshots=1")
     rr = r.z
     tau = D0 * t_end / a**2
     if geometry == "spherical":
@@ -116,8 +105,8 @@ def test_cylinder_and_sphere_with_fixed_surface(tmp_path, geometry):
 def test_explicit_scheme_agrees_with_implicit(tmp_path):
     sets = ["grid.nodes=80", "grid.length=0.2 mm", "initial.position=0.1 mm", "output.snapshots=1",
             "conditions.duration=2 h"]
-    imp = run(IDEAL, tmp_path, *sets, name="i.h5")
-    exp = run(IDEAL, tmp_path, *sets, "solver.method=explicit", name="e.h5")
+    imp = run_case(IDEAL, tmp_path, *sets, name="i.h5")
+    exp = run_case(IDEAL, tmp_path, *sets, "solver.method=explicit", name="e.h5")
     assert exp.status == "completed"
     exact = 0.2 + 0.4 * 0.5 * erfc(-(exp.z - 0.1e-3) / (2 * math.sqrt(D0 * exp.time[-1])))
     assert np.abs(exp.x[-1, :, 1] - exact).max() < 2e-3
@@ -127,6 +116,6 @@ def test_explicit_scheme_agrees_with_implicit(tmp_path):
 def test_stiff_darken_couple_takes_few_steps(tmp_path):
     """Carbon diffuses ~10^4 times faster than silicon: the implicit solver still needs
     only a few hundred steps for 13 days."""
-    r = run(REPO / "cases" / "darken-fe-si-c.toml", tmp_path, "output.snapshots=1", name="d.h5")
+    r = run_case(REPO / "cases" / "darken-fe-si-c.toml", tmp_path, "output.snapshots=1", name="d.h5")
     assert r.status == "completed"
     assert r.attrs["steps"] < 500

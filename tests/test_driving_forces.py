@@ -12,26 +12,19 @@ import math
 
 import numpy as np
 import pytest
+from conftest import CASES_DB, REPO, run_case
 
-from conftest import CASES_DB, REPO
 from kinsim.case import FARADAY, load_case
 from kinsim.simulation import Simulation
-from kinsim.storage import read_result
 
 R = 8.3145
 ROD = REPO / "cases" / "stressed-rod.toml"
 IDEAL = REPO / "cases" / "ideal-binary-erf.toml"
 
 
-def run(path, tmp_path, *sets, name="out.h5"):
-    case = load_case(path, overrides=list(sets))
-    out = tmp_path / name
-    Simulation(case).run(output=out, progress=False)
-    return read_result(out), case
-
-
 def pycalphad_mu(db, comps, x, T, comp):
-    from pycalphad import Database, equilibrium, variables as v
+    from pycalphad import Database, equilibrium
+    from pycalphad import variables as v
 
     conds = {v.X(c): xv for c, xv in x.items()}
     conds.update({v.T: T, v.P: 101325, v.N: 1})
@@ -41,11 +34,11 @@ def pycalphad_mu(db, comps, x, T, comp):
 
 @pytest.fixture(scope="module")
 def rod(tmp_path_factory):
-    return run(ROD, tmp_path_factory.mktemp("rod"))
+    return run_case(ROD, tmp_path_factory.mktemp("rod"))
 
 
 def test_stressed_rod_atoms_move_without_a_concentration_gradient(rod):
-    r, case = rod
+    r = rod
     x = r.x[:, :, 1]
     assert np.ptp(x[0]) == 0.0  # uniform at the start ...
     assert np.all(np.abs(r.flux[0, 1:-1, 1]) > 0)  # ... yet carbon flows at once
@@ -63,7 +56,7 @@ def test_stressed_rod_atoms_move_without_a_concentration_gradient(rod):
 
 
 def test_stressed_rod_steady_state_has_uniform_total_potential_by_pycalphad(rod):
-    r, case = rod
+    r = rod
     T = 1173.0
     phi = r.extra["potential"][-1, :, 1]
     # pycalphad's mu_C at a few nodes of the final profile, plus Phi_C: uniform
@@ -85,7 +78,7 @@ def test_electric_potential_steady_state_of_an_ideal_binary(tmp_path):
     # mu_B + Phi_B - mu_A uniform: x_B / x_A = C exp(-F phi(z) / RT), C from conservation.
     L = 1e-4
     T = 1000.0
-    r, case = run(IDEAL, tmp_path, "grid.nodes=50", f"grid.length={L}", f"initial.position={L / 2}",
+    r = run_case(IDEAL, tmp_path, "grid.nodes=50", f"grid.length={L}", f"initial.position={L / 2}",
                   "initial.left={B=0.4}", "initial.right={B=0.4}", "conditions.duration=10 d", "output.snapshots=2",
                   f'potential=[{{species="B", kind="electric", charge=1.0, z=[0, {L}], value=[0.0, 0.05]}}]')
     z = r.z
@@ -114,8 +107,9 @@ def test_potential_kinds_and_time_factor(tmp_path):
     assert list(sim.problem.schedules.phi_species) == [1, 1, 0]
     # round trip through the stored TOML keeps them
     assert load_case(IDEAL, overrides=[]).potentials == ()
-    from kinsim.case import parse_case
     import tomllib
+
+    from kinsim.case import parse_case
 
     again = parse_case(tomllib.loads(case.to_toml()), case.path)
     assert again.potentials == case.potentials
@@ -126,7 +120,7 @@ FEMN = CASES_DB / "fe-mn-si-c.tdb"
 
 
 def _drag_case(tmp_path, *extra, name="drag.h5"):
-    return run(ROD, tmp_path, f"thermo.database={FEMN}", 'thermo.components=["FE", "MN", "C"]',
+    return run_case(ROD, tmp_path, f"thermo.database={FEMN}", 'thermo.components=["FE", "MN", "C"]',
                "initial.composition={MN=0.02, C=0.02}", "conditions.duration=1 h", "output.snapshots=2",
                "grid.nodes=30", *extra, name=name)
 
@@ -134,8 +128,9 @@ def _drag_case(tmp_path, *extra, name="drag.h5"):
 def test_cross_term_drags_a_component_with_no_potential_gradient(tmp_path):
     from kinsim.phase import load_phase
 
-    r0, _ = _drag_case(tmp_path, name="none.h5")
-    r, case = _drag_case(tmp_path, 'onsager={form="relative", matrix=[[0,0,0],[0,0,0.5],[0,0.5,0]]}')
+    r0 = _drag_case(tmp_path, name="none.h5")
+    r = _drag_case(tmp_path, 'onsager={form="relative", matrix=[[0,0,0],[0,0,0.5],[0,0.5,0]]}')
+    case = r.case
     # without cross terms Mn does not move at t = 0 (its potential is flat) ...
     assert np.abs(r0.flux[0, :, 1]).max() == 0.0
     # ... with L'_MnC it is dragged along by carbon: J'_Mn = -L'_MnC dPhi_C/dz, and in the
@@ -182,7 +177,7 @@ def test_absolute_cross_terms_that_are_not_psd_are_rejected(tmp_path, capsys):
 def test_mu_plot_shows_the_total_potential_when_potentials_act(rod):
     from kinsim.plotting import plot_mu
 
-    r, _ = rod
+    r = rod
     ax = plot_mu(r, times=[r.time[-1]])
     y = ax.lines[-1].get_ydata()
     np.testing.assert_allclose(y, (r.mu[-1, :, 1] + r.extra["potential"][-1, :, 1]) / 1e3, rtol=1e-12)

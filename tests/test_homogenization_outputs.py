@@ -88,3 +88,21 @@ def test_analyze_warns_where_several_phases_coexist(stored):
     a = analyze(out)
     text = " ".join(a.warnings)
     assert "hold several phases" in text and "binary couple" in text
+
+
+def test_free_energy_of_the_multiphase_nodes_never_increases(stored):
+    """/free_energy of a homogenization run: the nodes' molar Gibbs energies are those of
+    their multiphase equilibria, sum_k x_k mu_k (A and B substitutional: one mole of
+    atoms per mole of substitutional atoms), integrated over the cells; in the closed
+    couple it never increases and it falls while the phases redistribute."""
+    out, mem = stored
+    from kinsim.storage import read_result
+
+    r = read_result(out)
+    F = r.extra["free_energy"]
+    assert r.extra_units["free_energy"] == "J m-2" and F.shape == r.time.shape
+    np.testing.assert_array_equal(F, mem.extra["free_energy"])
+    Vs = float(r.attrs["molar_volume"])
+    expected = [np.sum(np.diff(r.faces) * np.sum(r.x[i] * r.mu[i], axis=1)) / Vs for i in range(r.time.size)]
+    np.testing.assert_allclose(F, expected, rtol=1e-12)
+    assert np.all(np.diff(F) <= 1e-12 * np.abs(F[0])) and F[-1] < F[0]

@@ -4,7 +4,6 @@ file, the uphill highlight against the solver's fluxes, file formats, no window,
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import shutil
 
@@ -15,10 +14,11 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from conftest import REPO, one_error_line  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 
-from conftest import REPO, one_error_line  # noqa: E402
 from kinsim import plotting as P  # noqa: E402
+from kinsim import sweep  # noqa: E402
 from kinsim.case import load_case  # noqa: E402
 from kinsim.cli import main  # noqa: E402
 from kinsim.errors import InputError, KinsimError  # noqa: E402
@@ -125,7 +125,9 @@ def test_given_axes_are_used_and_returned(runs):
     assert P.plot_markers(runs["ideal"], ax=ax) is ax
 
 
-@pytest.mark.parametrize("kind", [k for k in P.KINDS if k != "phases"])  # phases: test_homogenization_outputs
+# spinodal: tests/test_gradient_plots.py; interfaces: tests/test_moving_boundary.py; phases:
+# tests/test_homogenization_outputs.py
+@pytest.mark.parametrize("kind", [k for k in P.KINDS if k not in ("spinodal", "interfaces", "phases")])
 def test_cli_every_kind_no_window(runs, tmp_path, capsys, kind):
     import matplotlib.pyplot as plt
 
@@ -177,12 +179,6 @@ def test_cli_bad_input(runs, tmp_path, capsys):
 
 
 def test_sweep_directory_dispatch(tmp_path, capsys, monkeypatch):
-    if importlib.util.find_spec("kinsim.sweep") is None:
-        pytest.skip("kinsim.sweep not present")
-    import kinsim.sweep as sweep
-
-    if not hasattr(sweep, "plot_metric"):
-        pytest.skip("kinsim.sweep has no plot_metric")
     calls = []
 
     def fake_plot_metric(directory, metric, against, ax=None):
@@ -206,15 +202,9 @@ def test_sweep_directory_dispatch(tmp_path, capsys, monkeypatch):
 
 def test_sweep_directory_end_to_end(tmp_path, capsys):
     """A real two-run sweep (M_B x 1 and x 10): its Kirkendall shift plotted by `kinsim plot DIR`."""
-    sweep = pytest.importorskip("kinsim.sweep")
-    if not hasattr(sweep, "run_sweep") or not hasattr(sweep, "plot_metric"):
-        pytest.skip("kinsim.sweep has no run_sweep/plot_metric")
     d = tmp_path / "sw"
-    try:
-        s = sweep.run_sweep(IDEAL, ["mobility.scale.B=1,10"], d, sets=["grid.nodes=40", "output.snapshots=2"],
-                            workers=1, progress=False)
-    except TypeError as exc:  # the sweep's API differs from the one this test was written for
-        pytest.skip(f"kinsim.sweep.run_sweep: {exc}")
+    s = sweep.run_sweep(IDEAL, ["mobility.scale.B=1,10"], d, sets=["grid.nodes=40", "output.snapshots=2"],
+                        workers=1, progress=False)
     assert s.completed == 2
     out = tmp_path / "k.svg"
     assert main(["plot", str(d), "--metric", "kirkendall_shift_m", "--against", "mobility.scale.B",
@@ -225,8 +215,6 @@ def test_sweep_directory_end_to_end(tmp_path, capsys):
 
 def test_sweep_directory_errors_from_the_sweep_module(tmp_path, capsys):
     """An empty directory is no sweep: kinsim.sweep says so in one line (exit 2)."""
-    if importlib.util.find_spec("kinsim.sweep") is None:
-        pytest.skip("kinsim.sweep not present")
     code = main(["plot", str(tmp_path), "--metric", "wall_s", "--against", "conditions.temperature",
                  "-o", str(tmp_path / "m.png")])
     e = capsys.readouterr().err

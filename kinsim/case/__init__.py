@@ -12,22 +12,25 @@ Modules, in the order a case flows through them:
   :mod:`~kinsim.case.composition`, :mod:`~kinsim.case.timetable`: the value readers;
 - :mod:`~kinsim.case.model` (:class:`Case` and the specs of its sections),
   :mod:`~kinsim.case.boundary`, :mod:`~kinsim.case.potentials`,
-  :mod:`~kinsim.case.onsager`, :mod:`~kinsim.case.homogenization`: the resolved case,
-  each with its own reader.
+  :mod:`~kinsim.case.onsager`, :mod:`~kinsim.case.gradient`,
+  :mod:`~kinsim.case.perturbation`, :mod:`~kinsim.case.homogenization`: the resolved
+  case, each with its own reader.
 
 This package must not import numba or pycalphad (a case is read before anything heavy).
 """
 
 from .boundary import BoundarySide, BoundarySpec, BoundaryStage
+from .gradient import GradientSpec
 from .homogenization import HomogenizationSpec
 from .model import Case, ConditionsSpec, GridSpec, InitialSpec, MobilitySpec, OutputSpec, SolverSpec, ThermoSpec
 from .onsager import OnsagerSpec
 from .overrides import apply_override, parse_value
 from .parse import from_toml, load_case, parse_case, read_case_file
+from .perturbation import PerturbationSpec
 from .potentials import FARADAY, PotentialSpec
 from .reference import reference_markdown
 from .schema import (BOUNDARY_TYPES, COMPOSITION_UNITS, INITIAL_TYPES, MISSING_MOBILITY, ONSAGER_FORMS,
-                     POTENTIAL_KINDS, SCHEMA, SOLVER_METHODS)
+                     PERTURBATION_TYPES, POTENTIAL_KINDS, SCHEMA, SOLVER_METHODS)
 from .timetable import TimeTable, is_constant, table_value
 
 __all__ = [
@@ -37,6 +40,7 @@ __all__ = [
     "INITIAL_TYPES",
     "MISSING_MOBILITY",
     "ONSAGER_FORMS",
+    "PERTURBATION_TYPES",
     "POTENTIAL_KINDS",
     "SCHEMA",
     "SOLVER_METHODS",
@@ -45,12 +49,14 @@ __all__ = [
     "BoundaryStage",
     "Case",
     "ConditionsSpec",
+    "GradientSpec",
     "GridSpec",
     "HomogenizationSpec",
     "InitialSpec",
     "MobilitySpec",
     "OnsagerSpec",
     "OutputSpec",
+    "PerturbationSpec",
     "PotentialSpec",
     "SolverSpec",
     "ThermoSpec",

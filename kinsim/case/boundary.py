@@ -2,6 +2,7 @@
 
 ``[boundary.left]`` / ``[boundary.right]`` hold one condition, or
 ``[[boundary.<side>.stages]]`` several, each but the last with ``until`` (its end time).
+``periodic`` joins the two ends: it is the one condition of both sides.
 The values of a condition are time tables in absolute run time (see
 :mod:`kinsim.case.timetable`).
 """
@@ -186,12 +187,12 @@ def _stage(sec: Section, comps: tuple) -> BoundaryStage:
     kind = sec.choice("type")
     until = sec.time("until")
     used = {"closed": set(), "fixed-composition": {"composition", "unit"}, "fixed-flux": {"flux"},
-            "fixed-activity": {"activity", "reference"}, "fixed-potential": {"mu"}}[kind]
+            "fixed-activity": {"activity", "reference"}, "fixed-potential": {"mu"}, "periodic": set()}[kind]
     for k in ("composition", "unit", "flux", "activity", "mu", "reference"):
         if sec.has(k) and k not in used:
             raise CaseError(f"{where}.{k} is not used with type = '{kind}'")
-    if kind == "closed":
-        return BoundaryStage("closed", until=until)
+    if kind in ("closed", "periodic"):
+        return BoundaryStage(kind, until=until)
     if kind == "fixed-composition":
         return BoundaryStage(kind, _fixed_composition(sec, comps), until=until, dependent=comps[0])
     if kind == "fixed-flux":
@@ -240,6 +241,24 @@ def _side(boundary: Section, side: str, comps: tuple, duration: float) -> Bounda
     return BoundarySide(tuple(stages))
 
 
+def _check_periodic(left: BoundarySide, right: BoundarySide) -> None:
+    """A periodic side is periodic for the whole run, and so is the other side."""
+    for name, side, other in (("left", left, right), ("right", right, left)):
+        if not any(st.type == "periodic" for st in side.stages):
+            continue
+        if len(side.stages) > 1:
+            raise CaseError(f"boundary.{name}: type = 'periodic' joins the two ends for the whole run; it "
+                            f"cannot be a stage")
+        oname = "right" if name == "left" else "left"
+        if len(other.stages) > 1 or other.type != "periodic":
+            raise CaseError(f"boundary.{name}.type = 'periodic' needs boundary.{oname}.type = 'periodic' too "
+                            f"(got '{other.type}'{' stages' if len(other.stages) > 1 else ''}): periodic joins "
+                            f"the two ends")
+
+
 def read_boundary(boundary: Section, comps: tuple, duration: float) -> BoundarySpec:
     """Both sides of ``[boundary]`` (a missing side is closed)."""
-    return BoundarySpec(_side(boundary, "left", comps, duration), _side(boundary, "right", comps, duration))
+    left = _side(boundary, "left", comps, duration)
+    right = _side(boundary, "right", comps, duration)
+    _check_periodic(left, right)
+    return BoundarySpec(left, right)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from ..errors import CaseError
 from .section import Section, suggest, type_name
 
-__all__ = ["HomogenizationSpec", "read_homogenization", "read_phase_names"]
+__all__ = ["HomogenizationSpec", "check_homogenization_case", "read_homogenization", "read_phase_names"]
 
 # the averaging schemes that need a matrix phase
 MATRIX_SCHEMES = ("hashin-shtrikman-matrix", "labyrinth")
@@ -95,3 +95,23 @@ def read_homogenization(sec: Section, phases: tuple[str, ...]) -> Homogenization
     if not eps >= 0.0:
         raise CaseError(f"homogenization.ideal_term = {eps:g} must be >= 0")
     return HomogenizationSpec(averaging, matrix, float(exponent), excluded, float(eps), sec.get("face_mean"))
+
+
+def check_homogenization_case(thermo, gradient, boundary) -> None:
+    """The combinations of several phases (thermo.phases) with the rest of the case that
+    kinsim supports: not with gradient energy (the homogenization model's nodes are
+    multiphase equilibria, a diffuse-interface model resolves the phases instead) and not
+    with periodic boundaries (the homogenization model's Jacobian through L' covers the
+    interior and fixed-composition faces only)."""
+    if not thermo.multiphase:
+        return
+    if gradient is not None:
+        raise CaseError("gradient: gradient energy is not available with several phases (thermo.phases): the "
+                        "homogenization model makes every node a local equilibrium of its phases, a "
+                        "gradient-energy model resolves the phases instead; use one or the other")
+    for side in ("left", "right"):
+        for st in getattr(boundary, side).stages:
+            if st.type == "periodic":
+                raise CaseError(f"boundary.{side}: type = 'periodic' is not available with several phases "
+                                f"(thermo.phases): the homogenization model supports closed, fixed-composition, "
+                                f"fixed-flux, fixed-potential and fixed-activity ends")

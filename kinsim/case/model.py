@@ -18,9 +18,12 @@ import tomli_w
 from ..errors import CaseError
 from ..grid import Grid1D, make_grid
 from .boundary import BoundarySpec
+from .gradient import GradientSpec
 from .homogenization import HomogenizationSpec
 from .onsager import OnsagerSpec
+from .perturbation import PerturbationSpec
 from .potentials import PotentialSpec
+from .regions import RegionSpec, region_grid
 from .timetable import TimeTable, is_constant, table_to_toml, table_value
 
 __all__ = ["Case", "ConditionsSpec", "GridSpec", "InitialSpec", "MobilitySpec", "OutputSpec", "SolverSpec",
@@ -30,7 +33,7 @@ __all__ = ["Case", "ConditionsSpec", "GridSpec", "InitialSpec", "MobilitySpec", 
 @dataclass(frozen=True)
 class ThermoSpec:
     database: Path                 # absolute path of the TDB file
-    phase: str                     # upper case; "" when the case lists several phases
+    phase: str                     # upper case; "" when the case lists several phases or has regions
     components: tuple[str, ...]    # upper case; components[0] is the dependent one
     phases: tuple[str, ...] = ()   # upper case: two or more candidate phases (homogenization), else ()
 
@@ -56,7 +59,7 @@ class ThermoSpec:
         out = {"database": str(self.database)}
         if self.phases:
             out["phases"] = list(self.phases)
-        else:
+        elif self.phase:  # (a case with regions names each region's phase)
             out["phase"] = self.phase
         out["components"] = list(self.components)
         return out
@@ -87,6 +90,9 @@ class ConditionsSpec:
 
 @dataclass(frozen=True)
 class GridSpec:
+    """The grid of a case; with regions only ``geometry`` and ``inner_radius`` are the
+    case's, ``length`` and ``nodes`` the regions' totals (the regions give the grid)."""
+
     geometry: str        # planar | cylindrical | spherical
     length: float        # m
     nodes: int
@@ -114,6 +120,7 @@ class InitialSpec:
     z: tuple[float, ...] | None = None         # table: m, increasing
     x: tuple[tuple[float, ...], ...] | None = None  # table: (len(z), ncomp)
     components: tuple[str, ...] = ()           # the order of the columns (thermo.components)
+    perturbation: PerturbationSpec | None = None  # added at the nodes (any type)
 
     def _vector(self, comp: dict[str, float], where: str) -> np.ndarray:
         order = self.components or tuple(comp)  # a spec built by hand without components: its dict order
@@ -122,11 +129,12 @@ class InitialSpec:
         except KeyError as exc:
             raise CaseError(f"{where}: no mole fraction for {exc.args[0]}") from None
 
-    def profile(self, z) -> np.ndarray:
+    def profile(self, z, volume=None) -> np.ndarray:
         """Mole fractions (len(z), ncomp) at positions ``z`` (m), columns in the order of
         ``components``: the step (``left`` below ``position``), the uniform composition,
         or the table interpolated linearly per component and renormalised so that every
-        row sums to 1."""
+        row sums to 1; plus the perturbation, if any, with its mean weighted by the cell
+        volumes ``volume`` (None: equal cells) removed."""
         z = np.asarray(z, dtype=float)
         if self.type == "step":
             left = self._vector(self.left, "initial.left")
@@ -139,6 +147,8 @@ class InitialSpec:
             xt = np.asarray(self.x, dtype=float)
             x = np.column_stack([np.interp(z, zt, xt[:, k]) for k in range(xt.shape[1])])
             x /= x.sum(axis=1, keepdims=True)
+        if self.perturbation is not None:
+            x = x + self.perturbation.delta(z, volume, self.components)
         return np.ascontiguousarray(x)
 
     def to_dict(self) -> dict:
@@ -155,6 +165,8 @@ class InitialSpec:
             for k, c in enumerate(self.components):
                 if k:
                     out[c] = [float(row[k]) for row in self.x]
+        if self.perturbation is not None:
+            out["perturbation"] = self.perturbation.to_dict()
         return out
 
 
@@ -205,13 +217,15 @@ class Case:
     thermo: ThermoSpec
     conditions: ConditionsSpec
     grid: GridSpec
-    initial: InitialSpec
+    initial: InitialSpec | None    # None when the case has regions
     boundary: BoundarySpec
     mobility: MobilitySpec
     solver: SolverSpec
     output: OutputSpec
     potentials: tuple[PotentialSpec, ...] = ()
     onsager: OnsagerSpec | None = None
+    gradient: GradientSpec | None = None
+    regions: tuple[RegionSpec, ...] = ()  # the moving-boundary model: single-phase regions, left to right
     homogenization: HomogenizationSpec | None = None  # with several phases (thermo.phases)
 
     @property
@@ -219,6 +233,10 @@ class Case:
         return self.thermo.components
 
     def make_grid(self) -> Grid1D:
+        """The grid at t = 0 (with regions: every region's cells; a region of zero width
+        has cells of zero width here)."""
+        if self.regions:
+            return region_grid(self.regions, self.grid.geometry)
         return make_grid(self.grid)
 
     def to_dict(self) -> dict:
@@ -229,7 +247,7 @@ class Case:
             "thermo": self.thermo.to_dict(),
             "conditions": self.conditions.to_dict(),
             "grid": self.grid.to_dict(),
-            "initial": self.initial.to_dict(),
+            "initial": None if self.initial is None else self.initial.to_dict(),
             "boundary": self.boundary.to_dict(),
             "mobility": self.mobility.to_dict(),
             "solver": self.solver.to_dict(),
@@ -239,8 +257,14 @@ class Case:
             out["potential"] = [pt.to_dict() for pt in self.potentials]
         if self.onsager is not None:
             out["onsager"] = self.onsager.to_dict()
+        if self.gradient is not None:
+            out["gradient"] = self.gradient.to_dict()
         if self.homogenization is not None:
             out["homogenization"] = self.homogenization.to_dict()
+        if self.regions:
+            del out["initial"]
+            out["grid"] = {"geometry": self.grid.geometry, "inner_radius": self.grid.inner_radius}
+            out["region"] = [r.to_dict(i == len(self.regions) - 1) for i, r in enumerate(self.regions)]
         return out
 
     def to_toml(self) -> str:

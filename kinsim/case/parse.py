@@ -13,15 +13,18 @@ import tomllib
 from pathlib import Path
 
 from ..errors import CaseError
-from ..grid import make_grid
+from ..grid import check_grid_spec, make_grid
 from ..units import parse_length, parse_temperature, parse_time
 from .boundary import read_boundary
 from .composition import read_composition, to_mole_fractions
-from .homogenization import HomogenizationSpec, read_homogenization, read_phase_names
+from .gradient import check_gradient_case, read_gradient
+from .homogenization import HomogenizationSpec, check_homogenization_case, read_homogenization, read_phase_names
 from .model import Case, ConditionsSpec, GridSpec, InitialSpec, MobilitySpec, OutputSpec, SolverSpec, ThermoSpec
 from .onsager import read_onsager
 from .overrides import apply_override, raw_components
+from .perturbation import read_perturbation
 from .potentials import read_potentials
+from .regions import read_regions
 from .schema import SCHEMA, Table, all_key_paths
 from .section import Section, as_number, component_items, suggest, type_name
 from .timetable import read_time_table, table_value
@@ -131,17 +134,25 @@ class _Parser:
         self._check_keys(self.data, SCHEMA, "", raw_components(self.data))
         top = Section(self.data, "", SCHEMA)
         title = top.string("title", self.path.stem)
-        thermo = self.thermo()
+        with_regions = "region" in self.data
+        thermo = self.thermo(with_regions)
         comps = thermo.components
         conditions = self.conditions()
         grid_sec = self.section("grid")
         geometry = grid_sec.get("geometry")
-        length = grid_sec.get("length")
-        if not length > 0.0:
-            raise CaseError(f"grid.length = {length:g} m must be positive")
         r0 = grid_sec.get("inner_radius")
-        initial = self.initial(comps, r0, r0 + length)
-        grid = self.grid(grid_sec, geometry, length, r0, initial)
+        regions = ()
+        if with_regions:
+            regions, initial, grid = self.regions(top, grid_sec, geometry, r0, comps)
+            length = grid.length
+        else:
+            length = grid_sec.get("length")
+            if not length > 0.0:
+                raise CaseError(f"grid.length = {length:g} m must be positive")
+            if "initial" not in self.data:
+                raise CaseError("missing section [initial] (or [[region]] tables)")
+            initial = self.initial(comps, r0, r0 + length)
+            grid = self.grid(grid_sec, geometry, length, r0, initial)
         boundary = read_boundary(self.section("boundary"), comps, conditions.duration)
         mobility = self.mobility(comps)
         solver = self.solver(conditions.duration)
@@ -149,10 +160,22 @@ class _Parser:
         potentials = read_potentials(top, comps, r0, r0 + length)
         onsager = read_onsager(self.section("onsager"), comps) if "onsager" in self.data else None
         homogenization = self.homogenization(thermo, onsager)
+        gradient = read_gradient(self.section("gradient"), comps) if "gradient" in self.data else None
+        check_gradient_case(gradient, boundary, solver, geometry)
+        if regions and potentials:
+            raise CaseError("potential: external potentials are not available with [[region]] tables (the grid "
+                            "moves with the interfaces)")
+        if regions and solver.method == "explicit":
+            raise CaseError("solver.method = 'explicit': the moving-boundary model ([[region]]) steps implicitly "
+                            "only")
+        if regions and gradient is not None:
+            raise CaseError("gradient: gradient energy is not available with [[region]] tables (sharp interfaces "
+                            "between regions and a diffuse-interface model exclude each other: use one or the other)")
+        check_homogenization_case(thermo, gradient, boundary)
         return Case(title=title, path=self.path, base_dir=self.base_dir, thermo=thermo,
                     conditions=conditions, grid=grid, initial=initial, boundary=boundary,
                     mobility=mobility, solver=solver, output=output, potentials=potentials,
-                    onsager=onsager, homogenization=homogenization)
+                    onsager=onsager, gradient=gradient, regions=regions, homogenization=homogenization)
 
     def file(self, sec: Section, name, default=None) -> Path:
         """A file path key, relative to the case file's directory."""
@@ -160,22 +183,32 @@ class _Parser:
         return p if p.is_absolute() else (self.base_dir / p)
 
     # -- sections ------------------------------------------------------------------------
-    def thermo(self) -> ThermoSpec:
+    def thermo(self, with_regions: bool) -> ThermoSpec:
         sec = self.section("thermo")
         db = self.file(sec, "database")
         if self.database_must_exist and not db.is_file():
             raise CaseError(f"thermo.database: file not found: {db}")
         phase = sec.string("phase")
         phases = sec.raw("phases")
+        if with_regions and phases is not None:
+            raise CaseError("thermo.phases: the homogenization model (several phases per node) is not available "
+                            "with [[region]] tables (each region is one phase, named by its region.phase): remove "
+                            "thermo.phases or the [[region]] tables")
+        if with_regions and phase is not None:
+            raise CaseError("thermo.phase: the case has [[region]] tables, each naming its phase; remove "
+                            "thermo.phase")
         if phase is not None and phases is not None:
             raise CaseError("thermo: give either phase (one phase) or phases (two or more), not both")
-        if phases is not None:
+        if with_regions:
+            phase, phases = "", ()
+        elif phases is not None:
             phases = read_phase_names(phases, "thermo.phases")
             if not phases:
                 raise CaseError("thermo.phases is an empty array")
             phase, phases = (phases[0], ()) if len(phases) == 1 else ("", phases)
         elif phase is None:
-            raise CaseError("missing key 'thermo.phase' (or thermo.phases, two or more candidate phases)")
+            raise CaseError("missing key 'thermo.phase' (or thermo.phases, two or more candidate phases; or "
+                            "[[region]] tables, each naming its phase)")
         else:
             phases = ()
         phase = phase.upper()
@@ -227,6 +260,10 @@ class _Parser:
         columns = {k: k.strip().upper() for k in sec.data if k.strip().upper() in comps}
         used = {"step": {"position", "left", "right"}, "uniform": {"composition"},
                 "table": {"z"}}[kind]
+        perturbation = None
+        if sec.has("perturbation"):
+            table = sec.table.entry("perturbation")
+            perturbation = read_perturbation(Section(sec.raw("perturbation"), sec.key("perturbation"), table), comps)
         for k in ("position", "left", "right", "composition", "z"):
             if sec.has(k) and k not in used:
                 raise CaseError(f"initial.{k} is not used with initial.type = '{kind}'")
@@ -239,10 +276,11 @@ class _Parser:
                                 f"domain ({lo:g}, {hi:g}) m")
             left = read_composition(sec.raw("left"), "initial.left", comps, unit)
             right = read_composition(sec.raw("right"), "initial.right", comps, unit)
-            return InitialSpec("step", position=position, left=left, right=right, components=comps)
+            return InitialSpec("step", position=position, left=left, right=right, components=comps,
+                               perturbation=perturbation)
         if kind == "uniform":
             x = read_composition(sec.raw("composition"), "initial.composition", comps, unit)
-            return InitialSpec("uniform", composition=x, components=comps)
+            return InitialSpec("uniform", composition=x, components=comps, perturbation=perturbation)
         # table
         zs = sec.raw("z")
         if not isinstance(zs, list) or len(zs) < 2:
@@ -278,7 +316,24 @@ class _Parser:
             x = to_mole_fractions({c: cols[c][i] for c in comps[1:]},
                                   f"initial (table row {i}, z = {z[i]:g} m)", comps, unit)
             rows.append(tuple(x[c] for c in comps))
-        return InitialSpec("table", z=tuple(z), x=tuple(rows), components=comps)
+        return InitialSpec("table", z=tuple(z), x=tuple(rows), components=comps, perturbation=perturbation)
+
+    def regions(self, top: Section, grid_sec: Section, geometry, r0, comps: tuple):
+        """(regions, None for [initial], the grid spec) of a case with [[region]] tables:
+        they replace [initial] and the grid's length, nodes and spacing, which must not be
+        given too; the grid spec holds the total length and node count."""
+        if "initial" in self.data:
+            raise CaseError("initial: the case has [[region]] tables, which give the composition at t = 0; "
+                            "remove [initial]")
+        for key in ("length", "nodes", "spacing", "ratio", "position"):
+            if grid_sec.has(key):
+                raise CaseError(f"grid.{key}: the case has [[region]] tables, which give the grid region by "
+                                f"region (width, nodes, spacing); remove grid.{key}")
+        regions = read_regions(top, comps, r0)
+        length = regions[-1].start + regions[-1].width - r0
+        spec = GridSpec(geometry, length, sum(r.nodes for r in regions), "linear", 1.05, r0 + 0.5 * length, r0)
+        check_grid_spec(spec)  # geometry and inner radius
+        return regions, None, spec
 
     def grid(self, sec: Section, geometry, length, r0, initial: InitialSpec) -> GridSpec:
         nodes = sec.get("nodes")

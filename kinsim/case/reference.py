@@ -63,7 +63,7 @@ def _sections(table: Table, path: str):
             lines.append(_row(prefix + key.name, _type(key), key.default_text(), key.unit or "", key.doc))
         if table.columns:
             lines.append(_row(prefix + "<COMPONENT>", "array of numbers", "required with table",
-                              "mole fraction or wt% (initial.unit)", table.columns))
+                              f"mole fraction or wt% ({path}.unit)", table.columns))
         yield "\n".join(lines)
     elif table.doc:
         yield f"{_heading(table, path)}\n\n{table.doc[0].upper() + table.doc[1:]}."

@@ -25,12 +25,15 @@ from ..grid import GEOMETRIES, SPACINGS
 __all__ = [
     "AVERAGING_SCHEMES",
     "BOUNDARY_TYPES",
+    "INTERFACE_CONDITIONS",
     "COMPOSITION_UNITS",
     "FACE_MEANS",
     "INITIAL_TYPES",
     "MISSING_MOBILITY",
     "ONSAGER_FORMS",
+    "PERTURBATION_TYPES",
     "POTENTIAL_KINDS",
+    "REGION_SPACINGS",
     "REQUIRED",
     "SCHEMA",
     "SOLVER_METHODS",
@@ -42,11 +45,14 @@ __all__ = [
 
 COMPOSITION_UNITS = ("mole-fraction", "weight-percent")
 INITIAL_TYPES = ("step", "uniform", "table")
-BOUNDARY_TYPES = ("closed", "fixed-composition", "fixed-flux", "fixed-activity", "fixed-potential")
+BOUNDARY_TYPES = ("closed", "fixed-composition", "fixed-flux", "fixed-activity", "fixed-potential", "periodic")
+PERTURBATION_TYPES = ("random", "cosine")
 POTENTIAL_KINDS = ("stress", "pressure", "electric", "energy")
 ONSAGER_FORMS = ("absolute", "relative")
 MISSING_MOBILITY = ("error", "solvent")
 SOLVER_METHODS = ("implicit", "explicit")
+REGION_SPACINGS = ("linear", "geometric")
+INTERFACE_CONDITIONS = ("local-equilibrium", "para-equilibrium")
 FACE_MEANS = ("geometric", "arithmetic")
 AVERAGING_SCHEMES = ("wiener-upper", "wiener-lower", "hashin-shtrikman-upper", "hashin-shtrikman-lower",
                      "hashin-shtrikman-matrix", "labyrinth")
@@ -83,6 +89,7 @@ PHASE_NAMES = ValueType("array of strings")
 LENGTHS = ValueType("array of lengths")
 NUMBERS = ValueType("array of numbers")
 MATRIX = ValueType("array of arrays of numbers")
+NUMBER_OR_MATRIX = ValueType("number, or array of arrays of numbers")
 SNAPSHOTS = ValueType("integer, or array of times")
 TIME_TABLE = ValueType("number, or a table [[time, number], ...]")
 COMPONENT_NUMBERS = ValueType("table {component = number}", by_component=True)
@@ -158,7 +165,7 @@ class Table:
 _STAGE_KEYS = (
     Key("type", STRING, "closed", choices=BOUNDARY_TYPES,
         doc="the boundary condition; components a fixed-flux, -activity or -potential "
-            "condition does not name are closed"),
+            "condition does not name are closed; periodic: both sides, one stage, planar grid"),
     Key("composition", COMPONENT_TABLES, unit="mole fraction or wt% (unit)",
         default_doc="required with fixed-composition",
         doc="fixed-composition: every independent component (time tables need mole fractions)"),
@@ -188,11 +195,13 @@ SCHEMA = Table("", (
     Key("title", STRING, None, default_doc="the case file's name without .toml", doc="a title for the run"),
     Table("thermo", (
         Key("database", PATH, doc="TDB file with the Gibbs energies and mobilities (relative to the case file)"),
-        Key("phase", STRING, None, default_doc="required unless phases is given",
-            doc="the phase of the specimen, as named in the database (the single-phase solver)"),
+        Key("phase", STRING, None, default_doc="required unless phases is given or with [[region]]",
+            doc="the phase of the specimen, as named in the database (the single-phase solver; with [[region]] "
+                "each region names its own)"),
         Key("phases", PHASE_NAMES, None, default_doc="one phase (phase)",
             doc="two or more candidate phases, e.g. [\"FCC_A1\", \"BCC_A2\"]: every node is a local "
-                "equilibrium of them and the fluxes follow the homogenization model ([homogenization])"),
+                "equilibrium of them and the fluxes follow the homogenization model ([homogenization]; not "
+                "with [[region]] or [gradient])"),
         Key("components", COMPONENT_NAMES,
             doc="element names, the dependent (balance) component first, e.g. [\"FE\", \"SI\", \"C\"]"),
     ), required=True, doc="the thermodynamic and mobility database"),
@@ -203,8 +212,8 @@ SCHEMA = Table("", (
     ), required=True, doc="heat treatment"),
     Table("grid", (
         Key("geometry", STRING, "planar", choices=tuple(GEOMETRIES), doc="shape of the specimen"),
-        Key("length", LENGTH, unit="m", doc="length of the domain"),
-        Key("nodes", INTEGER, doc="number of grid nodes (cells)"),
+        Key("length", LENGTH, unit="m", default_doc="required without [[region]]", doc="length of the domain"),
+        Key("nodes", INTEGER, default_doc="required without [[region]]", doc="number of grid nodes (cells)"),
         Key("spacing", STRING, "linear", choices=SPACINGS,
             doc="cell widths: equal, growing by ratio from the left end, or growing by ratio away from position"),
         Key("ratio", NUMBER, 1.05, doc="width ratio of neighbouring cells (geometric spacings)"),
@@ -212,7 +221,8 @@ SCHEMA = Table("", (
             default_doc="initial.position of a step start, else the middle of the domain",
             doc="where double-geometric spacing is finest (a face)"),
         Key("inner_radius", LENGTH, 0.0, unit="m", doc="left end of the domain (a hole in a cylinder or sphere)"),
-    ), required=True, doc="the finite-volume grid; positions run from inner_radius to inner_radius + length"),
+    ), required=True, doc="the finite-volume grid; positions run from inner_radius to inner_radius + length (with "
+                          "[[region]] tables only geometry and inner_radius: the regions give the rest)"),
     Table("initial", (
         Key("type", STRING, choices=INITIAL_TYPES,
             doc="a step (two compositions), one uniform composition, or a table of compositions"),
@@ -228,7 +238,39 @@ SCHEMA = Table("", (
             doc="uniform: every independent component"),
         Key("z", LENGTHS, unit="m", default_doc="required with table",
             doc="table: increasing positions covering the domain (interpolated linearly)"),
-    ), required=True, doc="the composition at t = 0",
+        Table("perturbation", (
+            Key("type", STRING, choices=PERTURBATION_TYPES,
+                doc="random: independent values in [-amplitude, amplitude] at every node; cosine: "
+                    "amplitude * cos(2 pi z / wavelength), summed over the wavelengths"),
+            Key("amplitude", COMPONENT_NUMBERS, unit="mole fraction",
+                doc="independent components to perturb and the amplitude of each (> 0)"),
+            Key("seed", INTEGER, 0, doc="random: the seed of numpy's default generator"),
+            Key("wavelengths", LENGTHS, unit="m", default_doc="required with cosine",
+                doc="cosine: the wavelength of every mode"),
+        ), doc="a perturbation added to the initial profile at the nodes, its volume-weighted mean "
+               "removed (the amounts stay those of the profile); the dependent component balances it"),
+    ), doc="the composition at t = 0 (required without [[region]], which give it region by region)",
+        columns="table: one array per independent component (named after it), as long as z"),
+    Table("region", (
+        Key("phase", STRING, doc="the phase of the region, as named in the database"),
+        Key("width", LENGTH, unit="m",
+            doc="width at t = 0; 0: the region nucleates at t = 0 at the equilibrium with its neighbour"),
+        Key("nodes", INTEGER, doc="number of grid nodes (cells) of the region; they follow its interfaces"),
+        Key("spacing", STRING, "linear", choices=REGION_SPACINGS,
+            doc="cell widths: equal, or growing by ratio away from the region's interfaces"),
+        Key("ratio", NUMBER, 1.05, doc="width ratio of neighbouring cells (geometric spacing)"),
+        Key("interface", STRING, "local-equilibrium", choices=INTERFACE_CONDITIONS,
+            default_doc="\"local-equilibrium\" (not given for the last region)",
+            doc="the condition at the interface on the region's right: every chemical potential equal, or "
+                "para-equilibrium (substitutional u-fractions equal across it, interstitial potentials "
+                "equal)"),
+        Key("unit", STRING, "mole-fraction", choices=COMPOSITION_UNITS, doc="the unit of the compositions"),
+        Key("composition", COMPONENT_NUMBERS, unit="mole fraction or wt% (region.unit)",
+            default_doc="required unless z or width = 0", doc="a uniform composition: every independent component"),
+        Key("z", LENGTHS, None, unit="m", default_doc="a uniform composition",
+            doc="a table: increasing positions covering the region (interpolated linearly)"),
+    ), array=True, doc="the specimen as single-phase regions from left to right, separated by moving sharp "
+                       "interfaces at local equilibrium (replaces [initial] and the grid's length and nodes)",
         columns="table: one array per independent component (named after it), as long as z"),
     Table("boundary", (_boundary_side("left"), _boundary_side("right")),
           doc="boundary conditions; any value may be a time table [[time, value], ...]"),
@@ -295,6 +337,14 @@ SCHEMA = Table("", (
         Key("matrix", MATRIX, unit="mol^2 J^-1 m^-1 s^-1 (absolute), 1 (relative)",
             doc="symmetric n x n cross terms in the order of thermo.components, zero diagonal"),
     ), doc="Onsager cross terms of the lattice-fixed frame"),
+    Table("gradient", (
+        Key("kappa", NUMBER_OR_MATRIX, unit="J m^2/mol",
+            doc="gradient-energy coefficient: one number (the same for every independent component, "
+                "no cross terms), or a symmetric positive definite (n-1) x (n-1) matrix over "
+                "thermo.components[1:]"),
+    ), doc="gradient energy (Cahn-Hilliard): F = integral (G_m + 1/2 grad(x)^T kappa grad(x)) / V_m; the "
+           "exchange potentials gain -kappa d2x/dz2. Implicit solver, substitutional components; boundaries "
+           "closed, fixed-flux or periodic"),
 ))
 
 

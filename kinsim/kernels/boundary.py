@@ -11,6 +11,9 @@ along +z) and its blocks of the Newton Jacobian (``boundary_jacobian``).
   node (equilibrium, L'), and the face flux between it and the first / last node as at
   an interior face (``kinsim.kernels.flux.face_flux``, the ideal term included);
 - fixed flux: J into the specimen given (mol m^-2 s^-1, volume-fixed frame);
+- periodic (both sides): the boundary faces 0 and N are one face, between the last node
+  (its left state, at z_{N-1} - length) and the first, across the distance
+  bnd_dist[0] + bnd_dist[1]: an interior face (planar grids);
 - fixed potential or activity: mu_b given, or mu_b = G_ref(T) + RT ln a with G_ref the
   pure component in a reference phase (J/mol).  The flux of component k uses the node's
   L'_kk with exponential fitting, J = -(RT L'_kk / d)(1 - exp(-(M_node - M_b)/RT)) on the
@@ -34,14 +37,14 @@ from typing import NamedTuple
 import numpy as np
 
 from .._jit import LEAF, jit
-from .codes import BC_ACTIVITY, BC_CLOSED, BC_COMPOSITION, BC_FLUX, BC_POTENTIAL
+from .codes import BC_ACTIVITY, BC_CLOSED, BC_COMPOSITION, BC_FLUX, BC_PERIODIC, BC_POTENTIAL
 from .flux import face_flux, face_flux_derivative, ideal_derivative, to_volume_frame
 from .gibbs import R
 from .schedule import table_at
 
 #: the case's boundary types (kinsim.case) and their codes
 BOUNDARY_CODES = {"closed": BC_CLOSED, "fixed-composition": BC_COMPOSITION, "fixed-flux": BC_FLUX,
-                  "fixed-potential": BC_POTENTIAL, "fixed-activity": BC_ACTIVITY}
+                  "fixed-potential": BC_POTENTIAL, "fixed-activity": BC_ACTIVITY, "periodic": BC_PERIODIC}
 
 
 class BoundaryParams(NamedTuple):
@@ -65,6 +68,12 @@ class BoundaryState(NamedTuple):
     L: np.ndarray  # f8[2, n] diagonal L' of a fixed composition
     u: np.ndarray  # f8[2, n] u-fractions of a fixed composition
     flux: np.ndarray  # f8[2, n] fixed flux into the specimen (mol m^-2 s^-1)
+
+
+@jit(**LEAF)
+def is_periodic(bparams):
+    """Whether the two ends are joined (periodic boundaries)."""
+    return bparams.kind[0, 0] == BC_PERIODIC
 
 
 @jit(**LEAF)
@@ -156,6 +165,14 @@ def boundary_fluxes(grid, material, onsager, bparams, bstate, U, L, M, T, Jp, J)
     n = U.shape[1]
     for side in range(2):
         i, f, sgn = _node_and_face(N, side)
+        if is_periodic(bparams):
+            if side == 0:
+                face_flux(onsager, material, L[N - 1], L[0], M[N - 1], M[0], U[N - 1], U[0],
+                          grid.bnd_dist[0] + grid.bnd_dist[1], T, Jp[0], J[0])
+                for k in range(n):
+                    Jp[N, k] = Jp[0, k]
+                    J[N, k] = J[0, k]
+            continue
         if bparams.kind[side, 0] == BC_COMPOSITION:
             # the boundary state is state a, the node state b: dist = z_node - z_face
             face_flux(onsager, material, bstate.L[side], L[i], bstate.drive[side], M[i], bstate.u[side], U[i],
@@ -180,13 +197,30 @@ def boundary_fluxes(grid, material, onsager, bparams, bstate, U, L, M, T, Jp, J)
 def boundary_jacobian(grid, material, onsager, bparams, bstate, U, DMDU, L, M, T, Gm, Gp):
     """The derivative of the boundary face fluxes with respect to the unknowns of the node
     next to each face: Gp[0] (left) and Gm[N] (right), n x n-1 each (zero rows for closed
-    and fixed-flux components); L' and the frame factor frozen."""
+    and fixed-flux components); L' and the frame factor frozen.  Periodic: the face
+    between the last node and the first, dJ/dU_{N-1} in Gm[0] = Gm[N] and dJ/dU_0 in
+    Gp[0] = Gp[N]."""
     N = U.shape[0]
     n = U.shape[1]
     m = n - 1
     RT = R * T
     for side in range(2):
         i, f, sgn = _node_and_face(N, side)
+        if is_periodic(bparams):
+            if side == 0:
+                dist = grid.bnd_dist[0] + grid.bnd_dist[1]
+                face_flux_derivative(onsager, material.face_mean, L[N - 1], L[0], DMDU[N - 1], dist, 1.0, Gm[0])
+                face_flux_derivative(onsager, material.face_mean, L[N - 1], L[0], DMDU[0], dist, -1.0, Gp[0])
+                if material.ideal != 0.0:
+                    ideal_derivative(material, L[N - 1], L[0], U[N - 1], U[0], dist, T, 1.0, Gm[0])
+                    ideal_derivative(material, L[N - 1], L[0], U[N - 1], U[0], dist, T, -1.0, Gp[0])
+                to_volume_frame(material.subst, U[N - 1], U[0], Gm[0])
+                to_volume_frame(material.subst, U[N - 1], U[0], Gp[0])
+                for a in range(n):
+                    for j in range(m):
+                        Gm[N, a, j] = Gm[0, a, j]
+                        Gp[N, a, j] = Gp[0, a, j]
+            continue
         G = Gp[f] if side == 0 else Gm[f]
         if bparams.kind[side, 0] == BC_COMPOSITION:
             face_flux_derivative(onsager, material.face_mean, bstate.L[side], L[i], DMDU[i],

@@ -20,7 +20,9 @@ STATUS_OUTSIDE_PHASE = 6
 STATUS_ONSAGER = 7
 STATUS_PHASE_SET = 8
 STATUS_OUTSIDE_PHASES = 9
-STATUS_NO_MATRIX = 10
+STATUS_SPINODAL = 10
+STATUS_NEEDS_MINIMISE = 11
+STATUS_NO_MATRIX = 12
 
 STATUS_TEXT = {
     STATUS_OK: "converged",
@@ -34,6 +36,10 @@ STATUS_TEXT = {
     STATUS_PHASE_SET: "no stable phase set found (phases kept being added and removed, or the Newton "
                       "iterations on the phase set did not converge)",
     STATUS_OUTSIDE_PHASES: "composition outside the range the candidate phases can hold together",
+    STATUS_SPINODAL: "inside the spinodal: the thermodynamic factor dmu_dx is not positive definite, and "
+                     "diffusion without gradient energy is ill-posed there",
+    STATUS_NEEDS_MINIMISE: "the equilibrium kernel was compiled without the minimisation this phase (internal "
+                           "degrees of freedom) needs: a kinsim bug (kinsim.kernels.kkt.minimise_flag)",
     STATUS_NO_MATRIX: "the matrix phase of the homogenization model (homogenization.matrix) is absent where several "
                       "phases coexist: the model's assumption of a continuous matrix does not hold there",
 }
@@ -44,6 +50,7 @@ BC_COMPOSITION = 1
 BC_FLUX = 2
 BC_POTENTIAL = 3
 BC_ACTIVITY = 4
+BC_PERIODIC = 5  # both sides: the last node is the left neighbour of the first
 
 # Onsager cross terms (the form of the case's off-diagonal L'_kj)
 ONSAGER_DIAGONAL = 0  # none: L' is diagonal
@@ -77,3 +84,14 @@ S_NEWTON = 2
 S_FAIL_NODE = 3
 S_FAIL_STATUS = 4
 N_STATS = 5  # length of the statistics array
+
+# the moving-boundary model (kinsim.kernels.moving): advance() stops when a region has
+# shrunk to nothing (the region in the S_FAIL_NODE slot), for Python to remove it
+ADV_REGION_VANISHED = 6
+
+# walls between regions (and the specimen's ends), per wall
+WALL_END = 0  # an outer end of the specimen: fixed, the boundary condition of its side
+WALL_LOCAL_EQ = 1  # a moving interface at local equilibrium: every chemical potential equal
+WALL_PARA_EQ = 2  # a moving interface at para-equilibrium: substitutional u equal, interstitial mu equal
+WALL_MERGED = 3  # a fixed face between two regions of one phase (after the region between them vanished)
+WALL_GONE = 4  # no longer a wall (it met another one when the region between them vanished)

@@ -3,7 +3,11 @@ T functions, external potentials, boundary states), then the nodes (equilibrium,
 L'), the driving potential and the face fluxes.
 
 The stepper evaluates an implicit step at its end time and an explicit step at its
-start (``kinsim.kernels.step``).
+start (``kinsim.kernels.step``).  ``gradient`` is None for the sharp model, whose nodes
+must be outside the spinodal (``kinsim.kernels.node_models.unstable_node``), or the
+gradient-energy model (``kinsim.kernels.gradient``), whose fluxes are driven by the
+exchange potentials with their gradient part.  numba compiles the two apart: a None argument
+prunes the branches of the other model.
 """
 
 from __future__ import annotations
@@ -17,8 +21,9 @@ from .boundary import (BoundaryParams, BoundaryState, boundary_at, boundary_driv
                        set_fixed_composition)
 from .codes import ADV_BOUNDARY_FAILED, ADV_NODE_FAILED, ADV_REACHED, ADV_T_RANGE, S_FAIL_NODE, S_FAIL_STATUS, STATUS_OK
 from .flux import Grid, driving_potential, interior_fluxes
+from .gradient import gradient_fluxes, gradient_potential
 from .mobility import Material, Onsager
-from .node_models import evaluate_nodes, node_scratch, state_width, thermo_at
+from .node_models import evaluate_nodes, node_scratch, state_width, thermo_at, unstable_node
 from .schedule import Schedules, potentials_at, temperature_at
 
 
@@ -94,18 +99,25 @@ def state_fluxes(problem, U, fields, T):
 
 
 @jit(**INLINE)
-def evaluate_at(p, fnval, bvals, t, problem, bc_Y, bc_warm, bscratch, U, Y, warm, fields, nscratch, stats):
+def evaluate_at(p, fnval, bvals, t, problem, bc_Y, bc_warm, bscratch, U, Y, warm, fields, nscratch, stats, gradient):
     """The state U at time t: ``update_to_time``, the nodes (warm-started from Y where
-    warm[i] == 1) and the fluxes into ``fields``.  Returns (ADV_REACHED or a failure code
-    with ``stats`` filled, T)."""
+    warm[i] == 1) and the fluxes into ``fields``; without gradient energy (``gradient``
+    None) every node must be outside the spinodal.  Returns (ADV_REACHED or a failure
+    code with ``stats`` filled, T)."""
     code, T = update_to_time(p, fnval, bvals, t, problem, bc_Y, bc_warm, bscratch, fields.PHI, stats)
     if code != ADV_REACHED:
         return code, T
     st, node = evaluate_nodes(p, fnval, T, problem.material, problem.onsager, U, Y, warm, fields.MU, fields.DMDU,
                               fields.L, nscratch)
+    if gradient is None and st == STATUS_OK:
+        st, node = unstable_node(p, nscratch)
     if st != STATUS_OK:
         stats[S_FAIL_NODE] = node
         stats[S_FAIL_STATUS] = st
         return ADV_NODE_FAILED, T
-    state_fluxes(problem, U, fields, T)
+    if gradient is None:
+        state_fluxes(problem, U, fields, T)
+    else:
+        gradient_potential(problem.grid, problem.boundary, gradient.kappa, U, gradient.psi)
+        gradient_fluxes(problem, gradient, U, fields, T)
     return ADV_REACHED, T

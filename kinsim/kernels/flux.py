@@ -220,6 +220,28 @@ def rates(grid, material, J, F):
 
 
 @jit(**LEAF)
+def rate_blocks(grid, material, periodic, dt, Gm, Gp, Lo, Di, Up, col):
+    """-dt d(du/dt)/dV of the rates of the independent components (``rates``) as blocks
+    of a block-tridiagonal Newton matrix, from the face derivatives Gm (dJ_f/dV_{f-1})
+    and Gp (dJ_f/dV_f) of per-node unknowns V: rows 0..n-2 and columns col..col+n-2 of
+    Lo (node i-1; on periodic grids node N-1 for i = 0), Di (node i) and Up (node i+1;
+    node 0 for i = N-1 if periodic).  Other rows and columns are left as they are."""
+    N = Di.shape[0]
+    m = Gm.shape[2]
+    for i in range(N):
+        c = dt * material.Vs / grid.volume[i]
+        Al = grid.area[i]
+        Ar = grid.area[i + 1]
+        has_lo = i > 0 or periodic
+        has_up = i < N - 1 or periodic
+        for k in range(m):
+            for j in range(m):
+                Di[i, k, col + j] = c * (Ar * Gm[i + 1, k + 1, j] - Al * Gp[i, k + 1, j])
+                Lo[i, k, col + j] = -c * Al * Gm[i, k + 1, j] if has_lo else 0.0
+                Up[i, k, col + j] = c * Ar * Gp[i + 1, k + 1, j] if has_up else 0.0
+
+
+@jit(**LEAF)
 def move_markers(grid, material, Jp, markers, dt):
     """Kirkendall markers move for dt with the lattice velocity v = -V_s sum_subst J'
     (interpolated linearly between the faces)."""

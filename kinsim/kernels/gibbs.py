@@ -69,6 +69,10 @@ def eval_tfuncs(T, t_breaks, basis_pow, basis_log, basis_exp, fn_coef, bvals, ou
 # - indices read from the tables are cast to unsigned (_u): numba then emits no
 #   negative-index wraparound code.
 # Scalar helpers are inline="always".
+# Callers pass gm_core's ``order`` as an np.int64, never as a literal: numba compiles a
+# jitted function once per literal argument value (kinsim._jit), and gm_core is the largest
+# per-node function.  It is inlined with the caller's constant, so LLVM still specialises
+# each inlined copy for its order.
 
 
 @jit(inline="always")
@@ -386,7 +390,7 @@ def gm_eval(p, fnval, T, y, order, gy, Hy, ws):
     call increfs and decrefs every array of p and ws: per-node loops call ``gm_core``."""
     z, pg, pH, fw, mc = ws
     mono_coefs(fnval, p.mono_fn, p.mono_scale, mc)
-    return gm_core(mc, T, y, order, gy, Hy, z, pg, pH, fw,
+    return gm_core(mc, T, y, np.int64(order), gy, Hy, z, pg, pH, fw,
                    p.blk_sign, p.blk_z_ptr, p.blk_kind_ptr, p.blk_idmix, p.blk_mag, p.blk_afm, p.blk_p,
                    p.z_M, p.z_c, p.z_ratio, p.z_natoms, p.mono_fac_ptr, p.fac_var, p.fac_exp)
 
@@ -438,6 +442,6 @@ def gm_batch(p, T, Y, GM, status):
             continue
         for k in range(K):
             y[k] = Y[i, k]
-        GM[i] = gm_core(mc, T[i], y, 0, gy, Hy, z, pg, pH, fw, blk_sign, blk_z_ptr, blk_kind_ptr, blk_idmix,
+        GM[i] = gm_core(mc, T[i], y, np.int64(0), gy, Hy, z, pg, pH, fw, blk_sign, blk_z_ptr, blk_kind_ptr, blk_idmix,
                         blk_mag, blk_afm, blk_p, z_M, z_c, z_ratio, z_natoms, mono_fac_ptr, fac_var, fac_exp)
         status[i] = 0 if np.isfinite(GM[i]) else 5

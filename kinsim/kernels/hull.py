@@ -68,10 +68,8 @@ def hull_facet(tab, x):
 
 @jit(_nrt=False)
 def _sample_gm(ps, tab, T, s, ws):
-    """GM (J/mol of atoms) of sample s at T: the table's value at the table's own
-    temperature, otherwise evaluated at T (ws.mcs at T) from the sample's site fractions."""
-    if T == tab.T:
-        return tab.smp_gm[s]
+    """GM (J/mol of atoms) of sample s at T (ws.mcs at T), from its site fractions: for a
+    table of another temperature (the callers read tab.smp_gm at the table's own)."""
     b = tab.smp_phase[s]
     G = phase_eval(ps, b, T, tab.smp_y[s, :ps.n_y[b]], 0, ws)
     Nt = 0.0
@@ -86,7 +84,8 @@ def _descend(ps, tab, T, s, mu, ws):
     GM - mu.x (the minimum over all the phase's samples at the table's temperature; at
     another T a local minimum along the same edges).  Returns (sample, value)."""
     n = mu.shape[0]
-    d = _sample_gm(ps, tab, T, s, ws)
+    own = T == tab.T
+    d = tab.smp_gm[s] if own else _sample_gm(ps, tab, T, s, ws)
     for c in range(n):
         d -= mu[c] * tab.smp_x[s, c]
     while True:
@@ -94,7 +93,7 @@ def _descend(ps, tab, T, s, mu, ws):
         best = d
         for e in range(tab.adj_ptr[s], tab.adj_ptr[s + 1]):
             u = tab.adj[e]
-            du = _sample_gm(ps, tab, T, u, ws)
+            du = tab.smp_gm[u] if own else _sample_gm(ps, tab, T, u, ws)
             for c in range(n):
                 du -= mu[c] * tab.smp_x[u, c]
             if du < best:

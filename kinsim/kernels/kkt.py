@@ -29,12 +29,13 @@ import math
 import numpy as np
 
 from .._jit import jit
-from .codes import (STATUS_BAD_COMPOSITION, STATUS_NAN, STATUS_NOT_CONVERGED, STATUS_OK,
-                             STATUS_OUTSIDE_PHASE, STATUS_SINGULAR, STATUS_T_RANGE)
+from .codes import (STATUS_BAD_COMPOSITION, STATUS_NAN, STATUS_NEEDS_MINIMISE, STATUS_NOT_CONVERGED, STATUS_OK,
+                    STATUS_OUTSIDE_PHASE, STATUS_SINGULAR, STATUS_T_RANGE)
 from .gibbs import R, eval_tfuncs, gibbs_workspace, gm_core, gm_eval, mono_coefs
 from .linalg import lu_factor, lu_solve, lu_solve_cols, lu_solve_t_cols
 
 MAX_NEWTON = 200
+MINIMISE = True  # the ``minimise`` argument of equilibrium_batch for a phase with internal degrees of freedom
 
 # indices read from the parameter tables are cast to unsigned (rules for per-node kernels:
 # kinsim.kernels.gibbs)
@@ -307,7 +308,7 @@ def _newton_y(p, fnval, T, C, d, y, warm, gy, Hy, ytr, dy, gws):
 
 @jit(_nrt=False, forceinline=True)
 def _potentials(y, GM, gy, Hy, S, y_sub, y_comp, y_ratio, n_const, gf, Hf, LS, lsb, A, b, piv, W, HW, MU, PD, DMU,
-                i):
+                i, minimise):
     """Chemical potentials MU[i] and thermodynamic factors PD[i], DMU[i] at the equilibrium
     site fractions y, from GM and its y-derivatives gy, Hy (a leaf kernel).
 
@@ -321,7 +322,9 @@ def _potentials(y, GM, gy, Hy, S, y_sub, y_comp, y_ratio, n_const, gf, Hf, LS, l
     with H = Hf / Nf, g'_k = g_k - E_k . mu, and P = partial_dmu_dx solves M theta = -e_mu_B.
     Without internal degrees of freedom LS and B are square and invertible, and
     P = V^T Hh V with V = B^{-1}[:, :n]: one LU of LS gives mu and P.  Otherwise mu comes
-    from the normal equations of LS and P from an LU of M.
+    from the normal equations of LS and P from an LU of M.  With minimise None (a phase
+    without internal degrees of freedom, ``minimise_flag``) only the square case is
+    compiled.
     """
     n = n_const.shape[0]
     K = y.shape[0]
@@ -362,7 +365,7 @@ def _potentials(y, GM, gy, Hy, S, y_sub, y_comp, y_ratio, n_const, gf, Hf, LS, l
         if y_comp[k] >= 0:
             LS[K, _u(y_comp[k])] += y_ratio[k] * y[k]
     lsb[K] = Gf
-    if K + 1 == nu:
+    if minimise is None or K + 1 == nu:
         # square: U = LS^-T [I_n; 0] (U[:, a] = row a of LS^-1), mu_a = U[:, a] . (g, G) and
         # P_ac = Nf (U_a^T Hf U_c + U_K,a (g'.U_c) + U_K,c (g'.U_a)) over the y rows of U
         for r in range(nu):
@@ -471,6 +474,19 @@ def _potentials(y, GM, gy, Hy, S, y_sub, y_comp, y_ratio, n_const, gf, Hf, LS, l
     return STATUS_OK
 
 
+def minimise_flag(p):
+    """The ``minimise`` argument of :func:`equilibrium_batch` for the phase p: None when its
+    site fractions follow from the composition (no internal degrees of freedom, one
+    linear solve), ``MINIMISE`` when they are found by minimising GM.
+
+    numba compiles the kernel for the type of this argument, and for None it leaves out
+    what such a phase never runs (the constrained minimisation ``_newton_y`` with its
+    maximum-entropy start and LAPACK calls, and the general sensitivity system of
+    ``_potentials``): about half the cold compile of the kernel and of the stepper that
+    links it."""
+    return None if p.no_internal_dof == 1 else MINIMISE
+
+
 @jit(_nrt=False, forceinline=True)
 def _fill_nan(MU, PD, DMU, i):
     for a in range(MU.shape[1]):
@@ -483,9 +499,12 @@ def _fill_nan(MU, PD, DMU, i):
 
 
 @jit
-def equilibrium_batch(p, T, X, Y, warm, MU, PD, DMU, GM, status):
+def equilibrium_batch(p, T, X, Y, warm, MU, PD, DMU, GM, status, minimise):
     """Single-phase equilibrium at every node. T[i], X[i, :] (all components), Y[i, :]
     (site fractions, in/out), warm[i] != 0 to start from Y[i]. Status code per node.
+    minimise: ``minimise_flag(p)`` (None compiles the kernel for phases without internal
+    degrees of freedom only; such a kernel given another phase returns
+    STATUS_NEEDS_MINIMISE for every row).
 
     For one node: the composition check; y from x (one linear solve, or the constrained
     minimisation ``_newton_y``); GM and its derivatives (``gm_core``); mu and dmu/dx
@@ -531,6 +550,11 @@ def equilibrium_batch(p, T, X, Y, warm, MU, PD, DMU, GM, status):
     last = np.nan
     st_t = 0
     for i in range(X.shape[0]):
+        if minimise is None and not direct:
+            status[i] = STATUS_NEEDS_MINIMISE
+            GM[i] = np.nan
+            _fill_nan(MU, PD, DMU, i)
+            continue
         Ti = T[i]
         if Ti != last:
             st_t = eval_tfuncs(Ti, t_breaks, basis_pow, basis_log, basis_exp, fn_coef, bvals, fnval)
@@ -557,20 +581,20 @@ def equilibrium_batch(p, T, X, Y, warm, MU, PD, DMU, GM, status):
             for k in range(K):
                 y[k] = Y[i, k]
             _constraints(x, y_sub, y_comp, y_ratio, n_const, S, C, d)
-            if direct:
+            if minimise is None or direct:
                 st = _direct_y(C, d, y, A, b, piv)
             else:
                 st = _newton_y(p, fnval, Ti, C, d, y, warm[i] != 0, gy, Hy, ytr, dy, gws)
             for k in range(K):
                 Y[i, k] = y[k]
         if st == STATUS_OK:
-            g = gm_core(mc, Ti, y, 2, gy, Hy, z, pg, pH, fw, blk_sign, blk_z_ptr, blk_kind_ptr, blk_idmix,
+            g = gm_core(mc, Ti, y, np.int64(2), gy, Hy, z, pg, pH, fw, blk_sign, blk_z_ptr, blk_kind_ptr, blk_idmix,
                         blk_mag, blk_afm, blk_p, z_M, z_c, z_ratio, z_natoms, mono_fac_ptr, fac_var, fac_exp)
             if not np.isfinite(g):
                 st = STATUS_NAN
         if st == STATUS_OK:
             st = _potentials(y, g, gy, Hy, S, y_sub, y_comp, y_ratio, n_const, gf, Hf, LS, lsb, A, b, piv, W, HW,
-                             MU, PD, DMU, i)
+                             MU, PD, DMU, i, minimise)
         status[i] = st
         if st == STATUS_OK:
             GM[i] = g

@@ -16,7 +16,7 @@ from .kkt import equilibrium_batch
 
 
 @jit(parallel=True)
-def equilibrium_chunks(p, T, X, Y, warm, MU, PD, DMU, GM, status, n_chunks):
+def equilibrium_chunks(p, T, X, Y, warm, MU, PD, DMU, GM, status, minimise, n_chunks):
     """:func:`~kinsim.kernels.kkt.equilibrium_batch` (same arguments, rows along the
     first axis) on ``n_chunks`` chunks of rows in parallel."""
     N = X.shape[0]
@@ -24,4 +24,4 @@ def equilibrium_chunks(p, T, X, Y, warm, MU, PD, DMU, GM, status, n_chunks):
         lo = c * N // n_chunks
         hi = (c + 1) * N // n_chunks
         equilibrium_batch(p, T[lo:hi], X[lo:hi], Y[lo:hi], warm[lo:hi], MU[lo:hi], PD[lo:hi], DMU[lo:hi],
-                          GM[lo:hi], status[lo:hi])
+                          GM[lo:hi], status[lo:hi], minimise)

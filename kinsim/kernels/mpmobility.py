@@ -4,7 +4,7 @@ a, from the set's own mobility at its own site fractions.
 
 M_k = exp(Q_k / RT) / RT (m^2 mol J^-1 s^-1), Q_k the sum of the phase's MQ and MF
 monomials of component k over its site fractions, evaluated exactly as the single-phase
-kernel does (kinsim.kernels.flux.mobilities: same coefficients, same order of
+kernel does (kinsim.kernels.mobility.mobilities: same coefficients, same order of
 operations, hence the same numbers).  Per phase, ``PhaseSetParams.mob_kind`` says where
 the values come from: the database, zero (a phase without MQ parameters under the
 "solvent" policy: it carries no diffusion) or nothing (a phase set loaded without a
@@ -46,7 +46,7 @@ def set_mobilities(ps, T, a, y, ws, M, yva):
     Into M (n,): M_k^a in m^2 mol J^-1 s^-1; zero for a component the phase does not
     hold (its u_k^a is zero) and for every component of a phase with zero mobilities.
     Into yva (n,): the vacancy fraction of the sublattice of a component interstitial in
-    phase a (the factor of its Onsager coefficient, kinsim.kernels.flux), 1 for a
+    phase a (the factor of its Onsager coefficient, kinsim.kernels.mobility), 1 for a
     substitutional component, 0 for one the phase does not hold.
     Returns STATUS_OK, or STATUS_NAN (M NaN) for a phase set loaded without mobilities
     or a non-finite value.  Uses ws.z as scratch; allocates nothing."""

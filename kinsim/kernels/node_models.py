@@ -6,9 +6,10 @@ stepper and the single-phase one is the same code as before):
 - ``kinsim.kernels.homogenization.Homogenization``: several phases, the homogenization
   model.
 
-``evaluate_nodes`` (the node evaluation), ``node_jacobian`` (the model's own terms of
-the Newton matrix) and ``thermo_at`` (the temperature functions at T, or the range
-check) are what the stepper calls; ``node_scratch``,
+``evaluate_nodes`` (the node evaluation), ``unstable_node`` (the spinodal check of the
+sharp model), ``node_jacobian`` (the model's own terms of the Newton matrix) and
+``thermo_at`` (the temperature functions at T, or the range check) are what the stepper
+calls; ``node_scratch``,
 ``state_width`` and ``tfunc_sizes`` size its arrays (Python).  A new node model is one
 branch in each.
 """
@@ -23,6 +24,7 @@ from .._jit import JIT_OPTIONS
 from ..thermo.params import ThermoParams
 from . import homogenization as homog
 from . import nodes as single
+from .codes import STATUS_OK
 from .gibbs import eval_tfuncs
 
 
@@ -68,6 +70,25 @@ def _thermo_at(p, T, bvals, fnval):
     if _is(p, ThermoParams):
         return lambda p, T, bvals, fnval: eval_tfuncs(T, p.t_breaks, p.basis_pow, p.basis_log, p.basis_exp,
                                                        p.fn_coef, bvals, fnval)
+    return None
+
+
+def unstable_node(p, scratch):
+    """After ``evaluate_nodes``: (STATUS_SPINODAL, the first node inside the spinodal) or
+    (STATUS_OK, -1) (``kinsim.kernels.nodes.unstable_node``).  The homogenization
+    model's nodes are multiphase equilibria, stable by construction (a miscibility gap
+    splits into composition sets): always (STATUS_OK, -1).  (Without the JIT only.)"""
+    if isinstance(p, homog.Homogenization):
+        return STATUS_OK, -1
+    return single.unstable_node(scratch)
+
+
+@overload(unstable_node, inline="always", jit_options=JIT_OPTIONS)
+def _unstable_node(p, scratch):
+    if _is(p, homog.Homogenization):
+        return lambda p, scratch: (STATUS_OK, -1)
+    if _is(p, ThermoParams):
+        return lambda p, scratch: single.unstable_node(scratch)
     return None
 
 

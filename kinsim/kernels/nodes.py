@@ -11,17 +11,24 @@ from __future__ import annotations
 import numpy as np
 
 from .._jit import INLINE, LEAF, jit
-from .codes import ONSAGER_ABSOLUTE, STATUS_NAN, STATUS_OK, STATUS_ONSAGER
-from .kkt import equilibrium_batch
+from .codes import ONSAGER_ABSOLUTE, STATUS_NAN, STATUS_OK, STATUS_ONSAGER, STATUS_SPINODAL
+from .kkt import equilibrium_batch, minimise_flag
 from .mobility import diagonal_onsager, mobilities, onsager_is_psd
 
 
 def node_scratch(p, N):
-    """Work arrays of ``evaluate_nodes`` for N nodes (allocated once per run)."""
+    """Work arrays of ``evaluate_nodes`` for N nodes (allocated once per run), and the
+    ``minimise`` argument of the equilibrium kernel for the phase p."""
     n = p.n_comp
     m = max(n - 1, 1)
     return (np.zeros((N, n)), np.zeros((N, n, n)), np.zeros((N, m, m)), np.zeros(N), np.zeros(N, dtype=np.int64),
-            np.zeros(N), np.zeros(n), np.zeros(p.z_c.shape[0]), np.zeros((n, n)))
+            np.zeros(N), np.zeros(n), np.zeros(p.z_c.shape[0]), np.zeros((n, n)), minimise_flag(p))
+
+
+def scratch_gibbs(scratch):
+    """The molar Gibbs energies (N,; J per mole of atoms) of the nodes of the last
+    ``evaluate_nodes`` call with this scratch."""
+    return scratch[3]
 
 
 @jit(**LEAF)
@@ -44,7 +51,7 @@ def _node_kinetics(p, fnval, T, material, onsager, U, Y, DMDU, L, scratch):
     """After the equilibrium batch: its status, then L' and dmu/du at every node."""
     N = U.shape[0]
     n = U.shape[1]
-    X, PD, DMU, GM, status, Tn, Mk, zb, W = scratch
+    X, PD, DMU, GM, status, Tn, Mk, zb, W, _ = scratch
     for i in range(N):
         if status[i] != STATUS_OK:
             return status[i], i
@@ -85,10 +92,37 @@ def evaluate_nodes(p, fnval, T, material, onsager, U, Y, warm, MU, DMDU, L, scra
 
     Inlined into its callers, so that the equilibrium kernel is linked into ``advance``
     only (kinsim._jit): everything but the equilibrium call is in the two helpers."""
-    X, PD, DMU, GM, status, Tn, Mk, zb, W = scratch
+    X, PD, DMU, GM, status, Tn, Mk, zb, W, minimise = scratch
     _equilibrium_inputs(U, T, X, Tn)
-    equilibrium_batch(p, Tn, X, Y, warm, MU, PD, DMU, GM, status)
+    equilibrium_batch(p, Tn, X, Y, warm, MU, PD, DMU, GM, status, minimise)
     return _node_kinetics(p, fnval, T, material, onsager, U, Y, DMDU, L, scratch)
+
+
+@jit(**LEAF)
+def unstable_node(scratch):
+    """After ``evaluate_nodes``: (STATUS_SPINODAL, the first node whose reduced Hessian
+    dmu_dx (the thermodynamic factor, (n-1) x (n-1) over the independent mole fractions)
+    is not positive definite), or (STATUS_OK, -1).  Such a node is inside the spinodal,
+    where diffusion without gradient energy is ill-posed.  The test is an LDL'
+    factorisation of the symmetric part of dmu_dx on the scratch W: every pivot must be
+    positive."""
+    DMU = scratch[2]
+    W = scratch[8]
+    m = DMU.shape[1]
+    for i in range(DMU.shape[0]):
+        for a in range(m):
+            for b in range(m):
+                W[a, b] = 0.5 * (DMU[i, a, b] + DMU[i, b, a])
+        for k in range(m):
+            d = W[k, k]
+            if not d > 0.0:
+                return STATUS_SPINODAL, i
+            for r in range(k + 1, m):
+                f = W[r, k] / d
+                for c in range(k + 1, r + 1):
+                    W[r, c] -= f * W[c, k]
+                    W[c, r] = W[r, c]
+    return STATUS_OK, -1
 
 
 @jit(**LEAF)

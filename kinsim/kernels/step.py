@@ -11,6 +11,12 @@ Variable-step BDF2 with w = dt_n / dt_{n-1}:
     a0 u_{n+1} + a1 u_n + a2 u_{n-1} = dt_n f(u_{n+1}),
     a0 = (1 + 2w) / (1 + w),  a1 = -(1 + w),  a2 = w^2 / (1 + w);
 the first step after a start (or a boundary-stage switch) is backward Euler.
+
+With gradient energy (``gradient``, see ``kinsim.kernels.gradient``) the unknowns of
+Newton's method are u and the gradient part psi of the exchange potentials per node (the
+mixed form), the error control stays on u; without it (``gradient`` None: numba compiles
+that case apart, without the mixed form) every accepted state must be outside the
+spinodal.
 """
 
 from __future__ import annotations
@@ -20,13 +26,16 @@ from typing import NamedTuple
 import numpy as np
 
 from .._jit import INLINE, LEAF, jit
-from .boundary import boundary_jacobian
+from .blocksolve import BlockWork, block_work, solve_block_tridiagonal
+from .boundary import boundary_jacobian, is_periodic
 from .codes import (ADV_DT_UNDERFLOW, ADV_MAX_STEPS, ADV_NODE_FAILED, ADV_REACHED, S_FAIL_NODE, S_FAIL_STATUS,
                     S_NEWTON, S_REJECTED, S_STEPS, STATUS_OK)
 from .evaluate import evaluate_at, fixed_composition_scratch, state_fluxes, update_to_time
-from .flux import interior_jacobian, move_markers, rates
+from .flux import interior_jacobian, move_markers, rate_blocks, rates
+from .gradient import (gradient_fluxes, gradient_jacobian, gradient_potential, mixed_blocks, mixed_rhs, psi_residual,
+                       update_psi)
 from .linalg import lu_factor, lu_solve
-from .node_models import evaluate_nodes, node_jacobian, node_scratch, state_width, tfunc_sizes
+from .node_models import evaluate_nodes, node_jacobian, node_scratch, state_width, tfunc_sizes, unstable_node
 from .nodes import fill_dependent
 
 MAX_NEWTON = 12  # Newton iterations per implicit step attempt
@@ -72,6 +81,10 @@ class Workspace(NamedTuple):
     U_trial: np.ndarray  # f8[N, n] the state an implicit step tries
     Y_trial: np.ndarray  # f8[N, n_y] its site fractions
     warm: np.ndarray  # i8[N] all 1: every node equilibrium starts from its last site fractions
+    Lo: np.ndarray  # f8[N, n-1, n-1] periodic grids: the Newton matrix as cyclic blocks (node i-1)
+    Di: np.ndarray  # f8[N, n-1, n-1] ... (node i)
+    Up: np.ndarray  # f8[N, n-1, n-1] ... (node i+1)
+    blocks: BlockWork  # periodic grids: scratch of the cyclic block solve
 
 
 def workspace(p, N: int, n: int) -> Workspace:
@@ -83,7 +96,8 @@ def workspace(p, N: int, n: int) -> Workspace:
                      R=np.zeros((N, m)), dU=np.zeros((N, m)), Gm=np.zeros((N + 1, n, m)), Gp=np.zeros((N + 1, n, m)),
                      X=np.zeros((N, m, m)), Yb=np.zeros((N, m)), Dm=np.zeros((m, m)), rhs=np.zeros(m),
                      piv=np.zeros(m, dtype=np.int64), U_trial=np.zeros((N, n)), Y_trial=np.zeros((N, state_width(p))),
-                     warm=np.ones(N, dtype=np.int64))
+                     warm=np.ones(N, dtype=np.int64), Lo=np.zeros((N, m, m)), Di=np.zeros((N, m, m)),
+                     Up=np.zeros((N, m, m)), blocks=block_work(N, m))
 
 
 @jit(**LEAF)
@@ -160,12 +174,48 @@ def solve_block_tridiag(grid, material, a0, dt, Gm, Gp, R, dU, X, Y, Dm, rhs, pi
     return 0
 
 
+@jit(**LEAF)
+def solve_cyclic(problem, a0, dt, R, dU, work):
+    """``solve_block_tridiag`` on a periodic grid, (a0 I - dt dF/dU) dU = -R with the
+    corner blocks of the face that joins the ends (``kinsim.kernels.blocksolve``); 1
+    when a block of the elimination is singular."""
+    rate_blocks(problem.grid, problem.material, is_periodic(problem.boundary), dt, work.Gm, work.Gp, work.Lo, work.Di,
+                work.Up, 0)
+    for i in range(R.shape[0]):
+        for k in range(R.shape[1]):
+            work.Di[i, k, k] += a0
+            dU[i, k] = -R[i, k]
+    return solve_block_tridiagonal(work.Lo, work.Di, work.Up, dU, work.blocks)
+
+
+@jit(**LEAF)
+def mixed_newton_step(problem, gradient, Unew, fields, T, a0, dt, Rs, work, rtol, atol):
+    """One Newton step of the mixed form (``kinsim.kernels.gradient``) on the trial state
+    Unew, gradient.psi with the BDF2 residual Rs of u: the residual of psi, the Jacobian
+    blocks of u (the workspace's Gm, Gp) and psi, the block solve, the damped update.
+    Returns (1 when the Newton matrix is singular, else 0; the largest scaled correction
+    of u; the damping factor; its node)."""
+    pr = problem
+    m = Rs.shape[1]
+    psi_residual(pr.grid, pr.boundary, gradient.kappa, Unew, gradient.psi, gradient.Rpsi)
+    gradient_jacobian(pr, gradient, Unew, fields.DMDU, fields.L, work.Gm, work.Gp)
+    mixed_blocks(pr.grid, pr.material, pr.boundary, gradient.kappa, a0, dt, work.Gm, work.Gp, gradient.Gm,
+                 gradient.Gp, gradient.Lo, gradient.Di, gradient.Up)
+    mixed_rhs(Rs, gradient.Rpsi, gradient.sol)
+    if solve_block_tridiagonal(gradient.Lo, gradient.Di, gradient.Up, gradient.sol, gradient.blocks) != 0:
+        return 1, 0.0, 0.0, -1
+    corr, lam, node = newton_update(Unew, gradient.sol[:, :m], rtol, atol)
+    update_psi(gradient.psi, gradient.sol, lam)
+    return 0, corr, lam, node
+
+
 @jit(**INLINE)
-def bdf2_attempt(p, T, problem, state, t, dt, rtol, atol, fields, work):
+def bdf2_attempt(p, T, problem, state, t, dt, rtol, atol, fields, work, gradient):
     """One implicit step of size dt from state.t = t at temperature T (the boundary
     states already at t + dt): the predictor, then Newton iterations on the BDF2 residual
-    until the scaled correction is below 1e-3 undamped, then the nodes of the solution.
-    The trial state is work's (U_trial, Y_trial).  Returns (converged, failed status,
+    until the scaled correction of u is below 1e-3 undamped, then the nodes of the
+    solution.  The trial state is work's (U_trial, Y_trial) and, with gradient energy,
+    gradient.psi (started from the predictor's).  Returns (converged, failed status,
     failed node, node of the largest Newton correction)."""
     F, Rs, dU, Unew, Ytr = work.F, work.R, work.dU, work.U_trial, work.Y_trial
     U = state.U
@@ -173,6 +223,8 @@ def bdf2_attempt(p, T, problem, state, t, dt, rtol, atol, fields, work):
     nh = state.nhist[0]
     w, a0, a1, a2 = bdf2_coefficients(dt, t, state.hist_t, nh)
     bdf2_predictor(U, state.Y, hist_U, w, nh, Unew, Ytr)
+    if gradient is not None:
+        gradient_potential(problem.grid, problem.boundary, gradient.kappa, Unew, gradient.psi)
     ok = False
     converged = False
     fail_st = 0
@@ -190,16 +242,28 @@ def bdf2_attempt(p, T, problem, state, t, dt, rtol, atol, fields, work):
         if converged:
             ok = True  # and the nodes of the converged state are evaluated (fluxes, markers, warm start)
             break
-        state_fluxes(problem, Unew, fields, T)
+        if gradient is None:
+            state_fluxes(problem, Unew, fields, T)
+        else:
+            gradient_fluxes(problem, gradient, Unew, fields, T)
         rates(problem.grid, problem.material, fields.J, F)
         bdf2_residual(U, Unew, hist_U, F, a0, a1, a2, dt, nh, Rs)
-        jacobian_blocks(problem, Unew, fields, T, work.Gm, work.Gp)
-        node_jacobian(p, work.nodes, problem, Unew, fields, T, work.Gm, work.Gp)
-        if solve_block_tridiag(problem.grid, problem.material, a0, dt, work.Gm, work.Gp, Rs, dU, work.X, work.Yb,
-                               work.Dm, work.rhs, work.piv) != 0:
-            break
+        if gradient is None:
+            jacobian_blocks(problem, Unew, fields, T, work.Gm, work.Gp)
+            node_jacobian(p, work.nodes, problem, Unew, fields, T, work.Gm, work.Gp)
+            if is_periodic(problem.boundary):
+                if solve_cyclic(problem, a0, dt, Rs, dU, work) != 0:
+                    break
+            elif solve_block_tridiag(problem.grid, problem.material, a0, dt, work.Gm, work.Gp, Rs, dU, work.X,
+                                     work.Yb, work.Dm, work.rhs, work.piv) != 0:
+                break
+            corr, lam, node = newton_update(Unew, dU, rtol, atol)
+        else:
+            singular, corr, lam, node = mixed_newton_step(problem, gradient, Unew, fields, T, a0, dt, Rs, work, rtol,
+                                                          atol)
+            if singular != 0:
+                break
         state.stats[S_NEWTON] += 1
-        corr, lam, node = newton_update(Unew, dU, rtol, atol)
         if node >= 0:
             worst = node
         fill_dependent(problem.material, Unew)
@@ -348,7 +412,7 @@ def explicit_step(p, t, t_target, problem, state, fields, work):
     m = U.shape[1] - 1
     F = work.F
     code, T = evaluate_at(p, work.fnval, work.bvals, t, problem, state.bc_Y, state.bc_warm, work.boundary, U, state.Y,
-                          work.warm, fields, work.nodes, state.stats)
+                          work.warm, fields, work.nodes, state.stats, None)
     if code != ADV_REACHED:
         return code, 0.0
     rates(grid, material, fields.J, F)
@@ -373,15 +437,18 @@ def explicit_step(p, t, t_target, problem, state, fields, work):
 
 
 @jit(**LEAF)
-def advance(p, problem, state, fields, work, t_target, rtol, atol, max_steps, explicit):
+def advance(p, problem, state, fields, work, t_target, rtol, atol, max_steps, explicit, gradient):
     """Advance the state from state.t towards t_target, by at most max_steps steps, with
     the relative / absolute tolerances rtol / atol of the u-fractions (implicit) or
-    forward Euler (explicit), with the scratch ``work`` (``workspace``).  Returns an ADV_*
-    code; state.t, state.dt and the rest of the state are updated, and ``fields`` (and
-    problem.boundary_state) hold the chemical potentials, external potentials and fluxes
-    of the final state.  Temperature, boundary values and potentials follow their time
-    tables: an implicit step evaluates them at its end time, an explicit step at its
-    start."""
+    forward Euler (explicit), with the scratch ``work`` (``workspace``).  ``gradient``:
+    None (no gradient energy: a node inside the spinodal stops the run with
+    ADV_NODE_FAILED and STATUS_SPINODAL), or the gradient-energy model with its scratch
+    (``kinsim.kernels.gradient.gradient_model``; implicit steps only: the case layer
+    refuses explicit ones).  Returns an ADV_* code; state.t, state.dt and the rest of the
+    state are updated, and ``fields`` (and problem.boundary_state) hold the chemical
+    potentials, external potentials and fluxes of the final state.  Temperature, boundary
+    values and potentials follow their time tables: an implicit step evaluates them at
+    its end time, an explicit step at its start."""
     U = state.U
     stats = state.stats
     Unew = work.U_trial
@@ -397,7 +464,7 @@ def advance(p, problem, state, fields, work, t_target, rtol, atol, max_steps, ex
         dt_natural = dt
         if dt > t_target - t:
             dt = t_target - t
-        if explicit:
+        if explicit and gradient is None:
             code, dt_stable = explicit_step(p, t, t_target, problem, state, fields, work)
             if code != ADV_REACHED:
                 break
@@ -413,7 +480,7 @@ def advance(p, problem, state, fields, work, t_target, rtol, atol, max_steps, ex
                                  fields.PHI, stats)
         if code != ADV_REACHED:
             break
-        ok, fail_st, fail_node, worst = bdf2_attempt(p, T, problem, state, t, dt, rtol, atol, fields, work)
+        ok, fail_st, fail_node, worst = bdf2_attempt(p, T, problem, state, t, dt, rtol, atol, fields, work, gradient)
         if not ok:
             stats[S_REJECTED] += 1
             dt *= 0.25
@@ -428,7 +495,10 @@ def advance(p, problem, state, fields, work, t_target, rtol, atol, max_steps, ex
                     code = ADV_DT_UNDERFLOW
                 break
             continue
-        state_fluxes(problem, Unew, fields, T)
+        if gradient is None:
+            state_fluxes(problem, Unew, fields, T)
+        else:
+            gradient_fluxes(problem, gradient, Unew, fields, T)
         err = bdf2_error(Unew, U, state.hist_U, state.hist_t, state.nhist[0], t, dt, rtol, atol)
         accepted, dt_next = control_step(err, dt)
         if not accepted:
@@ -445,10 +515,19 @@ def advance(p, problem, state, fields, work, t_target, rtol, atol, max_steps, ex
         dt = dt_next
         if dt < dt_natural and t >= t_target * (1.0 - 1e-14):
             dt = dt_natural  # the step was cut to land on the output time
+        if gradient is None:
+            # the accepted state's nodes (the last evaluation of the attempt) must be
+            # outside the spinodal
+            st, node = unstable_node(p, work.nodes)
+            if st != STATUS_OK:
+                stats[S_FAIL_NODE] = node
+                stats[S_FAIL_STATUS] = st
+                code = ADV_NODE_FAILED
+                break
     if code == ADV_REACHED and not fresh:
         # chemical potentials and fluxes of the final state
         code, _ = evaluate_at(p, work.fnval, work.bvals, t, problem, state.bc_Y, state.bc_warm, work.boundary, U,
-                              state.Y, work.warm, fields, work.nodes, stats)
+                              state.Y, work.warm, fields, work.nodes, stats, gradient)
     state.t[0] = t
     state.dt[0] = dt
     return code

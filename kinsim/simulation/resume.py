@@ -14,7 +14,8 @@ def restore_state(path, state) -> None:
     case) from the checkpoint of result file ``path``: every field, by name (a scalar
     stored as an attribute fills a one-element field)."""
     N, n = state.U.shape
-    ck = read_checkpoint(path, N, n, state.Y.shape[1], state.markers.shape[0])
+    ny = state.Y.shape[1] if state.Y.ndim == 2 else None  # the moving-boundary model's are flat
+    ck = read_checkpoint(path, N, n, ny, state.markers.shape[0])
     for name, arr in state._asdict().items():
         if name not in ck:
             raise ResultFileError(f"{path}: the checkpoint lacks '{name}'")

@@ -28,11 +28,14 @@ from ..grid import make_grid
 from ..homogenization import HomogenizationModel
 from ..kernels.codes import ADV_MAX_STEPS, ADV_REACHED, S_NEWTON, S_REJECTED, S_STEPS, STATUS_TEXT
 from ..kernels.evaluate import Problem
-from ..kernels.kkt import equilibrium_batch
+from ..kernels.kkt import equilibrium_batch, minimise_flag
+from ..kernels.nodes import scratch_gibbs
 from ..kernels.step import advance, workspace
 from ..phase import load_phase
+from ..spinodal import modes_of_case
 from ..storage import ResultWriter
 from . import setup
+from .energy import FREE_ENERGY_UNITS, free_energy
 from .failures import raise_failure
 from .resume import restore_state
 
@@ -57,7 +60,15 @@ class _Stop(KeyboardInterrupt):
 
 
 class Simulation:
-    """One diffusion run of a Case."""
+    """One diffusion run of a Case (of a case with regions: a
+    :class:`~kinsim.simulation.regions.RegionSimulation`)."""
+
+    def __new__(cls, case):
+        if cls is Simulation and case.regions:
+            from .regions import RegionSimulation
+
+            cls = RegionSimulation
+        return super().__new__(cls)
 
     def __init__(self, case):
         self.case = case
@@ -80,13 +91,20 @@ class Simulation:
         self.grid = make_grid(case.grid)
         self.n = len(self.components)
         self.subst = 1.0 - interstitial.astype(np.float64)
-        self.x0 = np.ascontiguousarray(case.initial.profile(self.grid.z))
+        self.x0 = np.ascontiguousarray(case.initial.profile(self.grid.z, self.grid.volume))
+        if case.gradient is not None and interstitial.any():
+            inter = [c for c, i in zip(self.components, interstitial) if i]
+            raise InputError(f"gradient: {', '.join(inter)} {'is' if len(inter) == 1 else 'are'} interstitial in "
+                             f"{self.model.phase}; gradient energy is implemented for substitutional components "
+                             f"only")
         self._references = setup.ReferenceTables(case)
         self._grid = setup.kernel_grid(self.grid)
         self._material = setup.material(case, self.subst)
         self._onsager = setup.onsager(case)
         self._schedules = setup.schedules(case, self.grid)
         self.problem = self._problem(setup.stage_index(case, 0.0))
+        #: the gradient-energy model and its scratch (None without [gradient])
+        self.gradient = setup.gradient(case, self.grid.z.shape[0], self.n)
 
     # ---------------------------------------------------------------- set-up
     def _problem(self, stages) -> Problem:
@@ -131,21 +149,113 @@ class Simulation:
         out["thermo_interstitial"] = self.model.interstitial  # per component, as one phase's (kinsim.analysis)
         return out
 
+    @property
+    def phase_label(self) -> str:
+        """The phase (or phases) of the specimen, as the result file and messages name it."""
+        return self.model.phase
+
+    # ---------------------------------------------------------------- the stepper
+    # (what a model of the specimen provides to the run loop; kinsim.simulation.regions
+    # provides the moving-boundary model's)
+    def _stepper_arrays(self):
+        """(state, fields, work): the stepper state at t = 0, the fields the kernels fill
+        and their scratch."""
+        N, n = self.grid.z.shape[0], self.n
+        p = self.model.params
+        return setup.initial_state(self.case, self.grid, self.x0, self.subst, p), setup.fields(N, n), \
+            workspace(p, N, n)
+
+    def _advance_call(self, state, fields, work, t_target: float, max_steps: int):
+        """(the stepper kernel, its arguments) that advance ``state`` to ``t_target``."""
+        solver = self.case.solver
+        return advance, (self.model.params, self.problem, state, fields, work, t_target, solver.rtol, solver.atol,
+                         max_steps, solver.method == "explicit", self.gradient)
+
+    def _advance(self, state, fields, work, t_target: float, max_steps: int) -> int:
+        """Advance ``state`` towards ``t_target`` by at most ``max_steps`` steps; an ADV_* code."""
+        kernel, args = self._advance_call(state, fields, work, t_target, max_steps)
+        return kernel(*args)
+
+    def _restart_history(self, state) -> None:
+        """Restart the multistep history at the state's time (backward Euler) with a small
+        step, after a boundary condition switched (a cold start of a fixed boundary
+        composition)."""
+        state.bc_Y[:] = 0.0
+        state.bc_warm[:] = 0
+        state.nhist[0] = 1
+        state.hist_U[0] = state.U
+        state.hist_t[0] = state.t[0]
+        state.dt[0] = setup.initial_dt(self.case)
+
+    def _snapshot(self, state, fields, work) -> tuple:
+        """(x, mu, flux, markers, extra arrays) of the state for the result; with several
+        phases also the phase fractions and compositions of the node states."""
+        case = self.case
+        g = self.grid
+        gradient = self.gradient
+        x = setup.to_x(state.U)
+        # the molar Gibbs energy of a node: its phase's GM, or that of its multiphase
+        # equilibrium, sum_k x_k mu_k
+        GM = (x * fields.MU).sum(axis=1) if self.multiphase else scratch_gibbs(work.nodes)
+        extra = {"temperature": np.array(case.conditions.temperature_at(float(state.t[0]))),
+                 "free_energy": np.array(free_energy(g, float(case.mobility.molar_volume), state.U, GM,
+                                                     None if gradient is None else gradient.kappa,
+                                                     case.boundary.left.type == "periodic"))}
+        if case.potentials:
+            extra["potential"] = fields.PHI.copy()
+        if gradient is not None:
+            extra["gradient_potential"] = gradient.psi.copy()
+        if self.multiphase:
+            extra["phase_fraction"], extra["phase_composition"] = self.model.phase_outputs(state.Y)
+        return x, fields.MU, fields.J, state.markers, extra
+
+    def _raise_failure(self, code, state, at_start=False):
+        """Raise the exception of an ``advance`` return code other than ADV_REACHED / ADV_MAX_STEPS."""
+        t = float(state.t[0])
+        T = self.case.conditions.temperature_at(t)
+        raise_failure(code, state.stats, state.U, t, components=self.components, z=self.grid.z,
+                      phase=self.model.phase, T=T, at_start=at_start,
+                      unstable_direction=lambda i: self._unstable_direction(state.U[i], T))
+
+    def _writer_arguments(self, state) -> dict:
+        """The description of the run for its result store (ResultWriter's arguments)."""
+        case = self.case
+        g = self.grid
+        desc = self.model.desc
+        extra = {"temperature_K": self.T, "molar_volume": float(case.mobility.molar_volume),
+                 "temperature_schedule": json.dumps([list(r) for r in case.conditions.temperature_table]),
+                 "mobility_substituted": json.dumps(desc.mobility_substituted),
+                 "mobility_missing": json.dumps(desc.missing_mobility),
+                 "database": str(case.thermo.database)}
+        if case.gradient is not None:
+            extra["gradient_kappa"] = json.dumps([list(r) for r in case.gradient.kappa])
+            w = g.volume[:, None]
+            modes = modes_of_case(self.model, case, (self.x0 * w).sum(axis=0) / w.sum(), self.T)
+            if modes is not None:
+                extra.update(modes.to_attrs())
+        units = {"temperature": "K", "potential": "J mol-1", "free_energy": FREE_ENERGY_UNITS[g.geometry],
+                 "gradient_potential": "J mol-1"}
+        if self.multiphase:
+            extra["phase_sets"] = self.model.set_names
+            units.update(phase_fraction="1", phase_composition="1")
+        return dict(components=self.components, z=g.z, faces=np.ascontiguousarray(g.faces), phase=self.phase_label,
+                    case_toml=case.to_toml(), title=case.title, n_markers=state.markers.shape[0],
+                    mobility_policy=case.mobility.missing, extra_attrs=extra, parameters=self.parameters(),
+                    extra_units=units)
+
     def _load_kernels(self, state, fields, work, announce: bool) -> float:
         """Check the compositions (the node equilibrium) and load the stepper for this
         run's argument types, from numba's disk cache or compiled; on a compile, say so on
         stderr when ``announce``.  Returns the seconds it took."""
-        solver = self.case.solver
-        args = (self.model.params, self.problem, state, fields, work, 0.0, solver.rtol, solver.atol, 1,
-                solver.method == "explicit")
+        kernel, args = self._advance_call(state, fields, work, 0.0, 1)
         check = (self.model.kernel_check() if self.multiphase
                  else (equilibrium_batch, _equilibrium_arguments(self.model.params)))
-        cold = announce and (needs_compile(check[0], *check[1]) or needs_compile(advance, *args))
+        cold = announce and (needs_compile(check[0], *check[1]) or needs_compile(kernel, *args))
         if cold:
             print("kinsim: compiling kernels (first run only) ...", file=sys.stderr, flush=True)
         t0 = time.perf_counter()
         self._check_compositions()
-        compile_for(advance, *args)
+        compile_for(kernel, *args)
         seconds = time.perf_counter() - t0
         if cold:
             print(f"kinsim: kernels compiled in {seconds:.1f} s (kept in numba's disk cache)", file=sys.stderr,
@@ -161,15 +271,9 @@ class Simulation:
         case = self.case
         writer_class = storage or ResultWriter
         out_path = str(output or case.output.file)
-        g = self.grid
-        N, n = g.z.shape[0], self.n
-        p = self.model.params
-        state = setup.initial_state(case, g, self.x0, self.subst, p)
-        fields = setup.fields(N, n)
-        work = workspace(p, N, n)
+        N = self.grid.z.shape[0]
+        state, fields, work = self._stepper_arrays()
         stats = state.stats
-        explicit = case.solver.method == "explicit"
-        rtol, atol = case.solver.rtol, case.solver.atol
         duration = float(case.conditions.duration)
         max_steps_total = case.solver.max_steps or 10**9
         timings = {"compile": 0.0, "solve": 0.0, "io": 0.0}
@@ -180,20 +284,7 @@ class Simulation:
         if resume:
             writer = writer_class.reopen(out_path)
         else:
-            desc = self.model.desc
-            extra = {"temperature_K": self.T, "molar_volume": float(case.mobility.molar_volume),
-                     "temperature_schedule": json.dumps([list(r) for r in case.conditions.temperature_table]),
-                     "mobility_substituted": json.dumps(desc.mobility_substituted),
-                     "mobility_missing": json.dumps(desc.missing_mobility),
-                     "database": str(case.thermo.database)}
-            units = {"temperature": "K", "potential": "J mol-1"}
-            if self.multiphase:
-                extra["phase_sets"] = self.model.set_names
-                units.update(phase_fraction="1", phase_composition="1")
-            writer = writer_class(out_path, components=self.components, z=g.z, faces=np.ascontiguousarray(g.faces),
-                                  phase=self.model.phase, case_toml=case.to_toml(), title=case.title,
-                                  n_markers=state.markers.shape[0], mobility_policy=case.mobility.missing,
-                                  extra_attrs=extra, parameters=self.parameters(), extra_units=units)
+            writer = writer_class(out_path, **self._writer_arguments(state))
         stage = setup.stage_index(case, float(state.t[0]))
 
         def checkpoint():
@@ -202,23 +293,17 @@ class Simulation:
         def snapshot():
             t0 = time.perf_counter()
             t = float(state.t[0])
-            extra = {"temperature": np.array(case.conditions.temperature_at(t))}
-            if case.potentials:
-                extra["potential"] = fields.PHI.copy()
-            if self.multiphase:
-                extra["phase_fraction"], extra["phase_composition"] = self.model.phase_outputs(state.Y)
-            writer.append(t, setup.to_x(state.U), fields.MU, fields.J, state.markers, extra=extra)
+            x, mu, flux, markers, extra = self._snapshot(state, fields, work)
+            writer.append(t, x, mu, flux, markers, extra=extra)
             state.t_last_snapshot[0] = t
             timings["io"] += time.perf_counter() - t0
 
         def fail(code, at_start=False):
-            t = float(state.t[0])
-            raise_failure(code, stats, state.U, t, components=self.components, z=g.z, phase=self.model.phase,
-                          T=case.conditions.temperature_at(t), at_start=at_start)
+            self._raise_failure(code, state, at_start)
 
         def evaluate_now():
             """The fields of the state at its time (no step)."""
-            return advance(p, self.problem, state, fields, work, float(state.t[0]), rtol, atol, 1, explicit)
+            return self._advance(state, fields, work, float(state.t[0]), 1)
 
         bar = None
         status, reason = "failed", ""
@@ -251,8 +336,8 @@ class Simulation:
                                                f"t = {state.t[0]:.6g} s")
                     t_before = float(state.t[0])
                     t0 = time.perf_counter()
-                    code = advance(p, self.problem, state, fields, work, t_out, rtol, atol,
-                                   min(_PROGRESS_STEPS, max_steps_total - stats[S_STEPS]), explicit)
+                    code = self._advance(state, fields, work, t_out,
+                                         min(_PROGRESS_STEPS, max_steps_total - stats[S_STEPS]))
                     timings["solve"] += time.perf_counter() - t0
                     if bar is not None:
                         bar.update(state.t[0] - t_before)
@@ -270,12 +355,7 @@ class Simulation:
                     # Euler) with a small step
                     stage = new_stage
                     self.problem = self._problem(stage)
-                    state.bc_Y[:] = 0.0
-                    state.bc_warm[:] = 0
-                    state.nhist[0] = 1
-                    state.hist_U[0] = state.U
-                    state.hist_t[0] = state.t[0]
-                    state.dt[0] = setup.initial_dt(case)
+                    self._restart_history(state)
                     code = evaluate_now()
                     if code != ADV_REACHED:
                         fail(code)
@@ -304,6 +384,17 @@ class Simulation:
             writer.close()
         return RunSummary(status, reason, out_path, int(stats[S_STEPS]), int(stats[S_REJECTED]), int(stats[S_NEWTON]),
                           N, float(state.t[0]), timings)
+
+    def _unstable_direction(self, u, T):
+        """(the most negative eigenvalue of dmu_dx, J/mol, and its eigenvector over the
+        independent mole fractions) at u-fractions u and T, or None if not computable."""
+        x = setup.to_x(u)
+        res = self.model.equilibrium(x[None, 1:], T, raise_on_failure=False)
+        if res.status[0] != 0:
+            return None
+        H = res.dmu_dx[0]
+        w, v = np.linalg.eigh(0.5 * (H + H.T))
+        return float(w[0]), v[:, 0]
 
     @staticmethod
     def _install_signal_handlers(stop):
@@ -338,4 +429,5 @@ def _equilibrium_arguments(params) -> tuple:
     model's and the node evaluation's): for the compile check."""
     n, K = params.n_comp, params.n_y
     return (params, np.zeros(1), np.zeros((1, n)), np.zeros((1, K)), np.zeros(1, dtype=np.int64), np.zeros((1, n)),
-            np.zeros((1, n, n)), np.zeros((1, n - 1, n - 1)), np.zeros(1), np.zeros(1, dtype=np.int64))
+            np.zeros((1, n, n)), np.zeros((1, n - 1, n - 1)), np.zeros(1), np.zeros(1, dtype=np.int64),
+            minimise_flag(params))

@@ -12,10 +12,11 @@ import numpy as np
 from ..errors import InputError
 from ..grid import Grid1D
 from ..kernels.boundary import BOUNDARY_CODES, BoundaryParams, BoundaryState
-from ..kernels.codes import (BC_CLOSED, BC_COMPOSITION, FACE_ARITHMETIC, FACE_GEOMETRIC, N_STATS, ONSAGER_ABSOLUTE,
-                             ONSAGER_DIAGONAL, ONSAGER_RELATIVE)
+from ..kernels.codes import (BC_CLOSED, BC_COMPOSITION, BC_PERIODIC, FACE_ARITHMETIC, FACE_GEOMETRIC, N_STATS,
+                             ONSAGER_ABSOLUTE, ONSAGER_DIAGONAL, ONSAGER_RELATIVE)
 from ..kernels.evaluate import Fields, Problem
 from ..kernels.flux import Grid
+from ..kernels.gradient import Gradient, gradient_model
 from ..kernels.mobility import Material, Onsager
 from ..kernels.node_models import empty_states
 from ..kernels.schedule import Schedules
@@ -122,6 +123,8 @@ def boundary_params(case, stages: tuple[int, int], references: ReferenceTables) 
             if st.type == "fixed-composition":
                 kind[s, k] = BC_COMPOSITION
                 table = st.values.get(c, ())
+            elif st.type == "periodic":
+                kind[s, k] = BC_PERIODIC
             elif st.type != "closed" and c in st.values:
                 kind[s, k] = BOUNDARY_CODES[st.type]
                 table = st.values[c]
@@ -206,6 +209,14 @@ def initial_state(case, g: Grid1D, x0: np.ndarray, subst: np.ndarray, p) -> Step
                         markers=marker_positions(case, g), stats=np.zeros(N_STATS, dtype=np.int64),
                         t=np.zeros(1), dt=np.array([initial_dt(case)]), t_last_snapshot=np.array([-1.0]),
                         bc_Y=empty_states(p, 2), bc_warm=np.zeros(2, dtype=np.int64))
+
+
+def gradient(case, N: int, n: int) -> Gradient | None:
+    """The gradient-energy model of the case with its scratch for N nodes (None without
+    [gradient])."""
+    if case.gradient is None:
+        return None
+    return gradient_model(case.gradient.matrix, N, n)
 
 
 def fields(N: int, n: int) -> Fields:

@@ -119,10 +119,27 @@ def as_read_back(value):
     return decode(np.asarray(value)[()])  # Python and numpy scalars come back as Python scalars
 
 
+# per-snapshot extras whose dimensions are fixed by name (the moving-boundary model's)
+NAMED_DIMENSIONS = {
+    "node_position": ("z",),
+    "face_position": ("face",),
+    "interface_position": ("interface",),
+    "interface_velocity": ("interface",),
+    "interface_x_left": ("interface", "component"),
+    "interface_x_right": ("interface", "component"),
+    "interface_flux_left": ("interface", "component"),
+    "interface_flux_right": ("interface", "component"),
+    "region_width": ("region",),
+}
+
+
 def extra_dimensions(name: str, shape, sizes: dict[str, int]) -> list[str]:
-    """Dimension names of a per-snapshot extra array of ``shape`` (without time): an axis
-    whose length matches exactly one core dimension (``sizes``: z, face, component,
-    marker) takes that name, any other axis is ``<name>_dim<i>``."""
+    """Dimension names of a per-snapshot extra array of ``shape`` (without time): those of
+    ``NAMED_DIMENSIONS`` for its name; else an axis whose length matches exactly one core
+    dimension (``sizes``: z, face, component, marker) takes that name, any other axis is
+    ``<name>_dim<i>``."""
+    if name in NAMED_DIMENSIONS and len(NAMED_DIMENSIONS[name]) == len(shape):
+        return list(NAMED_DIMENSIONS[name])
     dims = []
     for i, n in enumerate(shape):
         matches = [d for d, size in sizes.items() if size == n]

@@ -75,6 +75,23 @@ class Result:
         run without ``[[potential]]``."""
         return self.extra.get("potential")
 
+    def node_positions(self, it: int) -> np.ndarray:
+        """(nz,) m: the node positions at snapshot ``it``; they move with the interfaces of
+        a moving-boundary run (``/node_position``), else they are ``z``."""
+        moving = self.extra.get("node_position")
+        return self.z if moving is None else moving[it]
+
+    def face_positions(self, it: int) -> np.ndarray:
+        """(nf,) m: the face positions at snapshot ``it`` (see :meth:`node_positions`)."""
+        moving = self.extra.get("face_position")
+        return self.faces if moving is None else moving[it]
+
+    @property
+    def interfaces(self) -> np.ndarray | None:
+        """(nt, n_interfaces) m: the interface positions of a moving-boundary run (NaN
+        once an interface is gone), None for other runs."""
+        return self.extra.get("interface_position")
+
     @property
     def stop_reason(self) -> str:
         """Why the run stopped ('reached t = ... s', the failure, the interruption)."""

@@ -86,7 +86,10 @@ def _open_sides(result, case: Case) -> list[_OpenSide]:
 
 
 def _sources(result, case: Case, sides: list[_OpenSide]) -> list[float]:
-    src = [case.initial.position] if case.initial.type == "step" else []
+    if case.regions:  # the interfaces at t = 0
+        src = [reg.start for reg in case.regions[1:]]
+    else:
+        src = [case.initial.position] if case.initial.type == "step" else []
     src.extend(s.face for s in sides)
     if not src:
         x0 = result.x[0]
