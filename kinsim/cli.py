@@ -10,9 +10,10 @@ import argparse
 import json
 import sys
 import time
+import warnings
 
 from .cli_multiphase import thermo_phases
-from .errors import ConvergenceError, KinsimError
+from .errors import ConvergenceError, KinsimError, KinsimWarning
 
 
 class _Parser(argparse.ArgumentParser):
@@ -296,6 +297,15 @@ def _build_parser():
     return p
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """kinsim's warnings as one line ``kinsim: warning: ...`` on stderr; others as Python
+    shows them."""
+    if issubclass(category, KinsimWarning):
+        print(f"kinsim: warning: {message}", file=sys.stderr, flush=True)
+    else:
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+
 _EXTRA: list = []  # (name, function(subparsers)) added by other modules
 
 
@@ -311,7 +321,10 @@ def main(argv=None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", KinsimWarning)
+            warnings.showwarning = _show_warning
+            return int(args.func(args) or 0)
     except ConvergenceError as exc:  # a run that started and failed: the result file says so
         print(f"kinsim: failed: {exc}", file=sys.stderr)
         return 1

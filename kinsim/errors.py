@@ -30,3 +30,14 @@ class ConvergenceError(KinsimError, RuntimeError):
 
 class ResultFileError(KinsimError, ValueError):
     """A result file is not kinsim's, or is incomplete."""
+
+
+class KinsimWarning(UserWarning):
+    """Base class of the warnings kinsim emits (the command line prints each as one line
+    ``kinsim: warning: ...`` on stderr)."""
+
+
+class StabilityWarning(KinsimWarning):
+    """A one-phase run starts from compositions where its phase is not the stable state
+    (another phase has a positive driving force there), or where some phases could not
+    be checked."""

@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import DatabaseError, InputError
+from .errors import ConvergenceError, DatabaseError, InputError
 from .kernels.gibbs import R
 from .phase import PhaseModel
 from .phaseset import PhaseSetModel
+from .tangent_plane import fixed_driving_force, tangent_plane_maximum
 
 TOL_UNSTABLE = 1e-6  # driving forces above TOL_UNSTABLE * RT are reported (J/mol of atoms)
 
@@ -60,10 +61,29 @@ class StabilityReport:
         return out
 
 
-def _database_phases(database) -> list:
-    from .thermo.tdb import load_database
+def database_phases(database) -> list:
+    """The names of the phases of a TDB file, upper case, sorted."""
+    from .thermo.names import phase_names
 
-    return sorted(p.upper() for p in load_database(database).phases)
+    return phase_names(database)
+
+
+def _method(database, p: str, components):
+    """How the driving force of candidate p is found: ("free", model) for a phase whose
+    composition can vary in every component (each one on a sublattice of several
+    constituents, none on a sublattice of its own: Newton on the tangent-plane distance
+    with the single-phase kernel), ("fixed", model) for a phase of one composition,
+    ("multiphase", None) for the others (holding some of the components, or a
+    sublattice fixed to one of them: the multiphase kernels' search over site
+    fractions).  Raises when p cannot be modelled with these components at all."""
+    member = PhaseModel(database, p, components, member=True)
+    q = member.params
+    if q.n_y == 0:
+        return "fixed", member
+    held = set(int(c) for c in np.asarray(q.y_comp) if c >= 0)
+    if len(held) == len(components) and not np.any(np.asarray(q.n_const) > 0.0):
+        return "free", PhaseModel(database, p, components)
+    return "multiphase", None
 
 
 def stability_report(database, phase: str, components, T: float, X, candidates=None) -> StabilityReport:
@@ -73,25 +93,50 @@ def stability_report(database, phase: str, components, T: float, X, candidates=N
     of them, are listed in ``skipped``)
     at the potentials of ``phase``'s own equilibrium at each composition row of X (mole
     fractions of components[1:], or of all components) and temperature T.  A candidate
-    named explicitly that cannot be modelled is an error."""
+    named explicitly that cannot be modelled is an error.
+
+    Each driving force comes from the cheapest exact search for its phase
+    (kinsim.tangent_plane): the single-phase kernel for a phase holding every component
+    with a free composition (and for the second composition set of the phase itself),
+    one Gibbs energy for a phase of fixed composition; only a phase with a restricted
+    composition (some components, or a sublattice of one component) uses the multiphase
+    kernels (``PhaseSetModel.driving_forces``), which a one-phase run does not compile
+    otherwise."""
     own = PhaseModel(database, phase, components)
     T = float(T)
     own.check_temperature(T)
     res = own.equilibrium(X, T)
     skipped = {}
-    names = []
+    methods = {}
     if candidates is None:
-        for p in _database_phases(database):
-            if p == own.phase:
-                continue
-            try:
-                PhaseModel(database, p, components, member=True)
-            except (InputError, DatabaseError) as exc:
-                skipped[p] = str(exc)
-                continue
-            names.append(p)
+        names = [p for p in database_phases(database) if p != own.phase]
     else:
         names = [p.strip().upper() for p in candidates if p.strip().upper() != own.phase]
-    model = PhaseSetModel(database, [own.phase] + names, components)
-    return StabilityReport(own.phase, own.components, T, res.X, model.phases, model.driving_forces(res.MU, T),
-                           skipped)
+    for p in names:
+        try:
+            methods[p] = _method(database, p, components)
+        except (InputError, DatabaseError) as exc:
+            if candidates is not None:
+                raise
+            skipped[p] = str(exc)
+    checked = [own.phase] + list(methods)
+    DF = np.empty((res.X.shape[0], len(checked)))
+    DF[:, 0] = tangent_plane_maximum(own, res.MU, T)[0]
+    restricted = [p for p, (how, _) in methods.items() if how == "multiphase"]
+    if restricted:
+        mp = PhaseSetModel(database, [own.phase] + restricted, components).driving_forces(res.MU, T)
+    for j, (p, (how, model)) in enumerate(methods.items(), start=1):
+        if model is not None:
+            model.check_temperature(T)
+        if how == "free":
+            DF[:, j] = tangent_plane_maximum(model, res.MU, T)[0]
+        elif how == "fixed":
+            DF[:, j] = fixed_driving_force(model, res.MU, T)
+        else:
+            DF[:, j] = mp[:, 1 + restricted.index(p)]
+    bad = np.argwhere(~np.isfinite(DF))
+    if bad.size:
+        i, j = bad[0]
+        raise ConvergenceError(f"driving force of {checked[j]} at the potentials of {own.phase} at row {i} "
+                               f"(T={T:g} K): the search did not converge")
+    return StabilityReport(own.phase, own.components, T, res.X, checked, DF, skipped)

@@ -75,3 +75,12 @@ def test_status_codes_are_unique_and_explained():
     assert len(set(status.values())) == len(status)
     assert set(codes.STATUS_TEXT) == set(status.values())
     assert codes.STATUS_NO_MATRIX not in (codes.STATUS_SPINODAL, codes.STATUS_NEEDS_MINIMISE)
+
+
+def test_candidates_of_the_start_check_with_several_phases_are_refused(tmp_path):
+    data = _case(20)
+    data["thermo"]["candidates"] = ["BETA"]
+    with pytest.raises(CaseError) as e:
+        _parse(data, tmp_path)
+    msg = str(e.value)
+    assert "thermo.candidates" in msg and "thermo.phases" in msg and "\n" not in msg

@@ -36,6 +36,9 @@ class ThermoSpec:
     phase: str                     # upper case; "" when the case lists several phases or has regions
     components: tuple[str, ...]    # upper case; components[0] is the dependent one
     phases: tuple[str, ...] = ()   # upper case: two or more candidate phases (homogenization), else ()
+    # phases the starting compositions of a one-phase run are checked against (upper
+    # case); None: every other phase of the database, (): no check
+    candidates: tuple[str, ...] | None = None
 
     @property
     def dependent(self) -> str:
@@ -62,6 +65,8 @@ class ThermoSpec:
         elif self.phase:  # (a case with regions names each region's phase)
             out["phase"] = self.phase
         out["components"] = list(self.components)
+        if self.candidates is not None:
+            out["candidates"] = list(self.candidates)
         return out
 
 

@@ -225,7 +225,20 @@ class _Parser:
             raise CaseError(f"thermo.components: {', '.join(dupes)} given more than once")
         if "VA" in comps:
             raise CaseError("thermo.components: VA (vacancies) is not a component")
-        return ThermoSpec(db.resolve(), phase, comps, phases)
+        cands = sec.raw("candidates")
+        if cands is not None and phases:
+            raise CaseError("thermo.candidates: the start check of a one-phase run; with thermo.phases every node "
+                            "is a local equilibrium of the phases listed there (add a phase to thermo.phases "
+                            "instead)")
+        if cands is not None:
+            if not isinstance(cands, list) or not all(isinstance(c, str) and c.strip() for c in cands):
+                raise CaseError(f"thermo.candidates must be an array of phase names, e.g. [\"BCC_A2\"] "
+                                f"([] turns the check off), got {cands!r}")
+            cands = tuple(c.strip().upper() for c in cands)
+            dupes = sorted({c for c in cands if cands.count(c) > 1})
+            if dupes:
+                raise CaseError(f"thermo.candidates: {', '.join(dupes)} given more than once")
+        return ThermoSpec(db.resolve(), phase, comps, phases=phases, candidates=cands)
 
     def homogenization(self, thermo: ThermoSpec, onsager) -> HomogenizationSpec | None:
         """[homogenization] of a case with several phases (defaults when absent); an error

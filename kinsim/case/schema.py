@@ -204,6 +204,10 @@ SCHEMA = Table("", (
                 "with [[region]] or [gradient])"),
         Key("components", COMPONENT_NAMES,
             doc="element names, the dependent (balance) component first, e.g. [\"FE\", \"SI\", \"C\"]"),
+        Key("candidates", PHASE_NAMES, None, default_doc="every other phase of the database",
+            doc="phases the initial and fixed boundary compositions are checked against at the start: "
+                "a warning names each one more stable there than phase; [] turns the check off (one-phase "
+                "runs: not with phases)"),
     ), required=True, doc="the thermodynamic and mobility database"),
     Table("conditions", (
         Key("temperature", TEMPERATURE_OR_SCHEDULE, unit="K",

@@ -17,13 +17,14 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 from tqdm import tqdm
 
 from .._jit import compile_for, needs_compile
-from ..errors import ConvergenceError, InputError
+from ..errors import ConvergenceError, InputError, StabilityWarning
 from ..grid import make_grid
 from ..homogenization import HomogenizationModel
 from ..kernels.codes import ADV_MAX_STEPS, ADV_REACHED, S_NEWTON, S_REJECTED, S_STEPS, STATUS_TEXT
@@ -38,6 +39,7 @@ from . import setup
 from .energy import FREE_ENERGY_UNITS, free_energy
 from .failures import raise_failure
 from .resume import restore_state
+from .start_stability import StartStability, check_candidates, check_start_stability, start_compositions
 
 _PROGRESS_STEPS = 400  # steps per kernel call between progress-bar updates
 
@@ -97,6 +99,8 @@ class Simulation:
             raise InputError(f"gradient: {', '.join(inter)} {'is' if len(inter) == 1 else 'are'} interstitial in "
                              f"{self.model.phase}; gradient energy is implemented for substitutional components "
                              f"only")
+        self.start_rows = start_compositions(case, self.x0, self.grid.z, self.grid.faces)
+        check_candidates(case)
         self._references = setup.ReferenceTables(case)
         self._grid = setup.kernel_grid(self.grid)
         self._material = setup.material(case, self.subst)
@@ -115,28 +119,36 @@ class Simulation:
 
     def _check_compositions(self):
         """Every distinct initial/boundary composition must be a single-phase state."""
-        cond = self.case.conditions
-        rows = {(tuple(r), self.T, "the initial profile") for r in np.round(self.x0, 14)}
-        for side in ("left", "right"):
-            b = getattr(self.case.boundary, side)
-            for j, st in enumerate(b.stages):
-                if st.type != "fixed-composition":
-                    continue
-                where = f"boundary.{side}" + (f".stages[{j}]" if len(b.stages) > 1 else "") + ".composition"
-                for t in st.times():
-                    x = st.composition_at(t)
-                    rows.add((tuple(float(x[c]) for c in self.components), float(cond.temperature_at(t)), where))
-        rows = sorted(rows)
-        X = np.array([r[0] for r in rows])
-        for T in sorted({r[1] for r in rows}):
-            idx = [i for i, r in enumerate(rows) if r[1] == T]
+        rows = self.start_rows
+        X = np.array([r.x for r in rows])
+        for T in sorted({r.T for r in rows}):
+            idx = [i for i, r in enumerate(rows) if r.T == T]
             res = self.model.equilibrium(X[idx, 1:], T, raise_on_failure=False)
             bad = np.flatnonzero(res.status != 0)
             if bad.size:
                 i = idx[bad[0]]
                 comp = ", ".join(f"{c}={v:.6g}" for c, v in zip(self.components, X[i]))
-                raise InputError(f"{rows[i][2]}: composition {comp} is not a valid {self.model.phase} state at "
+                raise InputError(f"{rows[i].where}: composition {comp} is not a valid {self.model.phase} state at "
                                  f"{T:g} K: {STATUS_TEXT.get(int(res.status[bad[0]]), res.status[bad[0]])}")
+
+    def check_stability(self, warn: bool = True) -> StartStability | None:
+        """The stability check of the starting compositions (None when the case turns it
+        off); with ``warn`` each unstable or unchecked phase is also a
+        :class:`StabilityWarning` (``warn_stability``).  A run of several phases (the
+        homogenization model) has no check: its nodes are local equilibria of
+        thermo.phases (None, stored as "null" like a check turned off)."""
+        if self.multiphase:
+            return None
+        report = check_start_stability(self.case, self.start_rows)
+        if warn:
+            self.warn_stability(report)
+        return report
+
+    @staticmethod
+    def warn_stability(report: StartStability | None) -> None:
+        """One :class:`StabilityWarning` per unstable or unchecked phase of the report."""
+        for message in (report.messages() if report is not None else []):
+            warnings.warn(message, StabilityWarning, stacklevel=3)
 
     def parameters(self) -> dict:
         """The arrays the kernels use, for the result file (with several phases: the phase
@@ -281,10 +293,16 @@ class Simulation:
             restore_state(out_path, state)
         self.problem = self._problem(setup.stage_index(case, float(state.t[0])))
         timings["compile"] = self._load_kernels(state, fields, work, announce=progress)
+        stability = None
         if resume:
             writer = writer_class.reopen(out_path)
         else:
-            writer = writer_class(out_path, **self._writer_arguments(state))
+            t0 = time.perf_counter()
+            stability = self.check_stability(warn=False)  # warned once the start is accepted
+            timings["stability"] = time.perf_counter() - t0
+            args = self._writer_arguments(state)
+            args["extra_attrs"]["stability"] = "null" if stability is None else stability.to_json()
+            writer = writer_class(out_path, **args)
         stage = setup.stage_index(case, float(state.t[0]))
 
         def checkpoint():
@@ -319,7 +337,8 @@ class Simulation:
             code = evaluate_now()
             timings["compile"] += time.perf_counter() - t0
             if code != ADV_REACHED:
-                fail(code, at_start=True)
+                fail(code, at_start=True)  # a refused start is one error, without the stability warnings
+            self.warn_stability(stability)
             if not resume:
                 snapshot()
                 checkpoint()

@@ -136,6 +136,18 @@ class Result:
         except ValueError:
             return {}
 
+    @property
+    def stability(self):
+        """The stability check of the starting compositions of a one-phase run
+        (:class:`kinsim.simulation.start_stability.StartStability`: the phases more stable
+        than the run's phase, with driving force, composition and z, and the phases not
+        checked), or None when the case turned it off (``thermo.candidates = []``) or the
+        result predates it."""
+        from kinsim.simulation.start_stability import StartStability
+
+        text = self.attrs.get("stability")
+        return None if text in (None, "null") else StartStability.from_json(str(text))
+
     @cached_property
     def case(self) -> Case:
         """The run's resolved case, parsed once from the case text the result stores: the

@@ -1,0 +1,185 @@
+"""The stability check at the start of a one-phase run: an FCC_A1-only Fe-Cr-Ni couple
+whose Cr-rich side lies where BCC_A2 is stable (pycalphad's equilibrium says so, and its
+Gibbs energies give the driving force) is warned about; a couple inside the FCC_A1
+field is not; thermo.candidates limits the check and [] turns it off; the result
+attribute round-trips; the command prints one warning line per phase."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from conftest import CASES_DB, pycalphad_point
+from kinsim import run
+from kinsim.cli import main
+from kinsim.errors import CaseError, StabilityWarning
+from kinsim.simulation.start_stability import StartStability
+from kinsim.storage import read_result
+
+DB = CASES_DB / "fe-cr-ni.tdb"
+T = 1373.15
+COMPS = ["FE", "CR", "NI"]
+FCC_SIDE = {"CR": 0.10, "NI": 0.10}
+BCC_SIDE = {"CR": 0.50, "NI": 0.05}  # Fe-50Cr-5Ni: BCC_A2 is stable at 1373.15 K
+
+
+def _case(right, candidates=None):
+    thermo = {"database": str(DB), "phase": "FCC_A1", "components": COMPS}
+    if candidates is not None:
+        thermo["candidates"] = candidates
+    return {"title": "Fe-Cr-Ni FCC couple", "thermo": thermo,
+            "conditions": {"temperature": T, "duration": "10 min"},
+            "grid": {"length": "1 mm", "nodes": 16},
+            "initial": {"type": "step", "position": "0.5 mm", "left": FCC_SIDE, "right": right},
+            "output": {"file": "out.h5", "snapshots": 1}}
+
+
+def _toml(tmp_path, right, candidates=None):
+    import tomli_w
+
+    p = tmp_path / "case.toml"
+    p.write_text(tomli_w.dumps(_case(right, candidates)))
+    return p
+
+
+def _pycalphad_bcc_driving_force(x):
+    """max over x' of mu . x' - GM_BCC(x') with mu pycalphad's FCC_A1 potentials at x:
+    pycalphad's Gibbs energies of BCC_A2 (CR,FE,NI)1(VA)3 on grids refined around the
+    maximum (J/mol of atoms)."""
+    from pycalphad import Database, calculate
+
+    db = Database(str(DB))
+    _, mu, _ = pycalphad_point(DB, COMPS, "FCC_A1", T, [x["CR"], x["NI"]])
+    mu_by = dict(zip(COMPS, mu))
+    center, half = np.array([0.5, 0.1]), 0.45  # (x_CR, x_NI)
+    for _ in range(6):
+        g = np.linspace(-half, half, 41)
+        cr, ni = np.meshgrid(center[0] + g, center[1] + g, indexing="ij")
+        cr, ni = cr.ravel(), ni.ravel()
+        keep = (cr > 1e-6) & (ni > 1e-6) & (cr + ni < 1 - 1e-6)
+        cr, ni = cr[keep], ni[keep]
+        pts = np.column_stack([cr, 1.0 - cr - ni, ni, np.ones_like(cr)])  # CR, FE, NI : VA
+        res = calculate(db, COMPS + ["VA"], "BCC_A2", T=T, P=101325, N=1, points=pts)
+        gm = np.asarray(res.GM.values).reshape(-1)
+        df = mu_by["CR"] * cr + mu_by["FE"] * (1 - cr - ni) + mu_by["NI"] * ni - gm
+        i = int(np.argmax(df))
+        center, half = np.array([cr[i], ni[i]]), half / 8
+    return float(df[i])
+
+
+def test_fcc_couple_with_a_bcc_side_warns_naming_bcc(tmp_path):
+    with pytest.warns(StabilityWarning, match="BCC_A2 has a driving force of") as rec:
+        r = run(_case(BCC_SIDE, ["BCC_A2"]), output=tmp_path / "r.h5")
+    assert r.status == "completed"  # a warning: the run goes on
+    msgs = [str(w.message) for w in rec if issubclass(w.category, StabilityWarning)]
+    assert len(msgs) == 1 and "CR=0.5" in msgs[0] and "FCC_A1 is not the stable phase" in msgs[0]
+    s = r.stability
+    assert s.checked == ["FCC_A1#2", "BCC_A2"] and s.not_checked == {}
+    (u,) = s.unstable
+    assert u.phase == "BCC_A2" and u.where == "the initial profile"
+    assert u.composition["CR"] == pytest.approx(0.5) and u.composition["NI"] == pytest.approx(0.05)
+    assert u.z[0] > 0.5e-3 and u.z[1] < 1e-3  # the right half
+    # pycalphad's potentials of FCC_A1 and Gibbs energies of BCC_A2
+    assert u.driving_force == pytest.approx(_pycalphad_bcc_driving_force(BCC_SIDE), rel=1e-5, abs=1e-3)
+    assert u.driving_force > 100.0
+
+
+def test_bcc_is_in_pycalphads_stable_set_on_the_cr_rich_side():
+    from pycalphad import Database, equilibrium, variables as v
+
+    eq = equilibrium(Database(str(DB)), COMPS + ["VA"], ["FCC_A1", "BCC_A2"],
+                     {v.T: T, v.P: 101325, v.N: 1, v.X("CR"): 0.5, v.X("NI"): 0.05})
+    assert "BCC_A2" in {str(p) for p in np.asarray(eq.Phase.values).ravel()}
+
+
+def test_stable_couple_does_not_warn_and_lists_what_it_checked():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", StabilityWarning)
+        r = run(_case({"CR": 0.15, "NI": 0.12}))
+    s = r.stability
+    assert s.unstable == [] and s.checked == ["FCC_A1#2", "BCC_A2", "SIGMA"] and s.not_checked == {}
+
+
+def test_candidates_limit_the_check_and_empty_turns_it_off():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", StabilityWarning)
+        r = run(_case(BCC_SIDE, []))
+    assert r.stability is None and r.attrs["stability"] == "null"
+    with pytest.warns(StabilityWarning) as rec:
+        r = run(_case(BCC_SIDE, ["bcc_a2"]))
+    assert r.stability.checked == ["FCC_A1#2", "BCC_A2"]
+    assert [u.phase for u in r.stability.unstable] == ["BCC_A2"] and len(rec) == 1
+
+
+def test_unknown_candidate_is_a_case_error():
+    with pytest.raises(CaseError, match="thermo.candidates: LIQUID not in fe-cr-ni.tdb"):
+        run(_case(BCC_SIDE, ["BCC_A2", "LIQUID"]))
+    with pytest.raises(CaseError, match="thermo.candidates must be an array of phase names"):
+        run(_case(BCC_SIDE, "BCC_A2"))
+
+
+def test_stored_attribute_round_trips(tmp_path):
+    with pytest.warns(StabilityWarning):
+        mem = run(_case(BCC_SIDE, ["BCC_A2"]))
+    with pytest.warns(StabilityWarning):
+        f = run(_case(BCC_SIDE, ["BCC_A2"]), output=tmp_path / "r.h5")
+    assert read_result(tmp_path / "r.h5").stability == mem.stability == f.stability
+    assert StartStability.from_json(mem.stability.to_json()) == mem.stability
+    assert f.case.thermo.candidates == ("BCC_A2",)
+
+
+def test_cli_prints_one_warning_line_per_phase(tmp_path, capsys):
+    case = _toml(tmp_path, BCC_SIDE, ["BCC_A2"])
+    assert main(["run", str(case), "-o", str(tmp_path / "r.h5"), "--quiet"]) == 0
+    _, err = capsys.readouterr()
+    lines = [ln for ln in err.splitlines() if ln.startswith("kinsim: warning:")]
+    assert len(lines) == 1 and "BCC_A2" in lines[0] and "J/mol" in lines[0]
+    case = _toml(tmp_path, BCC_SIDE, ["BCC_A2", "NOPE"])
+    assert main(["run", str(case), "-o", str(tmp_path / "s.h5"), "--quiet"]) == 2
+    _, err = capsys.readouterr()
+    assert err.count("\n") == 1 and err.startswith("kinsim: error: thermo.candidates: NOPE not in")
+
+
+def test_phase_names_without_pycalphad_match_its_parser():
+    """kinsim.thermo.names reads the PHASE commands only; pycalphad parses the whole file."""
+    from conftest import SHARED_DB, TESTS_DB
+    from kinsim.thermo.names import phase_names
+    from kinsim.thermo.tdb import load_database
+
+    files = sorted(CASES_DB.glob("*.tdb")) + sorted(TESTS_DB.glob("*.tdb")) + sorted(SHARED_DB.glob("*.tdb"))
+    for f in files:
+        assert phase_names(f) == sorted(p.upper() for p in load_database(f).phases), f
+
+
+def _regular_gap_case(x_b, gradient):
+    """A uniform A-B alloy of tests/databases/regular-gap.tdb at 1000 K (binodal 0.169144
+    / 0.830856, spinodal 0.294726 / 0.705274), x_B = x_b."""
+    from conftest import TESTS_DB
+
+    case = {"title": "regular solution", "thermo": {"database": str(TESTS_DB / "regular-gap.tdb"),
+                                                    "phase": "ALPHA", "components": ["A", "B"]},
+            "conditions": {"temperature": 1000, "duration": 1e-6},
+            "grid": {"length": "60 nm", "nodes": 16},
+            "initial": {"type": "uniform", "composition": {"B": x_b}},
+            "output": {"snapshots": 1}}
+    if gradient:
+        case["gradient"] = {"kappa": 1e-14}
+    return case
+
+
+def test_a_metastable_alloy_inside_the_binodal_warns_of_the_second_composition_set():
+    """x_B = 0.25: between binodal and spinodal, the sharp model runs (dmu_dx > 0) but the
+    alloy is metastable: the check names ALPHA#2."""
+    with pytest.warns(StabilityWarning, match="ALPHA#2"):
+        r = run(_regular_gap_case(0.25, gradient=False))
+    assert [u.phase for u in r.stability.unstable] == ["ALPHA#2"]
+
+
+def test_gradient_energy_resolves_the_gap_of_its_own_phase_without_a_warning():
+    """With gradient energy the decomposition of the phase itself is the model: no warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", StabilityWarning)
+        r = run(_regular_gap_case(0.25, gradient=True))
+    assert r.stability.unstable == [] and "ALPHA#2" not in r.stability.checked
