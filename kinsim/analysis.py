@@ -25,6 +25,7 @@ that is still semi-infinite and scales with z / sqrt(t) (Boltzmann):
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -146,6 +147,26 @@ def concentrations(r: Result, it: int | None = None) -> np.ndarray:
 
 
 # --------------------------------------------------------------------- core formulas
+def phase_sets(r: Result) -> list[str] | None:
+    """The composition-set names of a homogenization result (the last axis of its
+    /phase_fraction), or None for a single-phase result."""
+    if "phase_fraction" not in r.extra or "phase_sets" not in r.attrs:
+        return None
+    names = r.attrs["phase_sets"]
+    if isinstance(names, str):
+        names = json.loads(names)
+    return [str(n) for n in np.asarray(names).ravel()]
+
+
+def multiphase_nodes(r: Result, it: int) -> np.ndarray:
+    """(nz,) bool: the nodes holding more than one composition set at snapshot it (False
+    everywhere for a single-phase result)."""
+    if phase_sets(r) is None:
+        return np.zeros(r.z.shape[0], dtype=bool)
+    frac = np.nan_to_num(r.extra["phase_fraction"][it])
+    return np.count_nonzero(frac > 0.0, axis=1) > 1
+
+
 def _cell_widths(r: Result) -> np.ndarray:
     w = np.diff(r.faces)
     if w.size != r.z.size or np.any(w <= 0):
@@ -387,6 +408,7 @@ def analyze(result, time: float | None = None) -> CoupleAnalysis:
                         f"{end_change[k] * 100:.2g} % of its range): the Boltzmann analysis assumes a "
                         "semi-infinite couple; choose an earlier --time")
     warnings += _setup_warnings(case)
+    warnings += _multiphase_warnings(r, it)
 
     # resolution: a profile that changes over a few cells gives poor fluxes and D
     mono = np.abs(c[-1] - c[0]) >= 0.5 * (c.max(axis=0) - c.min(axis=0))
@@ -430,6 +452,25 @@ def analyze(result, time: float | None = None) -> CoupleAnalysis:
                 "reversal": "+ to -" if a > 0 else "- to +",  # the flux's sign left -> right of the plane
                 "uphill_beside": any(lo - h <= zz <= hi + h for lo, hi in stretches),
             })
+    return out
+
+
+def _multiphase_warnings(r: Result, it: int) -> list[str]:
+    """Where the couple holds several phases (a homogenization result): the Boltzmann
+    analysis there gives an effective D of the phase mixture, and in a binary the
+    two-phase field shrinks to a sharp interface (its width is the grid's), where D from
+    the profile has no meaning."""
+    many = multiphase_nodes(r, it)
+    if not many.any():
+        return []
+    z = r.z[many] * 1e3
+    out = [f"{int(many.sum())} node(s) between z = {z.min():.4g} and {z.max():.4g} mm hold several phases: there "
+           "the fluxes follow the homogenization model's averaged mobilities and the interdiffusivity from "
+           "the profile is an effective value of the phase mixture, not a property of one phase"]
+    if len(r.components) == 2:
+        out.append("in a binary couple a two-phase field has no width at local equilibrium (the composition "
+                   "jumps between the tie-line ends at an interface): Boltzmann-Matano and Sauer-Freise D are "
+                   "meaningless at the nodes of the jump")
     return out
 
 

@@ -275,13 +275,15 @@ def _build_parser():
     pl.add_argument("result", help="result file (HDF5) written by kinsim run, or a sweep directory")
     pl.add_argument("-o", "--output", help="figure file (.png, .pdf, .svg); default: next to the result")
     pl.add_argument("--kind", default="profiles",
-                    choices=["profiles", "mu", "path", "markers", "flux", "energy", "spinodal", "interfaces"],
+                    choices=["profiles", "mu", "path", "markers", "flux", "energy", "spinodal", "interfaces",
+                             "phases"],
                     help="profiles: composition against distance (uphill stretches and moving interfaces "
-                         "marked); mu: chemical potentials; path: diffusion path in composition space; markers: "
-                         "Kirkendall marker displacement against sqrt(t); flux: fluxes against distance; energy: "
-                         "the free energy F(t) - F(0); spinodal: an early profile of a gradient-energy run with "
-                         "the fastest-growing wavelength marked; interfaces: positions of the moving interfaces "
-                         "against sqrt(t)")
+                         "marked, stretches of several phases shaded); mu: chemical potentials; path: diffusion "
+                         "path in composition space; markers: Kirkendall marker displacement against sqrt(t); "
+                         "flux: fluxes against distance; energy: the free energy F(t) - F(0); spinodal: an early "
+                         "profile of a gradient-energy run with the fastest-growing wavelength marked; "
+                         "interfaces: positions of the moving interfaces against sqrt(t); phases: phase "
+                         "fractions against distance (several phases)")
     pl.add_argument("--times", help="comma separated times, e.g. '1 d,13 d' (nearest snapshots; default: a few)")
     pl.add_argument("--components", help="comma separated (default: all but the dependent one; path: two "
                                          "for x_j against x_k, three for a Gibbs triangle)")

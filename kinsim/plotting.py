@@ -8,7 +8,7 @@ ever opens and no global figure is left behind.  They read result files only.
 Kinds:
     profiles  composition against distance at chosen times; initial profile dashed, weld
               marked, uphill stretches (flux up the component's own concentration gradient)
-              highlighted
+              highlighted, the stretches of several phases (a homogenization result) shaded
     mu        chemical potentials against distance (continuous where compositions jump)
     flux      the solver's volume-fixed fluxes against distance
     path      the diffusion path in composition space (x_j against x_k, or a Gibbs triangle)
@@ -20,6 +20,7 @@ Kinds:
               wavelength of the profile marked
     interfaces the positions of the moving interfaces (regions) against sqrt(t), with the
               parabolic fit
+    phases    phase fractions against distance (a result of several phases, thermo.phases)
 
 Runs of the moving-boundary model ([[region]]) are drawn at each snapshot's own node
 positions, with the interfaces marked (thin dotted lines in the colour of the time).
@@ -27,21 +28,23 @@ positions, with the interfaces marked (thin dotted lines in the colour of the ti
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
 import numpy as np
 
-from .analysis import component_index, concentrations, load_result, time_index, uphill_faces, weld_position
+from .analysis import (component_index, concentrations, load_result, multiphase_nodes, phase_sets, time_index,
+                       uphill_faces, weld_position)
 from .errors import InputError
 from .storage import Result
 from .units import ATOMIC_WEIGHTS
 
 __all__ = ["KINDS", "dominant_wavelength", "figure", "figure_profiles", "plot_energy", "plot_flux",
-           "plot_interfaces", "plot_markers", "plot_mu", "plot_path", "plot_profiles", "plot_spinodal",
+           "plot_interfaces", "plot_markers", "plot_mu", "plot_path", "plot_phases", "plot_profiles", "plot_spinodal",
            "to_weight_percent"]
 
-KINDS = ("profiles", "mu", "path", "markers", "flux", "energy", "spinodal", "interfaces")
+KINDS = ("profiles", "mu", "path", "markers", "flux", "energy", "spinodal", "interfaces", "phases")
 UNITS = ("mole-fraction", "weight-percent")
 COLUMN_WIDTH = 3.5  # inches: one column of a two-column journal page
 
@@ -205,6 +208,17 @@ def _legend(ax, skip=(), **kw):
     return [lab for _, lab in pairs]
 
 
+def _shade_multiphase(ax, r: Result, it: int):
+    """Shade the stretches of nodes holding several composition sets at snapshot it."""
+    many = multiphase_nodes(r, it)
+    if not many.any():
+        return
+    f = r.faces * _length_unit(r)[0]
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], many.astype(np.int8), [0]])))
+    for j, (a, b) in enumerate(zip(edges[::2], edges[1::2])):
+        ax.axvspan(f[a], f[b], color="0.9", zorder=0, lw=0, label="several phases" if j == 0 else None)
+
+
 # ---------------------------------------------------------------------- plots
 def plot_profiles(result, ax=None, component=None, times=None, unit="mole-fraction", mark_uphill=True,
                   legend=True):
@@ -228,6 +242,8 @@ def plot_profiles(result, ax=None, component=None, times=None, unit="mole-fracti
                 uphill_drawn = True
         ax.plot(*_profile_line(r, vals, it, k, unit), color=color, label=time_label(r.time[it]), zorder=2)
         _mark_interfaces(ax, r, it, color)
+    if idx:
+        _shade_multiphase(ax, r, idx[-1])
     return _finish_distance_axes(ax, r, f"{_name(r.components[k])} ({ulabel})", legend)
 
 
@@ -297,6 +313,28 @@ def plot_flux(result, ax=None, component=None, times=None, legend=True):
     ax.axhline(0.0, color="0.6", lw=0.5)
     ylabel = f"$J_{{\\mathrm{{{_name(r.components[k])}}}}}$ ({stext}mol m$^{{-2}}$ s$^{{-1}}$)"
     return _finish_distance_axes(ax, r, ylabel, legend)
+
+
+def plot_phases(result, ax=None, times=None, legend=True):
+    """Phase fractions (mole fraction of atoms in each composition set) against distance
+    at chosen times, one line style per set and one colour per time (a homogenization
+    result only)."""
+    r = _read(result)
+    names = phase_sets(r)
+    if names is None:
+        raise InputError("--kind phases needs a result of several phases (thermo.phases); this one has one phase")
+    ax = ax if ax is not None else _new_axes()
+    zs = r.z * _length_unit(r)[0]
+    frac = np.nan_to_num(r.extra["phase_fraction"])
+    shown = [j for j in range(len(names)) if np.any(frac[:, :, j] > 0.0)]
+    styles = ("-", "--", ":", "-.")
+    idx = time_indices(r, times)
+    for color, it in zip(_time_colors(len(idx)), idx):
+        for s, j in enumerate(shown):
+            label = f"{names[j]}, {time_label(r.time[it])}" if len(shown) > 1 else time_label(r.time[it])
+            ax.plot(zs, frac[it, :, j], color=color, ls=styles[s % len(styles)], label=label)
+    ax.set_ylim(-0.02, 1.02)
+    return _finish_distance_axes(ax, r, "phase fraction", legend)
 
 
 def plot_path(result, ax=None, components=None, times=None, unit="mole-fraction", legend=True):
@@ -516,7 +554,6 @@ def _name(c: str) -> str:
 
 def _temperature_text(r: Result) -> str:
     """'1323.15 K (1050 °C)', or the range of a temperature schedule."""
-    import json
 
     def one(T):
         return f"{T:.6g} K ({round(T - 273.15, 1):g} \N{DEGREE SIGN}C)"
@@ -584,6 +621,11 @@ def figure(result, out, kind="profiles", times=None, components=None, unit="mole
                 shown += _legend(ax, skip=shown)  # each entry once, in the first panel that has it
                 if j < len(ks) - 1:
                     ax.set_xlabel("")
+        elif kind == "phases":
+            if components:
+                raise InputError("--components does not apply to --kind phases")
+            fig = Figure(figsize=(COLUMN_WIDTH, 2.8), layout="constrained")
+            plot_phases(r, fig.add_subplot(), times)
         elif kind == "path":
             fig = Figure(figsize=(COLUMN_WIDTH, 3.0), layout="constrained")
             plot_path(r, fig.add_subplot(), components, times, unit)

@@ -198,12 +198,16 @@ def estimate(nodes: int, components: int, site_fractions: int, snapshots: int, *
     return RunSize(N, n, K, S, E, bool(in_memory), memory, result, series, G, P)
 
 
-def run_size(case, params, in_memory: bool = False) -> RunSize:
+def run_size(case, params, in_memory: bool = False, state_width: int | None = None) -> RunSize:
     """The estimate of a run of ``case`` on a phase with parameter arrays ``params``
-    (:class:`~kinsim.thermo.params.ThermoParams`)."""
+    (:class:`~kinsim.thermo.params.ThermoParams`).  ``state_width``: floats per node of
+    the node model's warm-start state (default: the phase's site fractions; the
+    homogenization model's packed state is wider; its per-set work arrays are not
+    counted)."""
     parameter_bytes = sum(v.nbytes + _SCALE * sum(v.shape) for v in params._asdict().values() if hasattr(v, "nbytes"))
     periodic = any(st.type == "periodic" for b in (case.boundary.left, case.boundary.right) for st in b.stages)
-    return estimate(case.grid.nodes, len(case.components), params.n_y, len(case.output.snapshots) + 1,
+    return estimate(case.grid.nodes, len(case.components), params.n_y if state_width is None else state_width,
+                    len(case.output.snapshots) + 1,
                     potentials=len(case.potentials), parameter_bytes=parameter_bytes, in_memory=in_memory,
                     gradient=getattr(case, "gradient", None) is not None, periodic=periodic)
 

@@ -88,6 +88,10 @@ def _corpus() -> list[dict]:
         {"species": "A", "kind": "pressure", "volume": 7e-6, "expression": "1e8"},
         {"species": "B", "kind": "energy", "z": [0, "1 mm"], "value": [0, 100]},
     ]))
+    thermo = {k: v for k, v in base["thermo"].items() if k != "phase"}
+    out.append(_with(base, thermo={**thermo, "phases": ["FCC_A1", "BCC_A2", "SIGMA"]},
+                     homogenization={"averaging": "labyrinth", "matrix": "FCC_A1", "exponent": 2,
+                                     "excluded": ["SIGMA"], "ideal_term": 0.01, "face_mean": "arithmetic"}))
     regions = {k: v for k, v in base.items() if k not in ("initial", "grid")}
     regions.update(thermo={"database": str(REPO / "tests" / "databases" / "two-phase-ab.tdb"),
                            "components": ["A", "B"]}, grid={"geometry": "planar"},

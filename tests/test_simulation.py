@@ -146,7 +146,7 @@ def test_state_restores_from_a_checkpoint_with_scalar_attributes(tmp_path):
             value = g[k][0]
             del g[k]
             g.attrs[k] = value
-    state = initial_state(case, sim.grid, sim.x0, sim.subst, sim.model.params.n_y)
+    state = initial_state(case, sim.grid, sim.x0, sim.subst, sim.model.params)
     restore_state(out, state)
     for k, v in state._asdict().items():
         np.testing.assert_array_equal(v, expect[k].reshape(v.shape))

@@ -13,7 +13,7 @@ import pytest
 
 from kinsim.kernels.codes import ONSAGER_ABSOLUTE, ONSAGER_DIAGONAL, ONSAGER_RELATIVE
 from kinsim.kernels.flux import face_flux, face_flux_derivative, to_volume_frame
-from kinsim.kernels.mobility import Onsager, onsager_coef
+from kinsim.kernels.mobility import Material, Onsager, onsager_coef
 
 rng = np.random.default_rng(7)
 N_COMP = 3
@@ -22,6 +22,7 @@ MATRIX = np.array([[0.0, 2e-21, -1e-21], [2e-21, 0.0, 3e-21], [-1e-21, 3e-21, 0.
 RELATIVE = np.array([[0.0, 0.3, -0.2], [0.3, 0.0, 0.5], [-0.2, 0.5, 0.0]])
 FORMS = [Onsager(ONSAGER_DIAGONAL, np.zeros((3, 3))), Onsager(ONSAGER_ABSOLUTE, MATRIX),
          Onsager(ONSAGER_RELATIVE, RELATIVE)]
+MATERIAL = Material(Vs=7e-6, mob_scale=np.ones(N_COMP), subst=SUBST)
 
 
 def lprime(onsager, L):
@@ -49,7 +50,7 @@ def test_onsager_coefficient_is_the_definition(onsager):
 def _flux(onsager, La, Lb, Ma, Mb, ua, ub, dist):
     Jp = np.zeros(N_COMP)
     J = np.zeros(N_COMP)
-    face_flux(onsager, SUBST, La, Lb, Ma, Mb, ua, ub, dist, Jp, J)
+    face_flux(onsager, MATERIAL, La, Lb, Ma, Mb, ua, ub, dist, 1000.0, Jp, J)
     return Jp, J
 
 
@@ -82,7 +83,7 @@ def test_face_flux_derivative_and_volume_frame_against_difference_quotients(onsa
     DM = rng.uniform(-1e5, 1e5, (N_COMP, N_COMP - 1))  # dM/du of a state
     for state, sign in (("a", 1.0), ("b", -1.0)):
         G = np.zeros((N_COMP, N_COMP - 1))
-        face_flux_derivative(onsager, La, Lb, DM, dist, sign, G)
+        face_flux_derivative(onsager, MATERIAL.face_mean, La, Lb, DM, dist, sign, G)
         Gv = G.copy()
         to_volume_frame(SUBST, ua, ub, Gv)
         Jp0, J0 = _flux(onsager, La, Lb, Ma, Mb, ua, ub, dist)

@@ -13,13 +13,15 @@ Modules, in the order a case flows through them:
 - :mod:`~kinsim.case.model` (:class:`Case` and the specs of its sections),
   :mod:`~kinsim.case.boundary`, :mod:`~kinsim.case.potentials`,
   :mod:`~kinsim.case.onsager`, :mod:`~kinsim.case.gradient`,
-  :mod:`~kinsim.case.perturbation`: the resolved case, each with its own reader.
+  :mod:`~kinsim.case.perturbation`, :mod:`~kinsim.case.homogenization`: the resolved
+  case, each with its own reader.
 
 This package must not import numba or pycalphad (a case is read before anything heavy).
 """
 
 from .boundary import BoundarySide, BoundarySpec, BoundaryStage
 from .gradient import GradientSpec
+from .homogenization import HomogenizationSpec
 from .model import Case, ConditionsSpec, GridSpec, InitialSpec, MobilitySpec, OutputSpec, SolverSpec, ThermoSpec
 from .onsager import OnsagerSpec
 from .overrides import apply_override, parse_value
@@ -49,6 +51,7 @@ __all__ = [
     "ConditionsSpec",
     "GradientSpec",
     "GridSpec",
+    "HomogenizationSpec",
     "InitialSpec",
     "MobilitySpec",
     "OnsagerSpec",

@@ -19,6 +19,7 @@ from ..errors import CaseError
 from ..grid import Grid1D, make_grid
 from .boundary import BoundarySpec
 from .gradient import GradientSpec
+from .homogenization import HomogenizationSpec
 from .onsager import OnsagerSpec
 from .perturbation import PerturbationSpec
 from .potentials import PotentialSpec
@@ -32,10 +33,11 @@ __all__ = ["Case", "ConditionsSpec", "GridSpec", "InitialSpec", "MobilitySpec", 
 @dataclass(frozen=True)
 class ThermoSpec:
     database: Path                 # absolute path of the TDB file
-    phase: str                     # upper case; "" when the case has regions (each names its phase)
+    phase: str                     # upper case; "" when the case lists several phases or has regions
     components: tuple[str, ...]    # upper case; components[0] is the dependent one
-    # phases the starting compositions are checked against (upper case); None: every
-    # other phase of the database, (): no check
+    phases: tuple[str, ...] = ()   # upper case: two or more candidate phases (homogenization), else ()
+    # phases the starting compositions of a one-phase run are checked against (upper
+    # case); None: every other phase of the database, (): no check
     candidates: tuple[str, ...] | None = None
 
     @property
@@ -46,10 +48,23 @@ class ThermoSpec:
     def independent(self) -> tuple[str, ...]:
         return self.components[1:]
 
+    @property
+    def multiphase(self) -> bool:
+        """True when the nodes are local equilibria of several phases (homogenization)."""
+        return bool(self.phases)
+
+    @property
+    def label(self) -> str:
+        """The phase, or the candidate phases joined by '+'."""
+        return "+".join(self.phases) if self.phases else self.phase
+
     def to_dict(self) -> dict:
-        out = {"database": str(self.database), "components": list(self.components)}
-        if self.phase:
-            out = {"database": str(self.database), "phase": self.phase, "components": list(self.components)}
+        out = {"database": str(self.database)}
+        if self.phases:
+            out["phases"] = list(self.phases)
+        elif self.phase:  # (a case with regions names each region's phase)
+            out["phase"] = self.phase
+        out["components"] = list(self.components)
         if self.candidates is not None:
             out["candidates"] = list(self.candidates)
         return out
@@ -216,6 +231,7 @@ class Case:
     onsager: OnsagerSpec | None = None
     gradient: GradientSpec | None = None
     regions: tuple[RegionSpec, ...] = ()  # the moving-boundary model: single-phase regions, left to right
+    homogenization: HomogenizationSpec | None = None  # with several phases (thermo.phases)
 
     @property
     def components(self) -> tuple[str, ...]:
@@ -248,6 +264,8 @@ class Case:
             out["onsager"] = self.onsager.to_dict()
         if self.gradient is not None:
             out["gradient"] = self.gradient.to_dict()
+        if self.homogenization is not None:
+            out["homogenization"] = self.homogenization.to_dict()
         if self.regions:
             del out["initial"]
             out["grid"] = {"geometry": self.grid.geometry, "inner_radius": self.grid.inner_radius}

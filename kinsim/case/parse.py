@@ -19,6 +19,7 @@ from ..units import parse_length, parse_temperature, parse_time
 from .boundary import read_boundary
 from .composition import read_composition, to_mole_fractions
 from .gradient import check_gradient_case, read_gradient
+from .homogenization import HomogenizationSpec, check_homogenization_case, read_homogenization, read_phase_names
 from .model import Case, ConditionsSpec, GridSpec, InitialSpec, MobilitySpec, OutputSpec, SolverSpec, ThermoSpec
 from .onsager import read_onsager
 from .overrides import apply_override, raw_components
@@ -159,6 +160,7 @@ class _Parser:
         output = self.output(conditions.duration)
         potentials = read_potentials(top, comps, r0, r0 + length)
         onsager = read_onsager(self.section("onsager"), comps) if "onsager" in self.data else None
+        homogenization = self.homogenization(thermo, onsager)
         gradient = read_gradient(self.section("gradient"), comps) if "gradient" in self.data else None
         check_gradient_case(gradient, boundary, solver, geometry)
         if regions and potentials:
@@ -170,10 +172,11 @@ class _Parser:
         if regions and gradient is not None:
             raise CaseError("gradient: gradient energy is not available with [[region]] tables (sharp interfaces "
                             "between regions and a diffuse-interface model exclude each other: use one or the other)")
+        check_homogenization_case(thermo, gradient, boundary)
         return Case(title=title, path=self.path, base_dir=self.base_dir, thermo=thermo,
                     conditions=conditions, grid=grid, initial=initial, boundary=boundary,
                     mobility=mobility, solver=solver, output=output, potentials=potentials,
-                    onsager=onsager, gradient=gradient, regions=regions)
+                    onsager=onsager, gradient=gradient, regions=regions, homogenization=homogenization)
 
     def file(self, sec: Section, name, default=None) -> Path:
         """A file path key, relative to the case file's directory."""
@@ -186,10 +189,30 @@ class _Parser:
         db = self.file(sec, "database")
         if self.database_must_exist and not db.is_file():
             raise CaseError(f"thermo.database: file not found: {db}")
-        if with_regions and sec.has("phase"):
+        phase = sec.string("phase")
+        phases = sec.raw("phases")
+        if with_regions and phases is not None:
+            raise CaseError("thermo.phases: the homogenization model (several phases per node) is not available "
+                            "with [[region]] tables (each region is one phase, named by its region.phase): remove "
+                            "thermo.phases or the [[region]] tables")
+        if with_regions and phase is not None:
             raise CaseError("thermo.phase: the case has [[region]] tables, each naming its phase; remove "
                             "thermo.phase")
-        phase = "" if with_regions else sec.string("phase").upper()
+        if phase is not None and phases is not None:
+            raise CaseError("thermo: give either phase (one phase) or phases (two or more), not both")
+        if with_regions:
+            phase, phases = "", ()
+        elif phases is not None:
+            phases = read_phase_names(phases, "thermo.phases")
+            if not phases:
+                raise CaseError("thermo.phases is an empty array")
+            phase, phases = (phases[0], ()) if len(phases) == 1 else ("", phases)
+        elif phase is None:
+            raise CaseError("missing key 'thermo.phase' (or thermo.phases, two or more candidate phases; or "
+                            "[[region]] tables, each naming its phase)")
+        else:
+            phases = ()
+        phase = phase.upper()
         comps = sec.raw("components")
         if not isinstance(comps, list) or not all(isinstance(c, str) and c.strip() for c in comps):
             raise CaseError(f"thermo.components must be an array of element names, "
@@ -204,6 +227,10 @@ class _Parser:
         if "VA" in comps:
             raise CaseError("thermo.components: VA (vacancies) is not a component")
         cands = sec.raw("candidates")
+        if cands is not None and phases:
+            raise CaseError("thermo.candidates: the start check of a one-phase run; with thermo.phases every node "
+                            "is a local equilibrium of the phases listed there (add a phase to thermo.phases "
+                            "instead)")
         if cands is not None:
             if not isinstance(cands, list) or not all(isinstance(c, str) and c.strip() for c in cands):
                 raise CaseError(f"thermo.candidates must be an array of phase names, e.g. [\"BCC_A2\"] "
@@ -212,7 +239,18 @@ class _Parser:
             dupes = sorted({c for c in cands if cands.count(c) > 1})
             if dupes:
                 raise CaseError(f"thermo.candidates: {', '.join(dupes)} given more than once")
-        return ThermoSpec(db.resolve(), phase, comps, cands)
+        return ThermoSpec(db.resolve(), phase, comps, phases=phases, candidates=cands)
+
+    def homogenization(self, thermo: ThermoSpec, onsager) -> HomogenizationSpec | None:
+        """[homogenization] of a case with several phases (defaults when absent); an error
+        for a single-phase case."""
+        if not thermo.multiphase:
+            if "homogenization" in self.data:
+                raise CaseError("[homogenization] needs several phases: list them in thermo.phases")
+            return None
+        if onsager is not None:
+            raise CaseError("[onsager] cross terms are not supported with several phases (thermo.phases)")
+        return read_homogenization(self.section("homogenization"), thermo.phases)
 
     def conditions(self) -> ConditionsSpec:
         sec = self.section("conditions")

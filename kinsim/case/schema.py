@@ -23,9 +23,11 @@ from dataclasses import dataclass
 from ..grid import GEOMETRIES, SPACINGS
 
 __all__ = [
+    "AVERAGING_SCHEMES",
     "BOUNDARY_TYPES",
     "INTERFACE_CONDITIONS",
     "COMPOSITION_UNITS",
+    "FACE_MEANS",
     "INITIAL_TYPES",
     "MISSING_MOBILITY",
     "ONSAGER_FORMS",
@@ -51,6 +53,9 @@ MISSING_MOBILITY = ("error", "solvent")
 SOLVER_METHODS = ("implicit", "explicit")
 REGION_SPACINGS = ("linear", "geometric")
 INTERFACE_CONDITIONS = ("local-equilibrium", "para-equilibrium")
+FACE_MEANS = ("geometric", "arithmetic")
+AVERAGING_SCHEMES = ("wiener-upper", "wiener-lower", "hashin-shtrikman-upper", "hashin-shtrikman-lower",
+                     "hashin-shtrikman-matrix", "labyrinth")
 
 
 class _Required:
@@ -190,13 +195,19 @@ SCHEMA = Table("", (
     Key("title", STRING, None, default_doc="the case file's name without .toml", doc="a title for the run"),
     Table("thermo", (
         Key("database", PATH, doc="TDB file with the Gibbs energies and mobilities (relative to the case file)"),
-        Key("phase", STRING, default_doc="required without [[region]]",
-            doc="the phase of the specimen, as named in the database (with [[region]] each region names its own)"),
+        Key("phase", STRING, None, default_doc="required unless phases is given or with [[region]]",
+            doc="the phase of the specimen, as named in the database (the single-phase solver; with [[region]] "
+                "each region names its own)"),
+        Key("phases", PHASE_NAMES, None, default_doc="one phase (phase)",
+            doc="two or more candidate phases, e.g. [\"FCC_A1\", \"BCC_A2\"]: every node is a local "
+                "equilibrium of them and the fluxes follow the homogenization model ([homogenization]; not "
+                "with [[region]] or [gradient])"),
         Key("components", COMPONENT_NAMES,
             doc="element names, the dependent (balance) component first, e.g. [\"FE\", \"SI\", \"C\"]"),
         Key("candidates", PHASE_NAMES, None, default_doc="every other phase of the database",
             doc="phases the initial and fixed boundary compositions are checked against at the start: "
-                "a warning names each one more stable there than phase; [] turns the check off"),
+                "a warning names each one more stable there than phase; [] turns the check off (one-phase "
+                "runs: not with phases)"),
     ), required=True, doc="the thermodynamic and mobility database"),
     Table("conditions", (
         Key("temperature", TEMPERATURE_OR_SCHEDULE, unit="K",
@@ -304,6 +315,26 @@ SCHEMA = Table("", (
             doc="the field as an expression in z (m), e.g. \"3e8 * (2 * z / 0.5e-3 - 1)\""),
         Key("time", TIME_TABLE, 1.0, doc="a factor on the field that follows time"),
     ), array=True, doc="external potentials Phi_k(z, t) added to the chemical potentials"),
+    Table("homogenization", (
+        Key("averaging", STRING, "wiener-upper", choices=AVERAGING_SCHEMES,
+            doc="how the phases' Gamma_k = M_k u_k combine: Wiener bounds (rule of mixtures / series), the "
+                "general Hashin-Shtrikman bounds (the phase of highest / lowest Gamma_k as the matrix), "
+                "Hashin-Shtrikman with a given matrix phase, or the labyrinth factor f_matrix^exponent"),
+        Key("matrix", STRING, None, default_doc="required with hashin-shtrikman-matrix and labyrinth",
+            doc="the matrix phase (one of thermo.phases)"),
+        Key("exponent", NUMBER, 1.0, doc="labyrinth: the exponent of the matrix phase's volume fraction, "
+                                        "in [1, 2]"),
+        Key("excluded", PHASE_NAMES, None, default_doc="none",
+            doc="phases that carry no flux (their Gamma is zero in the average)"),
+        Key("face_mean", STRING, "geometric", choices=FACE_MEANS,
+            doc="the value of Gamma* at a face between two nodes: the geometric mean of theirs (kawin's; exact "
+                "where Gamma* varies exponentially with position) or the arithmetic mean (the single-phase "
+                "solver's)"),
+        Key("ideal_term", NUMBER, 0.0,
+            doc="eps >= 0: adds -eps R T Gamma*_k / u_k grad(u_k) to each lattice-fixed flux (the damping "
+                "term of DICTRA and kawin; kawin's default is 0.05)"),
+    ), doc="the homogenization model of several phases (thermo.phases): Larsson & Engstrom, Acta Mater. 54 "
+           "(2006) 2431"),
     Table("onsager", (
         Key("form", STRING, "absolute", choices=ONSAGER_FORMS,
             doc="absolute: L'_kj = matrix[k][j]; relative: L'_kj = matrix[k][j] sqrt(L'_kk L'_jj)"),

@@ -9,7 +9,7 @@ along +z) and its blocks of the Newton Jacobian (``boundary_jacobian``).
 - closed: J = 0;
 - fixed composition (the whole side): a boundary state at the face, evaluated like a
   node (equilibrium, L'), and the face flux between it and the first / last node as at
-  an interior face (``kinsim.kernels.flux.face_flux``);
+  an interior face (``kinsim.kernels.flux.face_flux``, the ideal term included);
 - fixed flux: J into the specimen given (mol m^-2 s^-1, volume-fixed frame);
 - periodic (both sides): the boundary faces 0 and N are one face, between the last node
   (its left state, at z_{N-1} - length) and the first, across the distance
@@ -21,6 +21,8 @@ along +z) and its blocks of the Newton Jacobian (``boundary_jacobian``).
   constant D (where L' = D c / RT), the ordinary difference quotient when M_node - M_b
   is small.
 
+The homogenization model's ideal term (kinsim.kernels.flux) acts at fixed-composition
+faces as at interior ones, not at fixed-potential/-activity faces (they fix mu, not u).
 Components a fixed-flux/-potential/-activity side does not fix are closed there; the
 dependent substitutional component takes up the substitutional balance.  Values follow
 their time tables (``kinsim.kernels.schedule.table_at``); a new boundary type is a new
@@ -36,7 +38,7 @@ import numpy as np
 
 from .._jit import LEAF, jit
 from .codes import BC_ACTIVITY, BC_CLOSED, BC_COMPOSITION, BC_FLUX, BC_PERIODIC, BC_POTENTIAL
-from .flux import face_flux, face_flux_derivative, to_volume_frame
+from .flux import face_flux, face_flux_derivative, ideal_derivative, to_volume_frame
 from .gibbs import R
 from .schedule import table_at
 
@@ -165,16 +167,16 @@ def boundary_fluxes(grid, material, onsager, bparams, bstate, U, L, M, T, Jp, J)
         i, f, sgn = _node_and_face(N, side)
         if is_periodic(bparams):
             if side == 0:
-                face_flux(onsager, material.subst, L[N - 1], L[0], M[N - 1], M[0], U[N - 1], U[0],
-                          grid.bnd_dist[0] + grid.bnd_dist[1], Jp[0], J[0])
+                face_flux(onsager, material, L[N - 1], L[0], M[N - 1], M[0], U[N - 1], U[0],
+                          grid.bnd_dist[0] + grid.bnd_dist[1], T, Jp[0], J[0])
                 for k in range(n):
                     Jp[N, k] = Jp[0, k]
                     J[N, k] = J[0, k]
             continue
         if bparams.kind[side, 0] == BC_COMPOSITION:
             # the boundary state is state a, the node state b: dist = z_node - z_face
-            face_flux(onsager, material.subst, bstate.L[side], L[i], bstate.drive[side], M[i], bstate.u[side], U[i],
-                      -sgn * grid.bnd_dist[side], Jp[f], J[f])
+            face_flux(onsager, material, bstate.L[side], L[i], bstate.drive[side], M[i], bstate.u[side], U[i],
+                      -sgn * grid.bnd_dist[side], T, Jp[f], J[f])
             continue
         s = 0.0
         for k in range(1, n):
@@ -207,8 +209,11 @@ def boundary_jacobian(grid, material, onsager, bparams, bstate, U, DMDU, L, M, T
         if is_periodic(bparams):
             if side == 0:
                 dist = grid.bnd_dist[0] + grid.bnd_dist[1]
-                face_flux_derivative(onsager, L[N - 1], L[0], DMDU[N - 1], dist, 1.0, Gm[0])
-                face_flux_derivative(onsager, L[N - 1], L[0], DMDU[0], dist, -1.0, Gp[0])
+                face_flux_derivative(onsager, material.face_mean, L[N - 1], L[0], DMDU[N - 1], dist, 1.0, Gm[0])
+                face_flux_derivative(onsager, material.face_mean, L[N - 1], L[0], DMDU[0], dist, -1.0, Gp[0])
+                if material.ideal != 0.0:
+                    ideal_derivative(material, L[N - 1], L[0], U[N - 1], U[0], dist, T, 1.0, Gm[0])
+                    ideal_derivative(material, L[N - 1], L[0], U[N - 1], U[0], dist, T, -1.0, Gp[0])
                 to_volume_frame(material.subst, U[N - 1], U[0], Gm[0])
                 to_volume_frame(material.subst, U[N - 1], U[0], Gp[0])
                 for a in range(n):
@@ -218,7 +223,11 @@ def boundary_jacobian(grid, material, onsager, bparams, bstate, U, DMDU, L, M, T
             continue
         G = Gp[f] if side == 0 else Gm[f]
         if bparams.kind[side, 0] == BC_COMPOSITION:
-            face_flux_derivative(onsager, bstate.L[side], L[i], DMDU[i], -sgn * grid.bnd_dist[side], -1.0, G)
+            face_flux_derivative(onsager, material.face_mean, bstate.L[side], L[i], DMDU[i],
+                                 -sgn * grid.bnd_dist[side], -1.0, G)
+            if material.ideal != 0.0:
+                ideal_derivative(material, bstate.L[side], L[i], bstate.u[side], U[i], -sgn * grid.bnd_dist[side], T,
+                                 -1.0, G)
             to_volume_frame(material.subst, U[i], bstate.u[side], G)
             continue
         for k in range(1, n):

@@ -2,7 +2,7 @@
 
 Status codes (one per node or batch row) say how an equilibrium ended; boundary codes
 say what a boundary face does with each component; Onsager codes say which form the
-cross terms take; ``advance`` returns an ADV_* code and fills the S_* slots of its
+cross terms take; averaging codes which scheme the homogenization model uses; ``advance`` returns an ADV_* code and fills the S_* slots of its
 statistics array.  Python turns them into messages (``STATUS_TEXT``) and exceptions;
 kernels never raise.
 """
@@ -22,6 +22,7 @@ STATUS_PHASE_SET = 8
 STATUS_OUTSIDE_PHASES = 9
 STATUS_SPINODAL = 10
 STATUS_NEEDS_MINIMISE = 11
+STATUS_NO_MATRIX = 12
 
 STATUS_TEXT = {
     STATUS_OK: "converged",
@@ -39,6 +40,8 @@ STATUS_TEXT = {
                      "diffusion without gradient energy is ill-posed there",
     STATUS_NEEDS_MINIMISE: "the equilibrium kernel was compiled without the minimisation this phase (internal "
                            "degrees of freedom) needs: a kinsim bug (kinsim.kernels.kkt.minimise_flag)",
+    STATUS_NO_MATRIX: "the matrix phase of the homogenization model (homogenization.matrix) is absent where several "
+                      "phases coexist: the model's assumption of a continuous matrix does not hold there",
 }
 
 # boundary face kinds (per side and component)
@@ -53,6 +56,18 @@ BC_PERIODIC = 5  # both sides: the last node is the left neighbour of the first
 ONSAGER_DIAGONAL = 0  # none: L' is diagonal
 ONSAGER_ABSOLUTE = 1  # L'_kj given in mol^2/(J m s)
 ONSAGER_RELATIVE = 2  # L'_kj = r_kj sqrt(L'_kk L'_jj)
+
+# the face value of a diagonal L' between two states (Material.face_mean, kinsim.kernels.flux)
+FACE_ARITHMETIC = 0
+FACE_GEOMETRIC = 1
+
+# averaging schemes of the homogenization model (kinsim.kernels.averaging)
+AVG_WIENER_UPPER = 0  # rule of mixtures: sum f Gamma
+AVG_WIENER_LOWER = 1  # series: 1 / sum (f / Gamma)
+AVG_HS_UPPER = 2  # general Hashin-Shtrikman bound, the phase of highest Gamma as the matrix
+AVG_HS_LOWER = 3  # general Hashin-Shtrikman bound, the phase of lowest Gamma as the matrix
+AVG_HS_MATRIX = 4  # Hashin-Shtrikman with a given matrix phase
+AVG_LABYRINTH = 5  # f_matrix^exponent Gamma_matrix
 
 # return codes of advance()
 ADV_REACHED = 0

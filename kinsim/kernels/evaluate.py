@@ -4,7 +4,7 @@ L'), the driving potential and the face fluxes.
 
 The stepper evaluates an implicit step at its end time and an explicit step at its
 start (``kinsim.kernels.step``).  ``gradient`` is None for the sharp model, whose nodes
-must be outside the spinodal (``kinsim.kernels.nodes.unstable_node``), or the
+must be outside the spinodal (``kinsim.kernels.node_models.unstable_node``), or the
 gradient-energy model (``kinsim.kernels.gradient``), whose fluxes are driven by the
 exchange potentials with their gradient part.  numba compiles the two apart: a None argument
 prunes the branches of the other model.
@@ -21,10 +21,9 @@ from .boundary import (BoundaryParams, BoundaryState, boundary_at, boundary_driv
                        set_fixed_composition)
 from .codes import ADV_BOUNDARY_FAILED, ADV_NODE_FAILED, ADV_REACHED, ADV_T_RANGE, S_FAIL_NODE, S_FAIL_STATUS, STATUS_OK
 from .flux import Grid, driving_potential, interior_fluxes
-from .gibbs import eval_tfuncs
 from .gradient import gradient_fluxes, gradient_potential
 from .mobility import Material, Onsager
-from .nodes import evaluate_nodes, node_scratch, unstable_node
+from .node_models import evaluate_nodes, node_scratch, state_width, thermo_at, unstable_node
 from .schedule import Schedules, potentials_at, temperature_at
 
 
@@ -55,8 +54,8 @@ class Fields(NamedTuple):
 def fixed_composition_scratch(p, n):
     """Work arrays of ``update_to_time`` for evaluating a fixed boundary composition like a
     node (allocated once per run): one node's U, Y, MU, DMDU, L and node scratch."""
-    return (np.zeros((1, n)), np.zeros((1, p.n_y)), np.zeros((1, n)), np.zeros((1, n, n - 1)), np.zeros((1, n)),
-            node_scratch(p, 1))
+    return (np.zeros((1, n)), np.zeros((1, state_width(p))), np.zeros((1, n)), np.zeros((1, n, n - 1)),
+            np.zeros((1, n)), node_scratch(p, 1))
 
 
 @jit(**INLINE)
@@ -66,7 +65,7 @@ def update_to_time(p, fnval, bvals, t, problem, bc_Y, bc_warm, bscratch, PHI, st
     from its site fractions bc_Y[side] when bc_warm[side] == 1.  Returns (ADV_REACHED, or
     ADV_T_RANGE / ADV_BOUNDARY_FAILED with the failed side in ``stats``, T)."""
     T = temperature_at(problem.schedules, t)
-    if eval_tfuncs(T, p.t_breaks, p.basis_pow, p.basis_log, p.basis_exp, p.fn_coef, bvals, fnval) != 0:
+    if thermo_at(p, T, bvals, fnval) != 0:
         return ADV_T_RANGE, T
     potentials_at(problem.schedules, t, PHI, problem.boundary_state.phi)
     U1, Y1, MU1, DM1, L1, sc = bscratch
@@ -94,7 +93,7 @@ def state_fluxes(problem, U, fields, T):
     the state U whose node values ``fields`` holds (MU, L; PHI at the same time)."""
     pr = problem
     driving_potential(fields.MU, fields.PHI, fields.M)
-    interior_fluxes(pr.grid, pr.material, pr.onsager, U, fields.L, fields.M, fields.Jp, fields.J)
+    interior_fluxes(pr.grid, pr.material, pr.onsager, U, fields.L, fields.M, T, fields.Jp, fields.J)
     boundary_fluxes(pr.grid, pr.material, pr.onsager, pr.boundary, pr.boundary_state, U, fields.L, fields.M, T,
                     fields.Jp, fields.J)
 
@@ -111,7 +110,7 @@ def evaluate_at(p, fnval, bvals, t, problem, bc_Y, bc_warm, bscratch, U, Y, warm
     st, node = evaluate_nodes(p, fnval, T, problem.material, problem.onsager, U, Y, warm, fields.MU, fields.DMDU,
                               fields.L, nscratch)
     if gradient is None and st == STATUS_OK:
-        st, node = unstable_node(nscratch)
+        st, node = unstable_node(p, nscratch)
     if st != STATUS_OK:
         stats[S_FAIL_NODE] = node
         stats[S_FAIL_STATUS] = st

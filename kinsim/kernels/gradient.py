@@ -191,8 +191,8 @@ def gradient_fluxes(problem, gradient, U, fields, T):
         face_split(U, ia, ib, gradient.E)
         _face_drive(fields.MU, fields.PHI, gradient.psi, gradient.E, ia, gradient.Ma)
         _face_drive(fields.MU, fields.PHI, gradient.psi, gradient.E, ib, gradient.Mb)
-        face_flux(pr.onsager, pr.material.subst, fields.L[ia], fields.L[ib], gradient.Ma, gradient.Mb, U[ia], U[ib],
-                  dist, fields.Jp[f], fields.J[f])
+        face_flux(pr.onsager, pr.material, fields.L[ia], fields.L[ib], gradient.Ma, gradient.Mb, U[ia], U[ib],
+                  dist, T, fields.Jp[f], fields.J[f])
     if periodic:
         for k in range(n):
             fields.Jp[N, k] = fields.Jp[0, k]
@@ -229,11 +229,11 @@ def gradient_jacobian(problem, gradient, U, DMDU, L, Gm, Gp):
         f, ia, ib, dist = _face(pr.grid, N, q)
         face_split(U, ia, ib, E)
         _exchange_derivative(DMDU, ia, E, D)
-        face_flux_derivative(pr.onsager, L[ia], L[ib], D, dist, 1.0, Gm[f])
+        face_flux_derivative(pr.onsager, pr.material.face_mean, L[ia], L[ib], D, dist, 1.0, Gm[f])
         _exchange_derivative(DMDU, ib, E, D)
-        face_flux_derivative(pr.onsager, L[ia], L[ib], D, dist, -1.0, Gp[f])
-        face_flux_derivative(pr.onsager, L[ia], L[ib], E, dist, 1.0, gradient.Gm[f])
-        face_flux_derivative(pr.onsager, L[ia], L[ib], E, dist, -1.0, gradient.Gp[f])
+        face_flux_derivative(pr.onsager, pr.material.face_mean, L[ia], L[ib], D, dist, -1.0, Gp[f])
+        face_flux_derivative(pr.onsager, pr.material.face_mean, L[ia], L[ib], E, dist, 1.0, gradient.Gm[f])
+        face_flux_derivative(pr.onsager, pr.material.face_mean, L[ia], L[ib], E, dist, -1.0, gradient.Gp[f])
         to_volume_frame(subst, U[ia], U[ib], Gm[f])
         to_volume_frame(subst, U[ia], U[ib], Gp[f])
         to_volume_frame(subst, U[ia], U[ib], gradient.Gm[f])

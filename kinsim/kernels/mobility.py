@@ -33,6 +33,8 @@ class Material(NamedTuple):
     Vs: float  # molar volume per mole of substitutional atoms (m^3/mol)
     mob_scale: np.ndarray  # f8[n] the case's mobility scale factor per component (1)
     subst: np.ndarray  # f8[n] 1.0 substitutional, 0.0 interstitial
+    ideal: float = 0.0  # eps of the homogenization model's ideal term (kinsim.kernels.flux; 0: none)
+    face_mean: int = 0  # FACE_ARITHMETIC or FACE_GEOMETRIC: the face value of L' (kinsim.kernels.flux)
 
 
 class Onsager(NamedTuple):

@@ -252,8 +252,8 @@ def face_fluxes(problem, state, work, fields, U, T):
             continue
         s = lay.start[r]
         for f in range(s, s + lay.nodes[r] + 1):
-            face_flux(pr.onsager, pr.material.subst, fields.L[f], fields.L[f + 1], fields.MU[f], fields.MU[f + 1],
-                      U[f], U[f + 1], zr[f + 1] - zr[f], fields.Jp[f], fields.J[f])
+            face_flux(pr.onsager, pr.material, fields.L[f], fields.L[f + 1], fields.MU[f], fields.MU[f + 1],
+                      U[f], U[f + 1], zr[f + 1] - zr[f], T, fields.Jp[f], fields.J[f])
     s, e = boundary_rows(lay, active)
     outer_distances(problem, active, zr)
     outer_proxies(U, fields, s, e, work)
@@ -429,8 +429,10 @@ def face_derivatives(problem, state, work, fields, U, T):
         s = lay.start[r]
         for f in range(s, s + lay.nodes[r] + 1):
             d = zr[f + 1] - zr[f]
-            face_flux_derivative(pr.onsager, fields.L[f], fields.L[f + 1], fields.DMDU[f], d, 1.0, work.Gm[f])
-            face_flux_derivative(pr.onsager, fields.L[f], fields.L[f + 1], fields.DMDU[f + 1], d, -1.0, work.Gp[f])
+            mean = pr.material.face_mean
+            face_flux_derivative(pr.onsager, mean, fields.L[f], fields.L[f + 1], fields.DMDU[f], d, 1.0, work.Gm[f])
+            face_flux_derivative(pr.onsager, mean, fields.L[f], fields.L[f + 1], fields.DMDU[f + 1], d, -1.0,
+                                 work.Gp[f])
             _coefficient_terms(pr.material.subst, fields.L, fields.MU, U, f, f, f + 1, d, work.Gm[f])
             _coefficient_terms(pr.material.subst, fields.L, fields.MU, U, f + 1, f, f + 1, d, work.Gp[f])
             to_volume_frame(pr.material.subst, U[f], U[f + 1], work.Gm[f])

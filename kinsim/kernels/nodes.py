@@ -64,14 +64,22 @@ def _node_kinetics(p, fnval, T, material, onsager, U, Y, DMDU, L, scratch):
             return STATUS_NAN, i
         if onsager.form == ONSAGER_ABSOLUTE and not onsager_is_psd(onsager, L[i], W):
             return STATUS_ONSAGER, i
-        # d mu_a / d u_j (j independent) = (P[a, j] - [j subst] P[a, 0]) / sum(u)
-        for a in range(n):
-            for j in range(1, n):
-                v = PD[i, a, j]
-                if material.subst[j] == 1.0:
-                    v -= PD[i, a, 0]
-                DMDU[i, a, j - 1] = v / su
+        dmu_du(PD[i], material.subst, su, DMDU[i])
     return STATUS_OK, -1
+
+
+@jit(**LEAF)
+def dmu_du(P, subst, su, out):
+    """d mu_a / d u_j of one node (j independent, into out (n, n-1); J/mol) from its
+    partial_dmu_dx P (n x n, all x independent) and sum(u) = su:
+    (P[a, j] - [j substitutional] P[a, 0]) / su."""
+    n = P.shape[0]
+    for a in range(n):
+        for j in range(1, n):
+            v = P[a, j]
+            if subst[j] == 1.0:
+                v -= P[a, 0]
+            out[a, j - 1] = v / su
 
 
 @jit(**INLINE)

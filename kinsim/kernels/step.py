@@ -35,7 +35,8 @@ from .flux import interior_jacobian, move_markers, rate_blocks, rates
 from .gradient import (gradient_fluxes, gradient_jacobian, gradient_potential, mixed_blocks, mixed_rhs, psi_residual,
                        update_psi)
 from .linalg import lu_factor, lu_solve
-from .nodes import evaluate_nodes, fill_dependent, node_scratch, unstable_node
+from .node_models import evaluate_nodes, node_jacobian, node_scratch, state_width, tfunc_sizes, unstable_node
+from .nodes import fill_dependent
 
 MAX_NEWTON = 12  # Newton iterations per implicit step attempt
 
@@ -46,7 +47,8 @@ class StepperState(NamedTuple):
     one-element arrays so that the kernels can update them."""
 
     U: np.ndarray  # f8[N, n] u-fractions at time t
-    Y: np.ndarray  # f8[N, n_y] site fractions at t (the warm start of the node equilibria)
+    Y: np.ndarray  # f8[N, n_y] site fractions at t (the warm start of the node equilibria; the packed
+    #                multiphase state of the homogenization model, kinsim.kernels.homogenization)
     hist_U: np.ndarray  # f8[3, N, n] the last accepted states, newest first (hist_U[0] = U)
     hist_t: np.ndarray  # f8[3] their times (s)
     nhist: np.ndarray  # i8[1] how many of them are valid (1 after a start: backward Euler)
@@ -64,7 +66,7 @@ class Workspace(NamedTuple):
 
     fnval: np.ndarray  # f8[nfn] the phase's T functions at the current temperature
     bvals: np.ndarray  # f8[nb] their basis terms
-    nodes: tuple  # scratch of evaluate_nodes for the N nodes (kinsim.kernels.nodes.node_scratch)
+    nodes: tuple  # scratch of evaluate_nodes for the N nodes (kinsim.kernels.node_models.node_scratch)
     boundary: tuple  # scratch of a fixed boundary composition (kinsim.kernels.evaluate.fixed_composition_scratch)
     F: np.ndarray  # f8[N, n-1] du/dt of the independent components
     R: np.ndarray  # f8[N, n-1] Newton residual
@@ -86,13 +88,14 @@ class Workspace(NamedTuple):
 
 
 def workspace(p, N: int, n: int) -> Workspace:
-    """The scratch of ``advance`` for N nodes of n components of the phase p."""
+    """The scratch of ``advance`` for N nodes of n components of the phase (or phases) p."""
     m = n - 1
-    return Workspace(fnval=np.zeros(p.fn_coef.shape[0]), bvals=np.zeros(p.basis_pow.shape[0]),
+    nfn, nb = tfunc_sizes(p)
+    return Workspace(fnval=np.zeros(nfn), bvals=np.zeros(nb),
                      nodes=node_scratch(p, N), boundary=fixed_composition_scratch(p, n), F=np.zeros((N, m)),
                      R=np.zeros((N, m)), dU=np.zeros((N, m)), Gm=np.zeros((N + 1, n, m)), Gp=np.zeros((N + 1, n, m)),
                      X=np.zeros((N, m, m)), Yb=np.zeros((N, m)), Dm=np.zeros((m, m)), rhs=np.zeros(m),
-                     piv=np.zeros(m, dtype=np.int64), U_trial=np.zeros((N, n)), Y_trial=np.zeros((N, p.n_y)),
+                     piv=np.zeros(m, dtype=np.int64), U_trial=np.zeros((N, n)), Y_trial=np.zeros((N, state_width(p))),
                      warm=np.ones(N, dtype=np.int64), Lo=np.zeros((N, m, m)), Di=np.zeros((N, m, m)),
                      Up=np.zeros((N, m, m)), blocks=block_work(N, m))
 
@@ -114,7 +117,7 @@ def jacobian_blocks(problem, U, fields, T, Gm, Gp):
     pr = problem
     Gm[:, :, :] = 0.0
     Gp[:, :, :] = 0.0
-    interior_jacobian(pr.grid, pr.material, pr.onsager, U, fields.DMDU, fields.L, Gm, Gp)
+    interior_jacobian(pr.grid, pr.material, pr.onsager, U, fields.DMDU, fields.L, T, Gm, Gp)
     boundary_jacobian(pr.grid, pr.material, pr.onsager, pr.boundary, pr.boundary_state, U, fields.DMDU, fields.L,
                       fields.M, T, Gm, Gp)
 
@@ -247,6 +250,7 @@ def bdf2_attempt(p, T, problem, state, t, dt, rtol, atol, fields, work, gradient
         bdf2_residual(U, Unew, hist_U, F, a0, a1, a2, dt, nh, Rs)
         if gradient is None:
             jacobian_blocks(problem, Unew, fields, T, work.Gm, work.Gp)
+            node_jacobian(p, work.nodes, problem, Unew, fields, T, work.Gm, work.Gp)
             if is_periodic(problem.boundary):
                 if solve_cyclic(problem, a0, dt, Rs, dU, work) != 0:
                     break
@@ -514,7 +518,7 @@ def advance(p, problem, state, fields, work, t_target, rtol, atol, max_steps, ex
         if gradient is None:
             # the accepted state's nodes (the last evaluation of the attempt) must be
             # outside the spinodal
-            st, node = unstable_node(work.nodes)
+            st, node = unstable_node(p, work.nodes)
             if st != STATUS_OK:
                 stats[S_FAIL_NODE] = node
                 stats[S_FAIL_STATUS] = st

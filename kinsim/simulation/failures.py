@@ -27,8 +27,9 @@ def _spinodal_message(where: str, phase: str, components, direction, at_start: b
         text += (f": the thermodynamic factor dmu_dx has the eigenvalue {value:.4g} J/mol along the composition "
                  f"direction dx = ({along})")
     text += ("; without gradient energy, diffusion is ill-posed there (the profile would split at the grid scale). "
-             "Add gradient energy (a [gradient] table with kappa, the Cahn-Hilliard model) or model the alloy "
-             "as two phases (the multiphase/homogenization model)")
+             "Add gradient energy (a [gradient] table with kappa, the Cahn-Hilliard model) or make every node a "
+             "local equilibrium of its candidate phases (thermo.phases, the homogenization model: a miscibility "
+             "gap splits into composition sets)")
     if not at_start:
         text += "; the result file keeps the last snapshot before it"
     return text

@@ -75,6 +75,7 @@ class RegionSimulation(Simulation):
         self.components = list(th.components)
         self.n = len(self.components)
         self.regions = case.regions
+        self.multiphase = False  # one phase per region ([[region]] with thermo.phases is refused: kinsim.case)
         R = len(self.regions)
         self.slots = max(MIN_SLOTS, R)
         self.models = {}
@@ -311,7 +312,7 @@ class RegionSimulation(Simulation):
                 max_steps = 1  # evaluate the new state (a step to its own time), then return
                 t_target = float(state.t[0])
 
-    def check_stability(self):
+    def check_stability(self, warn: bool = True):
         """The start-stability check of one-phase runs does not cover region runs (each
         region's phase is the case's choice, its interfaces at local equilibrium): None,
         stored as "null" like a check turned off."""

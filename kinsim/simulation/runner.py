@@ -26,9 +26,11 @@ from tqdm import tqdm
 from .._jit import compile_for, needs_compile
 from ..errors import ConvergenceError, InputError, ResultWriteError, StabilityWarning
 from ..grid import make_grid
+from ..homogenization import HomogenizationModel
 from ..kernels.codes import ADV_MAX_STEPS, ADV_REACHED, S_NEWTON, S_REJECTED, S_STEPS, STATUS_TEXT
 from ..kernels.evaluate import Problem
 from ..kernels.kkt import equilibrium_batch, minimise_flag
+from ..kernels.node_models import state_width
 from ..kernels.nodes import scratch_gibbs
 from ..kernels.step import advance, workspace
 from ..phase import load_phase
@@ -77,23 +79,28 @@ class Simulation:
         self.case = case
         th = case.thermo
         self.components = list(th.components)
-        self.model = load_phase(th.database, th.phase, self.components, mobility=case.mobility.missing)
         cond = case.conditions
+        self.T = float(cond.temperature_at(0.0))
+        self.multiphase = th.multiphase
+        if self.multiphase:  # several phases: the homogenization model
+            self.model = HomogenizationModel(case, self.T)
+            interstitial = self.model.interstitial
+        else:
+            self.model = load_phase(th.database, th.phase, self.components, mobility=case.mobility.missing)
+            interstitial = self.model.params.interstitial
         if cond.schedule is None:
             self.model.check_temperature(cond.temperature, "conditions.temperature")
         else:
             for i, (t, T) in enumerate(cond.schedule):
                 self.model.check_temperature(T, f"conditions.temperature[{i}] (the schedule at t = {t:g} s):")
         # the memory of the run's arrays, before any of them is made (kinsim.resources)
-        self.size = check_memory(run_size(case, self.model.params))
-        self.T = float(cond.temperature_at(0.0))
+        self.size = check_memory(run_size(case, self.model.params, state_width=state_width(self.model.params)))
         self.grid = make_grid(case.grid)
-        p = self.model.params
         self.n = len(self.components)
-        self.subst = 1.0 - p.interstitial.astype(np.float64)
+        self.subst = 1.0 - interstitial.astype(np.float64)
         self.x0 = np.ascontiguousarray(case.initial.profile(self.grid.z, self.grid.volume))
-        if case.gradient is not None and p.interstitial.any():
-            inter = [c for c, i in zip(self.components, p.interstitial) if i]
+        if case.gradient is not None and interstitial.any():
+            inter = [c for c, i in zip(self.components, interstitial) if i]
             raise InputError(f"gradient: {', '.join(inter)} {'is' if len(inter) == 1 else 'are'} interstitial in "
                              f"{self.model.phase}; gradient energy is implemented for substitutional components "
                              f"only")
@@ -155,18 +162,36 @@ class Simulation:
             raise InputError(f"{where}: composition {comp} is not a valid {self.model.phase} state at "
                              f"{T:g} K: {STATUS_TEXT.get(int(status), status)}")
 
-    def check_stability(self) -> StartStability | None:
+    def check_stability(self, warn: bool = True) -> StartStability | None:
         """The stability check of the starting compositions (None when the case turns it
-        off); each unstable or unchecked phase is also a :class:`StabilityWarning`."""
+        off); with ``warn`` each unstable or unchecked phase is also a
+        :class:`StabilityWarning` (``warn_stability``).  A run of several phases (the
+        homogenization model) has no check: its nodes are local equilibria of
+        thermo.phases (None, stored as "null" like a check turned off)."""
+        if self.multiphase:
+            return None
         g = self.grid
         report = check_start_stability(self.case, start_compositions(self.case, self.x0, g.z, g.faces))
-        for message in (report.messages() if report is not None else []):
-            warnings.warn(message, StabilityWarning, stacklevel=2)
+        if warn:
+            self.warn_stability(report)
         return report
 
+    @staticmethod
+    def warn_stability(report: StartStability | None) -> None:
+        """One :class:`StabilityWarning` per unstable or unchecked phase of the report."""
+        for message in (report.messages() if report is not None else []):
+            warnings.warn(message, StabilityWarning, stacklevel=3)
+
     def parameters(self) -> dict:
-        """The arrays the kernels use, for the result file."""
-        return setup.parameters(self.model.params, self.problem)
+        """The arrays the kernels use, for the result file (with several phases: the phase
+        set's as phases_*, the homogenization model's as homogenization_*, and
+        thermo_interstitial per component)."""
+        if not self.multiphase:
+            return setup.parameters(self.model.params, self.problem)
+        out = setup.run_parameters(self.problem)
+        out.update(self.model.parameters())
+        out["thermo_interstitial"] = self.model.interstitial  # per component, as one phase's (kinsim.analysis)
+        return out
 
     @property
     def phase_label(self) -> str:
@@ -181,7 +206,7 @@ class Simulation:
         and their scratch."""
         N, n = self.grid.z.shape[0], self.n
         p = self.model.params
-        return setup.initial_state(self.case, self.grid, self.x0, self.subst, p.n_y), setup.fields(N, n), \
+        return setup.initial_state(self.case, self.grid, self.x0, self.subst, p), setup.fields(N, n), \
             workspace(p, N, n)
 
     def _advance_call(self, state, fields, work, t_target: float, max_steps: int):
@@ -207,20 +232,26 @@ class Simulation:
         state.dt[0] = setup.initial_dt(self.case)
 
     def _snapshot(self, state, fields, work) -> tuple:
-        """(x, mu, flux, markers, extra arrays) of the state for the result."""
+        """(x, mu, flux, markers, extra arrays) of the state for the result; with several
+        phases also the phase fractions and compositions of the node states."""
         case = self.case
         g = self.grid
         gradient = self.gradient
+        x = setup.to_x(state.U)
+        # the molar Gibbs energy of a node: its phase's GM, or that of its multiphase
+        # equilibrium, sum_k x_k mu_k
+        GM = (x * fields.MU).sum(axis=1) if self.multiphase else scratch_gibbs(work.nodes)
         extra = {"temperature": np.array(case.conditions.temperature_at(float(state.t[0]))),
-                 "free_energy": np.array(free_energy(g, float(case.mobility.molar_volume), state.U,
-                                                     scratch_gibbs(work.nodes),
+                 "free_energy": np.array(free_energy(g, float(case.mobility.molar_volume), state.U, GM,
                                                      None if gradient is None else gradient.kappa,
                                                      case.boundary.left.type == "periodic"))}
         if case.potentials:
             extra["potential"] = fields.PHI.copy()
         if gradient is not None:
             extra["gradient_potential"] = gradient.psi.copy()
-        return setup.to_x(state.U), fields.MU, fields.J, state.markers, extra
+        if self.multiphase:
+            extra["phase_fraction"], extra["phase_composition"] = self.model.phase_outputs(state.Y)
+        return x, fields.MU, fields.J, state.markers, extra
 
     def _raise_failure(self, code, state, at_start=False):
         """Raise the exception of an ``advance`` return code other than ADV_REACHED / ADV_MAX_STEPS."""
@@ -246,26 +277,32 @@ class Simulation:
             modes = modes_of_case(self.model, case, (self.x0 * w).sum(axis=0) / w.sum(), self.T)
             if modes is not None:
                 extra.update(modes.to_attrs())
+        units = {"temperature": "K", "potential": "J mol-1", "free_energy": FREE_ENERGY_UNITS[g.geometry],
+                 "gradient_potential": "J mol-1"}
+        if self.multiphase:
+            extra["phase_sets"] = self.model.set_names
+            units.update(phase_fraction="1", phase_composition="1")
         return dict(components=self.components, z=g.z, faces=np.ascontiguousarray(g.faces), phase=self.phase_label,
                     case_toml=case.to_toml(), title=case.title, n_markers=state.markers.shape[0],
                     mobility_policy=case.mobility.missing, extra_attrs=extra, parameters=self.parameters(),
-                    extra_units={"temperature": "K", "potential": "J mol-1",
-                                 "free_energy": FREE_ENERGY_UNITS[g.geometry], "gradient_potential": "J mol-1"})
+                    extra_units=units)
 
     def _check_start(self, announce: bool, resume: bool):
         """The checks of the starting compositions, before the run's arrays exist (their
         temporaries do not add to the run's peak memory): every composition a valid state
-        of the phase, then (not on resume) the stability check.  On a cold cache the
-        equilibrium kernel compiles here: say so on stderr when ``announce``.  Returns
-        (the stability check or None, seconds of the composition check, seconds of the
-        stability check, whether the compile notice was printed)."""
-        cold = announce and needs_compile(equilibrium_batch, *_equilibrium_arguments(self.model.params))
+        of the phase, then (not on resume) the stability check, warned about once the start
+        is accepted.  On a cold cache the equilibrium kernel compiles here: say so on stderr
+        when ``announce``.  Returns (the stability check or None, seconds of the
+        composition check, whether the compile notice was printed)."""
+        check = (self.model.kernel_check() if self.multiphase
+                 else (equilibrium_batch, _equilibrium_arguments(self.model.params)))
+        cold = announce and needs_compile(check[0], *check[1])
         if cold:
             print("kinsim: compiling kernels (first run only) ...", file=sys.stderr, flush=True)
         t0 = time.perf_counter()
         self.check_compositions()
         t1 = time.perf_counter()
-        stability = None if resume else self.check_stability()
+        stability = None if resume else self.check_stability(warn=False)
         return stability, t1 - t0, time.perf_counter() - t1, cold
 
     def _load_kernels(self, state, fields, work, announce: bool, announced: bool = False,
@@ -352,7 +389,8 @@ class Simulation:
             code = evaluate_now()
             timings["compile"] += time.perf_counter() - t0
             if code != ADV_REACHED:
-                fail(code, at_start=True)
+                fail(code, at_start=True)  # a refused start is one error, without the stability warnings
+            self.warn_stability(stability)
             if not resume:
                 snapshot()
                 checkpoint()

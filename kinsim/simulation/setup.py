@@ -12,16 +12,18 @@ import numpy as np
 from ..errors import InputError
 from ..grid import Grid1D
 from ..kernels.boundary import BOUNDARY_CODES, BoundaryParams, BoundaryState
-from ..kernels.codes import (BC_CLOSED, BC_COMPOSITION, BC_PERIODIC, ONSAGER_ABSOLUTE, ONSAGER_DIAGONAL,
-                             ONSAGER_RELATIVE, N_STATS)
+from ..kernels.codes import (BC_CLOSED, BC_COMPOSITION, BC_PERIODIC, FACE_ARITHMETIC, FACE_GEOMETRIC, N_STATS,
+                             ONSAGER_ABSOLUTE, ONSAGER_DIAGONAL, ONSAGER_RELATIVE)
 from ..kernels.evaluate import Fields, Problem
 from ..kernels.flux import Grid
 from ..kernels.gradient import Gradient, gradient_model
 from ..kernels.mobility import Material, Onsager
+from ..kernels.node_models import empty_states
 from ..kernels.schedule import Schedules
 from ..kernels.step import StepperState
 
 _ONSAGER_FORMS = {"absolute": ONSAGER_ABSOLUTE, "relative": ONSAGER_RELATIVE}
+FACE_MEANS = {"arithmetic": FACE_ARITHMETIC, "geometric": FACE_GEOMETRIC}
 
 
 def _f8(a) -> np.ndarray:
@@ -44,7 +46,11 @@ def kernel_grid(g: Grid1D) -> Grid:
 
 def material(case, subst: np.ndarray) -> Material:
     scale = [float(case.mobility.scale.get(c, 1.0)) for c in case.components]
-    return Material(Vs=float(case.mobility.molar_volume), mob_scale=_f8(scale), subst=_f8(subst))
+    if case.homogenization is None:
+        return Material(Vs=float(case.mobility.molar_volume), mob_scale=_f8(scale), subst=_f8(subst))
+    hs = case.homogenization
+    return Material(Vs=float(case.mobility.molar_volume), mob_scale=_f8(scale), subst=_f8(subst),
+                    ideal=float(hs.ideal_term), face_mean=FACE_MEANS[hs.face_mean])
 
 
 def onsager(case) -> Onsager:
@@ -192,16 +198,17 @@ def initial_dt(case) -> float:
     return max(float(case.conditions.duration) * 1e-8, 1e-9)
 
 
-def initial_state(case, g: Grid1D, x0: np.ndarray, subst: np.ndarray, n_y: int) -> StepperState:
-    """The stepper state at t = 0 with the initial profile x0 (N, n)."""
+def initial_state(case, g: Grid1D, x0: np.ndarray, subst: np.ndarray, p) -> StepperState:
+    """The stepper state at t = 0 with the initial profile x0 (N, n), for the node model
+    of the phase parameters p (kinsim.kernels.node_models)."""
     N, n = x0.shape
     U = np.ascontiguousarray(to_u(x0, subst))
     hist_U = np.zeros((3, N, n))
     hist_U[0] = U
-    return StepperState(U=U, Y=np.zeros((N, n_y)), hist_U=hist_U, hist_t=np.zeros(3), nhist=np.ones(1, dtype=np.int64),
+    return StepperState(U=U, Y=empty_states(p, N), hist_U=hist_U, hist_t=np.zeros(3), nhist=np.ones(1, dtype=np.int64),
                         markers=marker_positions(case, g), stats=np.zeros(N_STATS, dtype=np.int64),
                         t=np.zeros(1), dt=np.array([initial_dt(case)]), t_last_snapshot=np.array([-1.0]),
-                        bc_Y=np.zeros((2, n_y)), bc_warm=np.zeros(2, dtype=np.int64))
+                        bc_Y=empty_states(p, 2), bc_warm=np.zeros(2, dtype=np.int64))
 
 
 def gradient(case, N: int, n: int) -> Gradient | None:
@@ -219,8 +226,16 @@ def fields(N: int, n: int) -> Fields:
 
 def parameters(params, problem: Problem) -> dict:
     """The arrays the kernels use, for the result file: the phase's (thermo_*) and the
-    run's by concern (grid_*, material_*, onsager_*, schedules_*, boundary_*)."""
+    run's (``run_parameters``)."""
     out = {f"thermo_{k}": np.asarray(v) for k, v in params._asdict().items() if isinstance(v, np.ndarray)}
+    out.update(run_parameters(problem))
+    return out
+
+
+def run_parameters(problem: Problem) -> dict:
+    """The run's kernel arrays by concern (grid_*, material_*, onsager_*, schedules_*,
+    boundary_*), for the result file."""
+    out = {}
     for concern in ("grid", "material", "onsager", "schedules", "boundary"):
         for k, v in getattr(problem, concern)._asdict().items():
             if isinstance(v, np.ndarray):

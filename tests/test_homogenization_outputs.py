@@ -1,0 +1,110 @@
+"""Result file, figures and analysis of a homogenization run (the fictitious two-phase
+A-B couple of tests/databases/two-phase-ab.tdb, see test_homogenization_stefan.py, with
+its left end inside the two-phase field, x_B = 0.4, so that some nodes hold two phases
+at every output time):
+/phase_fraction and /phase_composition survive the HDF5 file, ``kinsim plot --kind
+phases`` draws them, ``kinsim analyze`` says where its assumptions break, and a
+single-phase result refuses --kind phases with one error line."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import REPO
+from test_homogenization_stefan import _case
+
+
+X_LEFT = 0.4  # inside the two-phase field 0.3 < x_B < 0.6
+
+
+def _two_phase_case():
+    case = _case(30)
+    case["initial"]["left"] = {"B": X_LEFT}
+    return case
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory):
+    import kinsim
+
+    out = tmp_path_factory.mktemp("homog") / "ab.h5"
+    mem = kinsim.run(_two_phase_case())
+    kinsim.run(_two_phase_case(), output=out)
+    return out, mem
+
+
+def test_phase_datasets_survive_the_file(stored):
+    from kinsim.analysis import phase_sets
+    from kinsim.storage import read_result
+
+    out, mem = stored
+    r = read_result(out)
+    assert phase_sets(r) == ["ALPHA", "ALPHA#2", "BETA", "BETA#2"] == phase_sets(mem)
+    # no start-stability check of one phase: the nodes are equilibria of thermo.phases
+    assert r.attrs["stability"] == "null" and r.stability is None and mem.stability is None
+    np.testing.assert_array_equal(r.extra["phase_fraction"], mem.extra["phase_fraction"])
+    np.testing.assert_array_equal(r.extra["phase_composition"], mem.extra["phase_composition"])
+    assert r.extra["phase_fraction"].shape == (r.time.size, r.z.size, 4)
+    # the left end keeps the lever rule of the tie-line 0.3 | 0.6; beta alone on the right
+    frac = r.extra["phase_fraction"]
+    assert frac[:, 0, 0] == pytest.approx((0.6 - X_LEFT) / 0.3, abs=1e-9)
+    assert frac[:, 0, 2] == pytest.approx((X_LEFT - 0.3) / 0.3, abs=1e-9)
+    assert np.all(frac[:, -1, 2] == 1.0)
+    comp = r.extra["phase_composition"]
+    assert comp[:, 0, 0, 1] == pytest.approx(0.3, abs=1e-9) and comp[:, 0, 2, 1] == pytest.approx(0.6, abs=1e-9)
+    assert np.all(np.isnan(comp[:, -1, 0]))  # no alpha at the right end
+
+
+def test_plot_phases_and_shaded_profiles(stored, tmp_path):
+    from kinsim.plotting import figure, plot_phases, plot_profiles
+
+    out, _ = stored
+    ax = plot_phases(out)
+    ydata = [line.get_ydata() for line in ax.get_lines() if line.get_label() != "weld"]
+    assert all(np.all((y >= 0.0) & (y <= 1.0)) for y in ydata) and len(ydata) >= 2
+    ax = plot_profiles(out)
+    assert "several phases" in [p.get_label() for p in ax.patches]
+    assert figure(out, tmp_path / "p.png", kind="phases").stat().st_size > 0
+
+
+def test_cli_plot_phases_of_a_single_phase_result_is_one_error_line(tmp_path):
+    import subprocess
+    import sys
+
+    exe = str(REPO / ".venv" / "bin" / "kinsim") if (REPO / ".venv" / "bin" / "kinsim").exists() else "kinsim"
+    res = tmp_path / "one.h5"
+    subprocess.run([exe, "run", str(REPO / "cases" / "ideal-binary-erf.toml"), "-o", str(res), "--quiet"],
+                   check=True)
+    p = subprocess.run([exe, "plot", str(res), "--kind", "phases", "-o", str(tmp_path / "f.png")],
+                       capture_output=True, text=True)
+    assert p.returncode == 2, (p.stdout, p.stderr, sys.executable)
+    assert p.stderr.strip().count("\n") == 0 and p.stderr.startswith("kinsim: error: ")
+    assert "several phases" in p.stderr
+
+
+def test_analyze_warns_where_several_phases_coexist(stored):
+    from kinsim.analysis import analyze
+
+    out, _ = stored
+    a = analyze(out)
+    text = " ".join(a.warnings)
+    assert "hold several phases" in text and "binary couple" in text
+
+
+def test_free_energy_of_the_multiphase_nodes_never_increases(stored):
+    """/free_energy of a homogenization run: the nodes' molar Gibbs energies are those of
+    their multiphase equilibria, sum_k x_k mu_k (A and B substitutional: one mole of
+    atoms per mole of substitutional atoms), integrated over the cells; in the closed
+    couple it never increases and it falls while the phases redistribute."""
+    out, mem = stored
+    from kinsim.storage import read_result
+
+    r = read_result(out)
+    F = r.extra["free_energy"]
+    assert r.extra_units["free_energy"] == "J m-2" and F.shape == r.time.shape
+    np.testing.assert_array_equal(F, mem.extra["free_energy"])
+    Vs = float(r.attrs["molar_volume"])
+    expected = [np.sum(np.diff(r.faces) * np.sum(r.x[i] * r.mu[i], axis=1)) / Vs for i in range(r.time.size)]
+    np.testing.assert_allclose(F, expected, rtol=1e-12)
+    assert np.all(np.diff(F) <= 1e-12 * np.abs(F[0])) and F[-1] < F[0]
