@@ -180,7 +180,6 @@ class _Builder:
         return f"{p['parameter_type']}({p['phase_name']}{dsn},{arr};{p['parameter_order']})"
 
     def fn_index(self, p):
-        key = id(p["parameter"])
         label = self._label(p)
         expr = self._substitute(p["parameter"], label)
         return self.tf.add(expr, label)
@@ -330,7 +329,6 @@ def _build_mobility(bld, blk, comps, policy):
                     arr = arr + tuple((blk.constituents[i][0],) for i in range(len(arr), len(blk.constituents)))
                 have[tuple(a[0] for a in arr)] = q
         for em in _endmembers(blk.constituents):
-            em_key = tuple("*" if len(blk.constituents[i]) == 1 else sp for i, sp in enumerate(em))
             if em in have or any(all(a == b or a == "*" for a, b in zip(key, em))
                                  for key in have if "*" in key):
                 continue
@@ -653,7 +651,7 @@ def reference_gibbs_energy(path, phase: str, component: str, temperatures) -> np
     temperature: the reference state of an activity (e.g. C in GRAPHITE_A9).  The phase
     must be able to hold the component alone (every sublattice the component or VA).
     Evaluated with pycalphad's ``calculate`` on the same parameters kinsim uses."""
-    from pycalphad import calculate, variables as v
+    from pycalphad import calculate
 
     db = load_database(path)
     name = Path(path).name
