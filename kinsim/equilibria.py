@@ -56,7 +56,42 @@ def solve_rows(model: PhaseModel, x_indep, T, raise_on_failure: bool = True) -> 
     return res
 
 
-class Equilibrium:
+class RowsView:
+    """The arrays an equilibrium result shares, one or several phases: ``rows`` holds
+    them over rows (N >= 1); a point (``point``) shows row 0 without the row axis."""
+
+    rows: object
+    point: bool
+
+    def _pick(self, arr):
+        return arr[0] if self.point else arr
+
+    @property
+    def T(self):
+        return float(self.rows.T[0]) if self.point else self.rows.T
+
+    @property
+    def X(self):
+        return self._pick(self.rows.X)
+
+    @property
+    def MU(self):
+        return self._pick(self.rows.MU)
+
+    @property
+    def partial_dmu_dx(self):
+        return self._pick(self.rows.partial_dmu_dx)
+
+    @property
+    def dmu_dx(self):
+        return self._pick(self.rows.dmu_dx)
+
+    @property
+    def status(self):
+        return int(self.rows.status[0]) if self.point else self.rows.status
+
+
+class Equilibrium(RowsView):
     """Equilibria of one phase at one composition (a *point*) or at N (a *table*).
 
     Attributes, named as the keys of ``kinsim thermo --json`` (a point: one value each;
@@ -85,36 +120,9 @@ class Equilibrium:
         self.rows = rows  # the arrays over rows (N >= 1), whatever the shape of the result
         self.point = bool(point)
 
-    def _pick(self, arr):
-        return arr[0] if self.point else arr
-
-    @property
-    def T(self):
-        return float(self.rows.T[0]) if self.point else self.rows.T
-
-    @property
-    def X(self):
-        return self._pick(self.rows.X)
-
     @property
     def GM(self):
         return float(self.rows.GM[0]) if self.point else self.rows.GM
-
-    @property
-    def MU(self):
-        return self._pick(self.rows.MU)
-
-    @property
-    def partial_dmu_dx(self):
-        return self._pick(self.rows.partial_dmu_dx)
-
-    @property
-    def dmu_dx(self):
-        return self._pick(self.rows.dmu_dx)
-
-    @property
-    def status(self):
-        return int(self.rows.status[0]) if self.point else self.rows.status
 
     @property
     def site_fractions(self):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .equilibria import RowsView
 from .phaseset import PhaseSetModel, PhaseSetResult
 
 _UNITS = {"T": "K", "X": "1", "MU": "J mol-1", "partial_dmu_dx": "J mol-1", "dmu_dx": "J mol-1", "status": "1",
@@ -27,7 +28,7 @@ _LONG_NAMES = {"T": "temperature", "X": "mole fraction", "MU": "chemical potenti
                "driving_forces": "driving force per mole of atoms (0: present, negative: absent)"}
 
 
-class MultiphaseEquilibrium:
+class MultiphaseEquilibrium(RowsView):
     """Multiphase equilibria at one composition (a *point*) or at N (a *table*).
 
     Attributes, named as the keys of ``kinsim thermo --phases --json`` (a point: one
@@ -56,33 +57,6 @@ class MultiphaseEquilibrium:
         self.components = list(model.components)
         self.rows = rows
         self.point = bool(point)
-
-    def _pick(self, arr):
-        return arr[0] if self.point else arr
-
-    @property
-    def T(self):
-        return float(self.rows.T[0]) if self.point else self.rows.T
-
-    @property
-    def X(self):
-        return self._pick(self.rows.X)
-
-    @property
-    def MU(self):
-        return self._pick(self.rows.MU)
-
-    @property
-    def partial_dmu_dx(self):
-        return self._pick(self.rows.partial_dmu_dx)
-
-    @property
-    def dmu_dx(self):
-        return self._pick(self.rows.dmu_dx)
-
-    @property
-    def status(self):
-        return int(self.rows.status[0]) if self.point else self.rows.status
 
     @property
     def phase_names(self):
