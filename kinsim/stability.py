@@ -33,9 +33,6 @@ class StabilityReport:
     checked: list  # phase names, the phase itself first
     driving_forces: np.ndarray  # (N, len(checked)) J/mol of atoms
     skipped: dict = field(default_factory=dict)  # phase -> why it was not checked
-    # (N,) True where the phase itself is inside its spinodal (dmu_dx not positive
-    # definite): there its second composition set is a spinodal, not a metastable state
-    inside_spinodal: np.ndarray | None = None
 
     def unstable(self, i: int) -> list:
         """(name, driving force) of the phases with a positive driving force at row i,
@@ -142,7 +139,4 @@ def stability_report(database, phase: str, components, T: float, X, candidates=N
         i, j = bad[0]
         raise ConvergenceError(f"driving force of {checked[j]} at the potentials of {own.phase} at row {i} "
                                f"(T={T:g} K): the search did not converge")
-    D = res.dmu_dx
-    inside = np.linalg.eigvalsh(0.5 * (D + np.swapaxes(D, 1, 2)))[:, 0] <= 0.0 if D.shape[1] else \
-        np.zeros(D.shape[0], dtype=bool)
-    return StabilityReport(own.phase, own.components, T, res.X, checked, DF, skipped, inside)
+    return StabilityReport(own.phase, own.components, T, res.X, checked, DF, skipped)

@@ -157,11 +157,8 @@ def check_start_stability(case, rows: StartCompositions) -> StartStability | Non
         for j, name in enumerate(names):
             if j < first:
                 continue
-            df = rep.driving_forces[:, j]
-            if j == 0:  # inside the spinodal the sharp model refuses the run (STATUS_SPINODAL) instead
-                df = np.where(rep.inside_spinodal, -np.inf, df)
-            i = int(np.argmax(df))
-            d = float(df[i])
+            i = int(np.argmax(rep.driving_forces[:, j]))
+            d = float(rep.driving_forces[i, j])
             if d > tol and d > best.get(name, (-np.inf,))[0]:
                 best[name] = (d, int(group[i]))
     return StartStability(th.phase, checked, not_checked, _unstable(best, comps, rows))
