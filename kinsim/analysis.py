@@ -75,8 +75,9 @@ def load_result(result, min_snapshots: int = 2) -> Result:
     if r.status != "completed":
         raise ResultFileError(f"result file {r.path} is incomplete: its run is {r.status_description}")
     if r.n_snapshots < min_snapshots:
-        raise ResultFileError(f"result file {r.path} holds {r.n_snapshots} snapshot(s); "
-                              f"at least {min_snapshots} are needed")
+        raise ResultFileError(
+            f"result file {r.path} holds {r.n_snapshots} snapshot(s); at least {min_snapshots} are needed"
+        )
     if r.x.ndim != 3 or r.x.shape[1] != r.z.size or r.x.shape[2] != len(r.components):
         raise ResultFileError(f"result file {r.path} is inconsistent: x has shape {r.x.shape}")
     if not np.all(np.isfinite(r.x)):
@@ -92,8 +93,7 @@ def time_index(r: Result, t: float, where: str = "--time", allow_zero: bool = Fa
     if not math.isfinite(t) or t < -tol or t > t_end + tol:
         raise InputError(f"{where}: t = {_fmt_time(t)} is outside the run (0 s to {_fmt_time(t_end)})")
     if not allow_zero and t <= tol:
-        raise InputError(f"{where}: t must be after the start of the run (t > 0; the run ends at "
-                         f"{_fmt_time(t_end)})")
+        raise InputError(f"{where}: t must be after the start of the run (t > 0; the run ends at {_fmt_time(t_end)})")
     candidates = np.arange(r.n_snapshots) if allow_zero else np.flatnonzero(r.time > 0)
     return int(candidates[np.argmin(np.abs(r.time[candidates] - t))])
 
@@ -103,8 +103,7 @@ def component_index(r: Result, name: str, where: str = "--components") -> int:
     comps = [c.upper() for c in r.components]
     key = str(name).strip().upper()
     if key not in comps:
-        raise InputError(f"{where}: component {name!r} is not in the result (components: "
-                         f"{', '.join(r.components)})")
+        raise InputError(f"{where}: component {name!r} is not in the result (components: {', '.join(r.components)})")
     return comps.index(key)
 
 
@@ -192,8 +191,7 @@ def matano_plane(r: Result, it: int, weights: str = "auto") -> tuple[float, np.n
     per = np.full(c.shape[1], np.nan)
     ok = np.abs(dc) > 1e-9 * scale
     if not ok.any():
-        raise InputError(f"{r.path}: the two ends of the couple have the same composition; "
-                         "there is no Matano plane")
+        raise InputError(f"{r.path}: the two ends of the couple have the same composition; there is no Matano plane")
     per[ok] = moment[ok] / dc[ok]
     use = ok & (np.abs(dc) >= 0.5 * (c.max(axis=0) - c.min(axis=0)))
     if not use.any():
@@ -243,7 +241,7 @@ def _sign_changes(J: np.ndarray) -> list[int]:
             lobes[-1][2] = f
         else:
             lobes.append([sgn[f], f, f])
-    lobes = [lb for lb in lobes if np.abs(J[lb[1]:lb[2] + 1]).max() > _LOBE * Jmax]
+    lobes = [lb for lb in lobes if np.abs(J[lb[1] : lb[2] + 1]).max() > _LOBE * Jmax]
     out = []
     for a, b in zip(lobes[:-1], lobes[1:]):
         if a[0] != b[0]:
@@ -285,10 +283,10 @@ def uphill_faces(zf, J, grad) -> np.ndarray:
 class Interdiffusivity:
     """Binary interdiffusivity at the faces where 1 % < Y < 99 %."""
 
-    z: np.ndarray          # m, face positions
-    x: np.ndarray          # mole fraction of the second component at the faces
-    Y: np.ndarray          # normalised composition (c - c_L)/(c_R - c_L)
-    D: np.ndarray          # m^2/s, Boltzmann-Matano
+    z: np.ndarray  # m, face positions
+    x: np.ndarray  # mole fraction of the second component at the faces
+    Y: np.ndarray  # normalised composition (c - c_L)/(c_R - c_L)
+    D: np.ndarray  # m^2/s, Boltzmann-Matano
     D_sauer_freise: np.ndarray  # m^2/s
 
 
@@ -303,8 +301,8 @@ class CoupleAnalysis:
     matano_plane: float
     matano_planes: dict[str, float]
     z_faces: np.ndarray
-    flux: np.ndarray          # (n_faces, nc) from the profiles, mol m^-2 s^-1
-    flux_stored: np.ndarray   # (n_faces, nc) the solver's, volume-fixed
+    flux: np.ndarray  # (n_faces, nc) from the profiles, mol m^-2 s^-1
+    flux_stored: np.ndarray  # (n_faces, nc) the solver's, volume-fixed
     flux_deviation: dict[str, float]  # max |J~ - J_stored| / max |J_stored| per component
     semi_infinite: bool
     interdiffusivity: Interdiffusivity | None = None
@@ -321,8 +319,10 @@ class CoupleAnalysis:
             "matano_planes": {k: (None if not math.isfinite(v) else v) for k, v in self.matano_planes.items()},
             "weld": self.weld,
             "semi_infinite": self.semi_infinite,
-            "interdiffusion_flux": {"z": self.z_faces.tolist(),
-                                    **{c: self.flux[:, k].tolist() for k, c in enumerate(self.components)}},
+            "interdiffusion_flux": {
+                "z": self.z_faces.tolist(),
+                **{c: self.flux[:, k].tolist() for k, c in enumerate(self.components)},
+            },
             "flux_deviation": {k: (v if math.isfinite(v) else None) for k, v in self.flux_deviation.items()},
             "zero_flux_planes": self.zero_flux_planes,
             "uphill": self.uphill,
@@ -330,17 +330,22 @@ class CoupleAnalysis:
         }
         if self.interdiffusivity is not None:
             d = self.interdiffusivity
-            out["interdiffusivity"] = {"x": d.x.tolist(), "D": d.D.tolist(),
-                                       "D_sauer_freise": d.D_sauer_freise.tolist(), "z": d.z.tolist(),
-                                       "component": self.components[1]}
+            out["interdiffusivity"] = {
+                "x": d.x.tolist(),
+                "D": d.D.tolist(),
+                "D_sauer_freise": d.D_sauer_freise.tolist(),
+                "z": d.z.tolist(),
+                "component": self.components[1],
+            }
         return out
 
     def summary(self) -> str:
         comps = self.components
-        lines = [f"{self.path}: {'-'.join(comps)}, analysed at t = {_fmt_time(self.time)} "
-                 f"(snapshot {self.index})"]
-        lines.append(f"Matano plane: z_M = {self.matano_plane * 1e3:.6g} mm"
-                     + (f" (weld at {self.weld * 1e3:.6g} mm)" if self.weld is not None else ""))
+        lines = [f"{self.path}: {'-'.join(comps)}, analysed at t = {_fmt_time(self.time)} (snapshot {self.index})"]
+        lines.append(
+            f"Matano plane: z_M = {self.matano_plane * 1e3:.6g} mm"
+            + (f" (weld at {self.weld * 1e3:.6g} mm)" if self.weld is not None else "")
+        )
         dev = ", ".join(f"{c} {v * 100:.2g} %" for c, v in self.flux_deviation.items() if math.isfinite(v))
         if dev:
             lines.append(f"interdiffusion fluxes from the profiles vs the solver's: max deviation {dev}")
@@ -355,15 +360,19 @@ class CoupleAnalysis:
             if self.zero_flux_planes:
                 for p in self.zero_flux_planes:
                     comp = ", ".join(f"{k} {v:.5g}" for k, v in p["x"].items())
-                    lines.append(f"zero-flux plane of {p['component']} at z = {p['z'] * 1e3:.6g} mm "
-                                 f"(x: {comp}): its flux reverses ({p['reversal']})"
-                                 + (", next to an uphill stretch" if p["uphill_beside"] else ""))
+                    lines.append(
+                        f"zero-flux plane of {p['component']} at z = {p['z'] * 1e3:.6g} mm "
+                        f"(x: {comp}): its flux reverses ({p['reversal']})"
+                        + (", next to an uphill stretch" if p["uphill_beside"] else "")
+                    )
             else:
                 lines.append("no zero-flux plane: no component's interdiffusion flux changes sign")
             if self.uphill:
                 for u in self.uphill:
-                    lines.append(f"{u['component']} diffuses uphill (against its own concentration gradient) "
-                                 f"over z = {u['z_from'] * 1e3:.6g} to {u['z_to'] * 1e3:.6g} mm")
+                    lines.append(
+                        f"{u['component']} diffuses uphill (against its own concentration gradient) "
+                        f"over z = {u['z_from'] * 1e3:.6g} to {u['z_to'] * 1e3:.6g} mm"
+                    )
             else:
                 lines.append("no component diffuses uphill")
         for w in self.warnings:
@@ -378,14 +387,18 @@ def analyze(result, time: float | None = None) -> CoupleAnalysis:
     case = r.case
     geometry = case.grid.geometry
     if case.regions:
-        raise InputError(f"{r.path}: the Matano analysis is for single-phase couples; this run has moving "
-                         "interfaces between regions ([[region]])")
+        raise InputError(
+            f"{r.path}: the Matano analysis is for single-phase couples; this run has moving "
+            "interfaces between regions ([[region]])"
+        )
     if geometry != "planar":
         raise InputError(f"{r.path}: the Matano analysis needs a planar couple; this run is {geometry}")
     ini = case.initial.type
     if ini != "step":
-        raise InputError(f"{r.path}: the Matano analysis needs a diffusion couple (initial.type = \"step\"); "
-                         f"this run starts from a {ini} profile")
+        raise InputError(
+            f'{r.path}: the Matano analysis needs a diffusion couple (initial.type = "step"); '
+            f"this run starts from a {ini} profile"
+        )
     it = r.n_snapshots - 1 if time is None else time_index(r, time)
     t = float(r.time[it])
     comps = list(r.components)
@@ -404,9 +417,11 @@ def analyze(result, time: float | None = None) -> CoupleAnalysis:
     semi = bool(end_change.max() < 1e-3)
     if not semi:
         k = int(np.argmax(end_change))
-        warnings.append(f"the profile of {comps[k]} has reached the ends of the couple (they changed by "
-                        f"{end_change[k] * 100:.2g} % of its range): the Boltzmann analysis assumes a "
-                        "semi-infinite couple; choose an earlier --time")
+        warnings.append(
+            f"the profile of {comps[k]} has reached the ends of the couple (they changed by "
+            f"{end_change[k] * 100:.2g} % of its range): the Boltzmann analysis assumes a "
+            "semi-infinite couple; choose an earlier --time"
+        )
     warnings += _setup_warnings(case)
     warnings += _multiphase_warnings(r, it)
 
@@ -416,17 +431,31 @@ def analyze(result, time: float | None = None) -> CoupleAnalysis:
         Y = (c[:, k] - c[0, k]) / (c[-1, k] - c[0, k])
         n_mid = int(((Y > 0.1) & (Y < 0.9)).sum())
         if n_mid < _MIN_NODES:
-            warnings.append(f"the profile of {comps[k]} changes (10 % to 90 %) over {n_mid} node(s) only: its "
-                            "interdiffusion flux and D from the profile are inaccurate; refine the grid")
+            warnings.append(
+                f"the profile of {comps[k]} changes (10 % to 90 %) over {n_mid} node(s) only: its "
+                "interdiffusion flux and D from the profile are inaccurate; refine the grid"
+            )
     dev = {}
     for k, name in enumerate(comps):
         m = np.abs(Js[:, k]).max()
         dev[name] = float(np.abs(J[:, k] - Js[:, k]).max() / m) if m > 0 else float("nan")
 
-    out = CoupleAnalysis(path=r.path, time=t, index=it, components=comps, geometry=geometry,
-                         weld=case.initial.position, matano_plane=zM,
-                         matano_planes={cc: float(v) for cc, v in zip(comps, per)}, z_faces=zf, flux=J,
-                         flux_stored=Js, flux_deviation=dev, semi_infinite=semi, warnings=warnings)
+    out = CoupleAnalysis(
+        path=r.path,
+        time=t,
+        index=it,
+        components=comps,
+        geometry=geometry,
+        weld=case.initial.position,
+        matano_plane=zM,
+        matano_planes={cc: float(v) for cc, v in zip(comps, per)},
+        z_faces=zf,
+        flux=J,
+        flux_stored=Js,
+        flux_deviation=dev,
+        semi_infinite=semi,
+        warnings=warnings,
+    )
 
     grad = (c[1:] - c[:-1]) / (r.z[1:] - r.z[:-1])[:, None]
     lam = (zf - r.z[:-1]) / (r.z[1:] - r.z[:-1])
@@ -447,11 +476,15 @@ def analyze(result, time: float | None = None) -> CoupleAnalysis:
             zz = zf[f] + s * (zf[f + 1] - zf[f])
             xx = xf[f] + s * (xf[f + 1] - xf[f])
             h = 2.0 * (zf[min(f + 1, zf.size - 1)] - zf[max(f - 1, 0)])
-            out.zero_flux_planes.append({
-                "component": name, "z": float(zz), "x": {cc: float(v) for cc, v in zip(comps, xx)},
-                "reversal": "+ to -" if a > 0 else "- to +",  # the flux's sign left -> right of the plane
-                "uphill_beside": any(lo - h <= zz <= hi + h for lo, hi in stretches),
-            })
+            out.zero_flux_planes.append(
+                {
+                    "component": name,
+                    "z": float(zz),
+                    "x": {cc: float(v) for cc, v in zip(comps, xx)},
+                    "reversal": "+ to -" if a > 0 else "- to +",  # the flux's sign left -> right of the plane
+                    "uphill_beside": any(lo - h <= zz <= hi + h for lo, hi in stretches),
+                }
+            )
     return out
 
 
@@ -464,13 +497,17 @@ def _multiphase_warnings(r: Result, it: int) -> list[str]:
     if not many.any():
         return []
     z = r.z[many] * 1e3
-    out = [f"{int(many.sum())} node(s) between z = {z.min():.4g} and {z.max():.4g} mm hold several phases: there "
-           "the fluxes follow the homogenization model's averaged mobilities and the interdiffusivity from "
-           "the profile is an effective value of the phase mixture, not a property of one phase"]
+    out = [
+        f"{int(many.sum())} node(s) between z = {z.min():.4g} and {z.max():.4g} mm hold several phases: there "
+        "the fluxes follow the homogenization model's averaged mobilities and the interdiffusivity from "
+        "the profile is an effective value of the phase mixture, not a property of one phase"
+    ]
     if len(r.components) == 2:
-        out.append("in a binary couple a two-phase field has no width at local equilibrium (the composition "
-                   "jumps between the tie-line ends at an interface): Boltzmann-Matano and Sauer-Freise D are "
-                   "meaningless at the nodes of the jump")
+        out.append(
+            "in a binary couple a two-phase field has no width at local equilibrium (the composition "
+            "jumps between the tie-line ends at an interface): Boltzmann-Matano and Sauer-Freise D are "
+            "meaningless at the nodes of the jump"
+        )
     return out
 
 
@@ -480,8 +517,10 @@ def _setup_warnings(case: Case) -> list[str]:
     out = []
     open_sides = [side for side in ("left", "right") if not getattr(case.boundary, side).closed]
     if open_sides:
-        out.append(f"the {' and '.join(open_sides)} boundary is not closed: matter enters or leaves, "
-                   "the Matano analysis assumes a closed couple")
+        out.append(
+            f"the {' and '.join(open_sides)} boundary is not closed: matter enters or leaves, "
+            "the Matano analysis assumes a closed couple"
+        )
     if case.conditions.varies:
         out.append("the temperature changes in time: the Boltzmann analysis assumes a constant temperature")
     if case.potentials:
@@ -493,12 +532,12 @@ def _binary_D(r, c, cf, xf, grad, J, zf, t) -> Interdiffusivity:
     k = 1
     cL, cR = c[0, k], c[-1, k]
     dc = cR - cL
-    Yn = (c[:, k] - cL) / dc          # at nodes
-    Yf = (cf[:, k] - cL) / dc         # at faces
+    Yn = (c[:, k] - cL) / dc  # at nodes
+    Yf = (cf[:, k] - cL) / dc  # at faces
     with np.errstate(divide="ignore", invalid="ignore"):
         D_bm = -J[:, k] / grad[:, k]
         w = _cell_widths(r)
-        left = np.cumsum(Yn * w)[:-1]                     # int_{z0}^{z_f} Y dz
+        left = np.cumsum(Yn * w)[:-1]  # int_{z0}^{z_f} Y dz
         right = np.cumsum(((1.0 - Yn) * w)[::-1])[::-1][1:]  # int_{z_f}^{z1} (1 - Y) dz
         dYdz = grad[:, k] / dc
         D_sf = ((1.0 - Yf) * left + Yf * right) / (2.0 * t * dYdz)

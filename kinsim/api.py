@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .case import Case, apply_override, load_case as _load_case_file, parse_case
+from .case import Case, apply_override, parse_case
+from .case import load_case as _load_case_file
 from .compositions import check_mole_fractions, point_fractions
 from .errors import InputError, KinsimError, OutputRefusedError
 from .storage import MemoryStore, Result, read_result
@@ -223,8 +224,9 @@ def equilibrium(database, phase, components, T, x, *, raise_on_failure: bool = T
     T = _temperatures(T, rows.shape[0])
     model.check_temperature(T, "T")
     if len(phases) > 1:
-        return MultiphaseEquilibrium(database, model, model.equilibrium(rows, T, raise_on_failure=raise_on_failure),
-                                     point)
+        return MultiphaseEquilibrium(
+            database, model, model.equilibrium(rows, T, raise_on_failure=raise_on_failure), point
+        )
     return Equilibrium(database, model, solve_rows(model, rows, T, raise_on_failure), point)
 
 
@@ -249,8 +251,10 @@ def _composition_rows(x, comps) -> np.ndarray:
         raise InputError("x: give a dict {component: mole fraction} or an array of numbers (N, n-1)") from None
     n = len(comps)
     if X.ndim != 2 or X.shape[1] not in (n - 1, n) or X.shape[0] == 0:
-        raise InputError(f"x has shape {X.shape}; give (N, {n - 1}) rows of mole fractions of "
-                         f"{', '.join(comps[1:])} (or (N, {n}) over {', '.join(comps)}), or a dict for one point")
+        raise InputError(
+            f"x has shape {X.shape}; give (N, {n - 1}) rows of mole fractions of "
+            f"{', '.join(comps[1:])} (or (N, {n}) over {', '.join(comps)}), or a dict for one point"
+        )
     if X.shape[1] == n:
         off = np.abs(X.sum(axis=1) - 1.0) > 1e-12 * n
         if off.any():

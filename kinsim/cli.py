@@ -95,8 +95,10 @@ def _thermo_batch(args, model, comps) -> int:
     N = X.shape[0]
     nbad = int((eq.status != 0).sum())
     total = t_read + (t3 - t1)
-    print(f"{N} rows: read {t_read:.3f} s, equilibrium {t2 - t1:.3f} s, write {t3 - t2:.3f} s; "
-          f"{N / total:,.0f} rows/s end to end (start-up and compilation {t_start:.2f} s, not counted)")
+    print(
+        f"{N} rows: read {t_read:.3f} s, equilibrium {t2 - t1:.3f} s, write {t3 - t2:.3f} s; "
+        f"{N / total:,.0f} rows/s end to end (start-up and compilation {t_start:.2f} s, not counted)"
+    )
     print(f"wrote {args.output}; {N - nbad} converged, {nbad} failed (status != 0)")
     return 0 if nbad == 0 else 1
 
@@ -125,29 +127,47 @@ def _cmd_run(args) -> int:
     sim = Simulation(case)
     if not args.quiet:
         g = sim.grid
-        T = (f"T = {sim.T:g} K" if case.conditions.schedule is None
-             else f"T(t) from {len(case.conditions.schedule)} schedule points")
+        T = (
+            f"T = {sim.T:g} K"
+            if case.conditions.schedule is None
+            else f"T(t) from {len(case.conditions.schedule)} schedule points"
+        )
         spacing = f"{len(case.regions)} regions" if case.regions else case.grid.spacing
-        print(f"{case.title}\n  {sim.phase_label} {'-'.join(sim.components)}, {T}, "
-              f"{case.conditions.duration:g} s, {g.z.shape[0]} nodes ({spacing}, {case.grid.geometry}), "
-              f"{case.solver.method}\n  {'resuming ' if args.resume else ''}-> {out}", file=sys.stderr)
+        print(
+            f"{case.title}\n  {sim.phase_label} {'-'.join(sim.components)}, {T}, "
+            f"{case.conditions.duration:g} s, {g.z.shape[0]} nodes ({spacing}, {case.grid.geometry}), "
+            f"{case.solver.method}\n  {'resuming ' if args.resume else ''}-> {out}",
+            file=sys.stderr,
+        )
     summary = sim.run(output=out, progress=not args.quiet, resume=bool(args.resume))
     t = summary.timings
-    print(f"{summary.status}: {summary.steps} steps ({summary.rejected} rejected, {summary.newton} Newton "
-          f"iterations), {summary.nodes} nodes; compile/load {t['compile']:.2f} s, solve {t['solve']:.2f} s, "
-          f"I/O {t['io']:.2f} s; wrote {summary.output}")
+    print(
+        f"{summary.status}: {summary.steps} steps ({summary.rejected} rejected, {summary.newton} Newton "
+        f"iterations), {summary.nodes} nodes; compile/load {t['compile']:.2f} s, solve {t['solve']:.2f} s, "
+        f"I/O {t['io']:.2f} s; wrote {summary.output}"
+    )
     return 0
 
 
 def _cmd_sweep(args) -> int:
     from .sweep import INDEX_CSV, run_sweep
 
-    s = run_sweep(args.case, args.vary, args.output, zip=args.zip, sets=args.set or (), workers=args.workers,
-                  scheduler=args.scheduler, progress=not args.quiet)
+    s = run_sweep(
+        args.case,
+        args.vary,
+        args.output,
+        zip=args.zip,
+        sets=args.set or (),
+        workers=args.workers,
+        scheduler=args.scheduler,
+        progress=not args.quiet,
+    )
     for row in s.failed_rows:
         print(f"kinsim: {row['run']} failed: {row['error']}", file=sys.stderr)
-    print(f"{s.total} runs: {s.completed} completed ({s.skipped} already finished, not run again), "
-          f"{s.failed} failed; index {s.directory / INDEX_CSV}")
+    print(
+        f"{s.total} runs: {s.completed} completed ({s.skipped} already finished, not run again), "
+        f"{s.failed} failed; index {s.directory / INDEX_CSV}"
+    )
     return 0 if s.failed == 0 and s.completed == s.total else 1
 
 
@@ -161,8 +181,9 @@ def _cmd_plot(args) -> int:
         raise KinsimError(f"--metric/--against plot a sweep directory; {target} is not a directory")
     from .plotting import figure
 
-    out = args.output or str(target.with_suffix(".png") if args.kind == "profiles"
-                             else target.with_name(f"{target.stem}-{args.kind}.png"))
+    out = args.output or str(
+        target.with_suffix(".png") if args.kind == "profiles" else target.with_name(f"{target.stem}-{args.kind}.png")
+    )
     times = None
     if args.times is not None:
         from .units import parse_time
@@ -182,8 +203,10 @@ def _cmd_plot(args) -> int:
 
 def _plot_sweep(args, directory) -> int:
     if not args.metric:
-        raise KinsimError(f"{directory} is a directory: give --metric NAME --against KEY to plot a sweep "
-                          "summary (or give a result file)")
+        raise KinsimError(
+            f"{directory} is a directory: give --metric NAME --against KEY to plot a sweep "
+            "summary (or give a result file)"
+        )
     if not args.against:
         raise KinsimError("--metric needs --against KEY (a key the sweep varies)")
     for opt, val in (("--kind", args.kind != "profiles"), ("--times", args.times), ("--components", args.components)):
@@ -241,52 +264,83 @@ def _build_parser():
     t.add_argument("--T", type=float, required=True, help="temperature in K")
     t.add_argument("--x", help="mole fractions of the other components, e.g. CR=0.21,AL=0.058")
     t.add_argument("--json", action="store_true", help="one JSON object on stdout")
-    t.add_argument("--batch", help="compositions: a CSV file (header naming the independent components, one "
-                                   "composition per line), an .npy array (N, n-1) or an .npz file (an array X, "
-                                   "or one array per independent component)")
+    t.add_argument(
+        "--batch",
+        help="compositions: a CSV file (header naming the independent components, one "
+        "composition per line), an .npy array (N, n-1) or an .npz file (an array X, "
+        "or one array per independent component)",
+    )
     t.add_argument("-o", "--output", help="with --batch: output .npz file")
     t.set_defaults(func=_cmd_thermo)
     r = sub.add_parser("run", help="run a diffusion case file (TOML) and write the HDF5 result")
     r.add_argument("case", nargs="?", help="case file (TOML); optional with --resume")
-    r.add_argument("--resume", metavar="RESULT.h5",
-                   help="continue an interrupted run (Ctrl-C, kill) from the checkpoint in its result file")
+    r.add_argument(
+        "--resume",
+        metavar="RESULT.h5",
+        help="continue an interrupted run (Ctrl-C, kill) from the checkpoint in its result file",
+    )
     r.add_argument("-o", "--output", help="result file (default: [output] file of the case)")
-    r.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE",
-                   help="override a case value, e.g. --set conditions.temperature=1300 (repeatable)")
+    r.add_argument(
+        "--set",
+        action="append",
+        metavar="SECTION.KEY=VALUE",
+        help="override a case value, e.g. --set conditions.temperature=1300 (repeatable)",
+    )
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=_cmd_run)
     sw = sub.add_parser("sweep", help="run a case many times with keys varied (local processes or a Dask cluster)")
     sw.add_argument("case", help="case file (TOML)")
-    sw.add_argument("--vary", action="append", required=True, metavar="SECTION.KEY=V1,V2,...",
-                    help="values of one case key, comma separated, e.g. conditions.temperature=1273,1323 or "
-                         "'conditions.duration=1 h,2 h' (repeatable: the runs are the product of the lists)")
+    sw.add_argument(
+        "--vary",
+        action="append",
+        required=True,
+        metavar="SECTION.KEY=V1,V2,...",
+        help="values of one case key, comma separated, e.g. conditions.temperature=1273,1323 or "
+        "'conditions.duration=1 h,2 h' (repeatable: the runs are the product of the lists)",
+    )
     sw.add_argument("--zip", action="store_true", help="pair the value lists (equally long) instead of their product")
-    sw.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE",
-                    help="override a case value in every run, e.g. --set grid.nodes=100 (repeatable)")
+    sw.add_argument(
+        "--set",
+        action="append",
+        metavar="SECTION.KEY=VALUE",
+        help="override a case value in every run, e.g. --set grid.nodes=100 (repeatable)",
+    )
     where = sw.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int, help="local worker processes (default: all cores)")
     where.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on this Dask distributed scheduler")
-    sw.add_argument("-o", "--output", required=True, metavar="DIR",
-                    help="directory for one result file per run, index.csv, index.h5 and sweep.json")
+    sw.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="DIR",
+        help="directory for one result file per run, index.csv, index.h5 and sweep.json",
+    )
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
     sw.set_defaults(func=_cmd_sweep)
-    pl = sub.add_parser("plot", help="plot a result file (profiles, mu, path, markers, flux, energy, spinodal, "
-                                     "interfaces) or a sweep summary")
+    pl = sub.add_parser(
+        "plot",
+        help="plot a result file (profiles, mu, path, markers, flux, energy, spinodal, interfaces) or a sweep summary",
+    )
     pl.add_argument("result", help="result file (HDF5) written by kinsim run, or a sweep directory")
     pl.add_argument("-o", "--output", help="figure file (.png, .pdf, .svg); default: next to the result")
-    pl.add_argument("--kind", default="profiles",
-                    choices=["profiles", "mu", "path", "markers", "flux", "energy", "spinodal", "interfaces",
-                             "phases"],
-                    help="profiles: composition against distance (uphill stretches and moving interfaces "
-                         "marked, stretches of several phases shaded); mu: chemical potentials; path: diffusion "
-                         "path in composition space; markers: Kirkendall marker displacement against sqrt(t); "
-                         "flux: fluxes against distance; energy: the free energy F(t) - F(0); spinodal: an early "
-                         "profile of a gradient-energy run with the fastest-growing wavelength marked; "
-                         "interfaces: positions of the moving interfaces against sqrt(t); phases: phase "
-                         "fractions against distance (several phases)")
+    pl.add_argument(
+        "--kind",
+        default="profiles",
+        choices=["profiles", "mu", "path", "markers", "flux", "energy", "spinodal", "interfaces", "phases"],
+        help="profiles: composition against distance (uphill stretches and moving interfaces "
+        "marked, stretches of several phases shaded); mu: chemical potentials; path: diffusion "
+        "path in composition space; markers: Kirkendall marker displacement against sqrt(t); "
+        "flux: fluxes against distance; energy: the free energy F(t) - F(0); spinodal: an early "
+        "profile of a gradient-energy run with the fastest-growing wavelength marked; "
+        "interfaces: positions of the moving interfaces against sqrt(t); phases: phase "
+        "fractions against distance (several phases)",
+    )
     pl.add_argument("--times", help="comma separated times, e.g. '1 d,13 d' (nearest snapshots; default: a few)")
-    pl.add_argument("--components", help="comma separated (default: all but the dependent one; path: two "
-                                         "for x_j against x_k, three for a Gibbs triangle)")
+    pl.add_argument(
+        "--components",
+        help="comma separated (default: all but the dependent one; path: two "
+        "for x_j against x_k, three for a Gibbs triangle)",
+    )
     pl.add_argument("--unit", choices=["mole-fraction", "weight-percent"], default="mole-fraction")
     pl.add_argument("--metric", help="sweep directory: the summary metric to plot")
     pl.add_argument("--against", metavar="KEY", help="sweep directory: the varied key on the horizontal axis")
@@ -296,15 +350,18 @@ def _build_parser():
     an.add_argument("--time", help="time to analyse, e.g. '10 h' (nearest snapshot; default: the last)")
     an.add_argument("--json", action="store_true", help="one JSON object on stdout")
     an.set_defaults(func=_cmd_analyze)
-    ck = sub.add_parser("case-keys", help="print the reference of every case-file key (markdown: table, key, "
-                                          "type, default, unit, description)")
+    ck = sub.add_parser(
+        "case-keys",
+        help="print the reference of every case-file key (markdown: table, key, type, default, unit, description)",
+    )
     ck.set_defaults(func=_cmd_case_keys)
-    for name, register in _EXTRA:
+    for _name, register in _EXTRA:
         register(sub)
     return p
 
 
 _EXTRA: list = []  # (name, function(subparsers)) added by other modules
+
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
     """kinsim's warnings as one line ``kinsim: warning: ...`` and its notices as one line
@@ -340,7 +397,11 @@ def main(argv=None) -> int:
         print(f"kinsim: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("kinsim: interrupted; the result file keeps the last good state (continue it with kinsim run --resume FILE)", file=sys.stderr)
+        print(
+            "kinsim: interrupted; the result file keeps the last good state "
+            "(continue it with kinsim run --resume FILE)",
+            file=sys.stderr,
+        )
         return 130
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import time
 
-
 from .compositions import check_mole_fractions, point_fractions, read_compositions, x_pairs
 from .errors import KinsimError
 
@@ -45,8 +44,10 @@ def thermo_phases(args) -> int:
     print(f"stable: {len(sets)} of {len(comps)} sets at most (phase rule)")
     for s in sets:
         print(f"  {s.name}: fraction {s.fraction:.6g}; " + ", ".join(f"{c} {s.x[c]:.6g}" for c in comps))
-        print("    site fractions: " + " : ".join(", ".join(f"{k} {v:.6g}" for k, v in sub.items())
-                                              for sub in s.site_fractions))
+        print(
+            "    site fractions: "
+            + " : ".join(", ".join(f"{k} {v:.6g}" for k, v in sub.items()) for sub in s.site_fractions)
+        )
     for p, d in absent.items():
         print(f"  {p}: absent, driving force {d:.4f} J/mol")
     print(f"{'':{w}}  {'x':>10}  {'mu (J/mol)':>16}")
@@ -75,7 +76,9 @@ def _batch(args, model, comps) -> int:
     MultiphaseEquilibrium(args.database, model, res, point=False).save_npz(args.output)
     N = len(X)
     nbad = int((res.status != 0).sum())
-    print(f"{N} rows in {dt:.4f} s: {N / dt:,.0f} rows/s, each from scratch (start-up, compilation and the "
-          f"start table {t_start:.2f} s, not counted)")
+    print(
+        f"{N} rows in {dt:.4f} s: {N / dt:,.0f} rows/s, each from scratch (start-up, compilation and the "
+        f"start table {t_start:.2f} s, not counted)"
+    )
     print(f"wrote {args.output}; {N - nbad} converged, {nbad} failed (status != 0)")
     return 0 if nbad == 0 else 1

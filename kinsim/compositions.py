@@ -47,8 +47,10 @@ def check_mole_fractions(X, independent, where) -> None:
     if outside[i].any():
         j = int(np.argmax(outside[i]))
         raise InputError(f"{where(i)}: mole fraction of {independent[j]} = {X[i, j]:g} is outside (0, 1)")
-    raise InputError(f"{where(i)}: the mole fractions of {', '.join(independent)} sum to {sums[i]:g}; "
-                     "they must leave a positive amount of the dependent component")
+    raise InputError(
+        f"{where(i)}: the mole fractions of {', '.join(independent)} sum to {sums[i]:g}; "
+        "they must leave a positive amount of the dependent component"
+    )
 
 
 def x_pairs(text: str) -> list[tuple[str, str]]:
@@ -66,15 +68,17 @@ def point_fractions(values, independent, where: str) -> list[float]:
     """The mole fractions of one composition given by component name (any case), as a
     dict or (name, value) pairs: every independent component once, no other."""
     out = {}
-    for key, value in (values.items() if isinstance(values, dict) else values):
+    for key, value in values.items() if isinstance(values, dict) else values:
         name = str(key).strip().upper()
         if name in out:
             raise InputError(f"{where}: {name} given twice")
         out[name] = value
     unknown = set(out) - set(independent)
     if unknown:
-        raise InputError(f"{where}: {', '.join(sorted(unknown))} not among the independent components "
-                         f"{', '.join(independent)} (the first component is the dependent one)")
+        raise InputError(
+            f"{where}: {', '.join(sorted(unknown))} not among the independent components "
+            f"{', '.join(independent)} (the first component is the dependent one)"
+        )
     missing = [c for c in independent if c not in out]
     if missing:
         raise InputError(f"{where}: give the mole fraction of {', '.join(missing)}")
@@ -125,8 +129,10 @@ def _array(arr, path, what, independent, where) -> np.ndarray:
     if arr.dtype.kind not in "iuf":
         raise InputError(f"{where}: {what} in {path} holds {arr.dtype} values, not numbers")
     if arr.ndim != 2 or arr.shape[1] != m or arr.shape[0] == 0:
-        raise InputError(f"{where}: {what} in {path} has shape {arr.shape}; expected (N, {m}) with N >= 1: the "
-                         f"mole fractions of {', '.join(independent)}, one composition per row")
+        raise InputError(
+            f"{where}: {what} in {path} has shape {arr.shape}; expected (N, {m}) with N >= 1: the "
+            f"mole fractions of {', '.join(independent)}, one composition per row"
+        )
     return np.ascontiguousarray(arr, dtype=np.float64)
 
 
@@ -136,13 +142,17 @@ def _read_npz(npz, path, independent, where) -> np.ndarray:
         return _array(npz[names["X"]], path, "the array X", independent, where)
     missing = [c for c in independent if c not in names]
     if missing:
-        raise InputError(f"{where}: {path} holds neither an array X nor arrays named {', '.join(missing)} "
-                         f"(it holds {', '.join(npz.files) or 'no array'})")
+        raise InputError(
+            f"{where}: {path} holds neither an array X nor arrays named {', '.join(missing)} "
+            f"(it holds {', '.join(npz.files) or 'no array'})"
+        )
     columns = [npz[names[c]] for c in independent]
     shapes = {c: col.shape for c, col in zip(independent, columns)}
     if any(len(s) != 1 for s in shapes.values()) or len(set(shapes.values())) != 1:
-        raise InputError(f"{where}: the arrays {', '.join(independent)} in {path} must be 1D and equally long; "
-                         f"their shapes are {', '.join(f'{c} {s}' for c, s in shapes.items())}")
+        raise InputError(
+            f"{where}: the arrays {', '.join(independent)} in {path} must be 1D and equally long; "
+            f"their shapes are {', '.join(f'{c} {s}' for c, s in shapes.items())}"
+        )
     return _array(np.column_stack(columns), path, f"the arrays {', '.join(independent)}", independent, where)
 
 
@@ -174,8 +184,10 @@ def _read_csv(path, independent, where) -> np.ndarray:
         raise InputError(f"{where}: {path} needs a header and at least one row")
     header = [h.strip().upper() for h in first[1]]
     if sorted(header) != sorted(independent):
-        raise InputError(f"{where}: the header of {path} must name the independent components "
-                         f"{', '.join(independent)}; it names {', '.join(header)}")
+        raise InputError(
+            f"{where}: the header of {path} must name the independent components "
+            f"{', '.join(independent)}; it names {', '.join(header)}"
+        )
     X = _parse_fast(path, len(header))
     if X is None or X.shape[0] == 0 or _bad_rows(X)[2].any():
         X = _parse_by_line(path, header, where)  # names the first bad line
@@ -188,8 +200,17 @@ def _parse_fast(path, n_columns) -> np.ndarray | None:
     import pandas as pd  # the C CSV reader; imported only for a CSV file (pandas is slow to import)
 
     try:
-        frame = pd.read_csv(path, header=0, dtype=np.float64, index_col=False, na_filter=False,
-                            skipinitialspace=True, encoding="utf-8-sig", engine="c", **_exact_numbers(pd))
+        frame = pd.read_csv(
+            path,
+            header=0,
+            dtype=np.float64,
+            index_col=False,
+            na_filter=False,
+            skipinitialspace=True,
+            encoding="utf-8-sig",
+            engine="c",
+            **_exact_numbers(pd),
+        )
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError):
         return None
     if frame.shape[1] != n_columns:

@@ -24,13 +24,26 @@ from .phase import EquilibriumResult, PhaseModel
 
 # a chunk of rows per thread, but no thread for fewer rows than this
 _MIN_ROWS_PER_CHUNK = 256
-_UNITS = {"T": "K", "X": "1", "GM": "J mol-1", "MU": "J mol-1", "partial_dmu_dx": "J mol-1",
-          "dmu_dx": "J mol-1", "site_fractions": "1", "status": "1"}
-_LONG_NAMES = {"T": "temperature", "X": "mole fraction", "GM": "molar Gibbs energy per mole of atoms",
-               "MU": "chemical potential",
-               "partial_dmu_dx": "d mu_i / d x_j, every x_j independent",
-               "dmu_dx": "d (mu_i - mu_ref) / d x_j, x_ref dependent",
-               "site_fractions": "site fraction", "status": "kernel status code (0 = converged)"}
+_UNITS = {
+    "T": "K",
+    "X": "1",
+    "GM": "J mol-1",
+    "MU": "J mol-1",
+    "partial_dmu_dx": "J mol-1",
+    "dmu_dx": "J mol-1",
+    "site_fractions": "1",
+    "status": "1",
+}
+_LONG_NAMES = {
+    "T": "temperature",
+    "X": "mole fraction",
+    "GM": "molar Gibbs energy per mole of atoms",
+    "MU": "chemical potential",
+    "partial_dmu_dx": "d mu_i / d x_j, every x_j independent",
+    "dmu_dx": "d (mu_i - mu_ref) / d x_j, x_ref dependent",
+    "site_fractions": "site fraction",
+    "status": "kernel status code (0 = converged)",
+}
 
 
 def solve_rows(model: PhaseModel, x_indep, T, raise_on_failure: bool = True) -> EquilibriumResult:
@@ -145,23 +158,48 @@ class Equilibrium(RowsView):
         """The result as plain Python values (the object ``kinsim thermo --json`` prints)."""
         out = {"database": self.database, "phase": self.phase, "components": self.components}
         if self.point:
-            out.update(T=self.T, X=self.X.tolist(), site_fractions=self.site_fractions, GM=self.GM,
-                       MU=self.MU.tolist(), partial_dmu_dx=self.partial_dmu_dx.tolist(),
-                       dmu_dx=self.dmu_dx.tolist(), status=self.status)
+            out.update(
+                T=self.T,
+                X=self.X.tolist(),
+                site_fractions=self.site_fractions,
+                GM=self.GM,
+                MU=self.MU.tolist(),
+                partial_dmu_dx=self.partial_dmu_dx.tolist(),
+                dmu_dx=self.dmu_dx.tolist(),
+                status=self.status,
+            )
             return out
         r = self.rows
-        out.update(T=r.T.tolist(), X=r.X.tolist(), site_names=self.site_names,
-                   site_fractions=r.site_fractions.tolist(), GM=r.GM.tolist(), MU=r.MU.tolist(),
-                   partial_dmu_dx=r.partial_dmu_dx.tolist(), dmu_dx=r.dmu_dx.tolist(), status=r.status.tolist())
+        out.update(
+            T=r.T.tolist(),
+            X=r.X.tolist(),
+            site_names=self.site_names,
+            site_fractions=r.site_fractions.tolist(),
+            GM=r.GM.tolist(),
+            MU=r.MU.tolist(),
+            partial_dmu_dx=r.partial_dmu_dx.tolist(),
+            dmu_dx=r.dmu_dx.tolist(),
+            status=r.status.tolist(),
+        )
         return out
 
     def save_npz(self, path) -> None:
         """Write the arrays over rows to an uncompressed ``.npz`` file: components, T, X,
         GM, MU, dmu_dx, partial_dmu_dx, site_fractions, site_names, status."""
         r = self.rows
-        np.savez(path, components=np.array(self.components), T=r.T, X=r.X, GM=r.GM, MU=r.MU, dmu_dx=r.dmu_dx,
-                 partial_dmu_dx=r.partial_dmu_dx, site_fractions=r.site_fractions,
-                 site_names=np.array(self.site_names), status=r.status)
+        np.savez(
+            path,
+            components=np.array(self.components),
+            T=r.T,
+            X=r.X,
+            GM=r.GM,
+            MU=r.MU,
+            dmu_dx=r.dmu_dx,
+            partial_dmu_dx=r.partial_dmu_dx,
+            site_fractions=r.site_fractions,
+            site_names=np.array(self.site_names),
+            status=r.status,
+        )
 
     def to_xarray(self):
         """An :class:`xarray.Dataset`: dimensions ``point`` (a table only), ``component``
@@ -172,16 +210,31 @@ class Equilibrium(RowsView):
         import xarray as xr  # imported only when asked for (it pulls in pandas)
 
         r = self.rows
-        dims = {"T": (), "X": ("component",), "GM": (), "MU": ("component",),
-                "partial_dmu_dx": ("component", "wrt_component"), "dmu_dx": ("independent", "wrt_independent"),
-                "site_fractions": ("site",), "status": ()}
+        dims = {
+            "T": (),
+            "X": ("component",),
+            "GM": (),
+            "MU": ("component",),
+            "partial_dmu_dx": ("component", "wrt_component"),
+            "dmu_dx": ("independent", "wrt_independent"),
+            "site_fractions": ("site",),
+            "status": (),
+        }
         data = {}
         for name, d in dims.items():
             attrs = {"units": _UNITS[name], "long_name": _LONG_NAMES[name]}
             data[name] = (("point", *d), getattr(r, name), attrs)
         comps = np.array(self.components, dtype=str)
-        coords = {"component": comps, "wrt_component": comps, "independent": comps[1:],
-                  "wrt_independent": comps[1:], "site": np.array(self.site_names, dtype=str)}
-        ds = xr.Dataset(data, coords=coords, attrs={"database": self.database, "phase": self.phase,
-                                                    "reference_component": self.components[0]})
+        coords = {
+            "component": comps,
+            "wrt_component": comps,
+            "independent": comps[1:],
+            "wrt_independent": comps[1:],
+            "site": np.array(self.site_names, dtype=str),
+        }
+        ds = xr.Dataset(
+            data,
+            coords=coords,
+            attrs={"database": self.database, "phase": self.phase, "reference_component": self.components[0]},
+        )
         return ds.isel(point=0) if self.point else ds

@@ -15,8 +15,17 @@ import numpy as np
 
 from .errors import CaseError
 
-FUNCTIONS = {"exp": np.exp, "log": np.log, "sqrt": np.sqrt, "sin": np.sin, "cos": np.cos, "tanh": np.tanh,
-             "abs": np.abs, "erf": None, "erfc": None}
+FUNCTIONS = {
+    "exp": np.exp,
+    "log": np.log,
+    "sqrt": np.sqrt,
+    "sin": np.sin,
+    "cos": np.cos,
+    "tanh": np.tanh,
+    "abs": np.abs,
+    "erf": None,
+    "erfc": None,
+}
 CONSTANTS = {"pi": math.pi}
 _BINOPS = {ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply, ast.Div: np.divide, ast.Pow: np.power}
 
@@ -36,15 +45,21 @@ def _walk(node, where, text, z):
             return z
         if node.id in CONSTANTS:
             return CONSTANTS[node.id]
-        raise CaseError(f"{where} = {text!r}: unknown name '{node.id}' (use z in m, pi and "
-                        f"{', '.join(sorted(FUNCTIONS))})")
+        raise CaseError(
+            f"{where} = {text!r}: unknown name '{node.id}' (use z in m, pi and {', '.join(sorted(FUNCTIONS))})"
+        )
     if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
         return _BINOPS[type(node.op)](_walk(node.left, where, text, z), _walk(node.right, where, text, z))
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.UAdd, ast.USub)):
         v = _walk(node.operand, where, text, z)
         return -v if isinstance(node.op, ast.USub) else v
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS \
-            and len(node.args) == 1 and not node.keywords:
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in FUNCTIONS
+        and len(node.args) == 1
+        and not node.keywords
+    ):
         arg = _walk(node.args[0], where, text, z)
         name = node.func.id
         if name in ("erf", "erfc"):
@@ -52,8 +67,10 @@ def _walk(node, where, text, z):
 
             return getattr(special, name)(arg)
         return FUNCTIONS[name](arg)
-    raise CaseError(f"{where} = {text!r}: '{ast.unparse(node)}' is not allowed (numbers, z, pi, + - * / **, "
-                    f"and {', '.join(sorted(FUNCTIONS))})")
+    raise CaseError(
+        f"{where} = {text!r}: '{ast.unparse(node)}' is not allowed (numbers, z, pi, + - * / **, "
+        f"and {', '.join(sorted(FUNCTIONS))})"
+    )
 
 
 def check(text: str, where: str) -> None:

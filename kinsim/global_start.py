@@ -100,8 +100,9 @@ def _relaxed_gibbs(params, T, Y, X):
         Yr = Y.copy()
         MU, PD, DMU, GMr = np.empty((S, n)), np.empty((S, n, n)), np.empty((S, n - 1, n - 1)), np.empty(S)
         str_ = np.empty(S, dtype=np.int64)
-        equilibrium_batch(params, Tn, np.ascontiguousarray(X), Yr, np.ones(S, dtype=np.int64), MU, PD, DMU, GMr,
-                          str_, MINIMISE)
+        equilibrium_batch(
+            params, Tn, np.ascontiguousarray(X), Yr, np.ones(S, dtype=np.int64), MU, PD, DMU, GMr, str_, MINIMISE
+        )
         better = (str_ == 0) & (GMr < GM)
         Y[better] = Yr[better]
         GM[better] = GMr[better]
@@ -193,7 +194,7 @@ def build_start_table(ps, phase_params, T: float, points: int = POINTS_PER_PHASE
         if not ok.any():
             raise InputError(f"no finite Gibbs energy of candidate phase {names[a] if names else a} at T = {T:g} K")
         Yp = np.zeros((int(ok.sum()), Kmax))
-        Yp[:, :Y.shape[1]] = Y[ok]
+        Yp[:, : Y.shape[1]] = Y[ok]
         ys.append(Yp)
         xs.append((N / N.sum(axis=1, keepdims=True))[ok])
         gs.append(GM[ok])
@@ -211,13 +212,26 @@ def build_start_table(ps, phase_params, T: float, points: int = POINTS_PER_PHASE
     # the hull of all samples, its facets as planes, and the grid over them
     verts, k = _lower_hull(smp_x, smp_gm, RT)
     if k < n - 1:
-        raise InputError(f"the candidate phases together hold compositions of dimension {k} only; "
-                         f"{n} components need {n - 1}")
+        raise InputError(
+            f"the candidate phases together hold compositions of dimension {k} only; {n} components need {n - 1}"
+        )
     Xv = smp_x[verts]
     keep = np.abs(np.linalg.det(Xv)) > 1e-14
     verts = verts[keep]
     mu = np.linalg.solve(Xv[keep], smp_gm[verts][..., None])[..., 0]
     G, cell_ptr, cell_fct = _facet_grid(smp_x, verts)
-    return StartTable(float(T), np.concatenate(ph), np.ascontiguousarray(np.concatenate(ys)), smp_x, smp_gm,
-                      np.ascontiguousarray(mu), np.ascontiguousarray(verts), G, cell_ptr, cell_fct,
-                      adj_ptr, adj, np.array(start, dtype=np.int64))
+    return StartTable(
+        float(T),
+        np.concatenate(ph),
+        np.ascontiguousarray(np.concatenate(ys)),
+        smp_x,
+        smp_gm,
+        np.ascontiguousarray(mu),
+        np.ascontiguousarray(verts),
+        G,
+        cell_ptr,
+        cell_fct,
+        adj_ptr,
+        adj,
+        np.array(start, dtype=np.int64),
+    )

@@ -47,13 +47,13 @@ _MIN_REL_WIDTH = 1.0e-12
 class Grid1D(NamedTuple):
     """Arrays of a 1D finite-volume grid (SI units)."""
 
-    geometry: int          # m: 0 planar, 1 cylindrical, 2 spherical
-    faces: np.ndarray      # (N+1,) face positions
-    z: np.ndarray          # (N,) node positions (cell centres)
-    dz: np.ndarray         # (N-1,) distances between neighbouring nodes
-    width: np.ndarray      # (N,) cell widths
-    area: np.ndarray       # (N+1,) face areas r^m
-    volume: np.ndarray     # (N,) cell volumes
+    geometry: int  # m: 0 planar, 1 cylindrical, 2 spherical
+    faces: np.ndarray  # (N+1,) face positions
+    z: np.ndarray  # (N,) node positions (cell centres)
+    dz: np.ndarray  # (N-1,) distances between neighbouring nodes
+    width: np.ndarray  # (N,) cell widths
+    area: np.ndarray  # (N+1,) face areas r^m
+    volume: np.ndarray  # (N,) cell volumes
 
     @property
     def nodes(self) -> int:
@@ -108,8 +108,9 @@ def check_grid_spec(spec) -> tuple[int, float, int, str, float, float, float]:
     if spacing not in SPACINGS:
         raise CaseError(f"grid.spacing = {spacing!r}: use one of {', '.join(SPACINGS)}")
     if spacing == "double-geometric" and nodes < 4:
-        raise CaseError(f"grid.nodes = {nodes}: double-geometric spacing needs at least 4 nodes "
-                        f"(two on each side of grid.position)")
+        raise CaseError(
+            f"grid.nodes = {nodes}: double-geometric spacing needs at least 4 nodes (two on each side of grid.position)"
+        )
 
     ratio = _field(spec, "ratio", None)
     ratio = 1.05 if ratio is None else _number(ratio, "grid.ratio")
@@ -156,7 +157,7 @@ def make_grid(spec) -> Grid1D:
         n_left = int(round(n * left_len / length))
         n_left = min(max(n_left, 2), n - 2)
         n_right = n - n_left
-        w_left = geometric_widths(n_left, left_len, q)[::-1]   # finest next to position
+        w_left = geometric_widths(n_left, left_len, q)[::-1]  # finest next to position
         w_right = geometric_widths(n_right, right_len, q)
         widths = np.concatenate([w_left, w_right])
         anchor = n_left
@@ -166,9 +167,9 @@ def make_grid(spec) -> Grid1D:
     if anchor is not None:
         # each side sums exactly to its length: the faces on the left are measured from r0,
         # those on the right from position, and the face at position is position itself
-        faces[1:anchor + 1] = r0 + np.cumsum(widths[:anchor])
+        faces[1 : anchor + 1] = r0 + np.cumsum(widths[:anchor])
         faces[anchor] = position
-        faces[anchor + 1:] = position + np.cumsum(widths[anchor:])
+        faces[anchor + 1 :] = position + np.cumsum(widths[anchor:])
     faces[-1] = right
     width = np.diff(faces)
     if not np.all(width > _MIN_REL_WIDTH * length):
@@ -183,7 +184,7 @@ def make_grid(spec) -> Grid1D:
     if m == 0:
         volume = width.copy()
     elif m == 1:
-        volume = width * (hi + lo) / 2.0                       # (hi^2 - lo^2)/2
+        volume = width * (hi + lo) / 2.0  # (hi^2 - lo^2)/2
     else:
-        volume = width * (hi * hi + hi * lo + lo * lo) / 3.0   # (hi^3 - lo^3)/3
+        volume = width * (hi * hi + hi * lo + lo * lo) / 3.0  # (hi^3 - lo^3)/3
     return Grid1D(m, faces, z, dz, width, area, volume)

@@ -21,9 +21,14 @@ from .kernels.mpphase import mp_workspace
 from .kernels.multiphase import COLD, mp_rows
 from .phaseset import load_phases
 
-AVERAGING_CODES = {"wiener-upper": C.AVG_WIENER_UPPER, "wiener-lower": C.AVG_WIENER_LOWER,
-                   "hashin-shtrikman-upper": C.AVG_HS_UPPER, "hashin-shtrikman-lower": C.AVG_HS_LOWER,
-                   "hashin-shtrikman-matrix": C.AVG_HS_MATRIX, "labyrinth": C.AVG_LABYRINTH}
+AVERAGING_CODES = {
+    "wiener-upper": C.AVG_WIENER_UPPER,
+    "wiener-lower": C.AVG_WIENER_LOWER,
+    "hashin-shtrikman-upper": C.AVG_HS_UPPER,
+    "hashin-shtrikman-lower": C.AVG_HS_LOWER,
+    "hashin-shtrikman-matrix": C.AVG_HS_MATRIX,
+    "labyrinth": C.AVG_LABYRINTH,
+}
 
 
 class HomogenizationModel:
@@ -43,13 +48,19 @@ class HomogenizationModel:
         models = self.phases.models
         self.desc = SimpleNamespace(
             mobility_substituted=[f"{m.phase}: {s}" for m in models for s in m.desc.mobility_substituted],
-            missing_mobility=[f"{m.phase}: {s}" for m in models for s in m.desc.missing_mobility])
+            missing_mobility=[f"{m.phase}: {s}" for m in models for s in m.desc.missing_mobility],
+        )
         flux = np.array([0.0 if p in hs.excluded else 1.0 for p in names])
         lo, hi = self.phases.t_range
-        self.params = Homogenization(ps=self.phases.params, tab=self.phases.start_table(self.T),
-                                     scheme=AVERAGING_CODES[hs.averaging],
-                                     matrix=names.index(hs.matrix) if hs.matrix else -1,
-                                     exponent=float(hs.exponent), flux=flux, t_range=np.array([lo, hi]))
+        self.params = Homogenization(
+            ps=self.phases.params,
+            tab=self.phases.start_table(self.T),
+            scheme=AVERAGING_CODES[hs.averaging],
+            matrix=names.index(hs.matrix) if hs.matrix else -1,
+            exponent=float(hs.exponent),
+            flux=flux,
+            t_range=np.array([lo, hi]),
+        )
         n = len(th.components)
         self.set_names = [p + (f"#{k + 1}" if k else "") for p in names for k in range(n)]
 
@@ -75,20 +86,37 @@ class HomogenizationModel:
         compile notice)."""
         ps = self.params.ps
         n, NP, K = ps.n_comp, ps.n_y.shape[0], ps.y_comp.shape[1]
-        return mp_rows, (ps, self.T, np.full((1, n), 1.0 / n), self.params.tab, np.full(1, COLD, dtype=np.int64),
-                         np.full((1, n), -1, dtype=np.int64), np.zeros((1, n)), np.zeros((1, n, K)),
-                         np.zeros((1, n)), np.zeros((1, NP, K)), np.zeros((1, NP)), np.zeros((1, n, n)),
-                         np.zeros((1, n - 1, n - 1)), np.zeros(1, dtype=np.int64), mp_workspace(ps))
+        return mp_rows, (
+            ps,
+            self.T,
+            np.full((1, n), 1.0 / n),
+            self.params.tab,
+            np.full(1, COLD, dtype=np.int64),
+            np.full((1, n), -1, dtype=np.int64),
+            np.zeros((1, n)),
+            np.zeros((1, n, K)),
+            np.zeros((1, n)),
+            np.zeros((1, NP, K)),
+            np.zeros((1, NP)),
+            np.zeros((1, n, n)),
+            np.zeros((1, n - 1, n - 1)),
+            np.zeros(1, dtype=np.int64),
+            mp_workspace(ps),
+        )
 
     def parameters(self) -> dict:
         """The arrays of the kernel parameters, for the result file: the phase set's
         (``phases_*``) and the model's (``homogenization_*``)."""
-        out = {f"phases_{k}": np.asarray(v) for k, v in self.params.ps._asdict().items()
-               if isinstance(v, np.ndarray)}
+        out = {f"phases_{k}": np.asarray(v) for k, v in self.params.ps._asdict().items() if isinstance(v, np.ndarray)}
         hp = self.params
-        out.update(homogenization_scheme=np.array(hp.scheme), homogenization_matrix=np.array(hp.matrix),
-                   homogenization_exponent=np.array(hp.exponent), homogenization_flux=hp.flux,
-                   homogenization_phases=np.array(self.phases.phases), homogenization_sets=np.array(self.set_names))
+        out.update(
+            homogenization_scheme=np.array(hp.scheme),
+            homogenization_matrix=np.array(hp.matrix),
+            homogenization_exponent=np.array(hp.exponent),
+            homogenization_flux=hp.flux,
+            homogenization_phases=np.array(self.phases.phases),
+            homogenization_sets=np.array(self.set_names),
+        )
         return out
 
     def phase_outputs(self, Y: np.ndarray):
@@ -100,8 +128,8 @@ class HomogenizationModel:
         o_sa, o_sy = state_layout(n, NP, K)[:2]
         N = Y.shape[0]
         sp = np.rint(Y[:, :n]).astype(np.int64)
-        sa = Y[:, o_sa:o_sa + n]
-        sy = Y[:, o_sy:o_sy + n * K].reshape(N, n, K)
+        sa = Y[:, o_sa : o_sa + n]
+        sy = Y[:, o_sy : o_sy + n * K].reshape(N, n, K)
         present = sp >= 0
         a = np.where(present, sp, 0)
         E = np.zeros((NP, K, n))

@@ -16,16 +16,30 @@ import numpy as np
 from .equilibria import RowsView
 from .phaseset import PhaseSetModel, PhaseSetResult
 
-_UNITS = {"T": "K", "X": "1", "MU": "J mol-1", "partial_dmu_dx": "J mol-1", "dmu_dx": "J mol-1", "status": "1",
-          "fractions": "1", "compositions": "1", "site_fractions": "1", "driving_forces": "J mol-1"}
-_LONG_NAMES = {"T": "temperature", "X": "mole fraction", "MU": "chemical potential",
-               "partial_dmu_dx": "d mu_i / d x_j at equilibrium, every x_j independent",
-               "dmu_dx": "d (mu_i - mu_ref) / d x_j at equilibrium, x_ref dependent",
-               "status": "kernel status code (0 = converged)",
-               "fractions": "mole fraction of atoms in the composition set (NaN: empty slot)",
-               "compositions": "mole fraction in the composition set",
-               "site_fractions": "site fraction (site variables of the set's phase, see site_names)",
-               "driving_forces": "driving force per mole of atoms (0: present, negative: absent)"}
+_UNITS = {
+    "T": "K",
+    "X": "1",
+    "MU": "J mol-1",
+    "partial_dmu_dx": "J mol-1",
+    "dmu_dx": "J mol-1",
+    "status": "1",
+    "fractions": "1",
+    "compositions": "1",
+    "site_fractions": "1",
+    "driving_forces": "J mol-1",
+}
+_LONG_NAMES = {
+    "T": "temperature",
+    "X": "mole fraction",
+    "MU": "chemical potential",
+    "partial_dmu_dx": "d mu_i / d x_j at equilibrium, every x_j independent",
+    "dmu_dx": "d (mu_i - mu_ref) / d x_j at equilibrium, x_ref dependent",
+    "status": "kernel status code (0 = converged)",
+    "fractions": "mole fraction of atoms in the composition set (NaN: empty slot)",
+    "compositions": "mole fraction in the composition set",
+    "site_fractions": "site fraction (site variables of the set's phase, see site_names)",
+    "driving_forces": "driving force per mole of atoms (0: present, negative: absent)",
+}
 
 
 class MultiphaseEquilibrium(RowsView):
@@ -71,8 +85,10 @@ class MultiphaseEquilibrium(RowsView):
         return self._pick(self.rows.compositions)
 
     def _sets(self, i: int) -> list:
-        return [{"name": s.name, "fraction": s.fraction, "x": s.x, "site_fractions": s.site_fractions}
-                for s in self.rows.stable(i)]
+        return [
+            {"name": s.name, "fraction": s.fraction, "x": s.x, "site_fractions": s.site_fractions}
+            for s in self.rows.stable(i)
+        ]
 
     @property
     def phases(self):
@@ -95,14 +111,28 @@ class MultiphaseEquilibrium(RowsView):
         --phases --json`` prints.  NaN (failed rows) stays NaN."""
         out = {"database": self.database, "candidates": self.candidates, "components": self.components}
         if self.point:
-            out.update(T=self.T, X=self.X.tolist(), MU=self.MU.tolist(), phases=self.phases,
-                       driving_forces=self.driving_forces, dmu_dx=self.dmu_dx.tolist(),
-                       partial_dmu_dx=self.partial_dmu_dx.tolist(), status=self.status)
+            out.update(
+                T=self.T,
+                X=self.X.tolist(),
+                MU=self.MU.tolist(),
+                phases=self.phases,
+                driving_forces=self.driving_forces,
+                dmu_dx=self.dmu_dx.tolist(),
+                partial_dmu_dx=self.partial_dmu_dx.tolist(),
+                status=self.status,
+            )
             return out
         r = self.rows
-        out.update(T=r.T.tolist(), X=r.X.tolist(), MU=r.MU.tolist(), phases=self.phases,
-                   driving_forces=r.driving_forces.tolist(), dmu_dx=r.dmu_dx.tolist(),
-                   partial_dmu_dx=r.partial_dmu_dx.tolist(), status=r.status.tolist())
+        out.update(
+            T=r.T.tolist(),
+            X=r.X.tolist(),
+            MU=r.MU.tolist(),
+            phases=self.phases,
+            driving_forces=r.driving_forces.tolist(),
+            dmu_dx=r.dmu_dx.tolist(),
+            partial_dmu_dx=r.partial_dmu_dx.tolist(),
+            status=r.status.tolist(),
+        )
         return out
 
     def save_npz(self, path) -> None:
@@ -110,10 +140,21 @@ class MultiphaseEquilibrium(RowsView):
         MU, dmu_dx, partial_dmu_dx, status, phase_names, fractions, compositions,
         driving_forces."""
         r = self.rows
-        np.savez(path, components=np.array(self.components), candidates=np.array(self.candidates), T=r.T, X=r.X,
-                 MU=r.MU, dmu_dx=r.dmu_dx, partial_dmu_dx=r.partial_dmu_dx, status=r.status,
-                 phase_names=r.set_names, fractions=r.fractions, compositions=r.compositions,
-                 driving_forces=r.driving_forces)
+        np.savez(
+            path,
+            components=np.array(self.components),
+            candidates=np.array(self.candidates),
+            T=r.T,
+            X=r.X,
+            MU=r.MU,
+            dmu_dx=r.dmu_dx,
+            partial_dmu_dx=r.partial_dmu_dx,
+            status=r.status,
+            phase_names=r.set_names,
+            fractions=r.fractions,
+            compositions=r.compositions,
+            driving_forces=r.driving_forces,
+        )
 
     def to_xarray(self):
         """An :class:`xarray.Dataset`: dimensions ``row`` (a table only), ``component``
@@ -131,23 +172,42 @@ class MultiphaseEquilibrium(RowsView):
         present = r.state.set_phase >= 0
         site = np.where(present[..., None], r.state.set_y, np.nan)
         for a, m in enumerate(self.model.models):  # padding beyond each phase's own variables
-            site[..., m.params.n_y:][r.state.set_phase == a] = np.nan
+            site[..., m.params.n_y :][r.state.set_phase == a] = np.nan
         names = np.full((len(self.candidates), Kmax), "", dtype=object)
         for a, m in enumerate(self.model.models):
-            names[a, :m.params.n_y] = m.desc.site_names
-        arrays = {"T": (("row",), r.T), "X": (("row", "component"), r.X), "MU": (("row", "component"), r.MU),
-                  "partial_dmu_dx": (("row", "component", "wrt_component"), r.partial_dmu_dx),
-                  "dmu_dx": (("row", "independent", "wrt_independent"), r.dmu_dx), "status": (("row",), r.status),
-                  "fractions": (("row", "set"), r.fractions),
-                  "compositions": (("row", "set", "component"), r.compositions),
-                  "site_fractions": (("row", "set", "site"), site),
-                  "driving_forces": (("row", "phase"), r.driving_forces)}
+            names[a, : m.params.n_y] = m.desc.site_names
+        arrays = {
+            "T": (("row",), r.T),
+            "X": (("row", "component"), r.X),
+            "MU": (("row", "component"), r.MU),
+            "partial_dmu_dx": (("row", "component", "wrt_component"), r.partial_dmu_dx),
+            "dmu_dx": (("row", "independent", "wrt_independent"), r.dmu_dx),
+            "status": (("row",), r.status),
+            "fractions": (("row", "set"), r.fractions),
+            "compositions": (("row", "set", "component"), r.compositions),
+            "site_fractions": (("row", "set", "site"), site),
+            "driving_forces": (("row", "phase"), r.driving_forces),
+        }
         data = {k: (d, v, {"units": _UNITS[k], "long_name": _LONG_NAMES[k]}) for k, (d, v) in arrays.items()}
         data["phase_names"] = (("row", "set"), r.set_names.astype(str), {"long_name": "composition set name"})
         data["site_names"] = (("phase", "site"), names.astype(str), {"long_name": "site variable of each phase"})
         comps = np.array(self.components, dtype=str)
-        coords = {"component": comps, "wrt_component": comps, "independent": comps[1:], "wrt_independent": comps[1:],
-                  "phase": np.array(self.candidates, dtype=str), "set": np.arange(SM), "site": np.arange(Kmax)}
-        ds = xr.Dataset(data, coords=coords, attrs={"database": self.database, "candidates": ",".join(self.candidates),
-                                                    "reference_component": self.components[0]})
+        coords = {
+            "component": comps,
+            "wrt_component": comps,
+            "independent": comps[1:],
+            "wrt_independent": comps[1:],
+            "phase": np.array(self.candidates, dtype=str),
+            "set": np.arange(SM),
+            "site": np.arange(Kmax),
+        }
+        ds = xr.Dataset(
+            data,
+            coords=coords,
+            attrs={
+                "database": self.database,
+                "candidates": ",".join(self.candidates),
+                "reference_component": self.components[0],
+            },
+        )
         return ds.isel(row=0) if self.point else ds

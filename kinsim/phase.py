@@ -71,8 +71,10 @@ class PhaseModel:
         T = np.atleast_1d(np.asarray(T, dtype=np.float64))
         bad = ~((T >= lo) & (T <= hi))
         if bad.any():
-            raise InputError(f"{where} {T[bad][0]:g} K is outside the range {lo:g}-{hi:g} K of the "
-                             f"parameters of {self.phase} in {self.desc.database}")
+            raise InputError(
+                f"{where} {T[bad][0]:g} K is outside the range {lo:g}-{hi:g} K of the "
+                f"parameters of {self.phase} in {self.desc.database}"
+            )
 
     def equilibrium(self, x_indep, T, y0=None, raise_on_failure=True) -> EquilibriumResult:
         """Equilibrium, chemical potentials and dmu/dx at each composition row."""
@@ -98,8 +100,10 @@ class PhaseModel:
         constituent -> site fraction, constant sublattices included."""
         d = self.desc
         vals = dict(zip(d.site_names, map(float, y)))
-        return [{c: (1.0 if len(cons) == 1 else vals[f"y({d.phase},{s},{c})"]) for c in cons}
-                for s, cons in enumerate(d.constituents)]
+        return [
+            {c: (1.0 if len(cons) == 1 else vals[f"y({d.phase},{s},{c})"]) for c in cons}
+            for s, cons in enumerate(d.constituents)
+        ]
 
     def raise_for_status(self, res: EquilibriumResult):
         raise_for_status(self.phase, self.components, self.t_range, res.X, res.T, res.status)
@@ -111,14 +115,19 @@ class PhaseModel:
         Needs a model loaded with a mobility policy (``load_phase(..., mobility=...)``)."""
         p = self.params
         if p.mq_ptr.shape[0] != len(self.components) + 1 or p.mq_ptr[-1] == 0:
-            raise InputError(f"{self.phase} was loaded without mobility parameters; load it with "
-                             "mobility='error' or 'solvent'")
+            raise InputError(
+                f"{self.phase} was loaded without mobility parameters; load it with mobility='error' or 'solvent'"
+            )
         T = float(T)
         self.check_temperature(T)
         res = self.equilibrium(x_indep, T)
         fn = np.empty(p.fn_coef.shape[0])
-        if eval_tfuncs(T, p.t_breaks, p.basis_pow, p.basis_log, p.basis_exp, p.fn_coef,
-                       np.empty(p.basis_pow.shape[0]), fn) != 0:
+        if (
+            eval_tfuncs(
+                T, p.t_breaks, p.basis_pow, p.basis_log, p.basis_exp, p.fn_coef, np.empty(p.basis_pow.shape[0]), fn
+            )
+            != 0
+        ):
             raise InputError(f"temperature {T:g} K is outside the range of the parameters of {self.phase}")
         N, n = res.X.shape
         out = np.empty((N, n))

@@ -21,8 +21,8 @@ from .global_start import POINTS_PER_PHASE, build_start_table
 from .kernels import codes as C
 from .kernels.mpmobility import mp_set_mobilities
 from .kernels.mpphase import mp_workspace
-from .kernels.multiphase import COLD, WARM, WARM_AUDIT, mp_driving_forces, mp_rows
 from .kernels.mptypes import MOB_NONE
+from .kernels.multiphase import COLD, WARM, WARM_AUDIT, mp_driving_forces, mp_rows
 from .phase import PhaseModel, raise_for_status
 from .phaseset_params import phase_set_params
 
@@ -68,7 +68,7 @@ class PhaseSetResult:
     compositions: np.ndarray  # (N, SM, n) mole fractions of each set
     status: np.ndarray  # (N,) 0 = converged
     state: MultiphaseState
-    model: "PhaseSetModel"
+    model: PhaseSetModel
 
     def stable(self, i: int) -> list:
         """The stable composition sets of row i."""
@@ -77,10 +77,15 @@ class PhaseSetResult:
             if not name:
                 continue
             a = int(self.state.set_phase[i, j])
-            y = self.state.set_y[i, j, :self.model.params.n_y[a]]
-            out.append(StableSet(str(name), float(self.fractions[i, j]),
-                                 dict(zip(self.components, map(float, self.compositions[i, j]))),
-                                 self.model.models[a].sublattice_fractions(y)))
+            y = self.state.set_y[i, j, : self.model.params.n_y[a]]
+            out.append(
+                StableSet(
+                    str(name),
+                    float(self.fractions[i, j]),
+                    dict(zip(self.components, map(float, self.compositions[i, j]))),
+                    self.model.models[a].sublattice_fractions(y),
+                )
+            )
         return out
 
     def absent_driving_forces(self, i: int) -> dict:
@@ -145,11 +150,17 @@ class PhaseSetModel:
         n = len(self.components)
         NP = len(self.models)
         Kmax = self.params.y_comp.shape[1]
-        return MultiphaseState(np.full((N, n), -1, dtype=np.int64), np.zeros((N, n)), np.zeros((N, n, Kmax)),
-                               np.zeros((N, n)), np.zeros((N, NP, Kmax)))
+        return MultiphaseState(
+            np.full((N, n), -1, dtype=np.int64),
+            np.zeros((N, n)),
+            np.zeros((N, n, Kmax)),
+            np.zeros((N, n)),
+            np.zeros((N, NP, Kmax)),
+        )
 
-    def equilibrium(self, x_indep, T, state: MultiphaseState | None = None, audit: bool = False,
-                    raise_on_failure: bool = True) -> PhaseSetResult:
+    def equilibrium(
+        self, x_indep, T, state: MultiphaseState | None = None, audit: bool = False, raise_on_failure: bool = True
+    ) -> PhaseSetResult:
         """Multiphase equilibrium at each composition row (mole fractions of components[1:],
         or of all components) and temperature(s) T.
 
@@ -187,8 +198,17 @@ class PhaseSetModel:
             part = [np.ascontiguousarray(a[rows]) for a in st]
             out = [np.empty_like(a[rows]) for a in (DF, PD, DMU)]
             stat = np.empty(rows.size, dtype=np.int64)
-            mp_rows(self.params, float(Tv), np.ascontiguousarray(X[rows]), self.start_table(Tv),
-                    np.ascontiguousarray(mode[rows]), *part, *out, stat, ws)
+            mp_rows(
+                self.params,
+                float(Tv),
+                np.ascontiguousarray(X[rows]),
+                self.start_table(Tv),
+                np.ascontiguousarray(mode[rows]),
+                *part,
+                *out,
+                stat,
+                ws,
+            )
             for a, v in zip(st, part):
                 a[rows] = v
             DF[rows], PD[rows], DMU[rows] = out
@@ -215,11 +235,12 @@ class PhaseSetModel:
         names = np.full(st.set_phase.shape, "", dtype=object)
         earlier = np.zeros(st.set_phase.shape, dtype=int)
         for j in range(st.set_phase.shape[1]):
-            earlier[:, j] = (st.set_phase[:, :j] == st.set_phase[:, j:j + 1]).sum(axis=1)
+            earlier[:, j] = (st.set_phase[:, :j] == st.set_phase[:, j : j + 1]).sum(axis=1)
         for i, j in zip(*np.nonzero(present)):
             names[i, j] = self.phases[a[i, j]] + (f"#{earlier[i, j] + 1}" if earlier[i, j] else "")
-        return PhaseSetResult(self.components, self.phases, T, X, MU, PD, DMU, DF, names.astype(str), frac, comp,
-                              status, st, self)
+        return PhaseSetResult(
+            self.components, self.phases, T, X, MU, PD, DMU, DF, names.astype(str), frac, comp, status, st, self
+        )
 
     def driving_forces(self, MU, T: float) -> np.ndarray:
         """Driving force (J/mol of atoms) of every candidate at the chemical potentials
@@ -232,13 +253,22 @@ class PhaseSetModel:
         N, NP = MU.shape[0], len(self.models)
         DF = np.empty((N, NP))
         status = np.empty(N, dtype=np.int64)
-        mp_driving_forces(self.params, T, MU, self.start_table(T), np.zeros((N, NP, self.params.y_comp.shape[1])),
-                          DF, status, mp_workspace(self.params))
+        mp_driving_forces(
+            self.params,
+            T,
+            MU,
+            self.start_table(T),
+            np.zeros((N, NP, self.params.y_comp.shape[1])),
+            DF,
+            status,
+            mp_workspace(self.params),
+        )
         bad = np.flatnonzero(status != C.STATUS_OK)
         if bad.size:
             i = int(bad[0])
-            raise ConvergenceError(f"driving forces of {'+'.join(self.phases)} at row {i} (T={T:g} K): "
-                                   f"{C.STATUS_TEXT.get(int(status[i]))}")
+            raise ConvergenceError(
+                f"driving forces of {'+'.join(self.phases)} at row {i} (T={T:g} K): {C.STATUS_TEXT.get(int(status[i]))}"
+            )
         return DF
 
     @property
@@ -255,8 +285,10 @@ class PhaseSetModel:
         substitutional component, 0 for one not held).  NaN in empty slots and failed
         rows.  Needs a model loaded with a mobility policy (load_phases(..., mobility=...))."""
         if np.any(self.params.mob_kind == MOB_NONE):
-            raise InputError(f"{'+'.join(self.phases)} was loaded without mobility parameters; load it with "
-                             "mobility='error' or 'solvent'")
+            raise InputError(
+                f"{'+'.join(self.phases)} was loaded without mobility parameters; load it with "
+                "mobility='error' or 'solvent'"
+            )
         N, SM = res.state.set_phase.shape
         n = len(self.components)
         M = np.full((N, SM, n), np.nan)
@@ -267,12 +299,19 @@ class PhaseSetModel:
         for Tv in np.unique(res.T[ok]):
             rows = np.flatnonzero(ok & (res.T == Tv))
             m, v, st = np.empty((rows.size, SM, n)), np.empty((rows.size, SM, n)), np.empty(rows.size, np.int64)
-            mp_set_mobilities(self.params, float(Tv), np.ascontiguousarray(res.state.set_phase[rows]),
-                              np.ascontiguousarray(res.state.set_y[rows]), m, v, st, ws)
+            mp_set_mobilities(
+                self.params,
+                float(Tv),
+                np.ascontiguousarray(res.state.set_phase[rows]),
+                np.ascontiguousarray(res.state.set_y[rows]),
+                m,
+                v,
+                st,
+                ws,
+            )
             M[rows], yva[rows], status[rows] = m, v, st
         if np.any(status != C.STATUS_OK):
-            raise_for_status("+".join(self.phases) + " mobilities", self.components, self.t_range, res.X, res.T,
-                             status)
+            raise_for_status("+".join(self.phases) + " mobilities", self.components, self.t_range, res.X, res.T, status)
         return M, yva
 
     def raise_for_status(self, res: PhaseSetResult):

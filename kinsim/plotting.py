@@ -34,15 +34,36 @@ from pathlib import Path
 
 import numpy as np
 
-from .analysis import (component_index, concentrations, load_result, multiphase_nodes, phase_sets, time_index,
-                       uphill_faces, weld_position)
+from .analysis import (
+    component_index,
+    concentrations,
+    load_result,
+    multiphase_nodes,
+    phase_sets,
+    time_index,
+    uphill_faces,
+    weld_position,
+)
 from .errors import InputError
 from .storage import Result
 from .units import ATOMIC_WEIGHTS
 
-__all__ = ["KINDS", "dominant_wavelength", "figure", "figure_profiles", "plot_energy", "plot_flux",
-           "plot_interfaces", "plot_markers", "plot_mu", "plot_path", "plot_phases", "plot_profiles", "plot_spinodal",
-           "to_weight_percent"]
+__all__ = [
+    "KINDS",
+    "dominant_wavelength",
+    "figure",
+    "figure_profiles",
+    "plot_energy",
+    "plot_flux",
+    "plot_interfaces",
+    "plot_markers",
+    "plot_mu",
+    "plot_path",
+    "plot_phases",
+    "plot_profiles",
+    "plot_spinodal",
+    "to_weight_percent",
+]
 
 KINDS = ("profiles", "mu", "path", "markers", "flux", "energy", "spinodal", "interfaces", "phases")
 UNITS = ("mole-fraction", "weight-percent")
@@ -79,8 +100,10 @@ def to_weight_percent(x, components):
     """Mole fractions (..., n) -> weight percent."""
     missing = [c for c in components if c.upper() not in ATOMIC_WEIGHTS]
     if missing:
-        raise InputError(f"--unit weight-percent: no atomic weight for {', '.join(missing)} (not an element); "
-                         "use --unit mole-fraction")
+        raise InputError(
+            f"--unit weight-percent: no atomic weight for {', '.join(missing)} (not an element); "
+            "use --unit mole-fraction"
+        )
     w = np.array([ATOMIC_WEIGHTS[c.upper()] for c in components])
     m = np.asarray(x) * w
     return 100.0 * m / m.sum(axis=-1, keepdims=True)
@@ -156,7 +179,7 @@ def _si_scale(values) -> tuple[float, str]:
     e = int(math.floor(math.log10(m)))
     if -2 <= e <= 3:
         return 1.0, ""
-    return 10.0 ** e, f"$10^{{{e}}}$ "
+    return 10.0**e, f"$10^{{{e}}}$ "
 
 
 def uphill_nodes(r: Result, it: int, k: int) -> np.ndarray:
@@ -220,8 +243,7 @@ def _shade_multiphase(ax, r: Result, it: int):
 
 
 # ---------------------------------------------------------------------- plots
-def plot_profiles(result, ax=None, component=None, times=None, unit="mole-fraction", mark_uphill=True,
-                  legend=True):
+def plot_profiles(result, ax=None, component=None, times=None, unit="mole-fraction", mark_uphill=True, legend=True):
     """Composition of one component against distance (mm) at chosen times.
 
     The initial profile is dashed, the weld dotted, and where the component's flux runs up
@@ -237,8 +259,13 @@ def plot_profiles(result, ax=None, component=None, times=None, unit="mole-fracti
         if mark_uphill:
             up = uphill_nodes(r, it, k)
             if up.any():
-                ax.plot(r.node_positions(it) * _length_unit(r)[0], np.where(up, vals[it, :, k], np.nan),
-                        label=None if uphill_drawn else "uphill", zorder=1, **_UPHILL)
+                ax.plot(
+                    r.node_positions(it) * _length_unit(r)[0],
+                    np.where(up, vals[it, :, k], np.nan),
+                    label=None if uphill_drawn else "uphill",
+                    zorder=1,
+                    **_UPHILL,
+                )
                 uphill_drawn = True
         ax.plot(*_profile_line(r, vals, it, k, unit), color=color, label=time_label(r.time[it]), zorder=2)
         _mark_interfaces(ax, r, it, color)
@@ -308,7 +335,12 @@ def plot_flux(result, ax=None, component=None, times=None, legend=True):
     idx = [i for i in time_indices(r, times) if i > 0]
     scale, stext = _si_scale(r.flux[idx, :, k])
     for color, it in zip(_time_colors(len(idx)), idx):
-        ax.plot(r.face_positions(it) * _length_unit(r)[0], r.flux[it, :, k] / scale, color=color, label=time_label(r.time[it]))
+        ax.plot(
+            r.face_positions(it) * _length_unit(r)[0],
+            r.flux[it, :, k] / scale,
+            color=color,
+            label=time_label(r.time[it]),
+        )
         _mark_interfaces(ax, r, it, color)
     ax.axhline(0.0, color="0.6", lw=0.5)
     ylabel = f"$J_{{\\mathrm{{{_name(r.components[k])}}}}}$ ({stext}mol m$^{{-2}}$ s$^{{-1}}$)"
@@ -346,12 +378,13 @@ def plot_path(result, ax=None, components=None, times=None, unit="mole-fraction"
     r = _read(result)
     nc = len(r.components)
     if nc < 3 and components is None:
-        raise InputError("--kind path needs a ternary (or higher) couple; this result has "
-                         f"{nc} components ({', '.join(r.components)})")
+        raise InputError(
+            "--kind path needs a ternary (or higher) couple; this result has "
+            f"{nc} components ({', '.join(r.components)})"
+        )
     ks = _components(r, components, [1, 2])
     if len(ks) not in (2, 3):
-        raise InputError(f"--kind path: give two components (x_j against x_k) or three (Gibbs triangle), "
-                         f"got {len(ks)}")
+        raise InputError(f"--kind path: give two components (x_j against x_k) or three (Gibbs triangle), got {len(ks)}")
     vals, ulabel = _values(r, unit)
     idx = [i for i in time_indices(r, times if times is not None else [r.time[-1]]) if i > 0]
     ax = ax if ax is not None else _new_axes((COLUMN_WIDTH, 3.0 if len(ks) == 3 else 2.8))
@@ -390,8 +423,7 @@ def plot_path(result, ax=None, components=None, times=None, unit="mole-fraction"
             xx, yy = xy(sub[it])
             ax.plot(xx, yy, color=color, label=time_label(r.time[it]))
         for (px, py), name, ha, va in zip(tri[:3], names, ("right", "left", "center"), ("top", "top", "bottom")):
-            ax.annotate(name, (px, py), xytext=(0, -3 if va == "top" else 3), textcoords="offset points",
-                        ha=ha, va=va)
+            ax.annotate(name, (px, py), xytext=(0, -3 if va == "top" else 3), textcoords="offset points", ha=ha, va=va)
         ax.set_aspect("equal")
         ax.set_axis_off()
         ax.set_title(f"Gibbs triangle ({ulabel})")
@@ -413,8 +445,14 @@ def plot_markers(result, ax=None, legend=True):
         ax.plot(s, d[:, m], "o", ms=3, color=color, label=lab)
         if s[-1] > 0:
             slope = float((s * d[:, m]).sum() / (s * s).sum())  # least squares through the origin
-            ax.plot([0, s[-1]], [0, slope * s[-1]], color=color, lw=0.8, ls="--",
-                    label=f"parabolic fit: {slope:.3g} $\\mu$m s$^{{-1/2}}$ $\\times\\sqrt{{t}}$")
+            ax.plot(
+                [0, s[-1]],
+                [0, slope * s[-1]],
+                color=color,
+                lw=0.8,
+                ls="--",
+                label=f"parabolic fit: {slope:.3g} $\\mu$m s$^{{-1/2}}$ $\\times\\sqrt{{t}}$",
+            )
     ax.axhline(0.0, color="0.6", lw=0.5)
     ax.set_xlabel("$\\sqrt{t}$ (s$^{1/2}$)")
     ax.set_ylabel("marker displacement ($\\mu$m)")
@@ -430,8 +468,10 @@ def plot_energy(result, ax=None, legend=True):
     r = _read(result)
     F = r.extra.get("free_energy")
     if F is None:
-        raise InputError(f"{r.path} holds no free energy (/free_energy): written by kinsim runs from version "
-                         "0.1 with gradient energy on; run the case again")
+        raise InputError(
+            f"{r.path} holds no free energy (/free_energy): written by kinsim runs from version "
+            "0.1 with gradient energy on; run the case again"
+        )
     ax = ax if ax is not None else _new_axes()
     dF = np.asarray(F, dtype=float) - float(F[0])
     scale, stext = _si_scale(dF)
@@ -465,8 +505,14 @@ def plot_interfaces(result, ax=None, legend=True):
         if ok.any():
             d = p[ok] - p[0]
             K = float((s[ok] * d).sum() / (s[ok] * s[ok]).sum())  # least squares through (0, s_0)
-            ax.plot([0, s[ok][-1]], [p[0] * 1e6, (p[0] + K * s[ok][-1]) * 1e6], color=color, lw=0.8, ls="--",
-                    label=f"parabolic fit: {K * 1e6:.3g} $\\mu$m s$^{{-1/2}}$ $\\times\\sqrt{{t}}$")
+            ax.plot(
+                [0, s[ok][-1]],
+                [p[0] * 1e6, (p[0] + K * s[ok][-1]) * 1e6],
+                color=color,
+                lw=0.8,
+                ls="--",
+                label=f"parabolic fit: {K * 1e6:.3g} $\\mu$m s$^{{-1/2}}$ $\\times\\sqrt{{t}}$",
+            )
     ax.set_xlabel("$\\sqrt{t}$ (s$^{1/2}$)")
     ax.set_ylabel("interface position ($\\mu$m)")
     ax.set_xlim(left=0)
@@ -495,8 +541,10 @@ def plot_spinodal(result, ax=None, component=None, times=None, legend=True):
     r = _read(result)
     lam = r.attrs.get("spinodal_wavelength_max_m")
     if lam is None:
-        raise InputError(f"{r.path} has no fastest-growing wavelength: --kind spinodal needs a run with gradient "
-                         "energy ([gradient]) whose mean composition is inside the spinodal")
+        raise InputError(
+            f"{r.path} has no fastest-growing wavelength: --kind spinodal needs a run with gradient "
+            "energy ([gradient]) whose mean composition is inside the spinodal"
+        )
     lam = float(lam)
     k = _components(r, component, [1 if len(r.components) > 1 else 0])[0]
     ax = ax if ax is not None else _new_axes()
@@ -523,11 +571,22 @@ def plot_spinodal(result, ax=None, component=None, times=None, legend=True):
     span = hi - lo if hi > lo else 1.0
     y = hi + 0.15 * span
     z0 = zz[0] + 0.03 * (zz[-1] - zz[0])
-    ax.annotate("", xy=(z0 + lam * f, y), xytext=(z0, y),
-                arrowprops=dict(arrowstyle="<->", color="crimson", lw=1.0, shrinkA=0, shrinkB=0))
-    ax.text(z0 + lam * f + 0.02 * (zz[-1] - zz[0]), y,
-            f"$\\lambda_{{max}}$ = {lam * f:.3g} {unit} (linear theory)\ndominant: {lam_dom * f:.3g} {unit} "
-            f"at {time_label(r.time[idx[-1]])}", ha="left", va="center", fontsize=6, color="crimson")
+    ax.annotate(
+        "",
+        xy=(z0 + lam * f, y),
+        xytext=(z0, y),
+        arrowprops=dict(arrowstyle="<->", color="crimson", lw=1.0, shrinkA=0, shrinkB=0),
+    )
+    ax.text(
+        z0 + lam * f + 0.02 * (zz[-1] - zz[0]),
+        y,
+        f"$\\lambda_{{max}}$ = {lam * f:.3g} {unit} (linear theory)\ndominant: {lam_dom * f:.3g} {unit} "
+        f"at {time_label(r.time[idx[-1]])}",
+        ha="left",
+        va="center",
+        fontsize=6,
+        color="crimson",
+    )
     ax.set_ylim(lo - 0.05 * span, hi + 0.45 * span)
     ax.set_xlabel(f"distance $z$ ({unit})")
     ax.set_ylabel(f"{_name(r.components[k])} (mole fraction)")

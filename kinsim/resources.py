@@ -49,10 +49,27 @@ from pathlib import Path
 
 from .errors import CaseError, InputError, OutputRefusedError
 
-__all__ = ["CHUNK_CACHE_BYTES", "DISK_FRACTION", "MEMORY_FRACTION", "RunSize", "available_memory", "check_disk",
-           "check_grid_nodes", "check_memory", "check_snapshot_count", "estimate", "existing_folder",
-           "file_size_limit", "format_bytes", "free_disk", "require_memory", "resized", "run_disk_advice", "run_size",
-           "snapshots_per_chunk"]
+__all__ = [
+    "CHUNK_CACHE_BYTES",
+    "DISK_FRACTION",
+    "MEMORY_FRACTION",
+    "RunSize",
+    "available_memory",
+    "check_disk",
+    "check_grid_nodes",
+    "check_memory",
+    "check_snapshot_count",
+    "estimate",
+    "existing_folder",
+    "file_size_limit",
+    "format_bytes",
+    "free_disk",
+    "require_memory",
+    "resized",
+    "run_disk_advice",
+    "run_size",
+    "snapshots_per_chunk",
+]
 
 #: a run may use at most this fraction of the available memory (the rest: Python, the
 #: kernels, HDF5 buffers, the other processes of the machine)
@@ -60,11 +77,11 @@ MEMORY_FRACTION = 0.8
 #: a result file may take at most this fraction of the free disk of its folder
 DISK_FRACTION = 0.9
 
-_F8 = 8                     # bytes of a float64 or int64
-_SCALE = 4                  # bytes per element of the float32 dimension scale of a stored parameter
-_METADATA = 256 * 1024      # HDF5 object headers, B-trees, heaps, root attributes (measured: < 100 KiB)
+_F8 = 8  # bytes of a float64 or int64
+_SCALE = 4  # bytes per element of the float32 dimension scale of a stored parameter
+_METADATA = 256 * 1024  # HDF5 object headers, B-trees, heaps, root attributes (measured: < 100 KiB)
 _SMALL_PARAMETERS = 64 * 1024  # the boundary, temperature and reference tables of the run (Problem)
-_CHUNK_BYTES = 1 << 17      # the writer's target chunk size along time (128 KiB)
+_CHUNK_BYTES = 1 << 17  # the writer's target chunk size along time (128 KiB)
 #: the HDF5 chunk cache of each dataset of a result file being written (the writer sets
 #: it: HDF5's default changed from 1 to 8 MiB in 2.0); chunks larger than this bypass it
 CHUNK_CACHE_BYTES = 1 << 20
@@ -95,11 +112,11 @@ class RunSize:
     snapshots: int
     potentials: int
     in_memory: bool
-    memory: dict = field(default_factory=dict)       # what holds the memory at the peak -> bytes
-    result: dict = field(default_factory=dict)       # the parts of the result file -> bytes
-    snapshot_bytes: int = 0                          # the file's growth per snapshot
-    gradient: bool = False                           # gradient energy (the mixed form)
-    periodic: bool = False                           # periodic ends (the cyclic block solve)
+    memory: dict = field(default_factory=dict)  # what holds the memory at the peak -> bytes
+    result: dict = field(default_factory=dict)  # the parts of the result file -> bytes
+    snapshot_bytes: int = 0  # the file's growth per snapshot
+    gradient: bool = False  # gradient energy (the mixed form)
+    periodic: bool = False  # periodic ends (the cyclic block solve)
 
     @property
     def memory_bytes(self) -> int:
@@ -111,9 +128,12 @@ class RunSize:
 
     def describe(self) -> str:
         """The run's dimensions, e.g. '100000000 nodes x 3 components, 3 site fractions'."""
-        return (f"{self.nodes} nodes x {self.components} components, {self.site_fractions} site fractions"
-                + (f", {self.potentials} potentials" if self.potentials else "")
-                + (", gradient energy" if self.gradient else "") + (", periodic" if self.periodic else ""))
+        return (
+            f"{self.nodes} nodes x {self.components} components, {self.site_fractions} site fractions"
+            + (f", {self.potentials} potentials" if self.potentials else "")
+            + (", gradient energy" if self.gradient else "")
+            + (", periodic" if self.periodic else "")
+        )
 
     def largest_memory(self, k: int = 3) -> str:
         """The ``k`` largest memory holders, e.g. 'stepper work arrays 12 GB, state 6 GB'."""
@@ -121,9 +141,19 @@ class RunSize:
         return ", ".join(f"{name} {format_bytes(b)}" for name, b in top)
 
 
-def estimate(nodes: int, components: int, site_fractions: int, snapshots: int, *, markers: int = 1,
-             potentials: int = 0, parameter_bytes: int = 0, in_memory: bool = False, gradient: bool = False,
-             periodic: bool = False) -> RunSize:
+def estimate(
+    nodes: int,
+    components: int,
+    site_fractions: int,
+    snapshots: int,
+    *,
+    markers: int = 1,
+    potentials: int = 0,
+    parameter_bytes: int = 0,
+    in_memory: bool = False,
+    gradient: bool = False,
+    periodic: bool = False,
+) -> RunSize:
     """The memory and result-file size of a run (see the module docstring).
 
     ``snapshots`` counts every stored snapshot, the initial one included;
@@ -134,23 +164,22 @@ def estimate(nodes: int, components: int, site_fractions: int, snapshots: int, *
     G, P = bool(gradient), bool(periodic)
     m = max(n - 1, 1)
     b = 2 * m  # the unknowns per node of the mixed form (u and psi)
-    per_snapshot = {"x": N * n, "mu": N * n, "flux": (N + 1) * n, "markers": M, "temperature": 1,
-                    "free_energy": 1}
+    per_snapshot = {"x": N * n, "mu": N * n, "flux": (N + 1) * n, "markers": M, "temperature": 1, "free_energy": 1}
     if E:
         per_snapshot["potential"] = N * n
     if G:
         per_snapshot["gradient_potential"] = N * m
     series = _F8 * sum(per_snapshot.values())
-    checkpoint = _F8 * (N * (4 * n + K) + M + 2 * K + 10)   # U, Y, hist_U (3); markers, bc_Y, scalars
-    node_parameters = _F8 * (5 * N + 2 + E * N) + _SCALE * (6 * N + 2)   # sim_z, dz, area, volume, phi_node, grid_faces
+    checkpoint = _F8 * (N * (4 * n + K) + M + 2 * K + 10)  # U, Y, hist_U (3); markers, bc_Y, scalars
+    node_parameters = _F8 * (5 * N + 2 + E * N) + _SCALE * (6 * N + 2)  # sim_z, dz, area, volume, phi_node, grid_faces
     chunk = snapshots_per_chunk(N, N + 1, n)
     # held for the whole run
     memory = {
         # Grid1D (faces, z, dz, width, area, volume) and the kernels' Grid (its own dz)
         "grid": _F8 * (7 * N + 1),
         "initial profile": _F8 * N * n,
-        "external potentials": _F8 * N * E,               # Schedules.phi_node (E, N)
-        "stepper state": _F8 * N * (4 * n + K),            # U, Y, hist_U (3, N, n)
+        "external potentials": _F8 * N * E,  # Schedules.phi_node (E, N)
+        "stepper state": _F8 * N * (4 * n + K),  # U, Y, hist_U (3, N, n)
         # Fields: MU, L, PHI, M (N, n), DMDU (N, n, m); Jp, J (N+1, n)
         "fields": _F8 * (N * (4 * n + n * m) + 2 * (N + 1) * n),
     }
@@ -206,10 +235,17 @@ def run_size(case, params, in_memory: bool = False, state_width: int | None = No
     counted)."""
     parameter_bytes = sum(v.nbytes + _SCALE * sum(v.shape) for v in params._asdict().values() if hasattr(v, "nbytes"))
     periodic = any(st.type == "periodic" for b in (case.boundary.left, case.boundary.right) for st in b.stages)
-    return estimate(case.grid.nodes, len(case.components), params.n_y if state_width is None else state_width,
-                    len(case.output.snapshots) + 1,
-                    potentials=len(case.potentials), parameter_bytes=parameter_bytes, in_memory=in_memory,
-                    gradient=getattr(case, "gradient", None) is not None, periodic=periodic)
+    return estimate(
+        case.grid.nodes,
+        len(case.components),
+        params.n_y if state_width is None else state_width,
+        len(case.output.snapshots) + 1,
+        potentials=len(case.potentials),
+        parameter_bytes=parameter_bytes,
+        in_memory=in_memory,
+        gradient=getattr(case, "gradient", None) is not None,
+        periodic=periodic,
+    )
 
 
 # ======================================================================================
@@ -225,9 +261,10 @@ def _read_int(path: str) -> int | None:
 
 def _cgroup_room() -> int | None:
     """Bytes the process's memory cgroup still allows (v2 or v1), None without a limit."""
-    for limit_file, usage_file in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
-                                   ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
-                                    "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
+    for limit_file, usage_file in (
+        ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+        ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes"),
+    ):
         limit, usage = _read_int(limit_file), _read_int(usage_file)
         if limit is not None and usage is not None and limit < 1 << 60:
             return max(0, limit - usage)
@@ -304,22 +341,27 @@ def check_memory(size: RunSize, concurrent: int = 1, where: str = "") -> RunSize
     if need <= budget:
         return size
     head = f"{where}: " if where else ""
-    what = (f"{concurrent} runs at a time need about {format_bytes(need)}" if concurrent > 1 else
-            f"the run needs about {format_bytes(need)}")
+    what = (
+        f"{concurrent} runs at a time need about {format_bytes(need)}"
+        if concurrent > 1
+        else f"the run needs about {format_bytes(need)}"
+    )
     per_run = budget / concurrent
     max_nodes = _fitting(lambda k: resized(size, nodes=k).memory_bytes, per_run, 3)
     advice = [f"use fewer grid.nodes (at most about {max_nodes})" if max_nodes else "use fewer grid.nodes"]
     if size.in_memory:
         max_snaps = _fitting(lambda k: resized(size, snapshots=k).memory_bytes, per_run, 2)
-        advice.append(f"fewer output.snapshots (at most about {max(max_snaps - 1, 1)})" if max_snaps else
-                      "fewer output.snapshots")
+        advice.append(
+            f"fewer output.snapshots (at most about {max(max_snaps - 1, 1)})" if max_snaps else "fewer output.snapshots"
+        )
         advice.append("or write the result to a file (output=...)")
     if concurrent > 1:
         fit = int(budget // size.memory_bytes) if size.memory_bytes else concurrent
         advice.append(f"or run at most {max(fit, 1)} at a time (--workers {max(fit, 1)})")
-    raise InputError(f"{head}{what} of memory for its arrays ({size.describe()}: {size.largest_memory()}), "
-                     f"more than {MEMORY_FRACTION:.0%} of the {format_bytes(avail)} available; "
-                     + ", ".join(advice))
+    raise InputError(
+        f"{head}{what} of memory for its arrays ({size.describe()}: {size.largest_memory()}), "
+        f"more than {MEMORY_FRACTION:.0%} of the {format_bytes(avail)} available; " + ", ".join(advice)
+    )
 
 
 def check_disk(need: int, path, what: str, advice: str, reclaim: int = 0) -> None:
@@ -329,12 +371,16 @@ def check_disk(need: int, path, what: str, advice: str, reclaim: int = 0) -> Non
     folder = existing_folder(path)
     free = shutil.disk_usage(folder).free + max(0, int(reclaim))
     if need > DISK_FRACTION * free:
-        raise OutputRefusedError(f"{what} would take about {format_bytes(need)}, more than {DISK_FRACTION:.0%} of the "
-                         f"{format_bytes(free)} free on the disk of {folder}; {advice}")
+        raise OutputRefusedError(
+            f"{what} would take about {format_bytes(need)}, more than {DISK_FRACTION:.0%} of the "
+            f"{format_bytes(free)} free on the disk of {folder}; {advice}"
+        )
     limit = file_size_limit()
     if limit is not None and need > limit:
-        raise OutputRefusedError(f"{what} would take about {format_bytes(need)}, more than this process's file-size "
-                         f"limit (ulimit -f) of {format_bytes(limit)}; {advice}")
+        raise OutputRefusedError(
+            f"{what} would take about {format_bytes(need)}, more than this process's file-size "
+            f"limit (ulimit -f) of {format_bytes(limit)}; {advice}"
+        )
 
 
 def run_disk_advice(size: RunSize, path, reclaim: int = 0) -> str:
@@ -344,17 +390,23 @@ def run_disk_advice(size: RunSize, path, reclaim: int = 0) -> str:
     if limit is not None:
         budget = min(budget, limit)
     max_snaps = _fitting(lambda k: resized(size, snapshots=k).file_bytes, budget, 2)
-    snaps = (f"fewer output.snapshots (at most about {max_snaps - 1})" if max_snaps > 1 else
-             "fewer output.snapshots")
+    snaps = f"fewer output.snapshots (at most about {max_snaps - 1})" if max_snaps > 1 else "fewer output.snapshots"
     return f"use {snaps} or fewer grid.nodes, or write the result to another disk (-o)"
 
 
 def resized(size: RunSize, **change) -> RunSize:
     """``size`` with other ``nodes``, ``snapshots`` or ``in_memory`` (the phase's
     parameter bytes kept)."""
-    args = dict(nodes=size.nodes, components=size.components, site_fractions=size.site_fractions,
-                snapshots=size.snapshots, potentials=size.potentials, in_memory=size.in_memory,
-                gradient=size.gradient, periodic=size.periodic)
+    args = dict(
+        nodes=size.nodes,
+        components=size.components,
+        site_fractions=size.site_fractions,
+        snapshots=size.snapshots,
+        potentials=size.potentials,
+        in_memory=size.in_memory,
+        gradient=size.gradient,
+        periodic=size.periodic,
+    )
     parameter_bytes = size.result["parameters"] - estimate(**args).result["parameters"]
     args.update(change)
     return estimate(**args, parameter_bytes=parameter_bytes)
@@ -366,8 +418,10 @@ def require_memory(nbytes: float, what: str, advice: str, error=InputError) -> N
     ``advice`` says what to change)."""
     avail = available_memory()
     if nbytes > MEMORY_FRACTION * avail:
-        raise error(f"{what} needs at least {format_bytes(nbytes)} of memory, more than "
-                         f"{MEMORY_FRACTION:.0%} of the {format_bytes(avail)} available; {advice}")
+        raise error(
+            f"{what} needs at least {format_bytes(nbytes)} of memory, more than "
+            f"{MEMORY_FRACTION:.0%} of the {format_bytes(avail)} available; {advice}"
+        )
 
 
 def check_grid_nodes(nodes: int, components: int) -> None:
@@ -378,12 +432,20 @@ def check_grid_nodes(nodes: int, components: int) -> None:
     if least(nodes) <= MEMORY_FRACTION * available_memory():
         return
     most = _fitting(least, MEMORY_FRACTION * available_memory(), 3)
-    require_memory(least(nodes), f"grid.nodes = {nodes}: a run of {nodes} nodes x {components} components",
-                   f"use fewer grid.nodes (at most about {most})" if most else "use fewer grid.nodes", CaseError)
+    require_memory(
+        least(nodes),
+        f"grid.nodes = {nodes}: a run of {nodes} nodes x {components} components",
+        f"use fewer grid.nodes (at most about {most})" if most else "use fewer grid.nodes",
+        CaseError,
+    )
 
 
 def check_snapshot_count(count: int) -> None:
     """Refuse ``output.snapshots = count`` (:class:`CaseError`) before the list of output
     times is made when that list alone does not fit in memory."""
-    require_memory(_PY_TIME_BYTES * int(count), f"output.snapshots = {count}: the list of output times",
-                   "give fewer output.snapshots", CaseError)
+    require_memory(
+        _PY_TIME_BYTES * int(count),
+        f"output.snapshots = {count}: the list of output times",
+        "give fewer output.snapshots",
+        CaseError,
+    )

@@ -35,8 +35,8 @@ def exchange_mobility(x, VL) -> np.ndarray:
     substitutional alloy."""
     x = np.asarray(x, dtype=float)
     n = x.shape[0]
-    P = np.eye(n)[1:] - x[1:, None]            # (n-1, n): J_k = J'_k - x_k sum_a J'_a
-    E = np.eye(n)[:, 1:] - x[None, 1:]         # (n, n-1): grad M_a = sum_j E_aj grad w_j
+    P = np.eye(n)[1:] - x[1:, None]  # (n-1, n): J_k = J'_k - x_k sum_a J'_a
+    E = np.eye(n)[:, 1:] - x[None, 1:]  # (n, n-1): grad M_a = sum_j E_aj grad w_j
     return P @ np.asarray(VL, dtype=float) @ E
 
 
@@ -50,14 +50,18 @@ def growth_rate(k, H, Mt, kappa) -> np.ndarray:
 
 @dataclass(frozen=True)
 class SpinodalModes:
-    k_critical: float      # 1/m: modes below grow
-    k_max: float           # 1/m: the fastest-growing mode
-    growth_max: float      # 1/s: its growth rate
+    k_critical: float  # 1/m: modes below grow
+    k_max: float  # 1/m: the fastest-growing mode
+    growth_max: float  # 1/s: its growth rate
     wavelength_max: float  # m: 2 pi / k_max
 
     def to_attrs(self, prefix: str = "spinodal_") -> dict:
-        return {f"{prefix}k_critical_per_m": self.k_critical, f"{prefix}k_max_per_m": self.k_max,
-                f"{prefix}growth_rate_max_per_s": self.growth_max, f"{prefix}wavelength_max_m": self.wavelength_max}
+        return {
+            f"{prefix}k_critical_per_m": self.k_critical,
+            f"{prefix}k_max_per_m": self.k_max,
+            f"{prefix}growth_rate_max_per_s": self.growth_max,
+            f"{prefix}wavelength_max_m": self.wavelength_max,
+        }
 
 
 def fastest_mode(H, Mt, kappa) -> SpinodalModes | None:
@@ -69,11 +73,19 @@ def fastest_mode(H, Mt, kappa) -> SpinodalModes | None:
     if not kc2 > 0.0:
         return None
     kc = np.sqrt(kc2)
-    res = minimize_scalar(lambda s: -growth_rate(s * kc, H, Mt, kappa)[0], bounds=(1e-6, 1.0 - 1e-9),
-                          method="bounded", options={"xatol": 1e-10})
+    res = minimize_scalar(
+        lambda s: -growth_rate(s * kc, H, Mt, kappa)[0],
+        bounds=(1e-6, 1.0 - 1e-9),
+        method="bounded",
+        options={"xatol": 1e-10},
+    )
     kmax = float(res.x) * kc
-    return SpinodalModes(k_critical=float(kc), k_max=kmax, growth_max=float(growth_rate(kmax, H, Mt, kappa)[0]),
-                         wavelength_max=2.0 * np.pi / kmax)
+    return SpinodalModes(
+        k_critical=float(kc),
+        k_max=kmax,
+        growth_max=float(growth_rate(kmax, H, Mt, kappa)[0]),
+        wavelength_max=2.0 * np.pi / kmax,
+    )
 
 
 def modes_of_case(model, case, x, T: float) -> SpinodalModes | None:

@@ -38,8 +38,11 @@ class StabilityReport:
         """(name, driving force) of the phases with a positive driving force at row i,
         largest first."""
         tol = TOL_UNSTABLE * R * self.T
-        out = [((f"{p}#2" if j == 0 else p), float(d)) for j, (p, d) in
-               enumerate(zip(self.checked, self.driving_forces[i])) if d > tol]
+        out = [
+            ((f"{p}#2" if j == 0 else p), float(d))
+            for j, (p, d) in enumerate(zip(self.checked, self.driving_forces[i]))
+            if d > tol
+        ]
         return sorted(out, key=lambda t: -t[1])
 
     @property
@@ -56,8 +59,7 @@ class StabilityReport:
                 continue
             comp = ", ".join(f"{c}={v:.6g}" for c, v in zip(self.components, self.X[i]))
             others = "; ".join(f"{p} {d:+.4g} J/mol" for p, d in bad)
-            out.append(f"{self.phase} is not the stable phase at {comp} (T={self.T:g} K): driving force of "
-                       f"{others}")
+            out.append(f"{self.phase} is not the stable phase at {comp} (T={self.T:g} K): driving force of {others}")
         return out
 
 
@@ -137,6 +139,8 @@ def stability_report(database, phase: str, components, T: float, X, candidates=N
     bad = np.argwhere(~np.isfinite(DF))
     if bad.size:
         i, j = bad[0]
-        raise ConvergenceError(f"driving force of {checked[j]} at the potentials of {own.phase} at row {i} "
-                               f"(T={T:g} K): the search did not converge")
+        raise ConvergenceError(
+            f"driving force of {checked[j]} at the potentials of {own.phase} at row {i} "
+            f"(T={T:g} K): the search did not converge"
+        )
     return StabilityReport(own.phase, own.components, T, res.X, checked, DF, skipped)

@@ -55,8 +55,19 @@ def _evaluate(params, T, X, Y):
     N, n = X.shape
     MU, PD, DMU = np.empty((N, n)), np.empty((N, n, n)), np.empty((N, n - 1, n - 1))
     GM, status = np.empty(N), np.empty(N, dtype=np.int64)
-    equilibrium_batch(params, np.full(N, T), np.ascontiguousarray(X), Y, np.ones(N, dtype=np.int64), MU, PD, DMU,
-                      GM, status, minimise_flag(params))
+    equilibrium_batch(
+        params,
+        np.full(N, T),
+        np.ascontiguousarray(X),
+        Y,
+        np.ones(N, dtype=np.int64),
+        MU,
+        PD,
+        DMU,
+        GM,
+        status,
+        minimise_flag(params),
+    )
     return GM, MU, DMU, status
 
 
@@ -84,8 +95,8 @@ def tangent_plane_maximum(model, MU, T: float):
     best = np.empty(N, dtype=np.int64)
     block = max(1, (1 << 17) // max(1, Xs.shape[0]))
     for lo in range(0, N, block):
-        tpd = np.where(ok[None, :], GMs[None, :] - MU[lo:lo + block] @ Xs.T, np.inf)
-        best[lo:lo + block] = np.argmin(tpd, axis=1)
+        tpd = np.where(ok[None, :], GMs[None, :] - MU[lo : lo + block] @ Xs.T, np.inf)
+        best[lo : lo + block] = np.argmin(tpd, axis=1)
     X, Y = Xs[best].copy(), Ys[best].copy()
     GM, MUb, H, st = _evaluate(p, T, X, Y)
     f = GM - np.einsum("ij,ij->i", MU, X)

@@ -61,9 +61,7 @@ TEMPERATURE_UNITS = {"K": 0.0, "degC": 273.15, "\u00b0C": 273.15, "C": 273.15}
 _TEMP_HELP = "K, degC (or °C, C)"
 
 # a decimal number (optionally signed, with exponent) followed by the rest (the unit)
-_QUANTITY = re.compile(
-    r"^\s*(?P<num>[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(?P<unit>.*?)\s*$"
-)
+_QUANTITY = re.compile(r"^\s*(?P<num>[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(?P<unit>.*?)\s*$")
 
 
 def _split(value, where: str, kind: str) -> tuple[float, str | None]:
@@ -76,15 +74,13 @@ def _split(value, where: str, kind: str) -> tuple[float, str | None]:
         m = _QUANTITY.match(value)
         if m is None:
             raise CaseError(
-                f"{where} = {value!r} is not a {kind}: expected a number followed by a unit, "
-                f"e.g. {_EXAMPLE[kind]!r}"
+                f"{where} = {value!r} is not a {kind}: expected a number followed by a unit, e.g. {_EXAMPLE[kind]!r}"
             )
         num = float(m.group("num"))
         unit = m.group("unit") or None
     else:
         raise CaseError(
-            f"{where} must be a {kind} (number or string with a unit), "
-            f"got {type(value).__name__} {value!r}"
+            f"{where} must be a {kind} (number or string with a unit), got {type(value).__name__} {value!r}"
         )
     if not math.isfinite(num):
         raise CaseError(f"{where} = {value!r} is not finite")
@@ -148,20 +144,90 @@ def parse_temperature(value, where: str) -> float:
 # (Tc, Pm, Po and heavier except Th, Pa, U) are not listed.
 # ---------------------------------------------------------------------------------------
 ATOMIC_WEIGHTS: dict[str, float] = {
-    "H": 1.0080, "HE": 4.0026, "LI": 6.94, "BE": 9.0122, "B": 10.81, "C": 12.011,
-    "N": 14.007, "O": 15.999, "F": 18.998, "NE": 20.180, "NA": 22.990, "MG": 24.305,
-    "AL": 26.982, "SI": 28.085, "P": 30.974, "S": 32.06, "CL": 35.45, "AR": 39.95,
-    "K": 39.098, "CA": 40.078, "SC": 44.956, "TI": 47.867, "V": 50.942, "CR": 51.996,
-    "MN": 54.938, "FE": 55.845, "CO": 58.933, "NI": 58.693, "CU": 63.546, "ZN": 65.38,
-    "GA": 69.723, "GE": 72.630, "AS": 74.922, "SE": 78.971, "BR": 79.904, "KR": 83.798,
-    "RB": 85.468, "SR": 87.62, "Y": 88.906, "ZR": 91.224, "NB": 92.906, "MO": 95.95,
-    "RU": 101.07, "RH": 102.91, "PD": 106.42, "AG": 107.87, "CD": 112.41, "IN": 114.82,
-    "SN": 118.71, "SB": 121.76, "TE": 127.60, "I": 126.90, "XE": 131.29, "CS": 132.91,
-    "BA": 137.33, "LA": 138.91, "CE": 140.12, "PR": 140.91, "ND": 144.24, "SM": 150.36,
-    "EU": 151.96, "GD": 157.25, "TB": 158.93, "DY": 162.50, "HO": 164.93, "ER": 167.26,
-    "TM": 168.93, "YB": 173.05, "LU": 174.97, "HF": 178.49, "TA": 180.95, "W": 183.84,
-    "RE": 186.21, "OS": 190.23, "IR": 192.22, "PT": 195.08, "AU": 196.97, "HG": 200.59,
-    "TL": 204.38, "PB": 207.2, "BI": 208.98, "TH": 232.04, "PA": 231.04, "U": 238.03,
+    "H": 1.0080,
+    "HE": 4.0026,
+    "LI": 6.94,
+    "BE": 9.0122,
+    "B": 10.81,
+    "C": 12.011,
+    "N": 14.007,
+    "O": 15.999,
+    "F": 18.998,
+    "NE": 20.180,
+    "NA": 22.990,
+    "MG": 24.305,
+    "AL": 26.982,
+    "SI": 28.085,
+    "P": 30.974,
+    "S": 32.06,
+    "CL": 35.45,
+    "AR": 39.95,
+    "K": 39.098,
+    "CA": 40.078,
+    "SC": 44.956,
+    "TI": 47.867,
+    "V": 50.942,
+    "CR": 51.996,
+    "MN": 54.938,
+    "FE": 55.845,
+    "CO": 58.933,
+    "NI": 58.693,
+    "CU": 63.546,
+    "ZN": 65.38,
+    "GA": 69.723,
+    "GE": 72.630,
+    "AS": 74.922,
+    "SE": 78.971,
+    "BR": 79.904,
+    "KR": 83.798,
+    "RB": 85.468,
+    "SR": 87.62,
+    "Y": 88.906,
+    "ZR": 91.224,
+    "NB": 92.906,
+    "MO": 95.95,
+    "RU": 101.07,
+    "RH": 102.91,
+    "PD": 106.42,
+    "AG": 107.87,
+    "CD": 112.41,
+    "IN": 114.82,
+    "SN": 118.71,
+    "SB": 121.76,
+    "TE": 127.60,
+    "I": 126.90,
+    "XE": 131.29,
+    "CS": 132.91,
+    "BA": 137.33,
+    "LA": 138.91,
+    "CE": 140.12,
+    "PR": 140.91,
+    "ND": 144.24,
+    "SM": 150.36,
+    "EU": 151.96,
+    "GD": 157.25,
+    "TB": 158.93,
+    "DY": 162.50,
+    "HO": 164.93,
+    "ER": 167.26,
+    "TM": 168.93,
+    "YB": 173.05,
+    "LU": 174.97,
+    "HF": 178.49,
+    "TA": 180.95,
+    "W": 183.84,
+    "RE": 186.21,
+    "OS": 190.23,
+    "IR": 192.22,
+    "PT": 195.08,
+    "AU": 196.97,
+    "HG": 200.59,
+    "TL": 204.38,
+    "PB": 207.2,
+    "BI": 208.98,
+    "TH": 232.04,
+    "PA": 231.04,
+    "U": 238.03,
 }
 
 

@@ -4,8 +4,8 @@ Runs a case twice in fresh processes sharing one new, empty numba cache director
 
 * cold: the node-equilibrium kernel (compiled for the phase model, which checks the
   compositions), the stability check of the starting compositions against the
-  database's other phases (kinsim.simulation.start_stability) and then the stepper (``advance`` with everything it calls), wall and
-  CPU seconds of each, and the whole run;
+  database's other phases (kinsim.simulation.start_stability) and then the stepper
+  (``advance`` with everything it calls), wall and CPU seconds of each, and the whole run;
 * warm: the same run loading the kernels from the disk cache.
 
 Usage: python scripts/bench_compile.py [CASE.toml]   (default: cases/darken-fe-si-c.toml)
@@ -58,8 +58,10 @@ def main():
     case = Path(sys.argv[1]) if len(sys.argv) > 1 else REPO / "cases" / "darken-fe-si-c.toml"
     import numba
 
-    print(f"{case.name}, numba {numba.__version__}, LLVM optimisation level {int(numba.config.OPT)} (NUMBA_OPT), "
-          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
+    print(
+        f"{case.name}, numba {numba.__version__}, LLVM optimisation level {int(numba.config.OPT)} (NUMBA_OPT), "
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         cache = Path(tmp) / "numba-cache"
         for label in ("cold", "warm"):
@@ -69,8 +71,10 @@ def main():
                 wall, cpu = r[key]
                 parts.append(f"{key} {wall:.2f} s" + (f" ({cpu:.2f} s CPU)" if cpu is not None else ""))
             print(f"  {label}: " + ", ".join(parts) + f"  [load average {os.getloadavg()[0]:.2f}]")
-    print("  (stepper: compile or load of advance and everything it calls, plus the first evaluation of the state; "
-          "the run repeats the stability check, already loaded)")
+    print(
+        "  (stepper: compile or load of advance and everything it calls, plus the first evaluation of the state; "
+        "the run repeats the stability check, already loaded)"
+    )
 
 
 if __name__ == "__main__":

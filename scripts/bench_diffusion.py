@@ -46,19 +46,25 @@ def main():
     nicral = REPO / "cases" / "nicral-couple.toml"
     run_case(nicral, tmp / "warmup.h5", "conditions.duration=1 h", "output.snapshots=1")  # load kernels
     wall, s, r = run_case(nicral, tmp / "nicral.h5", "output.snapshots=1")
-    print(f"kinsim Ni-Cr-Al couple, {s.nodes} nodes, 100 h: {wall:.3f} s end to end "
-          f"(solve {s.timings['solve']:.3f} s, compile/load {s.timings['compile']:.3f} s), "
-          f"{s.steps} steps, {s.rejected} rejected")
+    print(
+        f"kinsim Ni-Cr-Al couple, {s.nodes} nodes, 100 h: {wall:.3f} s end to end "
+        f"(solve {s.timings['solve']:.3f} s, compile/load {s.timings['compile']:.3f} s), "
+        f"{s.steps} steps, {s.rejected} rejected"
+    )
     if not args.no_kawin:
         from kawin_ref import kawin_available, kawin_nicral_couple
 
         if kawin_available():
             kw = kawin_nicral_couple(str(REPO / "cases" / "databases" / "ni-cr-al.tdb"), nodes=s.nodes)
             diff = np.abs(r.x[-1] - kw["x"]).max()
-            print(f"kawin  Ni-Cr-Al couple, {s.nodes} nodes, 100 h: {kw['wall_s']:.2f} s solve "
-                  f"(+{kw['build_s']:.2f} s set-up), {kw['steps']} steps")
-            print(f"  kinsim is {kw['wall_s'] / wall:,.0f} x faster end to end (target >= 100 x); "
-                  f"max |x_kinsim - x_kawin| = {diff:.2e} (target < 5e-4)")
+            print(
+                f"kawin  Ni-Cr-Al couple, {s.nodes} nodes, 100 h: {kw['wall_s']:.2f} s solve "
+                f"(+{kw['build_s']:.2f} s set-up), {kw['steps']} steps"
+            )
+            print(
+                f"  kinsim is {kw['wall_s'] / wall:,.0f} x faster end to end (target >= 100 x); "
+                f"max |x_kinsim - x_kawin| = {diff:.2e} (target < 5e-4)"
+            )
         else:
             print("kawin: not installed (pip install kawin) - side-by-side comparison skipped")
 
@@ -67,15 +73,19 @@ def main():
     for nodes in (120, 240):
         wall, s, r = run_case(darken, tmp / f"darken{nodes}.h5", f"grid.nodes={nodes}", "output.snapshots=1")
         res[nodes] = r
-        print(f"kinsim Darken Fe-Si-C, 13 d, {nodes} nodes: {wall:.3f} s end to end (solve "
-              f"{s.timings['solve']:.3f} s, compile/load {s.timings['compile']:.3f} s), {s.steps} steps, "
-              f"{s.rejected} rejected, {s.newton} Newton iterations   (target < 2 s)")
+        print(
+            f"kinsim Darken Fe-Si-C, 13 d, {nodes} nodes: {wall:.3f} s end to end (solve "
+            f"{s.timings['solve']:.3f} s, compile/load {s.timings['compile']:.3f} s), {s.steps} steps, "
+            f"{s.rejected} rejected, {s.newton} Newton iterations   (target < 2 s)"
+        )
     a, b = res[120], res[240]
     xa = np.interp(b.z, a.z, a.x[-1, :, 2])
     far = np.abs(b.z - 25e-3) > 0.5e-3
     rng = np.ptp(b.x[-1, :, 2])
-    print(f"  grid check: carbon profile 120 vs 240 nodes differs by "
-          f"{np.abs(xa - b.x[-1, :, 2])[far].max() / rng * 100:.2f} % of its range")
+    print(
+        f"  grid check: carbon profile 120 vs 240 nodes differs by "
+        f"{np.abs(xa - b.x[-1, :, 2])[far].max() / rng * 100:.2f} % of its range"
+    )
 
 
 if __name__ == "__main__":

@@ -44,22 +44,33 @@ def linear_case(nodes=256):
     kc = np.sqrt(-_g2(0.5) / KAPPA)
     L = 2 * np.pi * 5.5 / kc
     r_max = _mt(0.5) * _g2(0.5) ** 2 / (4 * KAPPA)
-    return {"thermo": {"database": DB, "phase": "ALPHA", "components": ["A", "B"]},
-            "conditions": {"temperature": T, "duration": 2.0 / r_max}, "grid": {"length": L, "nodes": nodes},
-            "initial": {"type": "uniform", "composition": {"B": 0.5},
-                        "perturbation": {"type": "cosine", "amplitude": {"B": 1e-4},
-                                         "wavelengths": [L / n for n in range(1, 9)]}},
-            "boundary": {"left": {"type": "periodic"}, "right": {"type": "periodic"}},
-            "gradient": {"kappa": KAPPA}, "solver": {"rtol": 1e-7, "atol": 1e-12}, "output": {"snapshots": 40}}
+    return {
+        "thermo": {"database": DB, "phase": "ALPHA", "components": ["A", "B"]},
+        "conditions": {"temperature": T, "duration": 2.0 / r_max},
+        "grid": {"length": L, "nodes": nodes},
+        "initial": {
+            "type": "uniform",
+            "composition": {"B": 0.5},
+            "perturbation": {"type": "cosine", "amplitude": {"B": 1e-4}, "wavelengths": [L / n for n in range(1, 9)]},
+        },
+        "boundary": {"left": {"type": "periodic"}, "right": {"type": "periodic"}},
+        "gradient": {"kappa": KAPPA},
+        "solver": {"rtol": 1e-7, "atol": 1e-12},
+        "output": {"snapshots": 40},
+    }
 
 
 def late_case(nodes=400):
     L = 50e-9
-    return {"thermo": {"database": DB, "phase": "ALPHA", "components": ["A", "B"]},
-            "conditions": {"temperature": T, "duration": 1.0}, "grid": {"length": L, "nodes": nodes},
-            "initial": {"type": "step", "position": L / 2, "left": {"B": 0.2}, "right": {"B": 0.8}},
-            "gradient": {"kappa": KAPPA}, "solver": {"rtol": 1e-6, "atol": 1e-10},
-            "output": {"snapshots": [1e-5, 1e-3, 1e-2, 0.1, 0.5, 1.0]}}
+    return {
+        "thermo": {"database": DB, "phase": "ALPHA", "components": ["A", "B"]},
+        "conditions": {"temperature": T, "duration": 1.0},
+        "grid": {"length": L, "nodes": nodes},
+        "initial": {"type": "step", "position": L / 2, "left": {"B": 0.2}, "right": {"B": 0.8}},
+        "gradient": {"kappa": KAPPA},
+        "solver": {"rtol": 1e-6, "atol": 1e-10},
+        "output": {"snapshots": [1e-5, 1e-3, 1e-2, 0.1, 0.5, 1.0]},
+    }
 
 
 def timed(case, repeat=1):
@@ -76,22 +87,28 @@ def timed(case, repeat=1):
 
 def main():
     load, solve, wall, r = timed(linear_case(), repeat=5)
-    print(f"linear stability, 256 nodes periodic: kernels compiled or loaded in {load:.2f} s (first run); "
-          f"warm: stepper {solve:.3f} s, kinsim.run {wall:.3f} s, {r.steps} steps")
+    print(
+        f"linear stability, 256 nodes periodic: kernels compiled or loaded in {load:.2f} s (first run); "
+        f"warm: stepper {solve:.3f} s, kinsim.run {wall:.3f} s, {r.steps} steps"
+    )
     load, solve, wall, r = timed(REPO / "cases" / "fe-cr-spinodal.toml", repeat=2)
-    print(f"cases/fe-cr-spinodal.toml, 400 nodes, 24 h: stepper {solve:.2f} s, kinsim.run {wall:.2f} s, "
-          f"{r.steps} steps ({r.attrs.get('rejected_steps')} rejected)")
+    print(
+        f"cases/fe-cr-spinodal.toml, 400 nodes, 24 h: stepper {solve:.2f} s, kinsim.run {wall:.2f} s, "
+        f"{r.steps} steps ({r.attrs.get('rejected_steps')} rejected)"
+    )
     with tempfile.TemporaryDirectory() as d:
         out = Path(d) / "late.h5"
         r = kinsim.run(late_case(), output=out)
         with h5py.File(out, "r") as f:
             dt_last = float(f["checkpoint/dt"][0])
     h = 50e-9 / 400
-    k2 = 4.0 / h ** 2
+    k2 = 4.0 / h**2
     xb = r.x[-1, 0, 1]
     rate = _mt(xb) * k2 * (_g2(xb) + KAPPA * k2)  # the fastest decay of the plateaus' linearisation
-    print(f"late times, 400 nodes, 1 s: {r.steps} steps; step size at the end {dt_last:.3g} s = "
-          f"{dt_last / (2.0 / rate):.3g} x the forward-Euler limit 2/|R_h(k_Nyquist)| = {2.0 / rate:.3g} s")
+    print(
+        f"late times, 400 nodes, 1 s: {r.steps} steps; step size at the end {dt_last:.3g} s = "
+        f"{dt_last / (2.0 / rate):.3g} x the forward-Euler limit 2/|R_h(k_Nyquist)| = {2.0 / rate:.3g} s"
+    )
 
 
 if __name__ == "__main__":

@@ -7,8 +7,8 @@ files included), kawin's solve time (its model built beforehand), their ratio, t
 largest difference of the final profiles, and the wall time of a whole ``kinsim run``
 process with a warm cache (Python start, imports, case, kernels from the disk cache,
 the run and its result file).  kinsim runs with ideal_term = eps / 2 against kawin's eps
-(kawin's face value of 1/u is half the mean: tests/test_homogenization_kawin.py).  Targets: ratio >= 100 for both bounds; the process
-< 1 s.
+(kawin's face value of 1/u is half the mean: tests/test_homogenization_kawin.py).
+Targets: ratio >= 100 for both bounds; the process < 1 s.
 
 Usage: python scripts/bench_homogenization.py [--no-kawin]
 """
@@ -34,8 +34,11 @@ def kinsim_solve(bound: str):
     """(seconds, result) of kinsim.run on the case with the given bound (warm cache)."""
     import kinsim
 
-    overrides = {"homogenization.averaging": f"hashin-shtrikman-{bound}", "output.snapshots": 1,
-                 "homogenization.ideal_term": 0.5 * KAWIN_EPS}
+    overrides = {
+        "homogenization.averaging": f"hashin-shtrikman-{bound}",
+        "output.snapshots": 1,
+        "homogenization.ideal_term": 0.5 * KAWIN_EPS,
+    }
     kinsim.run(CASE, overrides=overrides)  # loads the kernels from the disk cache (or compiles them)
     t0 = time.perf_counter()
     res = kinsim.run(CASE, overrides=overrides)
@@ -46,9 +49,18 @@ def process_time(bound: str) -> float:
     """Wall time of a whole ``kinsim run`` process writing its result file."""
     kinsim_exe = Path(sys.executable).parent / "kinsim"
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [str(kinsim_exe), "run", str(CASE), "-o", str(Path(tmp) / "r.h5"), "--quiet",
-               "--set", f"homogenization.averaging=hashin-shtrikman-{bound}",
-               "--set", f"homogenization.ideal_term={0.5 * KAWIN_EPS}"]
+        cmd = [
+            str(kinsim_exe),
+            "run",
+            str(CASE),
+            "-o",
+            str(Path(tmp) / "r.h5"),
+            "--quiet",
+            "--set",
+            f"homogenization.averaging=hashin-shtrikman-{bound}",
+            "--set",
+            f"homogenization.ideal_term={0.5 * KAWIN_EPS}",
+        ]
         subprocess.run(cmd, check=True)  # warm the cache
         t0 = time.perf_counter()
         subprocess.run(cmd, check=True)
@@ -62,8 +74,10 @@ def main(argv=None):
     import kawin_ref
 
     use_kawin = not args.no_kawin and kawin_ref.kawin_available()
-    print(f"{'bound':6s} {'kinsim s':>9s} {'steps':>6s} {'kawin s':>9s} {'steps':>6s} {'ratio':>8s} "
-          f"{'max |dx|':>9s} {'process s':>9s}")
+    print(
+        f"{'bound':6s} {'kinsim s':>9s} {'steps':>6s} {'kawin s':>9s} {'steps':>6s} {'ratio':>8s} "
+        f"{'max |dx|':>9s} {'process s':>9s}"
+    )
     for bound in ("lower", "upper"):
         t_k, res = kinsim_solve(bound)
         steps = int(res.attrs.get("steps", -1))
@@ -71,8 +85,10 @@ def main(argv=None):
         if use_kawin:
             kw = kawin_ref.kawin_homogenization(bound, eps=KAWIN_EPS)
             diff = float(np.abs(res.x[-1] - kw["x"]).max())
-            print(f"{bound:6s} {t_k:9.3f} {steps:6d} {kw['wall_s']:9.2f} {kw['steps']:6d} {kw['wall_s'] / t_k:8.0f} "
-                  f"{diff:9.2e} {t_proc:9.3f}")
+            print(
+                f"{bound:6s} {t_k:9.3f} {steps:6d} {kw['wall_s']:9.2f} {kw['steps']:6d} {kw['wall_s'] / t_k:8.0f} "
+                f"{diff:9.2e} {t_proc:9.3f}"
+            )
         else:
             print(f"{bound:6s} {t_k:9.3f} {steps:6d} {'-':>9s} {'-':>6s} {'-':>8s} {'-':>9s} {t_proc:9.3f}")
 

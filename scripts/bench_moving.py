@@ -43,25 +43,30 @@ def main():
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
 
-    import kinsim
     from test_moving_boundary import _stefan_case, _stefan_errors
+
+    import kinsim
 
     ferrite = kinsim.load_case(REPO / "cases" / "ferrite-growth-fe-c.toml")
     kinsim.run(ferrite, overrides={"conditions.duration": "1 s", "output.snapshots": 1})  # load the kernels
     wall, cpu, r = best_run(ferrite, args.repeats)
-    print(f"ferrite growth Fe-C, {r.x.shape[1]} nodes, 30 min: {wall:.3f} s warm ({cpu:.3f} s CPU; target < 1 s), "
-          f"{r.steps} steps, "
-          f"{r.attrs['rejected_steps']} rejected, {r.attrs['newton_iterations']} Newton iterations; "
-          f"ferrite {r.interfaces[-1, 0] * 1e6:.2f} um")
+    print(
+        f"ferrite growth Fe-C, {r.x.shape[1]} nodes, 30 min: {wall:.3f} s warm ({cpu:.3f} s CPU; target < 1 s), "
+        f"{r.steps} steps, "
+        f"{r.attrs['rejected_steps']} rejected, {r.attrs['newton_iterations']} Newton iterations; "
+        f"ferrite {r.interfaces[-1, 0] * 1e6:.2f} um"
+    )
 
     total = total_cpu = 0.0
     for label, nodes, ratio in (("coarse", 20, 1.14), ("fine", 40, 1.07)):
         wall, cpu, r = best_run(_stefan_case(nodes, ratio), args.repeats)
         total, total_cpu = total + wall, total_cpu + cpu
         pos, prof = _stefan_errors(r)
-        print(f"Stefan {label}, 2 x {nodes} nodes, 10 h: {wall:.3f} s warm ({cpu:.3f} s CPU), {r.steps} steps, "
-              f"{r.attrs['rejected_steps']} rejected; interface displacement error {pos * 100:.4f} %, "
-              f"profile error {prof:.2e}")
+        print(
+            f"Stefan {label}, 2 x {nodes} nodes, 10 h: {wall:.3f} s warm ({cpu:.3f} s CPU), {r.steps} steps, "
+            f"{r.attrs['rejected_steps']} rejected; interface displacement error {pos * 100:.4f} %, "
+            f"profile error {prof:.2e}"
+        )
     print(f"Stefan test's two runs: {total:.3f} s ({total_cpu:.3f} s CPU; target < 0.5 s)")
 
 

@@ -80,8 +80,12 @@ def main():
     n, NP = len(COMPS), len(PHASES)
 
     def outputs(rows):
-        return [np.empty((rows, NP)), np.empty((rows, n, n)), np.empty((rows, n - 1, n - 1)),
-                np.empty(rows, dtype=np.int64)]
+        return [
+            np.empty((rows, NP)),
+            np.empty((rows, n, n)),
+            np.empty((rows, n - 1, n - 1)),
+            np.empty(rows, dtype=np.int64),
+        ]
 
     ws = mp_workspace(model.params)
     state = model.empty_state(N)
@@ -112,7 +116,8 @@ def main():
 
     # pycalphad: one call per point (the per-point cost of the issue), and one call for a
     # grid of points (pycalphad's best throughput); set-up paid by a first call
-    from pycalphad import Database, equilibrium, variables as v
+    from pycalphad import Database, equilibrium
+    from pycalphad import variables as v
 
     db = Database(str(DB))
 
@@ -135,7 +140,7 @@ def main():
     gcr, gni = np.sort(gx[:, 0]), np.sort(gx[:, 1])
     t0 = time.perf_counter()
     eq = pycalphad(gcr, gni)
-    per_grid = (time.perf_counter() - t0) / k ** 2
+    per_grid = (time.perf_counter() - t0) / k**2
 
     # agreement on the grid
     grid = np.array([(a, b) for a in gcr for b in gni])
@@ -156,15 +161,21 @@ def main():
     print(f"  phase load (TDB conversion or cache)     {t_load:8.3f} s")
     print(f"  kernel compile / cache load              {t_compile:8.3f} s")
     print(f"  start table (sampling, hulls) per T      {t_table:8.3f} s (first), {t_table2:.3f} s (again)")
-    print(f"  from scratch, {N} rows: {N / dt_cold:12,.0f} rows/s ({per_cold * 1e6:.2f} us/row); "
-          f"{np.bincount(nsets)[1:].tolist()} rows with 1, 2 sets; {int((status != 0).sum())} failed")
-    print(f"  pycalphad equilibrium, one call a point: {per_pc * 1e3:8.2f} ms/point ({len(singles)} points; "
-          f"first call {t_pc_first:.1f} s with set-up)")
+    print(
+        f"  from scratch, {N} rows: {N / dt_cold:12,.0f} rows/s ({per_cold * 1e6:.2f} us/row); "
+        f"{np.bincount(nsets)[1:].tolist()} rows with 1, 2 sets; {int((status != 0).sum())} failed"
+    )
+    print(
+        f"  pycalphad equilibrium, one call a point: {per_pc * 1e3:8.2f} ms/point ({len(singles)} points; "
+        f"first call {t_pc_first:.1f} s with set-up)"
+    )
     print(f"  speed-up per row (from scratch)          {per_pc / per_cold:10,.0f} x   target >= 1000")
     print(f"  pycalphad equilibrium, {k * k}-point grid:  {per_grid * 1e3:8.2f} ms/point (its best throughput)")
     print(f"  speed-up per row against the grid        {per_grid / per_cold:10,.0f} x")
-    print(f"  warm re-solve, {two.size} two-phase nodes: {two.size / dt_warm:12,.0f} nodes/s "
-          f"({dt_warm / two.size * 1e6:.2f} us/node)   target >= 100,000")
+    print(
+        f"  warm re-solve, {two.size} two-phase nodes: {two.size / dt_warm:12,.0f} nodes/s "
+        f"({dt_warm / two.size * 1e6:.2f} us/node)   target >= 100,000"
+    )
     print(f"  agreement with pycalphad on its grid: same phase set {same}/{k * k}, MU within {dmu:.1e} relative")
 
 

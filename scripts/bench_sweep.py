@@ -70,13 +70,13 @@ def main() -> int:
 
     sets = [f"grid.nodes={args.nodes}", "output.snapshots=2"]
     vary = [f"conditions.temperature={_temperatures(args.runs)}"]
-    print(f"case {CASE.name}, {args.nodes} nodes, {args.runs} runs (temperatures 1180..1215 C), "
-          f"{os.cpu_count()} CPUs")
+    print(f"case {CASE.name}, {args.nodes} nodes, {args.runs} runs (temperatures 1180..1215 C), {os.cpu_count()} CPUs")
     with tempfile.TemporaryDirectory(prefix="kinsim-bench-sweep-") as tmpdir:
         tmp = Path(tmpdir)
         t0 = time.perf_counter()
         Simulation(load_case(CASE, ["grid.nodes=20", "output.snapshots=1", "conditions.duration=1 h"])).run(
-            tmp / "warm.h5", progress=False)
+            tmp / "warm.h5", progress=False
+        )
         print(f"warm-up (compile or load the kernels): {time.perf_counter() - t0:.2f} s")
         t0 = time.perf_counter()
         Simulation(load_case(CASE, sets + ["conditions.temperature=1200 degC"])).run(tmp / "one.h5", progress=False)
@@ -89,23 +89,31 @@ def main() -> int:
             w2, s2 = _sweep(tmp, f"w2-{k}", vary, sets, workers=2)
             ones.append(w1)
             twos.append(w2)
-            print(f"[{k + 1}/{args.repeat}] 1 worker {w1:6.2f} s (runs' own wall times sum to {s1:.2f} s), "
-                  f"2 workers {w2:6.2f} s (sum {s2:.2f} s): speed-up {w1 / w2:.2f}x   "
-                  f"load average {load0} -> {_load()}")
+            print(
+                f"[{k + 1}/{args.repeat}] 1 worker {w1:6.2f} s (runs' own wall times sum to {s1:.2f} s), "
+                f"2 workers {w2:6.2f} s (sum {s2:.2f} s): speed-up {w1 / w2:.2f}x   "
+                f"load average {load0} -> {_load()}"
+            )
             if args.dask:
                 from distributed import LocalCluster
 
                 with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cl:
                     wd, sd = _sweep(tmp, f"dask-{k}", vary, sets, scheduler=cl.scheduler_address)
                 dasks.append(wd)
-                print(f"        Dask LocalCluster, 2 workers {wd:6.2f} s (sum {sd:.2f} s): "
-                      f"speed-up {w1 / wd:.2f}x over 1 local worker")
+                print(
+                    f"        Dask LocalCluster, 2 workers {wd:6.2f} s (sum {sd:.2f} s): "
+                    f"speed-up {w1 / wd:.2f}x over 1 local worker"
+                )
     m1, m2 = statistics.median(ones), statistics.median(twos)
-    print(f"median: 1 worker {m1:.2f} s, 2 workers {m2:.2f} s, speed-up {m1 / m2:.2f}x "
-          f"(best pair {max(a / b for a, b in zip(ones, twos)):.2f}x); target >= 1.7x")
+    print(
+        f"median: 1 worker {m1:.2f} s, 2 workers {m2:.2f} s, speed-up {m1 / m2:.2f}x "
+        f"(best pair {max(a / b for a, b in zip(ones, twos)):.2f}x); target >= 1.7x"
+    )
     if dasks:
-        print(f"median Dask LocalCluster (2 workers): {statistics.median(dasks):.2f} s, "
-              f"speed-up {m1 / statistics.median(dasks):.2f}x")
+        print(
+            f"median Dask LocalCluster (2 workers): {statistics.median(dasks):.2f} s, "
+            f"speed-up {m1 / statistics.median(dasks):.2f}x"
+        )
     return 0
 
 

@@ -62,14 +62,31 @@ def main():
     N, n = X.shape
     K = model.params.n_y
     Tn = np.full(N, T)
-    out = dict(Y=np.zeros((N, K)), warm=np.zeros(N, dtype=np.int64), MU=np.empty((N, n)),
-               PD=np.empty((N, n, n)), DMU=np.empty((N, n - 1, n - 1)), GM=np.empty(N),
-               status=np.empty(N, dtype=np.int64))
+    out = dict(
+        Y=np.zeros((N, K)),
+        warm=np.zeros(N, dtype=np.int64),
+        MU=np.empty((N, n)),
+        PD=np.empty((N, n, n)),
+        DMU=np.empty((N, n - 1, n - 1)),
+        GM=np.empty(N),
+        status=np.empty(N, dtype=np.int64),
+    )
     best = np.inf
     for _ in range(args.repeats):
         t0 = time.perf_counter()
-        equilibrium_batch(model.params, Tn, X, out["Y"], out["warm"], out["MU"], out["PD"], out["DMU"],
-                          out["GM"], out["status"], minimise_flag(model.params))
+        equilibrium_batch(
+            model.params,
+            Tn,
+            X,
+            out["Y"],
+            out["warm"],
+            out["MU"],
+            out["PD"],
+            out["DMU"],
+            out["GM"],
+            out["status"],
+            minimise_flag(model.params),
+        )
         best = min(best, time.perf_counter() - t0)
     assert (out["status"] == 0).all()
     rate = N / best
@@ -77,8 +94,10 @@ def main():
     print(f"kinsim: Ni-Cr-Al FCC_A1, {T} K, {N} nodes, one core")
     print(f"  phase load (TDB conversion or cache)  {t_load:8.3f} s")
     print(f"  kernel compile / cache load           {t_compile:8.3f} s")
-    print(f"  equilibrium + dmu_dx                  {rate:12,.0f} nodes/s  ({per_node * 1e6:.3f} us/node)"
-          f"   target >= 1,000,000")
+    print(
+        f"  equilibrium + dmu_dx                  {rate:12,.0f} nodes/s  ({per_node * 1e6:.3f} us/node)"
+        f"   target >= 1,000,000"
+    )
 
     try:
         from kawin_ref import kawin_available, kawin_thermo_batch
@@ -91,16 +110,32 @@ def main():
         dmu = np.max(np.abs(kw["dmu_dx"] - out["DMU"][:m]) / np.abs(out["DMU"][:m]).max(axis=(1, 2))[:, None, None])
         dmuv = np.max(np.abs(kw["MU"] - out["MU"][:m]))
         print(f"kawin {kw.get('kawin_version', '')}: getLocalEq + FreeEnergyHessian.dMudX on the first {m} nodes")
-        print(f"  {kw['seconds_per_node'] * 1e3:.3f} ms/node  ->  kinsim is {ratio:,.0f} x faster per node"
-              f"   (target >= 1000 x)")
+        print(
+            f"  {kw['seconds_per_node'] * 1e3:.3f} ms/node  ->  kinsim is {ratio:,.0f} x faster per node"
+            f"   (target >= 1000 x)"
+        )
         print(f"  agreement: max |MU diff| {dmuv:.2e} J/mol, max relative dmu_dx diff {dmu:.2e}")
     else:
         print("kawin: not installed (pip install kawin) - side-by-side comparison skipped")
 
     bench_batch(model, args.batch_rows, args.repeats)
 
-    cmd = [sys.executable, "-m", "kinsim.cli", "thermo", str(DB), "--phase", "FCC_A1", "--components",
-           ",".join(COMPS), "--T", str(T), "--x", "CR=0.21,AL=0.058", "--json"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "kinsim.cli",
+        "thermo",
+        str(DB),
+        "--phase",
+        "FCC_A1",
+        "--components",
+        ",".join(COMPS),
+        "--T",
+        str(T),
+        "--x",
+        "CR=0.21,AL=0.058",
+        "--json",
+    ]
     times = []
     for _ in range(3):
         t0 = time.perf_counter()
@@ -119,8 +154,10 @@ def bench_batch(model, n_rows, repeats):
     rng = np.random.default_rng(1)
     Xi = np.column_stack([rng.uniform(0.05, 0.35, n_rows), rng.uniform(0.03, 0.07, n_rows)])
     indep = COMPS[1:]
-    print(f"kinsim thermo --batch: {n_rows} rows, {numba.get_num_threads()} threads, best of {repeats} "
-          f"(load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores before: other processes share them)")
+    print(
+        f"kinsim thermo --batch: {n_rows} rows, {numba.get_num_threads()} threads, best of {repeats} "
+        f"(load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores before: other processes share them)"
+    )
     print(f"  {'input':6} {'rows':>8} {'read s':>8} {'kernel s':>9} {'write s':>8} {'total s':>8} {'rows/s':>12}")
     with tempfile.TemporaryDirectory() as tmp:
         csv = Path(tmp) / "x.csv"
@@ -144,8 +181,10 @@ def bench_batch(model, n_rows, repeats):
                 if best is None or times[3] < best[3]:
                     best = times
             assert np.array_equal(X, Xi), "the compositions read back differ from those written"
-            print(f"  {name:6} {n_rows:8d} {best[0]:8.3f} {best[1]:9.3f} {best[2]:8.3f} {best[3]:8.3f} "
-                  f"{n_rows / best[3]:12,.0f}   target >= 1,000,000")
+            print(
+                f"  {name:6} {n_rows:8d} {best[0]:8.3f} {best[1]:9.3f} {best[2]:8.3f} {best[3]:8.3f} "
+                f"{n_rows / best[3]:12,.0f}   target >= 1,000,000"
+            )
 
 
 if __name__ == "__main__":

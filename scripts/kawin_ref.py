@@ -54,6 +54,7 @@ Diffusion (``kawin_nicral_couple``):
   iterator RK4, dt = 0.4 dz^2 / max|D^n| each step);
   ``model.getCompositions()`` -> (N, n) mole fractions in ``elements`` order.
 """
+
 from __future__ import annotations
 
 import sys
@@ -69,10 +70,10 @@ def kawin_available() -> bool:
     """True if kawin (with the 0.5-style thermo/diffusion/mesh API) imports."""
     try:
         import kawin  # noqa: F401
-        from kawin.thermo import GeneralThermodynamics  # noqa: F401
-        from kawin.thermo.FreeEnergyHessian import dMudX, partialdMudX  # noqa: F401
         from kawin.diffusion import SinglePhaseModel, TemperatureParameters  # noqa: F401
         from kawin.diffusion.mesh import Cartesian1D, ProfileBuilder, StepProfile1D  # noqa: F401
+        from kawin.thermo import GeneralThermodynamics  # noqa: F401
+        from kawin.thermo.FreeEnergyHessian import dMudX, partialdMudX  # noqa: F401
     except Exception:
         return False
     return True
@@ -81,13 +82,15 @@ def kawin_available() -> bool:
 def _kawin_version() -> str:
     try:
         from importlib.metadata import version
+
         return version("kawin")
     except Exception:
         return "unknown"
 
 
-def kawin_thermo_batch(tdb_path, phase, elements, T, X, *, warm_start=False,
-                       interdiffusivity=False, therm=None) -> dict:
+def kawin_thermo_batch(
+    tdb_path, phase, elements, T, X, *, warm_start=False, interdiffusivity=False, therm=None
+) -> dict:
     """Chemical potentials and mu-derivatives from kawin, one row at a time.
 
     Parameters
@@ -151,8 +154,9 @@ def kawin_thermo_batch(tdb_path, phase, elements, T, X, *, warm_start=False,
     comp_sets = None
     for r in range(N):
         t0 = time.perf_counter()
-        result, cs_list = therm.getLocalEq(X[r], float(T), 0, [phase],
-                                           composition_sets=comp_sets if warm_start else None)
+        result, cs_list = therm.getLocalEq(
+            X[r], float(T), 0, [phase], composition_sets=comp_sets if warm_start else None
+        )
         cs = cs_list[0]
         mu = np.asarray(result.chemical_potentials, dtype=np.float64)
         h = dMudX(mu, cs, ref)
@@ -185,17 +189,25 @@ def kawin_thermo_batch(tdb_path, phase, elements, T, X, *, warm_start=False,
     }
     if interdiffusivity:
         # getInterdiffusivity already returns input (elements[1:]) order
-        D = np.array([np.atleast_2d(therm.getInterdiffusivity(X[r], float(T), phase=phase))
-                      for r in range(N)])
+        D = np.array([np.atleast_2d(therm.getInterdiffusivity(X[r], float(T), phase=phase)) for r in range(N)])
         out["Dn"] = D.reshape(N, n - 1, n - 1)
     return out
 
 
-def kawin_nicral_couple(tdb_path=DEFAULT_TDB, nodes=100, *, T=1473.15, hours=100.0,
-                        length=2e-3, weld=1e-3,
-                        left=(0.077, 0.054), right=(0.359, 0.062),
-                        phase="FCC_A1", elements=("NI", "CR", "AL"),
-                        verbose=False) -> dict:
+def kawin_nicral_couple(
+    tdb_path=DEFAULT_TDB,
+    nodes=100,
+    *,
+    T=1473.15,
+    hours=100.0,
+    length=2e-3,
+    weld=1e-3,
+    left=(0.077, 0.054),
+    right=(0.359, 0.062),
+    phase="FCC_A1",
+    elements=("NI", "CR", "AL"),
+    verbose=False,
+) -> dict:
     """kawin's single-phase diffusion example (Ni-Cr-Al couple) on kawin 0.5.
 
     Ni-7.7Cr-5.4Al | Ni-35.9Cr-6.2Al (at.%), FCC_A1, 1473.15 K, 100 h, z in
@@ -208,9 +220,9 @@ def kawin_nicral_couple(tdb_path=DEFAULT_TDB, nodes=100, *, T=1473.15, hours=100
     ``model.solve`` (excluding database loading / model build); 'steps' number
     of solver steps; 'build_s' database+model build time; 'T', 't_end'.
     """
-    from kawin.thermo import GeneralThermodynamics
     from kawin.diffusion import SinglePhaseModel, TemperatureParameters
     from kawin.diffusion.mesh import Cartesian1D, ProfileBuilder, StepProfile1D
+    from kawin.thermo import GeneralThermodynamics
 
     elements = [str(e).upper() for e in elements]
     solutes = elements[1:]
@@ -220,8 +232,7 @@ def kawin_nicral_couple(tdb_path=DEFAULT_TDB, nodes=100, *, T=1473.15, hours=100
     profile = ProfileBuilder()
     profile.addBuildStep(StepProfile1D(float(weld), list(left), list(right)), solutes)
     mesh.setResponseProfile(profile)
-    model = SinglePhaseModel(mesh, list(elements), [phase], therm,
-                             TemperatureParameters(float(T)), record=True)
+    model = SinglePhaseModel(mesh, list(elements), [phase], therm, TemperatureParameters(float(T)), record=True)
     x0 = np.array(model.getCompositions(), dtype=np.float64)
     build_s = time.perf_counter() - t0
 
@@ -250,8 +261,19 @@ def kawin_nicral_couple(tdb_path=DEFAULT_TDB, nodes=100, *, T=1473.15, hours=100
 FECRNI_TDB = Path(__file__).resolve().parents[1] / "cases" / "databases" / "fe-cr-ni.tdb"
 
 
-def kawin_homogenization(bound, tdb_path=FECRNI_TDB, nodes=200, *, T=1373.15, hours=100.0, length=1e-3,
-                         left=(0.257, 0.065), right=(0.423, 0.276), eps=0.01, verbose=False) -> dict:
+def kawin_homogenization(
+    bound,
+    tdb_path=FECRNI_TDB,
+    nodes=200,
+    *,
+    T=1373.15,
+    hours=100.0,
+    length=1e-3,
+    left=(0.257, 0.065),
+    right=(0.423, 0.276),
+    eps=0.01,
+    verbose=False,
+) -> dict:
     """kawin's homogenization example (examples/07_Homogenization_Model.ipynb) on kawin 0.5.
 
     Fe-25.7Cr-6.5Ni | Fe-42.3Cr-27.6Ni (mole fractions), FCC_A1 + BCC_A2, 1373.15 K,
@@ -284,16 +306,23 @@ def kawin_homogenization(bound, tdb_path=FECRNI_TDB, nodes=200, *, T=1373.15, ho
     profile.addBuildStep(StepProfile1D(0.0, list(left), list(right)), elements[1:])
     mesh.setResponseProfile(profile)
     params = HomogenizationParameters(homogenizationFunction=f"hashin {bound}", eps=float(eps))
-    model = HomogenizationModel(mesh, elements, phases, thermodynamics=therm, temperature=float(T),
-                                homogenizationParameters=params, record=True)
+    model = HomogenizationModel(
+        mesh, elements, phases, thermodynamics=therm, temperature=float(T), homogenizationParameters=params, record=True
+    )
     build_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     model.solve(float(hours) * 3600.0, iterator=explicitEulerIterator, verbose=verbose, vIt=500)
     wall = time.perf_counter() - t0
     times = np.asarray(model.toDict()["time"], dtype=np.float64)
-    return {"z": np.asarray(mesh.z, dtype=np.float64).ravel() + 0.5 * length,
-            "x": np.array(model.getCompositions(), dtype=np.float64), "elements": elements, "wall_s": wall,
-            "build_s": build_s, "steps": int(np.count_nonzero(np.diff(times) > 0)), "T": float(T)}
+    return {
+        "z": np.asarray(mesh.z, dtype=np.float64).ravel() + 0.5 * length,
+        "x": np.array(model.getCompositions(), dtype=np.float64),
+        "elements": elements,
+        "wall_s": wall,
+        "build_s": build_s,
+        "steps": int(np.count_nonzero(np.diff(times) > 0)),
+        "T": float(T),
+    }
 
 
 def _main(argv=None):
@@ -311,29 +340,39 @@ def _main(argv=None):
     t0 = time.perf_counter()
     res = kawin_thermo_batch(tdb, "FCC_A1", ["NI", "CR", "AL"], 1473.15, X)
     tot = time.perf_counter() - t0
-    print(f"[thermo] {Np} rows FCC_A1 1473.15 K: seconds_per_node = {res['seconds_per_node']*1e3:.2f} ms"
-          f" (first {res['seconds_first']*1e3:.1f} ms; total incl. db load {tot:.1f} s);"
-          f" converged {res['converged'].sum()}/{Np}; kawin order {res['kawin_order']}")
+    print(
+        f"[thermo] {Np} rows FCC_A1 1473.15 K: seconds_per_node = {res['seconds_per_node'] * 1e3:.2f} ms"
+        f" (first {res['seconds_first'] * 1e3:.1f} ms; total incl. db load {tot:.1f} s);"
+        f" converged {res['converged'].sum()}/{Np}; kawin order {res['kawin_order']}"
+    )
     r = 0
     np.set_printoptions(precision=4, suppress=False, linewidth=120)
     print(f"  row0 X(CR,AL)={X[r]}  MU(NI,CR,AL)={res['MU'][r]}")
     print(f"  dmu_dx(CR,AL)=\n{res['dmu_dx'][r]}")
     print(f"  partial_dmu_dx(NI,CR,AL)=\n{res['partial_dmu_dx'][r]}")
     res_w = kawin_thermo_batch(tdb, "FCC_A1", ["NI", "CR", "AL"], 1473.15, X, warm_start=True)
-    print(f"  warm_start=True: seconds_per_node = {res_w['seconds_per_node']*1e3:.2f} ms;"
-          f" max|dMU| vs cold = {np.nanmax(np.abs(res_w['MU'] - res['MU'])):.2e} J/mol")
+    print(
+        f"  warm_start=True: seconds_per_node = {res_w['seconds_per_node'] * 1e3:.2f} ms;"
+        f" max|dMU| vs cold = {np.nanmax(np.abs(res_w['MU'] - res['MU'])):.2e} J/mol"
+    )
 
     c = kawin_nicral_couple(tdb, nodes=nodes)
     x = c["x"]
-    print(f"[couple] {nodes} nodes, 100 h @ 1473.15 K: wall {c['wall_s']:.1f} s, steps {c['steps']},"
-          f" build {c['build_s']:.1f} s, t_end {c['t_end']/3600:.2f} h")
+    print(
+        f"[couple] {nodes} nodes, 100 h @ 1473.15 K: wall {c['wall_s']:.1f} s, steps {c['steps']},"
+        f" build {c['build_s']:.1f} s, t_end {c['t_end'] / 3600:.2f} h"
+    )
     dz = c["z"][1] - c["z"][0]
     for k, e in enumerate(c["elements"]):
-        print(f"  {e}: min {x[:, k].min():.4f} max {x[:, k].max():.4f}"
-              f" left {x[0, k]:.4f} right {x[-1, k]:.4f}"
-              f"  mass change {np.sum(x[:, k] - c['x0'][:, k]) * dz:.2e} m")
-    print(f"  AL uphill: max AL {x[:, 2].max():.4f} > right initial {c['x0'][-1, 2]:.4f}: "
-          f"{x[:, 2].max() > c['x0'][-1, 2]}; min AL {x[:, 2].min():.4f}")
+        print(
+            f"  {e}: min {x[:, k].min():.4f} max {x[:, k].max():.4f}"
+            f" left {x[0, k]:.4f} right {x[-1, k]:.4f}"
+            f"  mass change {np.sum(x[:, k] - c['x0'][:, k]) * dz:.2e} m"
+        )
+    print(
+        f"  AL uphill: max AL {x[:, 2].max():.4f} > right initial {c['x0'][-1, 2]:.4f}: "
+        f"{x[:, 2].max() > c['x0'][-1, 2]}; min AL {x[:, 2].min():.4f}"
+    )
     return 0
 
 

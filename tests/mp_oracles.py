@@ -16,7 +16,8 @@ def pycalphad_grid(db, comps, phases, T, grids):
     """pycalphad's equilibrium on the grid of compositions (one call), as a list over
     the grid points (itertools.product order) of (phases, fractions, compositions (p, n),
     MU (n,), GM)."""
-    from pycalphad import Database, equilibrium, variables as v
+    from pycalphad import Database, equilibrium
+    from pycalphad import variables as v
 
     conds = {v.T: T, v.P: 101325.0, v.N: 1.0}
     for c, g in zip(comps[1:], grids):
@@ -31,8 +32,15 @@ def pycalphad_grid(db, comps, phases, T, grids):
         e = eq.isel(N=0, P=0, T=0, **{f"X_{c}": k for c, k in zip(comps[1:], pos)})
         names = [str(p) for p in e.Phase.values]
         keep = [j for j, p in enumerate(names) if p]
-        out.append(([names[j] for j in keep], np.asarray(e.NP.values)[keep],
-                    np.asarray(e.X.values)[keep][:, idx], np.asarray(e.MU.values)[idx], float(e.GM.values)))
+        out.append(
+            (
+                [names[j] for j in keep],
+                np.asarray(e.NP.values)[keep],
+                np.asarray(e.X.values)[keep][:, idx],
+                np.asarray(e.MU.values)[idx],
+                float(e.GM.values),
+            )
+        )
     return out
 
 
@@ -74,7 +82,6 @@ def gibbs_of_sets(db, res, i):
     for s in res.stable(i):
         phase = s.name.split("#")[0]
         y = [sub[c] for sub in s.site_fractions for c in sorted(sub)]
-        calc = calculate(dbo, list(res.components) + ["VA"], phase, T=res.T[i], P=101325.0, N=1.0,
-                         points=np.array([y]))
+        calc = calculate(dbo, list(res.components) + ["VA"], phase, T=res.T[i], P=101325.0, N=1.0, points=np.array([y]))
         G += s.fraction * float(np.squeeze(calc.GM.values))
     return G

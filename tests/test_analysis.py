@@ -41,8 +41,9 @@ def runs(tmp_path_factory):
     return {
         "ideal": run_case(IDEAL, d, "output.snapshots=2", name="ideal.h5").path,
         "unequal": run_case(IDEAL, d, "output.snapshots=2", "mobility.scale.B=10", name="unequal.h5").path,
-        "ternary": run_case(NICRAL, d, "initial.left.AL=0.15", "conditions.duration=25 h", "output.snapshots=2",
-                            name="nicral.h5").path,
+        "ternary": run_case(
+            NICRAL, d, "initial.left.AL=0.15", "conditions.duration=25 h", "output.snapshots=2", name="nicral.h5"
+        ).path,
         "darken": run_case(DARKEN, d, "conditions.duration=4 d", "output.snapshots=4", name="darken.h5").path,
     }
 
@@ -105,8 +106,7 @@ def test_binary_fluxes_from_profiles_match_the_solver(runs, name):
 
 
 def test_matano_plane_is_the_weld_of_a_closed_couple(runs):
-    for name, weld, length in (("ideal", WELD_IDEAL, 1e-3), ("unequal", WELD_IDEAL, 1e-3),
-                               ("ternary", 1e-3, 2e-3)):
+    for name, weld, length in (("ideal", WELD_IDEAL, 1e-3), ("unequal", WELD_IDEAL, 1e-3), ("ternary", 1e-3, 2e-3)):
         a = analyze(runs[name])
         assert a.weld == pytest.approx(weld)
         assert abs(a.matano_plane - weld) < 1e-6 * length
@@ -151,7 +151,7 @@ def test_ternary_zero_flux_planes_where_the_solver_flux_reverses(runs):
         assert abs(np.interp(p["z"], r.faces, J)) < 0.05 * np.abs(J).max()
         assert sum(p["x"].values()) == pytest.approx(1.0)
     # the profile-derived fluxes agree with the solver's
-    for k, c in enumerate(r.components):
+    for c in r.components:
         assert a.flux_deviation[c] < 0.03, (c, a.flux_deviation[c])
 
 
@@ -227,8 +227,16 @@ def _one_error_line(capsys, argv, *words):
     return one_error_line(code, capsys.readouterr().err, *words)
 
 
-@pytest.mark.parametrize("time,word", [("12 h", "outside the run"), ("-1 h", "outside the run"),
-                                       ("soon", "--time"), ("3 weeks", "unknown unit"), ("0", "t > 0")])
+@pytest.mark.parametrize(
+    "time,word",
+    [
+        ("12 h", "outside the run"),
+        ("-1 h", "outside the run"),
+        ("soon", "--time"),
+        ("3 weeks", "unknown unit"),
+        ("0", "t > 0"),
+    ],
+)
 def test_cli_bad_time(runs, capsys, time, word):
     _one_error_line(capsys, ["analyze", str(runs["ideal"]), "--time", time], word)
 
@@ -255,9 +263,18 @@ def test_cli_bad_files(runs, tmp_path, capsys):
     # too few snapshots: only t = 0
     r = read_result(runs["ideal"])
     p = tmp_path / "one.h5"
-    with ResultWriter(p, components=r.components, z=r.z, faces=r.faces, phase="FCC_A1", case_toml=r.case_toml,
-                      title="t", n_markers=1, mobility_policy="error",
-                      extra_attrs={"molar_volume": 1e-5}) as w:
+    with ResultWriter(
+        p,
+        components=r.components,
+        z=r.z,
+        faces=r.faces,
+        phase="FCC_A1",
+        case_toml=r.case_toml,
+        title="t",
+        n_markers=1,
+        mobility_policy="error",
+        extra_attrs={"molar_volume": 1e-5},
+    ) as w:
         w.append(0.0, r.x[0], r.mu[0], r.flux[0], r.markers[0])
         w.set_status("completed", "test")
     _one_error_line(capsys, ["analyze", str(p)], "snapshot")
@@ -292,15 +309,26 @@ def _edited_case(runs, tmp_path, name, old, new):
 
 
 def test_not_a_couple_refused_and_broken_assumptions_reported(runs, tmp_path, capsys):
-    p = _edited_case(runs, tmp_path, "uniform.h5",
-                     'type = "step"\nunit = "mole-fraction"\nposition = 0.0005\n\n[initial.left]\nB = 0.2\n\n'
-                     '[initial.right]\nB = 0.6\n',
-                     'type = "uniform"\nunit = "mole-fraction"\n\n[initial.composition]\nB = 0.2\n')
+    p = _edited_case(
+        runs,
+        tmp_path,
+        "uniform.h5",
+        'type = "step"\nunit = "mole-fraction"\nposition = 0.0005\n\n[initial.left]\nB = 0.2\n\n'
+        "[initial.right]\nB = 0.6\n",
+        'type = "uniform"\nunit = "mole-fraction"\n\n[initial.composition]\nB = 0.2\n',
+    )
     _one_error_line(capsys, ["analyze", str(p)], "diffusion couple", "uniform")
-    p = _edited_case(runs, tmp_path, "sched.h5", "temperature = 1000.0", "temperature = [[0.0, 1000.0], [3600.0, 1100.0]]")
+    p = _edited_case(
+        runs, tmp_path, "sched.h5", "temperature = 1000.0", "temperature = [[0.0, 1000.0], [3600.0, 1100.0]]"
+    )
     assert any("temperature changes" in w for w in analyze(p).warnings)
-    p = _edited_case(runs, tmp_path, "open.h5", '[boundary.right]\ntype = "closed"',
-                     '[boundary.right]\ntype = "fixed-flux"\nflux = { B = 1e-9 }')
+    p = _edited_case(
+        runs,
+        tmp_path,
+        "open.h5",
+        '[boundary.right]\ntype = "closed"',
+        '[boundary.right]\ntype = "fixed-flux"\nflux = { B = 1e-9 }',
+    )
     assert any("right boundary is not closed" in w for w in analyze(p).warnings)
     assert not analyze(runs["ideal"]).warnings
 

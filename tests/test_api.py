@@ -13,9 +13,9 @@ import tomllib
 
 import numpy as np
 import pytest
+from conftest import REPO, one_error_line
 
 import kinsim
-from conftest import REPO, one_error_line
 from kinsim.cli import main
 from kinsim.errors import CaseError, ConvergenceError, InputError
 
@@ -51,8 +51,10 @@ def test_in_memory_result_equals_the_file_and_kinsim_run(in_memory, tmp_path, ca
     assert r.case == f.case and r.case.grid.nodes == 30
     # the file kinsim run writes holds the same arrays
     cli = tmp_path / "cli.h5"
-    assert main(["run", str(NICRAL), "-o", str(cli), "--set", "grid.nodes=30", "--set", "output.snapshots=4",
-                 "--quiet"]) == 0, capsys.readouterr().err
+    assert (
+        main(["run", str(NICRAL), "-o", str(cli), "--set", "grid.nodes=30", "--set", "output.snapshots=4", "--quiet"])
+        == 0
+    ), capsys.readouterr().err
     assert_same_arrays(kinsim.read_result(cli), f)
     assert kinsim.read_result(cli).case_toml == f.case_toml
 
@@ -92,12 +94,26 @@ def test_a_dict_case_runs_in_memory_and_writes_no_file(in_memory, tmp_path):
 
 
 def test_overrides_as_dict_or_strings():
-    as_dict = kinsim.load_case(NICRAL, overrides={"grid.nodes": np.int64(40), "conditions.duration": "2 h",
-                                                  "initial.left": {"CR": 0.1, "AL": 0.05},
-                                                  "conditions.temperature": "1150 degC", "solver.rtol": 1e-5})
-    as_text = kinsim.load_case(NICRAL, overrides=["grid.nodes=40", "conditions.duration=2 h",
-                                                  "initial.left={CR = 0.1, AL = 0.05}",
-                                                  "conditions.temperature=1150 degC", "solver.rtol=1e-5"])
+    as_dict = kinsim.load_case(
+        NICRAL,
+        overrides={
+            "grid.nodes": np.int64(40),
+            "conditions.duration": "2 h",
+            "initial.left": {"CR": 0.1, "AL": 0.05},
+            "conditions.temperature": "1150 degC",
+            "solver.rtol": 1e-5,
+        },
+    )
+    as_text = kinsim.load_case(
+        NICRAL,
+        overrides=[
+            "grid.nodes=40",
+            "conditions.duration=2 h",
+            "initial.left={CR = 0.1, AL = 0.05}",
+            "conditions.temperature=1150 degC",
+            "solver.rtol=1e-5",
+        ],
+    )
     assert as_dict == as_text
     assert as_dict.grid.nodes == 40 and as_dict.conditions.duration == 7200.0
     assert as_dict.initial.left["CR"] == 0.1 and as_dict.conditions.temperature == pytest.approx(1423.15)
@@ -167,8 +183,9 @@ def test_import_kinsim_loads_no_numba_nor_pycalphad():
     import subprocess
     import sys
 
-    code = ("import sys, kinsim; print(sorted(m for m in ('numba', 'pycalphad', 'xarray', 'pandas') "
-            "if m in sys.modules))")
+    code = (
+        "import sys, kinsim; print(sorted(m for m in ('numba', 'pycalphad', 'xarray', 'pandas') if m in sys.modules))"
+    )
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip() == "[]"

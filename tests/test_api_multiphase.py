@@ -8,13 +8,13 @@ import itertools
 import json
 
 import numpy as np
+from conftest import CASES_DB, TESTS_DB
+from mp_oracles import assert_phase_rule_and_mass_balance, assert_same_equilibrium, pycalphad_grid
 
 import kinsim
-from conftest import CASES_DB, TESTS_DB
 from kinsim.cli import main
 from kinsim.equilibria import Equilibrium
 from kinsim.mpequilibrium import MultiphaseEquilibrium
-from mp_oracles import assert_phase_rule_and_mass_balance, assert_same_equilibrium, pycalphad_grid
 
 FECRNI = TESTS_DB / "fe-cr-ni.tdb"
 PHASES = ["FCC_A1", "BCC_A2"]
@@ -32,8 +32,22 @@ def test_one_point_as_the_cli_and_pycalphad(capsys):
     equilibrium as pycalphad's."""
     eq = kinsim.equilibrium(FECRNI, PHASES, COMPS, T, {"CR": 0.33, "NI": 0.12})
     assert isinstance(eq, MultiphaseEquilibrium) and eq.point
-    d = cli_json(capsys, ["thermo", str(FECRNI), "--phases", ",".join(PHASES), "--components", ",".join(COMPS),
-                          "--T", str(T), "--x", "CR=0.33,NI=0.12", "--json"])
+    d = cli_json(
+        capsys,
+        [
+            "thermo",
+            str(FECRNI),
+            "--phases",
+            ",".join(PHASES),
+            "--components",
+            ",".join(COMPS),
+            "--T",
+            str(T),
+            "--x",
+            "CR=0.33,NI=0.12",
+            "--json",
+        ],
+    )
     assert json.loads(json.dumps(eq.to_json())) == d
     assert eq.components == d["components"] and eq.T == d["T"] and eq.status == d["status"] == 0
     assert eq.MU.tolist() == d["MU"] and eq.dmu_dx.tolist() == d["dmu_dx"]
@@ -53,8 +67,25 @@ def test_many_rows_as_the_cli_batch_and_pycalphad(tmp_path, capsys):
     csv = tmp_path / "x.csv"
     csv.write_text("CR,NI\n" + "\n".join(f"{a},{b}" for a, b in X))
     out = tmp_path / "out.npz"
-    assert main(["thermo", str(FECRNI), "--phases", ",".join(PHASES), "--components", ",".join(COMPS),
-                 "--T", str(T), "--batch", str(csv), "-o", str(out)]) == 0
+    assert (
+        main(
+            [
+                "thermo",
+                str(FECRNI),
+                "--phases",
+                ",".join(PHASES),
+                "--components",
+                ",".join(COMPS),
+                "--T",
+                str(T),
+                "--batch",
+                str(csv),
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     f = np.load(out)
     np.testing.assert_array_equal(f["MU"], eq.MU)

@@ -19,9 +19,9 @@ def _system(N, b, cyclic, seed):
     A = np.zeros((N * b, N * b))
     for i in range(N):
         rows = slice(i * b, (i + 1) * b)
-        A[rows, i * b:(i + 1) * b] += Di[i]
-        A[rows, ((i - 1) % N) * b:((i - 1) % N + 1) * b] += Lo[i]
-        A[rows, ((i + 1) % N) * b:((i + 1) % N + 1) * b] += Up[i]
+        A[rows, i * b : (i + 1) * b] += Di[i]
+        A[rows, ((i - 1) % N) * b : ((i - 1) % N + 1) * b] += Lo[i]
+        A[rows, ((i + 1) % N) * b : ((i + 1) % N + 1) * b] += Up[i]
     r = rng.normal(size=(N, b))
     return Lo, Di, Up, r, A
 

@@ -39,8 +39,7 @@ def pycalphad_mu_c(x_c, T):
     from pycalphad import Database, equilibrium
     from pycalphad import variables as v
 
-    eq = equilibrium(Database(str(FEC)), ["FE", "C", "VA"], ["FCC_A1"],
-                     {v.X("C"): x_c, v.T: T, v.P: 101325, v.N: 1})
+    eq = equilibrium(Database(str(FEC)), ["FE", "C", "VA"], ["FCC_A1"], {v.X("C"): x_c, v.T: T, v.P: 101325, v.N: 1})
     return float(np.squeeze(eq.MU.sel(component="C").values))
 
 
@@ -49,11 +48,18 @@ def test_fixed_flux_time_table_adds_exactly_the_integrated_flux(tmp_path):
     # B enters at the left face with a flux that ramps 0 -> 2e-6 -> 0 mol m^-2 s^-1 over
     # 10 h; the right face is closed.  The finite-volume content must change by exactly
     # the time integral of the flux (trapezoid of the table, by hand: 2e-6 * 36000 / 2).
-    r = run_case(IDEAL, tmp_path, "grid.nodes=60", "output.snapshots=4",
-                  'boundary.left={type="fixed-flux", flux={B=[[0, 0.0], ["5 h", 2e-6], ["10 h", 0.0]]}}')
+    r = run_case(
+        IDEAL,
+        tmp_path,
+        "grid.nodes=60",
+        "output.snapshots=4",
+        'boundary.left={type="fixed-flux", flux={B=[[0, 0.0], ["5 h", 2e-6], ["10 h", 0.0]]}}',
+    )
     added = content(r, 1) - content(r, 1)[0]
+
     def flux(t):
         return float(np.interp(t, [0, 18000, 36000], [0, 2e-6, 0]))
+
     expect = [quad(flux, 0, t, points=[18000])[0] for t in r.time]
     np.testing.assert_allclose(added, expect, rtol=2e-3, atol=1e-6 * max(expect))
     assert added[-1] == pytest.approx(0.036, rel=2e-3)
@@ -68,9 +74,18 @@ def test_fixed_flux_time_table_adds_exactly_the_integrated_flux(tmp_path):
 def _dilute_carburizing(tmp_path, *extra, name="carb.h5"):
     # a dilute version of the shipped case: 0.1 wt% C in, surface at a_C = 0.1, so D
     # hardly varies and the erfc solution applies
-    return run_case(CARB, tmp_path, "conditions.duration=2 h", "output.snapshots=2", "grid.nodes=160",
-               'boundary.left={type="fixed-activity", activity={C=0.1}, reference={C="GRAPHITE_A9"}}',
-               "initial.composition={C=0.1}", "solver.rtol=1e-5", *extra, name=name)
+    return run_case(
+        CARB,
+        tmp_path,
+        "conditions.duration=2 h",
+        "output.snapshots=2",
+        "grid.nodes=160",
+        'boundary.left={type="fixed-activity", activity={C=0.1}, reference={C="GRAPHITE_A9"}}',
+        "initial.composition={C=0.1}",
+        "solver.rtol=1e-5",
+        *extra,
+        name=name,
+    )
 
 
 def test_fixed_activity_matches_erfc_with_the_surface_composition_from_pycalphad(tmp_path):
@@ -106,16 +121,21 @@ def test_fixed_potential_equals_fixed_activity_with_the_same_mu(tmp_path):
     T = 1200.0
     mu_b = graphite_mu_c(T) + R * T * math.log(0.1)
     ra = _dilute_carburizing(tmp_path, name="a.h5")
-    rp = _dilute_carburizing(tmp_path, f'boundary.left={{type="fixed-potential", mu={{C={mu_b!r}}}}}',
-                                name="p.h5")
+    rp = _dilute_carburizing(tmp_path, f'boundary.left={{type="fixed-potential", mu={{C={mu_b!r}}}}}', name="p.h5")
     # graphite's G is tabulated in T for the kernels: identical to 1e-4 J/mol
     np.testing.assert_allclose(rp.x, ra.x, rtol=0, atol=1e-9)
 
 
 def test_fixed_activity_long_anneal_reaches_equilibrium_with_the_reservoir(tmp_path):
-    r = run_case(CARB, tmp_path, "grid.length=0.2 mm", "grid.nodes=30", "conditions.duration=10 h",
-               "output.snapshots=2", 'boundary.left={type="fixed-activity", activity={C=0.3}, '
-               'reference={C="GRAPHITE_A9"}}')
+    r = run_case(
+        CARB,
+        tmp_path,
+        "grid.length=0.2 mm",
+        "grid.nodes=30",
+        "conditions.duration=10 h",
+        "output.snapshots=2",
+        'boundary.left={type="fixed-activity", activity={C=0.3}, reference={C="GRAPHITE_A9"}}',
+    )
     T = 1200.0
     mu_target = graphite_mu_c(T) + R * T * math.log(0.3)
     x = r.x[-1, :, 1]
@@ -158,14 +178,25 @@ def test_temperature_schedule_follows_the_integral_of_D(tmp_path):
     # Arrhenius ideal binary (D = D0 exp(-Q/RT), composition independent): under T(t)
     # the couple keeps its erfc form with D t replaced by the integral of D(T(t)) dt
     sched = '[[0, 1000], ["4 h", 1100], ["8 h", 1100], ["10 h", 1050]]'
-    r = run_case(IDEAL, tmp_path, f"thermo.database={ARRH}", f"conditions.temperature={sched}",
-                  "conditions.duration=10 h", "grid.nodes=200", "output.snapshots=[\"4 h\", \"10 h\"]",
-                  "solver.rtol=1e-6", "grid.length=2 mm", "initial.position=1 mm")
+    r = run_case(
+        IDEAL,
+        tmp_path,
+        f"thermo.database={ARRH}",
+        f"conditions.temperature={sched}",
+        "conditions.duration=10 h",
+        "grid.nodes=200",
+        'output.snapshots=["4 h", "10 h"]',
+        "solver.rtol=1e-6",
+        "grid.length=2 mm",
+        "initial.position=1 mm",
+    )
     D0, Q = 1e-6, 150000.0
     tt = [0, 14400, 28800, 36000]
     TT = [1000, 1100, 1100, 1050]
+
     def D(t):
         return D0 * math.exp(-Q / (R * np.interp(t, tt, TT)))
+
     np.testing.assert_allclose(r.extra["temperature"], [1000, 1100, 1050])
     for it in (1, 2):
         Dt = quad(D, 0, r.time[it], points=[14400, 28800], limit=200)[0]
@@ -182,45 +213,77 @@ def test_temperature_schedule_follows_the_integral_of_D(tmp_path):
 FEMN = CASES_DB / "fe-mn-si-c.tdb"
 
 
-@pytest.mark.parametrize("sets, words", [
-    (['boundary.left={type="fixed-activity", activity={C=[[0, 0.5], ["2 h", 0.6], ["1 h", 0.7]]}, '
-      'reference={C="GRAPHITE_A9"}}'], ["boundary.left.activity.C", "increase strictly"]),
-    (['boundary.left={type="fixed-flux", flux={C=[[0, 1e-6], [0, 2e-6]]}}'], ["boundary.left.flux.C",
-                                                                               "increase strictly"]),
-    (['boundary.left={type="fixed-activity", activity={C=0.0}, reference={C="GRAPHITE_A9"}}'],
-     ["boundary.left.activity.C", "outside (0, inf)"]),
-    (['boundary.left={type="fixed-activity", activity={C=-2}, reference={C="GRAPHITE_A9"}}'],
-     ["boundary.left.activity.C", "outside (0, inf)"]),
-    (['boundary.left={type="fixed-activity", activity={C=inf}, reference={C="GRAPHITE_A9"}}'],
-     ["boundary.left.activity.C"]),
-    (['boundary.left={type="fixed-activity", activity={C=0.5}}'], ["boundary.left.reference"]),
-    (['boundary.left={type="fixed-activity", activity={C=0.5}, reference={C="DIAMOND"}}'],
-     ["reference phase DIAMOND", "fe-c.tdb"]),
-    (['boundary.left={type="fixed-activity", activity={C=0.5}, reference={C="FCC_A1"}}'],
-     ["FCC_A1", "cannot hold pure C"]),
-    (['boundary.left={type="fixed-flux", flux={CR=1e-6}}'], ["boundary.left.flux", "unknown component 'CR'"]),
-    (['boundary.left={type="fixed-flux", flux={FE=1e-6}}'], ["boundary.left.flux", "dependent"]),
-    (['boundary.left={stages=[{type="closed", until="5 h"}, {type="closed"}]}'],
-     ["boundary.left.stages[0].until", "before the end"]),
-    (['boundary.left={stages=[{type="closed"}, {type="closed"}]}'], ["boundary.left.stages[0].until", "missing"]),
-    (['potential=[{species="H", kind="stress", volume=1e-6, expression="z"}]'],
-     ["potential[0].species", "'H'", "not a component"]),
-    (['potential=[{species="C", kind="stress", volume=1e-6, expression="z + q"}]'],
-     ["potential[0].expression", "unknown name 'q'"]),
-    (['potential=[{species="C", kind="stress", volume=1e-6, expression="__import__(1)"}]'],
-     ["potential[0].expression", "not allowed"]),
-    (['potential=[{species="C", kind="electric", volume=1e-6, expression="z"}]'], ["potential[0].volume"]),
-    (['potential=[{species="C", kind="stress", volume=1e-6, z=[0, 1e-3, 5e-4], value=[0, 1, 2]}]'],
-     ["potential[0].z", "increase strictly"]),
-    (['onsager={matrix=[[0, 1e-20], [1e-20, 0], [0, 0]]}'], ["onsager.matrix", "2 x 2"]),
-    (['onsager={matrix=[[0, 1e-20, 0], [1e-20, 0, 0]]}'], ["onsager.matrix", "2 x 2"]),
-    (['onsager={matrix=[[0, 1e-20], [2e-20, 0]]}'], ["onsager.matrix", "not symmetric"]),
-    (['onsager={matrix=[[1e-20, 0], [0, 0]]}'], ["onsager.matrix[0][0]", "diagonal"]),
-    (['onsager={form="relative", matrix=[[0, 1.5], [1.5, 0]]}'], ["onsager.matrix", "positive semi-definite"]),
-    (['conditions.temperature=[[0, 1200], ["1 h", 7000]]'], ["conditions.temperature[1]", "7000", "outside"]),
-    (['conditions.temperature=[[0, 1200], ["3 h", 1250], ["2 h", 1200]]'], ["conditions.temperature",
-                                                                            "increase strictly"]),
-])
+@pytest.mark.parametrize(
+    "sets, words",
+    [
+        (
+            [
+                'boundary.left={type="fixed-activity", activity={C=[[0, 0.5], ["2 h", 0.6], ["1 h", 0.7]]}, '
+                'reference={C="GRAPHITE_A9"}}'
+            ],
+            ["boundary.left.activity.C", "increase strictly"],
+        ),
+        (
+            ['boundary.left={type="fixed-flux", flux={C=[[0, 1e-6], [0, 2e-6]]}}'],
+            ["boundary.left.flux.C", "increase strictly"],
+        ),
+        (
+            ['boundary.left={type="fixed-activity", activity={C=0.0}, reference={C="GRAPHITE_A9"}}'],
+            ["boundary.left.activity.C", "outside (0, inf)"],
+        ),
+        (
+            ['boundary.left={type="fixed-activity", activity={C=-2}, reference={C="GRAPHITE_A9"}}'],
+            ["boundary.left.activity.C", "outside (0, inf)"],
+        ),
+        (
+            ['boundary.left={type="fixed-activity", activity={C=inf}, reference={C="GRAPHITE_A9"}}'],
+            ["boundary.left.activity.C"],
+        ),
+        (['boundary.left={type="fixed-activity", activity={C=0.5}}'], ["boundary.left.reference"]),
+        (
+            ['boundary.left={type="fixed-activity", activity={C=0.5}, reference={C="DIAMOND"}}'],
+            ["reference phase DIAMOND", "fe-c.tdb"],
+        ),
+        (
+            ['boundary.left={type="fixed-activity", activity={C=0.5}, reference={C="FCC_A1"}}'],
+            ["FCC_A1", "cannot hold pure C"],
+        ),
+        (['boundary.left={type="fixed-flux", flux={CR=1e-6}}'], ["boundary.left.flux", "unknown component 'CR'"]),
+        (['boundary.left={type="fixed-flux", flux={FE=1e-6}}'], ["boundary.left.flux", "dependent"]),
+        (
+            ['boundary.left={stages=[{type="closed", until="5 h"}, {type="closed"}]}'],
+            ["boundary.left.stages[0].until", "before the end"],
+        ),
+        (['boundary.left={stages=[{type="closed"}, {type="closed"}]}'], ["boundary.left.stages[0].until", "missing"]),
+        (
+            ['potential=[{species="H", kind="stress", volume=1e-6, expression="z"}]'],
+            ["potential[0].species", "'H'", "not a component"],
+        ),
+        (
+            ['potential=[{species="C", kind="stress", volume=1e-6, expression="z + q"}]'],
+            ["potential[0].expression", "unknown name 'q'"],
+        ),
+        (
+            ['potential=[{species="C", kind="stress", volume=1e-6, expression="__import__(1)"}]'],
+            ["potential[0].expression", "not allowed"],
+        ),
+        (['potential=[{species="C", kind="electric", volume=1e-6, expression="z"}]'], ["potential[0].volume"]),
+        (
+            ['potential=[{species="C", kind="stress", volume=1e-6, z=[0, 1e-3, 5e-4], value=[0, 1, 2]}]'],
+            ["potential[0].z", "increase strictly"],
+        ),
+        (["onsager={matrix=[[0, 1e-20], [1e-20, 0], [0, 0]]}"], ["onsager.matrix", "2 x 2"]),
+        (["onsager={matrix=[[0, 1e-20, 0], [1e-20, 0, 0]]}"], ["onsager.matrix", "2 x 2"]),
+        (["onsager={matrix=[[0, 1e-20], [2e-20, 0]]}"], ["onsager.matrix", "not symmetric"]),
+        (["onsager={matrix=[[1e-20, 0], [0, 0]]}"], ["onsager.matrix[0][0]", "diagonal"]),
+        (['onsager={form="relative", matrix=[[0, 1.5], [1.5, 0]]}'], ["onsager.matrix", "positive semi-definite"]),
+        (['conditions.temperature=[[0, 1200], ["1 h", 7000]]'], ["conditions.temperature[1]", "7000", "outside"]),
+        (
+            ['conditions.temperature=[[0, 1200], ["3 h", 1250], ["2 h", 1200]]'],
+            ["conditions.temperature", "increase strictly"],
+        ),
+    ],
+)
 def test_bad_boundary_schedule_potential_and_cross_input(tmp_path, capsys, sets, words):
     from kinsim.cli import main
 

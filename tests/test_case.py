@@ -115,8 +115,15 @@ def test_darken_case(casedir):
     assert case.conditions.temperature == 1323.15
     assert case.conditions.duration == 1_123_200.0
     g = case.grid
-    assert (g.geometry, g.length, g.nodes, g.spacing, g.ratio, g.position, g.inner_radius) == \
-        ("planar", 0.05, 200, "double-geometric", 1.05, 0.025, 0.0)
+    assert (g.geometry, g.length, g.nodes, g.spacing, g.ratio, g.position, g.inner_radius) == (
+        "planar",
+        0.05,
+        200,
+        "double-geometric",
+        1.05,
+        0.025,
+        0.0,
+    )
     ini = case.initial
     assert ini.type == "step" and ini.position == 0.025
     assert list(ini.left) == ["FE", "SI", "C"]
@@ -180,13 +187,18 @@ def test_defaults(casedir):
 
 
 def test_table_and_fixed_composition(casedir):
-    path = variant(casedir, {
-        "initial": {"type": "table", "z": [0, "10 mm", 0.05], "SI": [0.05, 0.04, 0.01],
-                    "c": [0.01, 0.02, 0.03]},
-        "boundary.left": {"type": "fixed-composition", "unit": "weight-percent",
-                          "composition": {"SI": 3.8, "C": 0.49}},
-        "output.snapshots": ["1 h", "1 d", 2_000_000 / 2],
-    })
+    path = variant(
+        casedir,
+        {
+            "initial": {"type": "table", "z": [0, "10 mm", 0.05], "SI": [0.05, 0.04, 0.01], "c": [0.01, 0.02, 0.03]},
+            "boundary.left": {
+                "type": "fixed-composition",
+                "unit": "weight-percent",
+                "composition": {"SI": 3.8, "C": 0.49},
+            },
+            "output.snapshots": ["1 h", "1 d", 2_000_000 / 2],
+        },
+    )
     case = load_case(path)
     assert case.initial.z == (0.0, 0.01, 0.05)
     assert case.initial.x[1] == pytest.approx((0.94, 0.04, 0.02))
@@ -200,8 +212,15 @@ def test_table_and_fixed_composition(casedir):
 
 
 def test_cylindrical_with_hole(casedir):
-    path = variant(casedir, {"grid.geometry": "cylindrical", "grid.inner_radius": "5 mm",
-                             "initial.position": "30 mm", "grid.position": _DELETE})
+    path = variant(
+        casedir,
+        {
+            "grid.geometry": "cylindrical",
+            "grid.inner_radius": "5 mm",
+            "initial.position": "30 mm",
+            "grid.position": _DELETE,
+        },
+    )
     case = load_case(path)
     assert case.grid.inner_radius == 0.005 and case.grid.position == 0.03
     g = case.make_grid()
@@ -228,9 +247,7 @@ def test_round_trip(casedir):
 
 
 def test_case_module_does_not_import_numba_or_pycalphad():
-    code = ("import sys, kinsim.case; "
-            "bad = [m for m in ('numba', 'pycalphad') if m in sys.modules]; "
-            "assert not bad, bad")
+    code = "import sys, kinsim.case; bad = [m for m in ('numba', 'pycalphad') if m in sys.modules]; assert not bad, bad"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -239,10 +256,18 @@ def test_case_module_does_not_import_numba_or_pycalphad():
 # ---------------------------------------------------------------------------------------
 def test_override_valid_keys(casedir):
     path = write(casedir, DARKEN)
-    case = load_case(path, ["conditions.temperature=1050 degC", "grid.nodes=101",
-                            'conditions.duration="10 d"', "initial.left.si=4.0",
-                            "output.snapshots=[3600, 7200]", "solver.method=explicit",
-                            "title=other"])
+    case = load_case(
+        path,
+        [
+            "conditions.temperature=1050 degC",
+            "grid.nodes=101",
+            'conditions.duration="10 d"',
+            "initial.left.si=4.0",
+            "output.snapshots=[3600, 7200]",
+            "solver.method=explicit",
+            "title=other",
+        ],
+    )
     assert case.conditions.temperature == pytest.approx(1323.15)
     assert case.conditions.duration == 864_000.0
     assert case.grid.nodes == 101
@@ -251,8 +276,7 @@ def test_override_valid_keys(casedir):
     assert case.solver.method == "explicit"
     assert case.title == "other"
     # a section that the file does not have
-    case = load_case(path, ["boundary.right.type=fixed-composition",
-                            "boundary.right.composition={SI=0.01, C=0.02}"])
+    case = load_case(path, ["boundary.right.type=fixed-composition", "boundary.right.composition={SI=0.01, C=0.02}"])
     assert case.boundary.right.composition["C"] == 0.02
 
 
@@ -278,48 +302,68 @@ def test_unknown_keys(casedir):
     assert "did you mean 'grid.nodes'" in msg
     assert "unknown key 'colour' in case.toml" in error_of(variant(casedir, {"colour": "red"}))
     assert "unknown key 'boundary.left.flow'" in error_of(variant(casedir, {"boundary.left.flow": 0}))
-    assert "boundary.left.flux is not used with type = 'closed'" in error_of(variant(casedir, {"boundary.left.flux": 0}))
+    assert "boundary.left.flux is not used with type = 'closed'" in error_of(
+        variant(casedir, {"boundary.left.flux": 0})
+    )
     assert "unknown key 'boundary.middle'" in error_of(variant(casedir, {"boundary.middle": {"type": "closed"}}))
     assert "unknown key 'initial.MN'" in error_of(variant(casedir, {"initial.MN": [1, 2]}))
 
 
-@pytest.mark.parametrize("changes, key", [
-    ({"grid.length": "50 mx"}, "grid.length"),
-    ({"conditions.duration": "13 dd"}, "conditions.duration"),
-    ({"conditions.temperature": "1050 F"}, "conditions.temperature"),
-    ({"solver.initial_step": "1 parsec"}, "solver.initial_step"),
-])
+@pytest.mark.parametrize(
+    "changes, key",
+    [
+        ({"grid.length": "50 mx"}, "grid.length"),
+        ({"conditions.duration": "13 dd"}, "conditions.duration"),
+        ({"conditions.temperature": "1050 F"}, "conditions.temperature"),
+        ({"solver.initial_step": "1 parsec"}, "solver.initial_step"),
+    ],
+)
 def test_wrong_unit(casedir, changes, key):
     msg = error_of(variant(casedir, changes))
     assert "unknown unit" in msg and key in msg
 
 
-@pytest.mark.parametrize("changes, needles", [
-    ({"grid.nodes": "200"}, ["grid.nodes must be an integer", "'200'"]),
-    ({"grid.nodes": 200.5}, ["grid.nodes must be an integer"]),
-    ({"grid.ratio": "big"}, ["grid.ratio must be a number"]),
-    ({"mobility.molar_volume": "7e-6 m3"}, ["mobility.molar_volume must be a number"]),
-    ({"thermo.phase": 1}, ["thermo.phase must be a string"]),
-    ({"thermo.components": "FE,SI,C"}, ["thermo.components must be an array"]),
-    ({"initial.left": 3.8}, ["initial.left must be a table"]),
-    ({"initial.left": {"SI": "3.8", "C": 0.49}}, ["initial.left.SI must be a number"]),
-    ({"grid": 5}, ["'grid' must be a table"]),
-    ({"solver.max_steps": True}, ["solver.max_steps must be an integer"]),
-    ({"output.snapshots": "many"}, ["output.snapshots must be a count"]),
-    ({"grid.spacing": "chebyshev"}, ["grid.spacing = 'chebyshev'", "double-geometric"]),
-    ({"initial.type": "gaussian"}, ["initial.type = 'gaussian'"]),
-    ({"initial.unit": "ppm"}, ["initial.unit = 'ppm'", "weight-percent"]),
-    ({"mobility.missing": "zero"}, ["mobility.missing = 'zero'"]),
-])
+@pytest.mark.parametrize(
+    "changes, needles",
+    [
+        ({"grid.nodes": "200"}, ["grid.nodes must be an integer", "'200'"]),
+        ({"grid.nodes": 200.5}, ["grid.nodes must be an integer"]),
+        ({"grid.ratio": "big"}, ["grid.ratio must be a number"]),
+        ({"mobility.molar_volume": "7e-6 m3"}, ["mobility.molar_volume must be a number"]),
+        ({"thermo.phase": 1}, ["thermo.phase must be a string"]),
+        ({"thermo.components": "FE,SI,C"}, ["thermo.components must be an array"]),
+        ({"initial.left": 3.8}, ["initial.left must be a table"]),
+        ({"initial.left": {"SI": "3.8", "C": 0.49}}, ["initial.left.SI must be a number"]),
+        ({"grid": 5}, ["'grid' must be a table"]),
+        ({"solver.max_steps": True}, ["solver.max_steps must be an integer"]),
+        ({"output.snapshots": "many"}, ["output.snapshots must be a count"]),
+        ({"grid.spacing": "chebyshev"}, ["grid.spacing = 'chebyshev'", "double-geometric"]),
+        ({"initial.type": "gaussian"}, ["initial.type = 'gaussian'"]),
+        ({"initial.unit": "ppm"}, ["initial.unit = 'ppm'", "weight-percent"]),
+        ({"mobility.missing": "zero"}, ["mobility.missing = 'zero'"]),
+    ],
+)
 def test_wrong_types_and_choices(casedir, changes, needles):
     msg = error_of(variant(casedir, changes))
     for n in needles:
         assert n in msg, msg
 
 
-@pytest.mark.parametrize("key", ["thermo.database", "thermo.phase", "thermo.components",
-                                 "conditions.temperature", "conditions.duration", "grid.length",
-                                 "grid.nodes", "initial.type", "initial.position", "initial.left"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "thermo.database",
+        "thermo.phase",
+        "thermo.components",
+        "conditions.temperature",
+        "conditions.duration",
+        "grid.length",
+        "grid.nodes",
+        "initial.type",
+        "initial.position",
+        "initial.left",
+    ],
+)
 def test_missing_required_key(casedir, key):
     assert f"missing key '{key}'" in error_of(variant(casedir, {key: _DELETE}))
 
@@ -333,19 +377,31 @@ def test_missing_database(casedir):
     assert "thermo.database" in msg and "nope.tdb" in msg and "not found" in msg
 
 
-@pytest.mark.parametrize("changes, needles", [
-    ({"initial.unit": "mole-fraction", "initial.left": {"SI": 1.2, "C": 0.01}},
-     ["initial.left", "SI = 1.2", "outside (0, 1)"]),
-    ({"initial.unit": "mole-fraction", "initial.left": {"SI": 0.0, "C": 0.01}},
-     ["initial.left", "SI = 0", "outside (0, 1)"]),
-    ({"initial.unit": "mole-fraction", "initial.left": {"SI": 0.07, "C": 0.02},
-      "initial.right": {"SI": 0.6, "C": 0.5}},
-     ["initial.right", "SI = 0.6, C = 0.5", "sum to 1.1"]),
-    ({"initial.left": {"SI": 60.0, "C": 45.0}}, ["initial.left", "sum to 105", "FE"]),
-    ({"initial.left": {"SI": -1.0, "C": 0.5}}, ["initial.left", "SI = -1 wt%"]),
-    ({"initial.left": {"SI": 3.8}}, ["initial.left", "missing C"]),
-    ({"mobility.scale": {"C": 0.0}}, ["mobility.scale.C", "positive"]),
-])
+@pytest.mark.parametrize(
+    "changes, needles",
+    [
+        (
+            {"initial.unit": "mole-fraction", "initial.left": {"SI": 1.2, "C": 0.01}},
+            ["initial.left", "SI = 1.2", "outside (0, 1)"],
+        ),
+        (
+            {"initial.unit": "mole-fraction", "initial.left": {"SI": 0.0, "C": 0.01}},
+            ["initial.left", "SI = 0", "outside (0, 1)"],
+        ),
+        (
+            {
+                "initial.unit": "mole-fraction",
+                "initial.left": {"SI": 0.07, "C": 0.02},
+                "initial.right": {"SI": 0.6, "C": 0.5},
+            },
+            ["initial.right", "SI = 0.6, C = 0.5", "sum to 1.1"],
+        ),
+        ({"initial.left": {"SI": 60.0, "C": 45.0}}, ["initial.left", "sum to 105", "FE"]),
+        ({"initial.left": {"SI": -1.0, "C": 0.5}}, ["initial.left", "SI = -1 wt%"]),
+        ({"initial.left": {"SI": 3.8}}, ["initial.left", "missing C"]),
+        ({"mobility.scale": {"C": 0.0}}, ["mobility.scale.C", "positive"]),
+    ],
+)
 def test_composition_out_of_range(casedir, changes, needles):
     msg = error_of(variant(casedir, changes))
     for n in needles:
@@ -357,8 +413,9 @@ def test_unknown_component(casedir):
     assert "initial.left" in msg and "unknown component 'MN'" in msg
     msg = error_of(variant(casedir, {"initial.left": {"FE": 95.0, "SI": 3.8, "C": 0.49}}))
     assert "initial.left" in msg and "FE is the dependent component" in msg
-    msg = error_of(variant(casedir, {"boundary.right": {
-        "type": "fixed-composition", "composition": {"SI": 0.01, "CR": 0.01}}}))
+    msg = error_of(
+        variant(casedir, {"boundary.right": {"type": "fixed-composition", "composition": {"SI": 0.01, "CR": 0.01}}})
+    )
     assert "boundary.right.composition" in msg and "unknown component 'CR'" in msg
     msg = error_of(variant(casedir, {"mobility.scale": {"NI": 2.0}}))
     assert "mobility.scale" in msg and "'NI'" in msg
@@ -373,19 +430,22 @@ def test_entries_not_used_by_type(casedir):
     assert "missing key 'boundary.left.composition'" in msg
 
 
-@pytest.mark.parametrize("changes, key", [
-    ({"grid.nodes": 2}, "grid.nodes"),
-    ({"grid.length": "-5 mm"}, "grid.length"),
-    ({"grid.length": 0}, "grid.length"),
-    ({"grid.ratio": -1.05}, "grid.ratio"),
-    ({"grid.position": "60 mm"}, "grid.position"),
-    ({"initial.position": "50 mm"}, "initial.position"),
-    ({"initial.position": "-1 mm", "grid.position": "10 mm"}, "initial.position"),
-    ({"grid.inner_radius": "-1 mm", "grid.geometry": "spherical"}, "grid.inner_radius"),
-    ({"grid.inner_radius": "1 mm"}, "grid.inner_radius"),
-    ({"grid.ratio": 3.0, "grid.spacing": "geometric", "grid.nodes": 1000}, "grid.ratio"),
-    ({"grid.geometry": "toroidal"}, "grid.geometry"),
-])
+@pytest.mark.parametrize(
+    "changes, key",
+    [
+        ({"grid.nodes": 2}, "grid.nodes"),
+        ({"grid.length": "-5 mm"}, "grid.length"),
+        ({"grid.length": 0}, "grid.length"),
+        ({"grid.ratio": -1.05}, "grid.ratio"),
+        ({"grid.position": "60 mm"}, "grid.position"),
+        ({"initial.position": "50 mm"}, "initial.position"),
+        ({"initial.position": "-1 mm", "grid.position": "10 mm"}, "initial.position"),
+        ({"grid.inner_radius": "-1 mm", "grid.geometry": "spherical"}, "grid.inner_radius"),
+        ({"grid.inner_radius": "1 mm"}, "grid.inner_radius"),
+        ({"grid.ratio": 3.0, "grid.spacing": "geometric", "grid.nodes": 1000}, "grid.ratio"),
+        ({"grid.geometry": "toroidal"}, "grid.geometry"),
+    ],
+)
 def test_impossible_grid(casedir, changes, key):
     assert key in error_of(variant(casedir, changes))
 
@@ -396,30 +456,38 @@ def test_non_positive_duration(casedir, value):
     assert "conditions.duration" in msg and "positive" in msg
 
 
-@pytest.mark.parametrize("snaps, needle", [
-    (["2 d", "1 d"], "must increase strictly"),
-    ([3600, 3600], "must increase strictly"),
-    (["14 d"], "outside (0, conditions.duration"),
-    ([0], "outside (0, conditions.duration"),
-    ([], "empty"),
-    (0, "at least 1"),
-])
+@pytest.mark.parametrize(
+    "snaps, needle",
+    [
+        (["2 d", "1 d"], "must increase strictly"),
+        ([3600, 3600], "must increase strictly"),
+        (["14 d"], "outside (0, conditions.duration"),
+        ([0], "outside (0, conditions.duration"),
+        ([], "empty"),
+        (0, "at least 1"),
+    ],
+)
 def test_bad_snapshots(casedir, snaps, needle):
     msg = error_of(variant(casedir, {"output.snapshots": snaps}))
     assert "output.snapshots" in msg and needle in msg
 
 
-@pytest.mark.parametrize("changes, needle", [
-    ({"initial": {"type": "table", "z": [0, 0.03], "SI": [0.1, 0.1], "C": [0.01, 0.01]}},
-     "must cover the domain"),
-    ({"initial": {"type": "table", "z": [0, 0.03, 0.03, 0.05], "SI": [0.1] * 4, "C": [0.01] * 4}},
-     "must increase strictly"),
-    ({"initial": {"type": "table", "z": [0, 0.05], "SI": [0.1, 0.1]}}, "missing the column(s) C"),
-    ({"initial": {"type": "table", "z": [0, 0.05], "SI": [0.1], "C": [0.01, 0.01]}},
-     "initial.SI must be an array of 2"),
-    ({"initial": {"type": "table", "z": [0, 0.05], "SI": [0.1, 0.95], "C": [0.01, 0.1]}},
-     "table row 1"),
-])
+@pytest.mark.parametrize(
+    "changes, needle",
+    [
+        ({"initial": {"type": "table", "z": [0, 0.03], "SI": [0.1, 0.1], "C": [0.01, 0.01]}}, "must cover the domain"),
+        (
+            {"initial": {"type": "table", "z": [0, 0.03, 0.03, 0.05], "SI": [0.1] * 4, "C": [0.01] * 4}},
+            "must increase strictly",
+        ),
+        ({"initial": {"type": "table", "z": [0, 0.05], "SI": [0.1, 0.1]}}, "missing the column(s) C"),
+        (
+            {"initial": {"type": "table", "z": [0, 0.05], "SI": [0.1], "C": [0.01, 0.01]}},
+            "initial.SI must be an array of 2",
+        ),
+        ({"initial": {"type": "table", "z": [0, 0.05], "SI": [0.1, 0.95], "C": [0.01, 0.1]}}, "table row 1"),
+    ],
+)
 def test_bad_table(casedir, changes, needle):
     assert needle in error_of(variant(casedir, changes))
 
@@ -437,7 +505,7 @@ def test_components_validation(casedir):
 
 
 def test_toml_syntax_error(casedir):
-    path = write(casedir, DARKEN.replace('phase = "FCC_A1"', 'phase = FCC_A1'), "broken.toml")
+    path = write(casedir, DARKEN.replace('phase = "FCC_A1"', "phase = FCC_A1"), "broken.toml")
     msg = error_of(path)
     assert "broken.toml" in msg and "TOML syntax error" in msg
     assert "line 4" in msg and "column" in msg

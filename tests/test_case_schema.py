@@ -11,8 +11,8 @@ import tomllib
 
 import pytest
 import tomli_w
-
 from conftest import REPO
+
 from kinsim.case import SCHEMA, apply_override, load_case, parse_case, reference_markdown
 from kinsim.case.schema import REQUIRED, Key, Table
 from kinsim.case.section import Section
@@ -66,39 +66,98 @@ def _corpus() -> list[dict]:
             out.append(_with(base, boundary={side: cond, other: {"type": "closed"}}))
             out.append(_with(base, boundary={side: {"stages": [{**cond, "until": "1 h"}, {"type": "closed"}]}}))
     out.append(_with(base, initial={"type": "table", "unit": "mole-fraction", "z": [0, "1 mm"], "B": [0.2, 0.6]}))
-    out.append(_with(base, initial={"type": "uniform", "composition": {"B": 0.3}},
-                     grid={"geometry": "cylindrical", "length": "1 mm", "nodes": 20, "spacing": "double-geometric",
-                           "ratio": 1.1, "position": "0.7 mm", "inner_radius": "0.1 mm"},
-                     mobility={"missing": "solvent", "scale": {"B": 2.0}, "molar_volume": 7e-6},
-                     solver={"method": "explicit", "rtol": 1e-3, "atol": 1e-6, "max_steps": 10,
-                             "initial_step": "1 s"},
-                     output={"file": "elsewhere.h5", "snapshots": ["1 h", "2 h"]},
-                     onsager={"form": "relative", "matrix": [[0, 0.1], [0.1, 0]]}))
-    out.append(_with(base, initial={"type": "uniform", "composition": {"B": 0.5},
-                                    "perturbation": {"type": "random", "amplitude": {"B": 0.01}, "seed": 3}},
-                     boundary={"left": {"type": "periodic"}, "right": {"type": "periodic"}},
-                     gradient={"kappa": 1e-14}))
-    out.append(_with(base, initial={**base["initial"],
-                                    "perturbation": {"type": "cosine", "amplitude": {"B": 0.01},
-                                                     "wavelengths": ["0.1 mm", "0.25 mm"]}}))
-    out.append(_with(base, potential=[
-        {"species": "B", "kind": "stress", "volume": 4e-6, "z": [0, "1 mm"], "value": [1e8, -1e8],
-         "time": [[0, 0.0], ["1 h", 1.0]]},
-        {"species": "B", "kind": "electric", "charge": 1.0, "expression": "0.01 * z / 1e-3"},
-        {"species": "A", "kind": "pressure", "volume": 7e-6, "expression": "1e8"},
-        {"species": "B", "kind": "energy", "z": [0, "1 mm"], "value": [0, 100]},
-    ]))
+    out.append(
+        _with(
+            base,
+            initial={"type": "uniform", "composition": {"B": 0.3}},
+            grid={
+                "geometry": "cylindrical",
+                "length": "1 mm",
+                "nodes": 20,
+                "spacing": "double-geometric",
+                "ratio": 1.1,
+                "position": "0.7 mm",
+                "inner_radius": "0.1 mm",
+            },
+            mobility={"missing": "solvent", "scale": {"B": 2.0}, "molar_volume": 7e-6},
+            solver={"method": "explicit", "rtol": 1e-3, "atol": 1e-6, "max_steps": 10, "initial_step": "1 s"},
+            output={"file": "elsewhere.h5", "snapshots": ["1 h", "2 h"]},
+            onsager={"form": "relative", "matrix": [[0, 0.1], [0.1, 0]]},
+        )
+    )
+    out.append(
+        _with(
+            base,
+            initial={
+                "type": "uniform",
+                "composition": {"B": 0.5},
+                "perturbation": {"type": "random", "amplitude": {"B": 0.01}, "seed": 3},
+            },
+            boundary={"left": {"type": "periodic"}, "right": {"type": "periodic"}},
+            gradient={"kappa": 1e-14},
+        )
+    )
+    out.append(
+        _with(
+            base,
+            initial={
+                **base["initial"],
+                "perturbation": {"type": "cosine", "amplitude": {"B": 0.01}, "wavelengths": ["0.1 mm", "0.25 mm"]},
+            },
+        )
+    )
+    out.append(
+        _with(
+            base,
+            potential=[
+                {
+                    "species": "B",
+                    "kind": "stress",
+                    "volume": 4e-6,
+                    "z": [0, "1 mm"],
+                    "value": [1e8, -1e8],
+                    "time": [[0, 0.0], ["1 h", 1.0]],
+                },
+                {"species": "B", "kind": "electric", "charge": 1.0, "expression": "0.01 * z / 1e-3"},
+                {"species": "A", "kind": "pressure", "volume": 7e-6, "expression": "1e8"},
+                {"species": "B", "kind": "energy", "z": [0, "1 mm"], "value": [0, 100]},
+            ],
+        )
+    )
     thermo = {k: v for k, v in base["thermo"].items() if k != "phase"}
-    out.append(_with(base, thermo={**thermo, "phases": ["FCC_A1", "BCC_A2", "SIGMA"]},
-                     homogenization={"averaging": "labyrinth", "matrix": "FCC_A1", "exponent": 2,
-                                     "excluded": ["SIGMA"], "ideal_term": 0.01, "face_mean": "arithmetic"}))
+    out.append(
+        _with(
+            base,
+            thermo={**thermo, "phases": ["FCC_A1", "BCC_A2", "SIGMA"]},
+            homogenization={
+                "averaging": "labyrinth",
+                "matrix": "FCC_A1",
+                "exponent": 2,
+                "excluded": ["SIGMA"],
+                "ideal_term": 0.01,
+                "face_mean": "arithmetic",
+            },
+        )
+    )
     regions = {k: v for k, v in base.items() if k not in ("initial", "grid")}
-    regions.update(thermo={"database": str(REPO / "tests" / "databases" / "two-phase-ab.tdb"),
-                           "components": ["A", "B"]}, grid={"geometry": "planar"},
-                   region=[{"phase": "ALPHA", "width": "0.5 mm", "nodes": 10, "spacing": "geometric", "ratio": 1.1,
-                            "interface": "para-equilibrium", "unit": "mole-fraction", "z": [0, "0.5 mm"],
-                            "B": [0.05, 0.1]},
-                           {"phase": "BETA", "width": "0.5 mm", "nodes": 10, "composition": {"B": 0.65}}])
+    regions.update(
+        thermo={"database": str(REPO / "tests" / "databases" / "two-phase-ab.tdb"), "components": ["A", "B"]},
+        grid={"geometry": "planar"},
+        region=[
+            {
+                "phase": "ALPHA",
+                "width": "0.5 mm",
+                "nodes": 10,
+                "spacing": "geometric",
+                "ratio": 1.1,
+                "interface": "para-equilibrium",
+                "unit": "mole-fraction",
+                "z": [0, "0.5 mm"],
+                "B": [0.05, 0.1],
+            },
+            {"phase": "BETA", "width": "0.5 mm", "nodes": 10, "composition": {"B": 0.65}},
+        ],
+    )
     out.append(regions)
     return out
 
@@ -216,4 +275,5 @@ def test_docs_case_keys_is_current():
     assert DOC.is_file(), f"{DOC} is missing; generate it with: kinsim case-keys > docs/case-keys.md"
     assert DOC.read_text(encoding="utf-8") == reference_markdown(), (
         "docs/case-keys.md is not the current reference of the case keys; regenerate it with: "
-        "kinsim case-keys > docs/case-keys.md")
+        "kinsim case-keys > docs/case-keys.md"
+    )

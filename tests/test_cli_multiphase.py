@@ -7,8 +7,8 @@ import json
 
 import numpy as np
 import pytest
-
 from conftest import CASES_DB, TESTS_DB, one_error_line
+
 from kinsim.cli import main
 from kinsim.phaseset import load_phases
 
@@ -58,8 +58,22 @@ def test_text_output(capsys):
 
 
 def test_composition_sets_are_named(capsys):
-    code, out, err = run(capsys, ["thermo", str(TESTS_DB / "miscibility-ab.tdb"), "--phases", "ALPHA",
-                                  "--components", "A,B", "--T", "1000", "--x", "B=0.4", "--json"])
+    code, out, err = run(
+        capsys,
+        [
+            "thermo",
+            str(TESTS_DB / "miscibility-ab.tdb"),
+            "--phases",
+            "ALPHA",
+            "--components",
+            "A,B",
+            "--T",
+            "1000",
+            "--x",
+            "B=0.4",
+            "--json",
+        ],
+    )
     assert code == 0, err
     assert [p["name"] for p in json.loads(out)["phases"]] == ["ALPHA", "ALPHA#2"]
 
@@ -86,8 +100,21 @@ def test_batch(tmp_path, capsys):
 
 BAD = [
     (BASE[:3] + ["FCC_A1,NOSUCH"] + BASE[4:] + ["--x", "CR=0.3,NI=0.1"], ["NOSUCH"]),
-    (["thermo", str(CASES_DB / "fe-mn-si-c.tdb"), "--phases", "FCC_A1,GRAPHITE_A9", "--components", "FE,SI",
-      "--T", "1200", "--x", "SI=0.05"], ["GRAPHITE_A9", "holds none of the components FE, SI"]),
+    (
+        [
+            "thermo",
+            str(CASES_DB / "fe-mn-si-c.tdb"),
+            "--phases",
+            "FCC_A1,GRAPHITE_A9",
+            "--components",
+            "FE,SI",
+            "--T",
+            "1200",
+            "--x",
+            "SI=0.05",
+        ],
+        ["GRAPHITE_A9", "holds none of the components FE, SI"],
+    ),
     (BASE + ["--x", "CR=0.7,NI=0.4"], ["sum to 1.1"]),
     (BASE + ["--x", "CR=-0.1,NI=0.1"], ["CR", "-0.1"]),
     (BASE[:-1] + ["100", "--x", "CR=0.3,NI=0.1"], ["100", "273"]),
@@ -106,8 +133,33 @@ def test_bad_input_one_clear_line(capsys, argv, words):
 
 def test_single_phase_output_unchanged(capsys):
     """--phase keeps today's output (the single-phase keys)."""
-    code, out, err = run(capsys, ["thermo", FECRNI, "--phase", "FCC_A1", "--components", "FE,CR,NI", "--T",
-                                  "1373.15", "--x", "CR=0.1,NI=0.1", "--json"])
+    code, out, err = run(
+        capsys,
+        [
+            "thermo",
+            FECRNI,
+            "--phase",
+            "FCC_A1",
+            "--components",
+            "FE,CR,NI",
+            "--T",
+            "1373.15",
+            "--x",
+            "CR=0.1,NI=0.1",
+            "--json",
+        ],
+    )
     assert code == 0, err
-    assert set(json.loads(out)) == {"database", "phase", "components", "T", "X", "site_fractions", "GM", "MU",
-                                    "partial_dmu_dx", "dmu_dx", "status"}
+    assert set(json.loads(out)) == {
+        "database",
+        "phase",
+        "components",
+        "T",
+        "X",
+        "site_fractions",
+        "GM",
+        "MU",
+        "partial_dmu_dx",
+        "dmu_dx",
+        "status",
+    }

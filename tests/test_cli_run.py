@@ -4,8 +4,8 @@ line, exit status 2, and no result file claiming success."""
 from __future__ import annotations
 
 import pytest
-
 from conftest import REPO, one_error_line
+
 from kinsim.cli import main
 from kinsim.storage import read_result
 
@@ -38,17 +38,20 @@ def _case(tmp_path, old, new, name="c.toml"):
 
 
 BAD = [
-    ('nodes = 200', 'nodes = 200\nnodez = 3', "grid.nodez"),
+    ("nodes = 200", "nodes = 200\nnodez = 3", "grid.nodez"),
     ('length = "1 mm"', 'length = "1 mx"', "grid.length"),
-    ('left = { B = 0.2 }', 'left = { B = 1.2 }', "initial.left"),
-    ('left = { B = 0.2 }', 'left = { C = 0.2 }', "C"),
+    ("left = { B = 0.2 }", "left = { B = 1.2 }", "initial.left"),
+    ("left = { B = 0.2 }", "left = { C = 0.2 }", "C"),
     ('database = "', 'database = "/nonexistent/', "not found"),
-    ('nodes = 200', 'nodes = 1', "grid.nodes"),
+    ("nodes = 200", "nodes = 1", "grid.nodes"),
     ('duration = "10 h"', 'duration = "-10 h"', "conditions.duration"),
-    ('[boundary.right]\ntype = "closed"', '[boundary.right]\ntype = "fixed-composition"\ncomposition = { Q = 0.5 }',
-     "Q"),
+    (
+        '[boundary.right]\ntype = "closed"',
+        '[boundary.right]\ntype = "fixed-composition"\ncomposition = { Q = 0.5 }',
+        "Q",
+    ),
     ('phase = "FCC_A1"', 'phase = "BCC_A2"', "BCC_A2"),
-    ('temperature = 1000', 'temperature = 100', "outside the range"),
+    ("temperature = 1000", "temperature = 100", "outside the range"),
 ]
 
 

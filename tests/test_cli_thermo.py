@@ -12,8 +12,8 @@ import sys
 
 import numpy as np
 import pytest
-
 from conftest import CASES_DB, TESTS_DB, one_error_line
+
 from kinsim.cli import main
 from kinsim.phase import load_phase
 
@@ -75,12 +75,17 @@ def test_batch(tmp_path, capsys):
     np.testing.assert_allclose(d["dmu_dx"], res.dmu_dx, rtol=1e-12)
 
 
-MALFORMED = "ELEMENT NI FCC_A1 58.69 0 0 !\nPHASE FCC_A1 % 2 1 1 !\nCONSTITUENT FCC_A1 :NI:VA !!!\nPARAMETER G(FCC_A1 298.15 +1; 6000 N !\n"
+MALFORMED = (
+    "ELEMENT NI FCC_A1 58.69 0 0 !\nPHASE FCC_A1 % 2 1 1 !\n"
+    "CONSTITUENT FCC_A1 :NI:VA !!!\nPARAMETER G(FCC_A1 298.15 +1; 6000 N !\n"
+)
 
 BAD = [
     # argv tail, words the message must contain
-    (["thermo", "nope.tdb", "--phase", "FCC_A1", "--components", "NI,CR", "--T", "1000", "--x", "CR=0.1"],
-     ["not found", "nope.tdb"]),
+    (
+        ["thermo", "nope.tdb", "--phase", "FCC_A1", "--components", "NI,CR", "--T", "1000", "--x", "CR=0.1"],
+        ["not found", "nope.tdb"],
+    ),
     (BASE[:3] + ["FCC_XX"] + BASE[4:] + ["--x", "CR=0.21,AL=0.058"], ["FCC_XX", "not in"]),
     (BASE[:5] + ["NI,CR,ZR"] + BASE[6:] + ["--x", "CR=0.21,ZR=0.058"], ["ZR", "not an element"]),
     (BASE + ["--x", "CR=0.21,AL=1.2"], ["AL", "outside (0, 1)"]),
@@ -92,8 +97,21 @@ BAD = [
     (BASE[:7] + ["150"] + ["--x", "CR=0.21,AL=0.058"], ["150", "outside the range"]),
     (BASE[:7] + ["20000"] + ["--x", "CR=0.21,AL=0.058"], ["20000", "outside the range"]),
     (BASE, ["--x"]),
-    (["thermo", str(TESTS_DB / "fe-cr-ni.tdb"), "--phase", "SIGMA", "--components", "CR,NI", "--T", "1000",
-      "--x", "NI=0.1"], ["SIGMA", "cannot be represented"]),
+    (
+        [
+            "thermo",
+            str(TESTS_DB / "fe-cr-ni.tdb"),
+            "--phase",
+            "SIGMA",
+            "--components",
+            "CR,NI",
+            "--T",
+            "1000",
+            "--x",
+            "NI=0.1",
+        ],
+        ["SIGMA", "cannot be represented"],
+    ),
 ]
 
 
@@ -110,8 +128,21 @@ def test_bad_input_one_clear_line(capsys, argv, words):
 
 
 def test_component_the_phase_cannot_hold(tmp_path, capsys):
-    code, out, err = run(capsys, ["thermo", str(CASES_DB / "fe-mn-si-c.tdb"), "--phase", "GRAPHITE_A9",
-                                  "--components", "C,FE", "--T", "1000", "--x", "FE=0.1"])
+    code, out, err = run(
+        capsys,
+        [
+            "thermo",
+            str(CASES_DB / "fe-mn-si-c.tdb"),
+            "--phase",
+            "GRAPHITE_A9",
+            "--components",
+            "C,FE",
+            "--T",
+            "1000",
+            "--x",
+            "FE=0.1",
+        ],
+    )
     assert code == 2
     assert "cannot hold component FE" in err and "Traceback" not in err
 
@@ -119,14 +150,16 @@ def test_component_the_phase_cannot_hold(tmp_path, capsys):
 def test_malformed_and_unreadable_tdb(tmp_path, capsys):
     bad = tmp_path / "bad.tdb"
     bad.write_text(MALFORMED)
-    code, out, err = run(capsys, ["thermo", str(bad), "--phase", "FCC_A1", "--components", "NI,CR",
-                                  "--T", "1000", "--x", "CR=0.1"])
+    code, out, err = run(
+        capsys, ["thermo", str(bad), "--phase", "FCC_A1", "--components", "NI,CR", "--T", "1000", "--x", "CR=0.1"]
+    )
     assert code == 2 and "bad.tdb" in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
     d = tmp_path / "dir.tdb"
     d.mkdir()
-    code, out, err = run(capsys, ["thermo", str(d), "--phase", "FCC_A1", "--components", "NI,CR",
-                                  "--T", "1000", "--x", "CR=0.1"])
+    code, out, err = run(
+        capsys, ["thermo", str(d), "--phase", "FCC_A1", "--components", "NI,CR", "--T", "1000", "--x", "CR=0.1"]
+    )
     assert code == 2 and "dir.tdb" in err
 
 
@@ -134,19 +167,29 @@ def test_point_that_does_not_converge(tmp_path, capsys):
     """A Gibbs energy that overflows to infinity at the requested T: the kernel reports
     a status code, the command names the phase, composition and temperature."""
     db = tmp_path / "inf.tdb"
-    db.write_text((TESTS_DB / "regular-ab.tdb").read_text().replace(
-        "PARAMETER G(LIQUID,A,B;1) 298.15 +3000; 3000 N !",
-        "PARAMETER G(LIQUID,A,B;1) 298.15 +1E300*EXP(T); 3000 N !"))
-    code, out, err = run(capsys, ["thermo", str(db), "--phase", "LIQUID", "--components", "A,B",
-                                  "--T", "1000", "--x", "B=0.3"])
+    db.write_text(
+        (TESTS_DB / "regular-ab.tdb")
+        .read_text()
+        .replace(
+            "PARAMETER G(LIQUID,A,B;1) 298.15 +3000; 3000 N !",
+            "PARAMETER G(LIQUID,A,B;1) 298.15 +1E300*EXP(T); 3000 N !",
+        )
+    )
+    code, out, err = run(
+        capsys, ["thermo", str(db), "--phase", "LIQUID", "--components", "A,B", "--T", "1000", "--x", "B=0.3"]
+    )
     assert code == 2
     assert "LIQUID" in err and "B=0.3" in err and "T=1000" in err and "Traceback" not in err
 
 
 def test_console_script_in_a_new_process():
     """The installed entry point; a second process loads kernels from numba's disk cache."""
-    p = subprocess.run([sys.executable, "-m", "kinsim.cli"] + BASE + ["--x", "CR=0.21,AL=0.058", "--json"],
-                       capture_output=True, text=True, timeout=300)
+    p = subprocess.run(
+        [sys.executable, "-m", "kinsim.cli"] + BASE + ["--x", "CR=0.21,AL=0.058", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)["components"] == ["NI", "CR", "AL"]
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import REPO
+
 from kinsim.case import load_case
 from kinsim.simulation import Simulation
 from kinsim.storage import read_result

@@ -36,6 +36,7 @@
     ``MQ(FCC_A1&CR,CR:*)`` (wildcard on a VA-only sublattice) compare equal
     to the full form ``...:VA;0``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -211,10 +212,7 @@ def test_database_parses_with_expected_content(case):
     assert set(db.elements) == set(case.elements)
     assert set(db.phases) == set(case.phases)
     for phase in case.mobility_phases:
-        mob = [
-            p for p in db._parameters.all()
-            if p["phase_name"] == phase and p["parameter_type"] in ("MQ", "MF")
-        ]
+        mob = [p for p in db._parameters.all() if p["phase_name"] == phase and p["parameter_type"] in ("MQ", "MF")]
         assert mob, f"no mobility parameters for {phase} in {case.ours.name}"
     # every parameter must refer only to the database's own species
     for p in db._parameters.all():
@@ -232,25 +230,20 @@ def test_database_parses_with_expected_content(case):
 GM_PARAMS = [(c, ph) for c in REFERENCED for ph in c.phases]
 
 
-@pytest.mark.parametrize(
-    "case,phase", GM_PARAMS, ids=[f"{c.name}-{ph}" for c, ph in GM_PARAMS]
-)
+@pytest.mark.parametrize("case,phase", GM_PARAMS, ids=[f"{c.name}-{ph}" for c, ph in GM_PARAMS])
 def test_gibbs_energy_matches_reference(case, phase):
     ref = _reference(case)
     ours = _load(case.ours)
     comps = case.phases[phase]
     ref_phase = case.reference_phase_names.get(phase, phase)
-    ref_res = calculate(ref, comps, ref_phase, T=TEMPERATURES, P=PRESSURE, pdens=PDENS,
-                        output="GM")
+    ref_res = calculate(ref, comps, ref_phase, T=TEMPERATURES, P=PRESSURE, pdens=PDENS, output="GM")
     # The sampled points are the same for every condition: take them once
     # and evaluate both databases on exactly these site fractions.
     y = ref_res.Y.values
     points = y.reshape(-1, y.shape[-1])[: y.shape[-2]]
     assert points.shape[0] > 0 and not np.isnan(points).any()
-    gm_ref = calculate(ref, comps, ref_phase, T=TEMPERATURES, P=PRESSURE, points=points,
-                       output="GM").GM.values
-    gm_ours = calculate(ours, comps, phase, T=TEMPERATURES, P=PRESSURE, points=points,
-                        output="GM").GM.values
+    gm_ref = calculate(ref, comps, ref_phase, T=TEMPERATURES, P=PRESSURE, points=points, output="GM").GM.values
+    gm_ours = calculate(ours, comps, phase, T=TEMPERATURES, P=PRESSURE, points=points, output="GM").GM.values
     assert gm_ref.shape == gm_ours.shape
     assert np.isfinite(gm_ref).all() and np.isfinite(gm_ours).all()
     rel = np.abs(gm_ours - gm_ref) / np.maximum(np.abs(gm_ref), 1.0)
@@ -273,9 +266,7 @@ def _normalised_array(db: Database, phase: str, constituent_array) -> tuple:
             names = ("*",)
         if names == ("*",):
             if len(allowed) != 1:
-                raise AssertionError(
-                    f"cannot resolve wildcard/omitted sublattice {index} of {phase}: {allowed}"
-                )
+                raise AssertionError(f"cannot resolve wildcard/omitted sublattice {index} of {phase}: {allowed}")
             names = tuple(allowed)
         out.append(names)
     if len(constituent_array) > len(sublattices):
@@ -327,9 +318,7 @@ def test_mobility_parameters_match_reference(case):
     assert not missing, f"mobility parameters missing from {case.ours.name}: {missing}"
     assert not extra, f"mobility parameters not in the reference: {extra}"
     for key, ref_values in ref_table.items():
-        np.testing.assert_allclose(
-            our_table[key], ref_values, rtol=MOB_RTOL, atol=1e-9, err_msg=str(key)
-        )
+        np.testing.assert_allclose(our_table[key], ref_values, rtol=MOB_RTOL, atol=1e-9, err_msg=str(key))
 
 
 # ---------------------------------------------------------------------------
@@ -361,18 +350,21 @@ THERMO_POINTS = [
 
 
 @pytest.mark.parametrize(
-    "db,phase,comps,T,x", THERMO_POINTS,
+    "db,phase,comps,T,x",
+    THERMO_POINTS,
     ids=[f"{p[0].stem}-{p[1]}-{p[4]}" for p in THERMO_POINTS],
 )
 def test_kinsim_thermo_matches_pycalphad(capsys, db, phase, comps, T, x):
     import json
 
     from conftest import pycalphad_point
+
     from kinsim.cli import main
 
     xs = ",".join(f"{c}={v}" for c, v in zip(comps[1:], x))
-    code = main(["thermo", str(db), "--phase", phase, "--components", ",".join(comps),
-                 "--T", str(T), "--x", xs, "--json"])
+    code = main(
+        ["thermo", str(db), "--phase", phase, "--components", ",".join(comps), "--T", str(T), "--x", xs, "--json"]
+    )
     out, err = capsys.readouterr()
     assert code == 0, err
     res = json.loads(out)
@@ -384,13 +376,17 @@ def test_kinsim_thermo_matches_pycalphad(capsys, db, phase, comps, T, x):
     assert np.max(np.abs(dmu - fd)) <= 1e-4 * np.max(np.abs(fd)), (dmu, fd)
 
 
-@pytest.mark.parametrize("db,phase,comps", [
-    (FE_CR, "BCC_A2", ["FE", "CR"]),
-    (FE_C, "FCC_A1", ["FE", "C"]),
-    (FE_CR_NI, "FCC_A1", ["FE", "CR", "NI"]),
-    (FE_CR_NI, "BCC_A2", ["FE", "CR", "NI"]),
-    (REGULAR_GAP, "ALPHA", ["A", "B"]),
-], ids=["fe-cr-BCC", "fe-c-FCC", "fe-cr-ni-FCC", "fe-cr-ni-BCC", "regular-gap"])
+@pytest.mark.parametrize(
+    "db,phase,comps",
+    [
+        (FE_CR, "BCC_A2", ["FE", "CR"]),
+        (FE_C, "FCC_A1", ["FE", "C"]),
+        (FE_CR_NI, "FCC_A1", ["FE", "CR", "NI"]),
+        (FE_CR_NI, "BCC_A2", ["FE", "CR", "NI"]),
+        (REGULAR_GAP, "ALPHA", ["A", "B"]),
+    ],
+    ids=["fe-cr-BCC", "fe-c-FCC", "fe-cr-ni-FCC", "fe-cr-ni-BCC", "regular-gap"],
+)
 def test_mobilities_complete(db, phase, comps):
     """Every end-member has its mobility: the strict policy loads the phase."""
     from kinsim.phase import load_phase
@@ -400,10 +396,14 @@ def test_mobilities_complete(db, phase, comps):
     assert np.all(np.isfinite(M)) and np.all(M > 0)
 
 
-@pytest.mark.parametrize("db,phase,comps,x,T,gap", [
-    (FE_C, "BCC_A2", ["FE", "C"], [0.0004], 1073.15, "MQ(BCC_A2&FE,FE:C;0)"),
-    (FE_CR_C, "FCC_A1", ["FE", "CR", "C"], [0.05, 0.04], 1223.15, "MQ(FCC_A1&CR,CR:C;0)"),
-], ids=["fe-c-alpha-gamma-BCC", "fe-cr-c-FCC"])
+@pytest.mark.parametrize(
+    "db,phase,comps,x,T,gap",
+    [
+        (FE_C, "BCC_A2", ["FE", "C"], [0.0004], 1073.15, "MQ(BCC_A2&FE,FE:C;0)"),
+        (FE_CR_C, "FCC_A1", ["FE", "CR", "C"], [0.05, 0.04], 1223.15, "MQ(FCC_A1&CR,CR:C;0)"),
+    ],
+    ids=["fe-c-alpha-gamma-BCC", "fe-cr-c-FCC"],
+)
 def test_documented_mobility_gap(db, phase, comps, x, T, gap):
     """The one mobility end-member each header says is missing, and nothing else;
     the solvent policy fills it."""
@@ -445,8 +445,12 @@ def _wt_percent_c(x_c):
 def test_fe_cr_ni_couple_ends_are_austenite_plus_ferrite():
     """kawin's homogenization example (1373.15 K): both ends of the couple
     Fe-25.7Cr-6.5Ni | Fe-42.3Cr-27.6Ni are alpha + gamma, sigma is absent."""
-    eq = _equilibrium(FE_CR_NI, ["CR", "FE", "NI", "VA"], ["FCC_A1", "BCC_A2", "SIGMA"],
-                      {"T": 1373.15, "CR": [0.257, 0.423], "NI": [0.065, 0.276]})
+    eq = _equilibrium(
+        FE_CR_NI,
+        ["CR", "FE", "NI", "VA"],
+        ["FCC_A1", "BCC_A2", "SIGMA"],
+        {"T": 1373.15, "CR": [0.257, 0.423], "NI": [0.065, 0.276]},
+    )
     for i in range(2):  # the two ends: (0.257, 0.065) and (0.423, 0.276)
         sets = _sets(eq.isel(N=0, P=0, T=0, X_CR=i, X_NI=i), "CR")
         assert sorted(s[0] for s in sets) == ["BCC_A2", "FCC_A1"], sets
@@ -464,8 +468,7 @@ def test_fe_c_alpha_gamma_tielines():
     from kinsim.phase import load_phase
 
     temperatures = [1000.0, 1073.15, 1123.15]
-    eq = _equilibrium(FE_C, ["C", "FE", "VA"], ["FCC_A1", "BCC_A2"],
-                      {"T": temperatures, "C": 0.004})
+    eq = _equilibrium(FE_C, ["C", "FE", "VA"], ["FCC_A1", "BCC_A2"], {"T": temperatures, "C": 0.004})
     fcc = load_phase(FE_C, "FCC_A1", ["FE", "C"])
     bcc = load_phase(FE_C, "BCC_A2", ["FE", "C"])
     boundaries = {}
@@ -507,8 +510,7 @@ def test_carbon_diffusivity_in_austenite_matches_agren(T, x_c):
 
     model = load_phase(FE_C, "FCC_A1", ["FE", "C"], mobility="error")
     y_c = x_c / (1.0 - x_c)
-    agren = 4.53e-7 * (1.0 + y_c * (1.0 - y_c) * 8339.9 / T) * np.exp(
-        -(1.0 / T - 2.221e-4) * (17767.0 - 26436.0 * y_c))
+    agren = 4.53e-7 * (1.0 + y_c * (1.0 - y_c) * 8339.9 / T) * np.exp(-(1.0 / T - 2.221e-4) * (17767.0 - 26436.0 * y_c))
     D = _carbon_diffusivity(model, x_c, T, sites=1.0)
     assert abs(D / agren - 1.0) < 0.10, (D, agren)
 
@@ -521,14 +523,14 @@ def test_carbon_diffusivity_in_ferrite(T):
     from kinsim.phase import load_phase
 
     model = load_phase(FE_C, "BCC_A2", ["FE", "C"], mobility="solvent")
-    ref = 2.0e-6 * np.exp(-10115.0 / T) * np.exp(
-        0.5898 * (1.0 + 2.0 / np.pi * np.arctan(14.985 - 15309.0 / T)))
+    ref = 2.0e-6 * np.exp(-10115.0 / T) * np.exp(0.5898 * (1.0 + 2.0 / np.pi * np.arctan(14.985 - 15309.0 / T)))
     D = _carbon_diffusivity(model, 0.0004, T, sites=3.0)
     assert abs(D / ref - 1.0) < 0.25, (D, ref)
 
 
 def _spinodal(model, T, lo, hi):
     """x_CR where kinsim's dmu_dx (= G'' of the binary) changes sign, by bisection."""
+
     def g2(x):
         return model.equilibrium([[x]], T).dmu_dx[0, 0, 0]
 
@@ -560,8 +562,7 @@ def test_fe_cr_binodal_and_spinodal():
 
     def gm(x, T):
         pts = np.column_stack([x, 1.0 - np.asarray(x), np.ones(len(x))])
-        return calculate(db, ["CR", "FE", "VA"], "BCC_A2", T=T, P=PRESSURE, points=pts,
-                         output="GM").GM.values.ravel()
+        return calculate(db, ["CR", "FE", "VA"], "BCC_A2", T=T, P=PRESSURE, points=pts, output="GM").GM.values.ravel()
 
     for i, T in enumerate(temperatures):
         sets = _sets(eq.isel(N=0, P=0, T=i, X_CR=0), "CR")
@@ -576,8 +577,7 @@ def test_fe_cr_binodal_and_spinodal():
             x_s = _spinodal(bcc, T, lo, hi)
             assert x_fe_rich < x_s < x_cr_rich
             h = 1e-4
-            x = np.array([x_s - 0.01 - h, x_s - 0.01, x_s - 0.01 + h,
-                          x_s + 0.01 - h, x_s + 0.01, x_s + 0.01 + h])
+            x = np.array([x_s - 0.01 - h, x_s - 0.01, x_s - 0.01 + h, x_s + 0.01 - h, x_s + 0.01, x_s + 0.01 + h])
             g = gm(x, T)
             g2_below = (g[0] - 2 * g[1] + g[2]) / h**2
             g2_above = (g[3] - 2 * g[4] + g[5]) / h**2
@@ -604,8 +604,7 @@ def test_regular_gap_closed_forms():
     np.testing.assert_allclose(dmu, R * T / (x * (1 - x)) - 2 * omega, rtol=1e-8, atol=1e-6)
     M = model.mobilities(x[:, None], T)
     D0 = np.array([1e-5, 2e-5])
-    np.testing.assert_allclose(R * T * M, np.tile(D0 * np.exp(-150000.0 / (R * T)), (len(x), 1)),
-                               rtol=1e-10)
+    np.testing.assert_allclose(R * T * M, np.tile(D0 * np.exp(-150000.0 / (R * T)), (len(x), 1)), rtol=1e-10)
 
 
 def test_fe_cr_c_carbides_under_a_carburized_surface():
@@ -613,8 +612,9 @@ def test_fe_cr_c_carbides_under_a_carburized_surface():
     austenite coexists with M7C3 (below graphite saturation); a carbon-lean
     alloy of the same Cr content stays austenite. The carbide holds most of the
     chromium (it is richer in Cr than the alloy)."""
-    eq = _equilibrium(FE_CR_C, ["C", "CR", "FE", "VA"], list(_load(FE_CR_C).phases),
-                      {"T": 1223.15, "CR": 0.05, "C": [0.005, 0.06]})
+    eq = _equilibrium(
+        FE_CR_C, ["C", "CR", "FE", "VA"], list(_load(FE_CR_C).phases), {"T": 1223.15, "CR": 0.05, "C": [0.005, 0.06]}
+    )
     lean = _sets(eq.isel(N=0, P=0, T=0, X_CR=0, X_C=0), "CR")
     assert [s[0] for s in lean] == ["FCC_A1"], lean
     rich = _sets(eq.isel(N=0, P=0, T=0, X_CR=0, X_C=1), "CR")
@@ -627,8 +627,7 @@ def test_sigma_absent_from_fe_cr_at_the_spinodal_temperatures():
     """fe-cr.tdb leaves sigma out because, with the Andersson-Sundman sigma (the
     8:4:18 SIGMA of fe-cr-ni.tdb, same Cr-Fe bcc), sigma is not stable in binary
     Fe-Cr at 748.15 K and 773.15 K but is at 850 K (its eutectoid lies between)."""
-    eq = _equilibrium(FE_CR_NI, ["CR", "FE", "VA"], ["BCC_A2", "SIGMA"],
-                      {"T": [748.15, 773.15, 850.0], "CR": 0.47})
+    eq = _equilibrium(FE_CR_NI, ["CR", "FE", "VA"], ["BCC_A2", "SIGMA"], {"T": [748.15, 773.15, 850.0], "CR": 0.47})
     phases = [{s[0] for s in _sets(eq.isel(N=0, P=0, T=i, X_CR=0), "CR")} for i in range(3)]
     assert phases[0] == {"BCC_A2"} and phases[1] == {"BCC_A2"}, phases
     assert "SIGMA" in phases[2], phases

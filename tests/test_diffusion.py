@@ -50,9 +50,18 @@ def test_boltzmann_scaling_and_parabolic_markers(tmp_path):
     """Unequal mobilities (D_B = 10 D_A): D depends on composition, profiles still
     collapse on z / sqrt(t) in a semi-infinite couple, and the Kirkendall marker moves
     as sqrt(t)."""
-    r = run_case(IDEAL, tmp_path, "mobility.scale={B = 10.0}", "grid.nodes=400", "grid.length=4 mm",
-            "initial.position=2 mm", "conditions.duration=40 h", "output.snapshots=[\"10 h\", \"40 h\"]",
-            "solver.rtol=1e-6", "solver.atol=1e-8")
+    r = run_case(
+        IDEAL,
+        tmp_path,
+        "mobility.scale={B = 10.0}",
+        "grid.nodes=400",
+        "grid.length=4 mm",
+        "initial.position=2 mm",
+        "conditions.duration=40 h",
+        'output.snapshots=["10 h", "40 h"]',
+        "solver.rtol=1e-6",
+        "solver.atol=1e-8",
+    )
     t1, t2 = r.time[1], r.time[2]
     lam = np.linspace(-2.5, 2.5, 41) * math.sqrt(D0 * 10)  # z - z0 = lam sqrt(t)
     x1 = np.interp(2e-3 + lam * math.sqrt(t1), r.z, r.x[1, :, 1])
@@ -75,36 +84,45 @@ def test_cylinder_and_sphere_with_fixed_surface(tmp_path, geometry):
     a = 1e-3
     t_end = 0.1 * a * a / D0
     case = tmp_path / f"{geometry}.toml"
-    case.write_text(IDEAL.read_text()
-                    .replace('geometry = "planar"', f'geometry = "{geometry}"')
-                    .replace('type = "step"\nposition = "0.5 mm"\nunit = "mole-fraction"\nleft = { B = 0.2 }\n'
-                             'right = { B = 0.6 }',
-                             'type = "uniform"\nunit = "mole-fraction"\ncomposition = { B = 0.2 }')
-                    .replace('[boundary.right]\ntype = "closed"',
-                             '[boundary.right]\ntype = "fixed-composition"\ncomposition = { B = 0.6 }')
-                    .replace('duration = "10 h"', f"duration = {t_end}")
-                    .replace("nodes = 200", "nodes = 100")
-                    .replace('database = "databases/ideal-ab.tdb"',
-                             f'database = "{REPO / "cases" / "databases" / "ideal-ab.tdb"}"'))
+    case.write_text(
+        IDEAL.read_text()
+        .replace('geometry = "planar"', f'geometry = "{geometry}"')
+        .replace(
+            'type = "step"\nposition = "0.5 mm"\nunit = "mole-fraction"\nleft = { B = 0.2 }\nright = { B = 0.6 }',
+            'type = "uniform"\nunit = "mole-fraction"\ncomposition = { B = 0.2 }',
+        )
+        .replace(
+            '[boundary.right]\ntype = "closed"',
+            '[boundary.right]\ntype = "fixed-composition"\ncomposition = { B = 0.6 }',
+        )
+        .replace('duration = "10 h"', f"duration = {t_end}")
+        .replace("nodes = 200", "nodes = 100")
+        .replace('database = "databases/ideal-ab.tdb"', f'database = "{REPO / "cases" / "databases" / "ideal-ab.tdb"}"')
+    )
     r = run_case(case, tmp_path, "output.snapshots=1")
     rr = r.z
     tau = D0 * t_end / a**2
     if geometry == "spherical":
         nn = np.arange(1, 200)
-        series = ((-1.0) ** nn / nn * np.sin(nn * np.pi * rr[:, None] / a)
-                  * np.exp(-nn**2 * np.pi**2 * tau)).sum(axis=1)
+        series = ((-1.0) ** nn / nn * np.sin(nn * np.pi * rr[:, None] / a) * np.exp(-(nn**2) * np.pi**2 * tau)).sum(
+            axis=1
+        )
         frac = 1 + 2 * a / (np.pi * rr) * series
     else:
         al = jn_zeros(0, 200) / a
-        frac = 1 - (2 / a) * (np.exp(-D0 * al**2 * t_end) * j0(rr[:, None] * al)
-                              / (al * j1(a * al))).sum(axis=1)
+        frac = 1 - (2 / a) * (np.exp(-D0 * al**2 * t_end) * j0(rr[:, None] * al) / (al * j1(a * al))).sum(axis=1)
     exact = 0.2 + 0.4 * frac
     assert np.abs(r.x[-1, :, 1] - exact).max() < 2e-3
 
 
 def test_explicit_scheme_agrees_with_implicit(tmp_path):
-    sets = ["grid.nodes=80", "grid.length=0.2 mm", "initial.position=0.1 mm", "output.snapshots=1",
-            "conditions.duration=2 h"]
+    sets = [
+        "grid.nodes=80",
+        "grid.length=0.2 mm",
+        "initial.position=0.1 mm",
+        "output.snapshots=1",
+        "conditions.duration=2 h",
+    ]
     imp = run_case(IDEAL, tmp_path, *sets, name="i.h5")
     exp = run_case(IDEAL, tmp_path, *sets, "solver.method=explicit", name="e.h5")
     assert exp.status == "completed"

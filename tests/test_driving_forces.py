@@ -61,8 +61,9 @@ def test_stressed_rod_steady_state_has_uniform_total_potential_by_pycalphad(rod)
     phi = r.extra["potential"][-1, :, 1]
     # pycalphad's mu_C at a few nodes of the final profile, plus Phi_C: uniform
     nodes = [0, 15, 30, 45, 59]
-    tot = [pycalphad_mu(CASES_DB / "fe-c.tdb", ["FE", "C"], {"C": float(r.x[-1, i, 1])}, T, "C") + phi[i]
-           for i in nodes]
+    tot = [
+        pycalphad_mu(CASES_DB / "fe-c.tdb", ["FE", "C"], {"C": float(r.x[-1, i, 1])}, T, "C") + phi[i] for i in nodes
+    ]
     spread = max(tot) - min(tot)
     assert spread < 0.05, spread  # J/mol, against a Phi_C range of 2460 J/mol
     assert np.ptp(phi) == pytest.approx(2460.0 * (r.z[-1] - r.z[0]) / 0.5e-3, rel=1e-9)
@@ -78,9 +79,18 @@ def test_electric_potential_steady_state_of_an_ideal_binary(tmp_path):
     # mu_B + Phi_B - mu_A uniform: x_B / x_A = C exp(-F phi(z) / RT), C from conservation.
     L = 1e-4
     T = 1000.0
-    r = run_case(IDEAL, tmp_path, "grid.nodes=50", f"grid.length={L}", f"initial.position={L / 2}",
-                  "initial.left={B=0.4}", "initial.right={B=0.4}", "conditions.duration=10 d", "output.snapshots=2",
-                  f'potential=[{{species="B", kind="electric", charge=1.0, z=[0, {L}], value=[0.0, 0.05]}}]')
+    r = run_case(
+        IDEAL,
+        tmp_path,
+        "grid.nodes=50",
+        f"grid.length={L}",
+        f"initial.position={L / 2}",
+        "initial.left={B=0.4}",
+        "initial.right={B=0.4}",
+        "conditions.duration=10 d",
+        "output.snapshots=2",
+        f'potential=[{{species="B", kind="electric", charge=1.0, z=[0, {L}], value=[0.0, 0.05]}}]',
+    )
     z = r.z
     w = np.diff(r.faces)
     shape = np.exp(-FARADAY * 0.05 * z / L / (R * T))
@@ -95,13 +105,17 @@ def test_electric_potential_steady_state_of_an_ideal_binary(tmp_path):
 
 
 def test_potential_kinds_and_time_factor(tmp_path):
-    case = load_case(IDEAL, overrides=[
-        'potential=[{species="B", kind="stress", volume=2e-6, expression="1e8 + 0*z"},'
-        '{species="B", kind="pressure", volume=2e-6, z=[0, 1e-3], value=[1e8, 1e8]},'
-        '{species="A", kind="energy", expression="500", time=[[0, 0.0], ["1 h", 1.0]]}]'])
+    case = load_case(
+        IDEAL,
+        overrides=[
+            'potential=[{species="B", kind="stress", volume=2e-6, expression="1e8 + 0*z"},'
+            '{species="B", kind="pressure", volume=2e-6, z=[0, 1e-3], value=[1e8, 1e8]},'
+            '{species="A", kind="energy", expression="500", time=[[0, 0.0], ["1 h", 1.0]]}]'
+        ],
+    )
     sig, pres, en = case.potentials
-    assert sig.phi(np.array([0.0]))[0] == pytest.approx(-200.0)   # -sigma V
-    assert pres.phi(np.array([0.0]))[0] == pytest.approx(200.0)   # +p V
+    assert sig.phi(np.array([0.0]))[0] == pytest.approx(-200.0)  # -sigma V
+    assert pres.phi(np.array([0.0]))[0] == pytest.approx(200.0)  # +p V
     assert en.phi(np.array([0.0]))[0] == pytest.approx(500.0)
     sim = Simulation(case)
     assert list(sim.problem.schedules.phi_species) == [1, 1, 0]
@@ -120,9 +134,18 @@ FEMN = CASES_DB / "fe-mn-si-c.tdb"
 
 
 def _drag_case(tmp_path, *extra, name="drag.h5"):
-    return run_case(ROD, tmp_path, f"thermo.database={FEMN}", 'thermo.components=["FE", "MN", "C"]',
-               "initial.composition={MN=0.02, C=0.02}", "conditions.duration=1 h", "output.snapshots=2",
-               "grid.nodes=30", *extra, name=name)
+    return run_case(
+        ROD,
+        tmp_path,
+        f"thermo.database={FEMN}",
+        'thermo.components=["FE", "MN", "C"]',
+        "initial.composition={MN=0.02, C=0.02}",
+        "conditions.duration=1 h",
+        "output.snapshots=2",
+        "grid.nodes=30",
+        *extra,
+        name=name,
+    )
 
 
 def test_cross_term_drags_a_component_with_no_potential_gradient(tmp_path):
@@ -151,6 +174,7 @@ def test_cross_term_drags_a_component_with_no_potential_gradient(tmp_path):
     # carbon's lattice flux is unchanged (Mn's potential is flat); its volume-fixed flux
     # only shifts by the frame term -u_C J'_Mn
     np.testing.assert_allclose(r.flux[0, 1:-1, 2], r0.flux[0, 1:-1, 2] - u_c * (-L_x * dphi), rtol=1e-9)
+
     # after an hour Mn has piled up where carbon went (u-fractions: per substitutional atom,
     # so that carbon's own pile-up does not dilute the comparison)
     def u_mn_of(res):
@@ -165,9 +189,23 @@ def test_absolute_cross_terms_that_are_not_psd_are_rejected(tmp_path, capsys):
     from kinsim.cli import main
 
     out = tmp_path / "x.h5"
-    code = main(["run", str(ROD), "-o", str(out), "--quiet", "--set", f"thermo.database={FEMN}",
-                 "--set", 'thermo.components=["FE", "MN", "C"]', "--set", "initial.composition={MN=0.02, C=0.02}",
-                 "--set", "onsager={matrix=[[0,0,0],[0,0,1e-9],[0,1e-9,0]]}"])
+    code = main(
+        [
+            "run",
+            str(ROD),
+            "-o",
+            str(out),
+            "--quiet",
+            "--set",
+            f"thermo.database={FEMN}",
+            "--set",
+            'thermo.components=["FE", "MN", "C"]',
+            "--set",
+            "initial.composition={MN=0.02, C=0.02}",
+            "--set",
+            "onsager={matrix=[[0,0,0],[0,0,1e-9],[0,1e-9,0]]}",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2
     assert "onsager.matrix" in err and "positive semi-definite" in err and "node 0" in err

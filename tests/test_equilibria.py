@@ -7,9 +7,9 @@ import json
 
 import numpy as np
 import pytest
+from conftest import CASES_DB, TESTS_DB, pycalphad_point
 
 import kinsim
-from conftest import CASES_DB, TESTS_DB, pycalphad_point
 from kinsim.cli import main
 from kinsim.errors import ConvergenceError, DatabaseError, InputError
 from kinsim.phase import load_phase
@@ -27,8 +27,21 @@ def rows(n, seed=0):
 
 def test_one_point_is_kinsim_thermo_json(capsys):
     eq = kinsim.equilibrium(NICRAL, "FCC_A1", COMPS, T, {"cr": 0.21, "Al": 0.058})
-    code = main(["thermo", str(NICRAL), "--phase", "FCC_A1", "--components", "NI,CR,AL", "--T", str(T),
-                 "--x", "CR=0.21,AL=0.058", "--json"])
+    code = main(
+        [
+            "thermo",
+            str(NICRAL),
+            "--phase",
+            "FCC_A1",
+            "--components",
+            "NI,CR,AL",
+            "--T",
+            str(T),
+            "--x",
+            "CR=0.21,AL=0.058",
+            "--json",
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 0, err
     assert json.loads(out) == eq.to_json()
@@ -62,8 +75,22 @@ def test_many_points_are_the_serial_kernels_numbers():
 def test_many_points_are_kinsim_thermo_batch(tmp_path, capsys):
     X = rows(300, seed=2)
     np.save(tmp_path / "x.npy", X)
-    code = main(["thermo", str(NICRAL), "--phase", "FCC_A1", "--components", "NI,CR,AL", "--T", str(T),
-                 "--batch", str(tmp_path / "x.npy"), "-o", str(tmp_path / "out.npz")])
+    code = main(
+        [
+            "thermo",
+            str(NICRAL),
+            "--phase",
+            "FCC_A1",
+            "--components",
+            "NI,CR,AL",
+            "--T",
+            str(T),
+            "--batch",
+            str(tmp_path / "x.npy"),
+            "-o",
+            str(tmp_path / "out.npz"),
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     eq = kinsim.equilibrium(NICRAL, "FCC_A1", COMPS, T, X)
     with np.load(tmp_path / "out.npz") as d:
@@ -72,10 +99,14 @@ def test_many_points_are_kinsim_thermo_batch(tmp_path, capsys):
         assert list(d["site_names"]) == eq.site_names and list(d["components"]) == eq.components
 
 
-@pytest.mark.parametrize("db,phase,comps,temp,x", [
-    (NICRAL, "FCC_A1", COMPS, T, (0.077, 0.054)),
-    (TESTS_DB / "fe-cr-ni.tdb", "BCC_A2", ["FE", "CR", "NI"], 900.0, (0.10, 0.05)),
-], ids=["NiCrAl-FCC_A1", "FeCrNi-BCC_A2"])
+@pytest.mark.parametrize(
+    "db,phase,comps,temp,x",
+    [
+        (NICRAL, "FCC_A1", COMPS, T, (0.077, 0.054)),
+        (TESTS_DB / "fe-cr-ni.tdb", "BCC_A2", ["FE", "CR", "NI"], 900.0, (0.10, 0.05)),
+    ],
+    ids=["NiCrAl-FCC_A1", "FeCrNi-BCC_A2"],
+)
 def test_against_pycalphad(db, phase, comps, temp, x):
     pytest.importorskip("pycalphad")
     X = np.array([x, (0.2, 0.05)])
@@ -90,19 +121,27 @@ def test_to_xarray_point_and_table():
     xr = pytest.importorskip("xarray")
     table = kinsim.equilibrium(NICRAL, "FCC_A1", COMPS, T, rows(5))
     ds = table.to_xarray()
-    assert ds.sizes == {"point": 5, "component": 3, "wrt_component": 3, "independent": 2, "wrt_independent": 2,
-                        "site": 3}
+    assert ds.sizes == {
+        "point": 5,
+        "component": 3,
+        "wrt_component": 3,
+        "independent": 2,
+        "wrt_independent": 2,
+        "site": 3,
+    }
     assert ds["partial_dmu_dx"].dims == ("point", "component", "wrt_component")
     assert ds["dmu_dx"].dims == ("point", "independent", "wrt_independent")
     assert list(ds["independent"].values) == ["CR", "AL"] and list(ds["site"].values) == table.site_names
-    np.testing.assert_array_equal(ds["dmu_dx"].sel(independent="AL", wrt_independent="CR").values,
-                                  table.dmu_dx[:, 1, 0])
+    np.testing.assert_array_equal(
+        ds["dmu_dx"].sel(independent="AL", wrt_independent="CR").values, table.dmu_dx[:, 1, 0]
+    )
     assert ds["MU"].attrs["units"] == "J mol-1" and ds["T"].attrs["units"] == "K"
     assert ds.attrs["phase"] == "FCC_A1" and ds.attrs["reference_component"] == "NI"
     point = kinsim.equilibrium(NICRAL, "FCC_A1", COMPS, T, {"CR": 0.21, "AL": 0.058}).to_xarray()
     assert "point" not in point.dims and point["MU"].dims == ("component",) and float(point["T"]) == T
     one_row = kinsim.equilibrium(NICRAL, "FCC_A1", COMPS, T, [[0.21, 0.058]]).to_xarray()
     xr.testing.assert_identical(point, one_row.isel(point=0))
+
 
 BAD = [
     # (x, T, phase, words)
@@ -136,9 +175,14 @@ def test_database_errors_and_failures(tmp_path):
     with pytest.raises(DatabaseError, match="nope.tdb"):
         kinsim.equilibrium(tmp_path / "nope.tdb", "FCC_A1", COMPS, T, {"CR": 0.2, "AL": 0.05})
     db = tmp_path / "inf.tdb"
-    db.write_text((TESTS_DB / "regular-ab.tdb").read_text().replace(
-        "PARAMETER G(LIQUID,A,B;1) 298.15 +3000; 3000 N !",
-        "PARAMETER G(LIQUID,A,B;1) 298.15 +1E300*EXP(T); 3000 N !"))
+    db.write_text(
+        (TESTS_DB / "regular-ab.tdb")
+        .read_text()
+        .replace(
+            "PARAMETER G(LIQUID,A,B;1) 298.15 +3000; 3000 N !",
+            "PARAMETER G(LIQUID,A,B;1) 298.15 +1E300*EXP(T); 3000 N !",
+        )
+    )
     with pytest.raises(ConvergenceError, match="LIQUID.*B=0.3"):
         kinsim.equilibrium(db, "LIQUID", ["A", "B"], 1000.0, {"B": 0.3})
     eq = kinsim.equilibrium(db, "LIQUID", ["A", "B"], 1000.0, [[0.3], [0.4]], raise_on_failure=False)

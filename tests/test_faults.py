@@ -78,8 +78,13 @@ def _tree(d):
 def test_a_second_writer_and_a_resume_are_refused_while_the_first_run_completes(tmp_path, capsys):
     out = tmp_path / "run.h5"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    first = subprocess.Popen(_kinsim("run", str(IDEAL), "-o", str(out), "--quiet", *_sets(LONG)),
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    first = subprocess.Popen(
+        _kinsim("run", str(IDEAL), "-o", str(out), "--quiet", *_sets(LONG)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         _wait_for(lambda: read_result(out).n_snapshots >= 2, first, "its second snapshot")
         os.kill(first.pid, signal.SIGSTOP)  # hold it still, so that its file can be compared byte for byte
@@ -118,13 +123,17 @@ def test_a_second_writer_and_a_resume_are_refused_while_the_first_run_completes(
 @pytest.mark.slow
 def test_a_lock_left_by_a_killed_writer_blocks_nobody(tmp_path):
     out = tmp_path / "killed.h5"
-    first = subprocess.Popen(_kinsim("run", str(IDEAL), "-o", str(out), "--quiet", *_sets(LONG)),
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = subprocess.Popen(
+        _kinsim("run", str(IDEAL), "-o", str(out), "--quiet", *_sets(LONG)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     _wait_for(lambda: read_result(out).n_snapshots >= 2, first, "its second snapshot")
     first.kill()  # SIGKILL: no chance to clean up
     first.communicate(timeout=60)
     lock = tmp_path / "killed.h5.lock"
-    assert lock.exists() and str(first.pid) in lock.read_text()   # left behind, naming the dead writer
+    assert lock.exists() and str(first.pid) in lock.read_text()  # left behind, naming the dead writer
     assert main(["run", "--resume", str(out), "--quiet"]) == 0
     r = read_result(out)
     assert r.status == "completed" and r.n_snapshots == 41 and not lock.exists()
@@ -138,8 +147,16 @@ def test_a_lock_left_by_a_killed_writer_blocks_nobody(tmp_path):
 def test_writers_in_one_process_are_refused_too(tmp_path):
     # flock locks belong to open files, not processes: two writers in one process exclude each other
     out = tmp_path / "a.h5"
-    args = dict(components=["A", "B"], z=np.linspace(0, 1, 5), faces=np.linspace(-0.125, 1.125, 6), phase="P",
-                case_toml="# a", title="t", n_markers=1, mobility_policy="error")
+    args = dict(
+        components=["A", "B"],
+        z=np.linspace(0, 1, 5),
+        faces=np.linspace(-0.125, 1.125, 6),
+        phase="P",
+        case_toml="# a",
+        title="t",
+        n_markers=1,
+        mobility_policy="error",
+    )
     with ResultWriter(out, **args):
         with pytest.raises(OutputBusyError, match=f"process {os.getpid()}"):
             ResultWriter(out, **args)
@@ -153,10 +170,21 @@ def test_writers_in_one_process_are_refused_too(tmp_path):
 @pytest.mark.slow
 def test_a_second_sweep_into_a_directory_being_written_is_refused(tmp_path, capsys):
     d = tmp_path / "sweep"
-    args = ["sweep", str(IDEAL), "--vary", "conditions.duration=1 h,2 h,3 h", *_sets(["grid.nodes=300"]),
-            "--workers", "1", "-o", str(d), "--quiet"]
-    first = subprocess.Popen(_kinsim(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             start_new_session=True)  # its own process group: the sweep and its worker
+    args = [
+        "sweep",
+        str(IDEAL),
+        "--vary",
+        "conditions.duration=1 h,2 h,3 h",
+        *_sets(["grid.nodes=300"]),
+        "--workers",
+        "1",
+        "-o",
+        str(d),
+        "--quiet",
+    ]
+    first = subprocess.Popen(
+        _kinsim(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )  # its own process group: the sweep and its worker
     try:
         _wait_for(lambda: (d / "sweep.json").is_file() and (d / "index.csv").is_file(), first, "its index")
         os.killpg(first.pid, signal.SIGSTOP)
@@ -221,8 +249,19 @@ def test_an_oversize_run_is_refused_before_anything_is_written(tmp_path, capsys,
     one_error_line(code, capsys.readouterr().err, "grid.nodes = 100000000000", "memory", "at most about")
     assert time.monotonic() - t0 < 60
     # snapshots: terabytes of file, refused before the file is touched (the case is otherwise the same)
-    code = main(["run", str(IDEAL), "-o", str(out), "--quiet", "--set", "grid.nodes=100000",
-                 "--set", "output.snapshots=1000000"])
+    code = main(
+        [
+            "run",
+            str(IDEAL),
+            "-o",
+            str(out),
+            "--quiet",
+            "--set",
+            "grid.nodes=100000",
+            "--set",
+            "output.snapshots=1000000",
+        ]
+    )
     line = one_error_line(code, capsys.readouterr().err, str(out), "free on the disk", "output.snapshots")
     assert "4.8 TB" in line
     assert out.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["out.h5"]
@@ -272,13 +311,16 @@ def test_sweep_runs_that_cannot_run_are_refused_before_the_first_starts(tmp_path
         # too many nodes for the memory (refused while the runs are planned)
         (IDEAL, ["--vary", "grid.nodes=40,100000000000"], ["grid.nodes=100000000000", "memory"]),
         # the files of all runs together do not fit on the disk
-        (IDEAL, ["--vary", "output.snapshots=10,1000000", "--set", "grid.nodes=100000"],
-         ["result files of 2 sweep runs", "free on the disk"]),
+        (
+            IDEAL,
+            ["--vary", "output.snapshots=10,1000000", "--set", "grid.nodes=100000"],
+            ["result files of 2 sweep runs", "free on the disk"],
+        ),
     ]
     for case, args, words in cases:
         code = main(["sweep", str(case), *args, "-o", str(d), "--quiet"])
         one_error_line(code, capsys.readouterr().err, *words)
-        assert not d.exists(), args   # nothing created, nothing run
+        assert not d.exists(), args  # nothing created, nothing run
 
 
 # --------------------------------------------------------------------------------------
@@ -311,10 +353,14 @@ def _torn(self, k, arrays):
     raise OSError(errno.EIO, "Input/output error")
 
 
-@pytest.mark.parametrize("error,reason", [(_disk_full, "No space left on device"), (_torn, "Input/output error")],
-                         ids=["disk full", "torn snapshot"])
-def test_a_write_error_stops_the_run_as_failed_and_keeps_the_last_complete_state(tmp_path, capsys, monkeypatch,
-                                                                                 error, reason):
+@pytest.mark.parametrize(
+    "error,reason",
+    [(_disk_full, "No space left on device"), (_torn, "Input/output error")],
+    ids=["disk full", "torn snapshot"],
+)
+def test_a_write_error_stops_the_run_as_failed_and_keeps_the_last_complete_state(
+    tmp_path, capsys, monkeypatch, error, reason
+):
     out = tmp_path / "out.h5"
     monkeypatch.setattr(ResultWriter, "_write_snapshot", _failing_on(4, error))
     code = main(["run", str(IDEAL), "-o", str(out), "--quiet", *_sets(["grid.nodes=40", "output.snapshots=10"])])

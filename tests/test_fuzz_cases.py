@@ -29,19 +29,69 @@ from hypothesis import strategies as st
 
 from kinsim.cli import main
 
-settings.register_profile("ci", max_examples=60, derandomize=True, deadline=None, database=None,
-                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+settings.register_profile(
+    "ci",
+    max_examples=60,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 
 CASES = ["ideal-binary-erf", "fe-c-carburizing", "stressed-rod"]
 # tiny runs: the valid mutations finish in milliseconds
 _TINY = {("grid", "nodes"): 8, ("output", "snapshots"): 2, ("solver", "max_steps"): 400}
 
 # replacement values: other types, out-of-range numbers, bad units, wrong components
-_BAD_VALUES = [0, -1, 1, 3, 10**12, 2**63 - 1, -(2**63), 0.0, -0.5, 1e-300, 1e308, math.inf, -math.inf, math.nan,
-               True, False, "", "abc", "1 parsec", "-5 K", "1e400 s", "nan", "10 h 5", "0 mm", "-1 mm", "1e9 degC",
-               [], [1, 2], [[0, 1], [1]], [["1 h", "x"]], {}, {"B": 0.5}, {"ZZ": 0.1}, {"C": -0.1}, {"C": 2.0},
-               {"A": "x"}, "FCC_A1", "LIQUID", "NOPHASE", ["A", "B", "C"], ["FE"], ["C", "FE"], ["FE", "FE"],
-               "databases/none.tdb", "z ** ", "__import__('os')", "1 / (z - z)"]
+_BAD_VALUES = [
+    0,
+    -1,
+    1,
+    3,
+    10**12,
+    2**63 - 1,
+    -(2**63),
+    0.0,
+    -0.5,
+    1e-300,
+    1e308,
+    math.inf,
+    -math.inf,
+    math.nan,
+    True,
+    False,
+    "",
+    "abc",
+    "1 parsec",
+    "-5 K",
+    "1e400 s",
+    "nan",
+    "10 h 5",
+    "0 mm",
+    "-1 mm",
+    "1e9 degC",
+    [],
+    [1, 2],
+    [[0, 1], [1]],
+    [["1 h", "x"]],
+    {},
+    {"B": 0.5},
+    {"ZZ": 0.1},
+    {"C": -0.1},
+    {"C": 2.0},
+    {"A": "x"},
+    "FCC_A1",
+    "LIQUID",
+    "NOPHASE",
+    ["A", "B", "C"],
+    ["FE"],
+    ["C", "FE"],
+    ["FE", "FE"],
+    "databases/none.tdb",
+    "z ** ",
+    "__import__('os')",
+    "1 / (z - z)",
+]
 
 
 def _base(name: str) -> dict:
@@ -72,8 +122,9 @@ def _mutate(doc: dict, data) -> str:
     paths = [p for p, _ in _paths(doc)]
     path = data.draw(st.sampled_from(paths), label="path")
     parent, key = _parent(doc, path), path[-1]
-    kind = data.draw(st.sampled_from(["drop", "replace", "replace", "unit", "swap", "swap-table", "unknown"]),
-                     label="kind")
+    kind = data.draw(
+        st.sampled_from(["drop", "replace", "replace", "unit", "swap", "swap-table", "unknown"]), label="kind"
+    )
     if kind == "drop":
         if isinstance(parent, list):
             parent.pop(key)
@@ -84,8 +135,9 @@ def _mutate(doc: dict, data) -> str:
     elif kind == "unit":
         # a number given in another (possibly wrong) unit, or a unit string's number changed
         number = data.draw(st.sampled_from(["0", "-3", "1e30", "2.5", "1e-30"]), label="number")
-        unit = data.draw(st.sampled_from(["", "K", "degC", "s", "h", "mm", "m", "um", "furlong", "wt%", "J"]),
-                         label="unit")
+        unit = data.draw(
+            st.sampled_from(["", "K", "degC", "s", "h", "mm", "m", "um", "furlong", "wt%", "J"]), label="unit"
+        )
         parent[key] = f"{number} {unit}".strip()
     elif kind == "swap":
         other = data.draw(st.sampled_from(paths), label="other")

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import CASES_DB, REPO, TESTS_DB, one_error_line
 from scipy.integrate import quad
 from scipy.optimize import brentq
 
 import kinsim
 from kinsim.cli import main
-
-from conftest import CASES_DB, REPO, TESTS_DB, one_error_line
 
 R_GAS = 8.3145
 OMEGA = 20000.0
@@ -51,12 +50,14 @@ def binodal():
 
 
 def _case(**tables) -> dict:
-    data = {"title": "regular solution with gradient energy",
-            "thermo": {"database": DB, "phase": "ALPHA", "components": ["A", "B"]},
-            "conditions": {"temperature": T, "duration": 1.0},
-            "grid": {"length": 50e-9, "nodes": 200},
-            "initial": {"type": "uniform", "composition": {"B": 0.5}},
-            "gradient": {"kappa": KAPPA}}
+    data = {
+        "title": "regular solution with gradient energy",
+        "thermo": {"database": DB, "phase": "ALPHA", "components": ["A", "B"]},
+        "conditions": {"temperature": T, "duration": 1.0},
+        "grid": {"length": 50e-9, "nodes": 200},
+        "initial": {"type": "uniform", "composition": {"B": 0.5}},
+        "gradient": {"kappa": KAPPA},
+    }
     for k, v in tables.items():
         if v is None:
             data.pop(k, None)
@@ -86,14 +87,23 @@ MODES = np.arange(1, 9)
 
 def _linear_run(nodes=256, gradient=True, rtol=1e-7):
     R_max = interdiffusion_mobility(0.5) * g2_regular(0.5) ** 2 / (4 * KAPPA)
-    case = _case(conditions={"temperature": T, "duration": 2.0 / R_max},
-                 grid={"length": L_MODES, "nodes": nodes},
-                 initial={"type": "uniform", "composition": {"B": 0.5},
-                          "perturbation": {"type": "cosine", "amplitude": {"B": 1e-4},
-                                           "wavelengths": [float(L_MODES / n) for n in MODES]}},
-                 boundary={"left": {"type": "periodic"}, "right": {"type": "periodic"}},
-                 solver={"rtol": rtol, "atol": 1e-12}, output={"snapshots": 40},
-                 gradient={"kappa": KAPPA} if gradient else None)
+    case = _case(
+        conditions={"temperature": T, "duration": 2.0 / R_max},
+        grid={"length": L_MODES, "nodes": nodes},
+        initial={
+            "type": "uniform",
+            "composition": {"B": 0.5},
+            "perturbation": {
+                "type": "cosine",
+                "amplitude": {"B": 1e-4},
+                "wavelengths": [float(L_MODES / n) for n in MODES],
+            },
+        },
+        boundary={"left": {"type": "periodic"}, "right": {"type": "periodic"}},
+        solver={"rtol": rtol, "atol": 1e-12},
+        output={"snapshots": 40},
+        gradient={"kappa": KAPPA} if gradient else None,
+    )
     return case
 
 
@@ -117,7 +127,7 @@ def test_cosine_modes_grow_or_decay_at_the_rate_of_linear_theory():
     r = kinsim.run(_linear_run())
     assert r.status == "completed"
     k = 2 * np.pi * MODES / L_MODES
-    theory = -interdiffusion_mobility(0.5) * k ** 2 * (g2_regular(0.5) + KAPPA * k ** 2)
+    theory = -interdiffusion_mobility(0.5) * k**2 * (g2_regular(0.5) + KAPPA * k**2)
     measured = _mode_rates(r)
     assert np.all(r.z.size / MODES >= 30)
     np.testing.assert_allclose(measured, theory, rtol=0.03)
@@ -127,7 +137,8 @@ def test_cosine_modes_grow_or_decay_at_the_rate_of_linear_theory():
     assert r.attrs["spinodal_k_critical_per_m"] == pytest.approx(K_C, rel=1e-6)
     assert r.attrs["spinodal_k_max_per_m"] == pytest.approx(K_C / np.sqrt(2), rel=1e-5)
     assert r.attrs["spinodal_growth_rate_max_per_s"] == pytest.approx(
-        interdiffusion_mobility(0.5) * g2_regular(0.5) ** 2 / (4 * KAPPA), rel=1e-6)
+        interdiffusion_mobility(0.5) * g2_regular(0.5) ** 2 / (4 * KAPPA), rel=1e-6
+    )
 
 
 def test_the_same_case_without_gradient_energy_is_refused_at_the_start(tmp_path, capsys):
@@ -136,8 +147,17 @@ def test_the_same_case_without_gradient_energy_is_refused_at_the_start(tmp_path,
     path = tmp_path / "spinodal.toml"
     path.write_text(tomli_w.dumps(_linear_run(gradient=False)))
     code = main(["run", str(path), "-o", str(tmp_path / "out.h5"), "--quiet"])
-    line = one_error_line(code, capsys.readouterr().err, "the initial profile: node", "inside the spinodal of ALPHA",
-                          "T = 1000 K", "eigenvalue -6742 J/mol", "dx = (B +1)", "[gradient]", "homogenization")
+    line = one_error_line(
+        code,
+        capsys.readouterr().err,
+        "the initial profile: node",
+        "inside the spinodal of ALPHA",
+        "T = 1000 K",
+        "eigenvalue -6742 J/mol",
+        "dx = (B +1)",
+        "[gradient]",
+        "homogenization",
+    )
     assert "B=0.5" in line
 
 
@@ -147,11 +167,17 @@ def test_a_quench_into_the_spinodal_fails_and_keeps_the_last_good_state(tmp_path
     of t = 0.4 s."""
     import tomli_w
 
-    case = _case(conditions={"temperature": [[0, 1300], [1.0, 1100]], "duration": 1.0},
-                 grid={"length": 40e-9, "nodes": 64}, output={"snapshots": 10},
-                 initial={"type": "uniform", "composition": {"B": 0.5},
-                          "perturbation": {"type": "random", "amplitude": {"B": 1e-3}}},
-                 gradient=None)
+    case = _case(
+        conditions={"temperature": [[0, 1300], [1.0, 1100]], "duration": 1.0},
+        grid={"length": 40e-9, "nodes": 64},
+        output={"snapshots": 10},
+        initial={
+            "type": "uniform",
+            "composition": {"B": 0.5},
+            "perturbation": {"type": "random", "amplitude": {"B": 1e-3}},
+        },
+        gradient=None,
+    )
     path = tmp_path / "quench.toml"
     path.write_text(tomli_w.dumps(case))
     out = tmp_path / "quench.h5"
@@ -170,10 +196,13 @@ def test_a_quench_into_the_spinodal_fails_and_keeps_the_last_good_state(tmp_path
 # ------------------------------------------------------------------------ late times
 def _late_run(nodes, **tables):
     L = 50e-9
-    case = _case(grid={"length": L, "nodes": nodes},
-                 initial={"type": "step", "position": L / 2, "left": {"B": 0.2}, "right": {"B": 0.8}},
-                 solver={"rtol": 1e-6, "atol": 1e-10}, output={"snapshots": [1e-5, 1e-3, 1e-2, 0.1, 0.5, 1.0]},
-                 **tables)
+    case = _case(
+        grid={"length": L, "nodes": nodes},
+        initial={"type": "step", "position": L / 2, "left": {"B": 0.2}, "right": {"B": 0.8}},
+        solver={"rtol": 1e-6, "atol": 1e-10},
+        output={"snapshots": [1e-5, 1e-3, 1e-2, 0.1, 0.5, 1.0]},
+        **tables,
+    )
     return kinsim.run(case)
 
 
@@ -206,8 +235,9 @@ def test_the_stored_free_energy_is_the_discrete_functional_of_the_profile():
         assert r.extra["free_energy"][it] == pytest.approx(F, rel=1e-10)
 
 
-@pytest.mark.parametrize("onsager", [None, {"form": "relative", "matrix": [[0.0, 0.4], [0.4, 0.0]]}],
-                         ids=["diagonal", "cross-terms"])
+@pytest.mark.parametrize(
+    "onsager", [None, {"form": "relative", "matrix": [[0.0, 0.4], [0.4, 0.0]]}], ids=["diagonal", "cross-terms"]
+)
 def test_late_times_reach_the_binodal_the_euler_lagrange_interface_and_its_energy(onsager):
     r = _late_run(400, onsager=onsager)
     xb = binodal()
@@ -233,11 +263,18 @@ def test_the_interfacial_energy_converges_under_grid_refinement():
 
 
 def test_a_cylinder_conserves_and_dissipates():
-    r = kinsim.run(_case(grid={"geometry": "cylindrical", "length": 30e-9, "nodes": 120, "inner_radius": 10e-9},
-                         conditions={"temperature": T, "duration": 1e-2},
-                         initial={"type": "uniform", "composition": {"B": 0.45},
-                                  "perturbation": {"type": "random", "amplitude": {"B": 0.01}, "seed": 4}},
-                         output={"snapshots": 8}))
+    r = kinsim.run(
+        _case(
+            grid={"geometry": "cylindrical", "length": 30e-9, "nodes": 120, "inner_radius": 10e-9},
+            conditions={"temperature": T, "duration": 1e-2},
+            initial={
+                "type": "uniform",
+                "composition": {"B": 0.45},
+                "perturbation": {"type": "random", "amplitude": {"B": 0.01}, "seed": 4},
+            },
+            output={"snapshots": 8},
+        )
+    )
     vol = r.faces[1:] ** 2 - r.faces[:-1] ** 2
     m = r.x[:, :, 1] @ vol
     assert np.abs(m - m[0]).max() / m[0] < 1e-10
@@ -254,16 +291,22 @@ def test_periodic_sharp_model_decays_a_cosine_at_D_k2():
     discrete Laplacian's."""
     L, N, D = 1e-4, 100, 1e-14
     k = 2 * np.pi * 3 / L
-    case = {"thermo": {"database": str(CASES_DB / "ideal-ab.tdb"), "phase": "FCC_A1", "components": ["A", "B"]},
-            "conditions": {"temperature": 1000, "duration": 1.0 / (D * k * k)},
-            "grid": {"length": L, "nodes": N},
-            "initial": {"type": "uniform", "composition": {"B": 0.4},
-                        "perturbation": {"type": "cosine", "amplitude": {"B": 0.01}, "wavelengths": [L / 3]}},
-            "boundary": {"left": {"type": "periodic"}, "right": {"type": "periodic"}},
-            "solver": {"rtol": 1e-7, "atol": 1e-10}, "output": {"snapshots": 5}}
+    case = {
+        "thermo": {"database": str(CASES_DB / "ideal-ab.tdb"), "phase": "FCC_A1", "components": ["A", "B"]},
+        "conditions": {"temperature": 1000, "duration": 1.0 / (D * k * k)},
+        "grid": {"length": L, "nodes": N},
+        "initial": {
+            "type": "uniform",
+            "composition": {"B": 0.4},
+            "perturbation": {"type": "cosine", "amplitude": {"B": 0.01}, "wavelengths": [L / 3]},
+        },
+        "boundary": {"left": {"type": "periodic"}, "right": {"type": "periodic"}},
+        "solver": {"rtol": 1e-7, "atol": 1e-10},
+        "output": {"snapshots": 5},
+    }
     r = kinsim.run(case)
     h = L / N
-    kh2 = (2 - 2 * np.cos(k * h)) / h ** 2
+    kh2 = (2 - 2 * np.cos(k * h)) / h**2
     dx = r.x[:, :, 1] - 0.4
     A = np.hypot(dx @ np.cos(k * r.z), dx @ np.sin(k * r.z))
     np.testing.assert_allclose(A[1:] / A[0], np.exp(-D * kh2 * r.time[1:]), rtol=2e-3)
@@ -275,12 +318,15 @@ def test_the_sharp_limit_with_an_external_potential():
     """A stable ideal solution in a potential gradient: with gradient energy the
     equilibrium profile is the sharp model's (kappa k^2 is 1e-7 of G'' here), and the
     driving force of the potential acts in both alike."""
-    base = {"thermo": {"database": str(CASES_DB / "ideal-ab.tdb"), "phase": "FCC_A1", "components": ["A", "B"]},
-            "conditions": {"temperature": 1000, "duration": "30 d"},
-            "grid": {"length": "20 um", "nodes": 60},
-            "initial": {"type": "uniform", "composition": {"B": 0.3}},
-            "potential": [{"species": "B", "kind": "energy", "z": [0, "20 um"], "value": [0, 4000]}],
-            "solver": {"rtol": 1e-6, "atol": 1e-9}, "output": {"snapshots": 2}}
+    base = {
+        "thermo": {"database": str(CASES_DB / "ideal-ab.tdb"), "phase": "FCC_A1", "components": ["A", "B"]},
+        "conditions": {"temperature": 1000, "duration": "30 d"},
+        "grid": {"length": "20 um", "nodes": 60},
+        "initial": {"type": "uniform", "composition": {"B": 0.3}},
+        "potential": [{"species": "B", "kind": "energy", "z": [0, "20 um"], "value": [0, 4000]}],
+        "solver": {"rtol": 1e-6, "atol": 1e-9},
+        "output": {"snapshots": 2},
+    }
     sharp = kinsim.run(base)
     grad = kinsim.run({**base, "gradient": {"kappa": KAPPA}})
     xs, xg = sharp.x[-1, :, 1], grad.x[-1, :, 1]
@@ -352,15 +398,20 @@ def test_a_ternary_with_a_coupled_kappa_matrix_conserves_dissipates_and_relaxes(
     fluctuations on a periodic grid: both amounts stay to 1e-10, F never increases, and
     the fluctuations die out (the uniform alloy is the minimum of F)."""
     L = 20e-9
-    case = {"thermo": {"database": str(TESTS_DB / "fe-cr-ni.tdb"), "phase": "FCC_A1",
-                       "components": ["FE", "CR", "NI"]},
-            "conditions": {"temperature": 1373.0, "duration": 100.0},
-            "grid": {"length": L, "nodes": 80},
-            "initial": {"type": "uniform", "composition": {"CR": 0.18, "NI": 0.10},
-                        "perturbation": {"type": "random", "amplitude": {"CR": 0.01, "NI": 0.01}, "seed": 7}},
-            "boundary": {"left": {"type": "periodic"}, "right": {"type": "periodic"}},
-            "gradient": {"kappa": [[2e-14, 0.8e-14], [0.8e-14, 1e-14]]},
-            "solver": {"rtol": 1e-6, "atol": 1e-10}, "output": {"snapshots": 12}}
+    case = {
+        "thermo": {"database": str(TESTS_DB / "fe-cr-ni.tdb"), "phase": "FCC_A1", "components": ["FE", "CR", "NI"]},
+        "conditions": {"temperature": 1373.0, "duration": 100.0},
+        "grid": {"length": L, "nodes": 80},
+        "initial": {
+            "type": "uniform",
+            "composition": {"CR": 0.18, "NI": 0.10},
+            "perturbation": {"type": "random", "amplitude": {"CR": 0.01, "NI": 0.01}, "seed": 7},
+        },
+        "boundary": {"left": {"type": "periodic"}, "right": {"type": "periodic"}},
+        "gradient": {"kappa": [[2e-14, 0.8e-14], [0.8e-14, 1e-14]]},
+        "solver": {"rtol": 1e-6, "atol": 1e-10},
+        "output": {"snapshots": 12},
+    }
     r = kinsim.run(case)
     assert r.status == "completed"
     w = np.diff(r.faces)

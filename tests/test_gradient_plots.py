@@ -12,9 +12,9 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from conftest import REPO, TESTS_DB, one_error_line  # noqa: E402
 
 import kinsim  # noqa: E402
-from conftest import REPO, TESTS_DB, one_error_line  # noqa: E402
 from kinsim import plotting as P  # noqa: E402
 from kinsim.cli import main  # noqa: E402
 
@@ -22,15 +22,20 @@ from kinsim.cli import main  # noqa: E402
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     d = tmp_path_factory.mktemp("gradient-plots")
-    spinodal = {"title": "regular solution at 1000 K",
-                "thermo": {"database": str(TESTS_DB / "regular-gap.tdb"), "phase": "ALPHA", "components": ["A", "B"]},
-                "conditions": {"temperature": 1000, "duration": 2e-3},
-                "grid": {"length": "60 nm", "nodes": 120},
-                "initial": {"type": "uniform", "composition": {"B": 0.5},
-                            "perturbation": {"type": "random", "amplitude": {"B": 1e-3}, "seed": 2}},
-                "boundary": {"left": {"type": "periodic"}, "right": {"type": "periodic"}},
-                "gradient": {"kappa": 1e-14},
-                "output": {"snapshots": [1e-4, 3e-4, 1e-3, 2e-3]}}
+    spinodal = {
+        "title": "regular solution at 1000 K",
+        "thermo": {"database": str(TESTS_DB / "regular-gap.tdb"), "phase": "ALPHA", "components": ["A", "B"]},
+        "conditions": {"temperature": 1000, "duration": 2e-3},
+        "grid": {"length": "60 nm", "nodes": 120},
+        "initial": {
+            "type": "uniform",
+            "composition": {"B": 0.5},
+            "perturbation": {"type": "random", "amplitude": {"B": 1e-3}, "seed": 2},
+        },
+        "boundary": {"left": {"type": "periodic"}, "right": {"type": "periodic"}},
+        "gradient": {"kappa": 1e-14},
+        "output": {"snapshots": [1e-4, 3e-4, 1e-3, 2e-3]},
+    }
     kinsim.run(spinodal, output=d / "spinodal.h5")
     ideal = REPO / "cases" / "ideal-binary-erf.toml"
     kinsim.run(ideal, output=d / "ideal.h5", overrides={"output.snapshots": 3, "grid.nodes": 40})
@@ -91,8 +96,7 @@ def test_cli_energy_and_spinodal_figures(runs, tmp_path, capsys):
 def test_cli_errors(runs, tmp_path, capsys):
     code = main(["plot", str(runs["ideal"]), "--kind", "spinodal", "-o", str(tmp_path / "a.png")])
     one_error_line(code, capsys.readouterr().err, "no fastest-growing wavelength", "[gradient]")
-    code = main(["plot", str(runs["spinodal"]), "--kind", "energy", "--components", "B", "-o",
-                 str(tmp_path / "a.png")])
+    code = main(["plot", str(runs["spinodal"]), "--kind", "energy", "--components", "B", "-o", str(tmp_path / "a.png")])
     one_error_line(code, capsys.readouterr().err, "--components", "energy")
     old = tmp_path / "old.h5"
     shutil.copy(runs["ideal"], old)

@@ -10,8 +10,7 @@ from kinsim.grid import Grid1D, make_grid
 
 
 def spec(**kw):
-    base = dict(geometry="planar", length=0.05, nodes=50, spacing="linear", ratio=1.05,
-                position=None, inner_radius=0.0)
+    base = dict(geometry="planar", length=0.05, nodes=50, spacing="linear", ratio=1.05, position=None, inner_radius=0.0)
     base.update(kw)
     return base
 
@@ -38,12 +37,19 @@ def check_consistent(g: Grid1D, r0: float, length: float):
 
 
 # an inner radius only for curved grids
-@pytest.mark.parametrize("geometry, m, r0", [("planar", 0, 0.0), ("cylindrical", 1, 0.0), ("cylindrical", 1, 0.01),
-                                             ("spherical", 2, 0.0), ("spherical", 2, 0.01)])
+@pytest.mark.parametrize(
+    "geometry, m, r0",
+    [
+        ("planar", 0, 0.0),
+        ("cylindrical", 1, 0.0),
+        ("cylindrical", 1, 0.01),
+        ("spherical", 2, 0.0),
+        ("spherical", 2, 0.01),
+    ],
+)
 @pytest.mark.parametrize("spacing", ["linear", "geometric", "double-geometric"])
 def test_conservation(geometry, m, spacing, r0):
-    g = make_grid(spec(geometry=geometry, spacing=spacing, inner_radius=r0, nodes=37,
-                       position=r0 + 0.02))
+    g = make_grid(spec(geometry=geometry, spacing=spacing, inner_radius=r0, nodes=37, position=r0 + 0.02))
     assert g.geometry == m
     check_consistent(g, r0, 0.05)
 
@@ -97,22 +103,25 @@ def test_grid_accepts_case_grid_spec():
     check_consistent(g, 2e-4, 1e-3)
 
 
-@pytest.mark.parametrize("kw, match", [
-    (dict(nodes=2), "grid.nodes"),
-    (dict(nodes=3.0), "grid.nodes"),
-    (dict(length=0.0), "grid.length"),
-    (dict(length=-1.0), "grid.length"),
-    (dict(ratio=0.0, spacing="geometric"), "grid.ratio"),
-    (dict(ratio=-1.0), "grid.ratio"),
-    (dict(position=0.05, spacing="double-geometric"), "grid.position"),
-    (dict(position=-0.01, spacing="double-geometric"), "grid.position"),
-    (dict(inner_radius=-1e-3, geometry="cylindrical"), "grid.inner_radius"),
-    (dict(inner_radius=1e-3), "grid.inner_radius"),
-    (dict(geometry="toroidal"), "grid.geometry"),
-    (dict(spacing="chebyshev"), "grid.spacing"),
-    (dict(spacing="double-geometric", nodes=3), "grid.nodes"),
-    (dict(spacing="geometric", ratio=2.0, nodes=2000), "grid.ratio"),
-])
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        (dict(nodes=2), "grid.nodes"),
+        (dict(nodes=3.0), "grid.nodes"),
+        (dict(length=0.0), "grid.length"),
+        (dict(length=-1.0), "grid.length"),
+        (dict(ratio=0.0, spacing="geometric"), "grid.ratio"),
+        (dict(ratio=-1.0), "grid.ratio"),
+        (dict(position=0.05, spacing="double-geometric"), "grid.position"),
+        (dict(position=-0.01, spacing="double-geometric"), "grid.position"),
+        (dict(inner_radius=-1e-3, geometry="cylindrical"), "grid.inner_radius"),
+        (dict(inner_radius=1e-3), "grid.inner_radius"),
+        (dict(geometry="toroidal"), "grid.geometry"),
+        (dict(spacing="chebyshev"), "grid.spacing"),
+        (dict(spacing="double-geometric", nodes=3), "grid.nodes"),
+        (dict(spacing="geometric", ratio=2.0, nodes=2000), "grid.ratio"),
+    ],
+)
 def test_invalid(kw, match):
     with pytest.raises(CaseError, match=match):
         make_grid(spec(**kw))

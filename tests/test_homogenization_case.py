@@ -8,11 +8,10 @@ from __future__ import annotations
 import copy
 
 import pytest
+from test_homogenization_stefan import _case
 
 from kinsim.case import from_toml, parse_case
 from kinsim.errors import CaseError
-
-from test_homogenization_stefan import _case
 
 
 def _parse(data, tmp_path):
@@ -32,8 +31,10 @@ def test_several_phases_with_regions_is_refused(tmp_path):
         data.pop(k)
     data["grid"] = {"geometry": "planar"}
     data.pop("homogenization")
-    data["region"] = [{"phase": "ALPHA", "width": "0.2 mm", "nodes": 10, "composition": {"B": 0.1}},
-                      {"phase": "BETA", "width": "0.2 mm", "nodes": 10, "composition": {"B": 0.9}}]
+    data["region"] = [
+        {"phase": "ALPHA", "width": "0.2 mm", "nodes": 10, "composition": {"B": 0.1}},
+        {"phase": "BETA", "width": "0.2 mm", "nodes": 10, "composition": {"B": 0.9}},
+    ]
     with pytest.raises(CaseError) as e:
         _parse(data, tmp_path)
     msg = str(e.value)
@@ -60,8 +61,10 @@ def test_several_phases_with_periodic_ends_is_refused(tmp_path):
 
 def test_several_phases_with_fixed_ends_are_read(tmp_path):
     data = _case(20)
-    data["boundary"] = {"left": {"type": "fixed-composition", "composition": {"B": 0.1}},
-                        "right": {"type": "fixed-flux", "flux": {"B": 0.0}}}
+    data["boundary"] = {
+        "left": {"type": "fixed-composition", "composition": {"B": 0.1}},
+        "right": {"type": "fixed-flux", "flux": {"B": 0.0}},
+    }
     case = _parse(data, tmp_path)
     assert case.boundary.left.type == "fixed-composition" and case.boundary.right.type == "fixed-flux"
 

@@ -20,7 +20,6 @@ import sys
 
 import numpy as np
 import pytest
-
 from conftest import REPO
 
 sys.path.insert(0, str(REPO / "scripts"))
@@ -37,9 +36,14 @@ def test_fe_cr_ni_alpha_gamma_matches_kawin(bound):
     import kinsim
 
     kw = kawin_ref.kawin_homogenization(bound, eps=KAWIN_EPS)
-    r = kinsim.run(REPO / "cases" / "fe-cr-ni-alpha-gamma.toml",
-                   overrides={"homogenization.averaging": f"hashin-shtrikman-{bound}", "output.snapshots": 1,
-                              "homogenization.ideal_term": 0.5 * KAWIN_EPS})
+    r = kinsim.run(
+        REPO / "cases" / "fe-cr-ni-alpha-gamma.toml",
+        overrides={
+            "homogenization.averaging": f"hashin-shtrikman-{bound}",
+            "output.snapshots": 1,
+            "homogenization.ideal_term": 0.5 * KAWIN_EPS,
+        },
+    )
     np.testing.assert_allclose(r.z, kw["z"], atol=1e-12)
     diff = np.abs(r.x[-1] - kw["x"]).max()
     print(f"kawin hashin {bound}: max |x_kinsim - x_kawin| = {diff:.2e}")

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import REPO
 from test_homogenization_stefan import _case
-
 
 X_LEFT = 0.4  # inside the two-phase field 0.3 < x_B < 0.6
 
@@ -74,10 +72,10 @@ def test_cli_plot_phases_of_a_single_phase_result_is_one_error_line(tmp_path):
 
     exe = str(REPO / ".venv" / "bin" / "kinsim") if (REPO / ".venv" / "bin" / "kinsim").exists() else "kinsim"
     res = tmp_path / "one.h5"
-    subprocess.run([exe, "run", str(REPO / "cases" / "ideal-binary-erf.toml"), "-o", str(res), "--quiet"],
-                   check=True)
-    p = subprocess.run([exe, "plot", str(res), "--kind", "phases", "-o", str(tmp_path / "f.png")],
-                       capture_output=True, text=True)
+    subprocess.run([exe, "run", str(REPO / "cases" / "ideal-binary-erf.toml"), "-o", str(res), "--quiet"], check=True)
+    p = subprocess.run(
+        [exe, "plot", str(res), "--kind", "phases", "-o", str(tmp_path / "f.png")], capture_output=True, text=True
+    )
     assert p.returncode == 2, (p.stdout, p.stderr, sys.executable)
     assert p.stderr.strip().count("\n") == 0 and p.stderr.startswith("kinsim: error: ")
     assert "several phases" in p.stderr

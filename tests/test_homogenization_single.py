@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import CASES_DB
 
 
@@ -20,8 +19,13 @@ def _case(thermo, homogenization=None):
         "thermo": {"database": str(CASES_DB / "fe-cr-ni.tdb"), "components": ["FE", "CR", "NI"], **thermo},
         "conditions": {"temperature": "1373.15 K", "duration": "20 h"},
         "grid": {"geometry": "planar", "length": "1 mm", "nodes": 40, "spacing": "linear"},
-        "initial": {"type": "step", "position": "0.5 mm", "unit": "mole-fraction",
-                    "left": {"CR": 0.15, "NI": 0.20}, "right": {"CR": 0.20, "NI": 0.35}},
+        "initial": {
+            "type": "step",
+            "position": "0.5 mm",
+            "unit": "mole-fraction",
+            "left": {"CR": 0.15, "NI": 0.20},
+            "right": {"CR": 0.20, "NI": 0.35},
+        },
         "boundary": {"left": {"type": "closed"}, "right": {"type": "closed"}},
         "solver": {"method": "implicit", "rtol": 1e-6},
         "output": {"snapshots": 2},
@@ -36,8 +40,7 @@ def test_single_phase_everywhere_is_the_single_phase_answer(averaging):
     import kinsim
 
     one = kinsim.run(_case({"phase": "FCC_A1"}))
-    many = kinsim.run(_case({"phases": ["FCC_A1", "BCC_A2"]},
-                            {"averaging": averaging, "face_mean": "arithmetic"}))
+    many = kinsim.run(_case({"phases": ["FCC_A1", "BCC_A2"]}, {"averaging": averaging, "face_mean": "arithmetic"}))
     frac = many.extra["phase_fraction"]
     names = list(many.attrs["phase_sets"])
     fcc = names.index("FCC_A1")

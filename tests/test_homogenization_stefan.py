@@ -33,16 +33,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import TESTS_DB
 from scipy.optimize import brentq
 from scipy.special import erf
 
-from conftest import TESTS_DB
-
-CA, CB = 0.1, 0.9          # far-field x_B of the alpha and beta ends
-CAB, CBA = 0.3, 0.6        # tie-line ends (fixed by the database)
-DA, DB = 1e-14, 1e-13      # m^2/s
-LENGTH = 4e-4              # m, weld in the middle
-DURATION = 2e4             # s: 2 sqrt(D_b t) = 0.09 mm, far from the closed ends
+CA, CB = 0.1, 0.9  # far-field x_B of the alpha and beta ends
+CAB, CBA = 0.3, 0.6  # tie-line ends (fixed by the database)
+DA, DB = 1e-14, 1e-13  # m^2/s
+LENGTH = 4e-4  # m, weld in the middle
+DURATION = 2e4  # s: 2 sqrt(D_b t) = 0.09 mm, far from the closed ends
 
 
 def _coefficients(k):
@@ -53,8 +52,11 @@ def _coefficients(k):
 
 def _balance(k):
     Ba, Bb = _coefficients(k)
-    return ((CAB - CBA) * k + Ba * np.sqrt(DA / np.pi) * np.exp(-k * k / DA)
-            - Bb * np.sqrt(DB / np.pi) * np.exp(-k * k / DB))
+    return (
+        (CAB - CBA) * k
+        + Ba * np.sqrt(DA / np.pi) * np.exp(-k * k / DA)
+        - Bb * np.sqrt(DB / np.pi) * np.exp(-k * k / DB)
+    )
 
 
 def stefan_k() -> float:
@@ -80,9 +82,11 @@ def test_exact_solution_conserves_the_solute():
     w = 20.0 * np.sqrt(DB * t)
     # the solute gained right of the weld's initial step minus that lost left of it, split
     # at the interface so that every piece is smooth
-    gain = (quad(lambda z: exact_profile(z, t, k) - CA, -w, s, epsabs=1e-14)[0]
-            + quad(lambda z: exact_profile(z, t, k) - CA, s, 0.0, epsabs=1e-14)[0]
-            + quad(lambda z: exact_profile(z, t, k) - CB, 0.0, w, epsabs=1e-14)[0])
+    gain = (
+        quad(lambda z: exact_profile(z, t, k) - CA, -w, s, epsabs=1e-14)[0]
+        + quad(lambda z: exact_profile(z, t, k) - CA, s, 0.0, epsabs=1e-14)[0]
+        + quad(lambda z: exact_profile(z, t, k) - CB, 0.0, w, epsabs=1e-14)[0]
+    )
     assert abs(gain) < 1e-9 * (CB - CA) * w
     assert k < 0.0  # beta (the fast phase, supplied by the richer side) grows into alpha
 
@@ -90,13 +94,21 @@ def test_exact_solution_conserves_the_solute():
 def _case(nodes):
     return {
         "title": "Stefan couple (fictitious A-B)",
-        "thermo": {"database": str(TESTS_DB / "two-phase-ab.tdb"), "phases": ["ALPHA", "BETA"],
-                   "components": ["A", "B"]},
+        "thermo": {
+            "database": str(TESTS_DB / "two-phase-ab.tdb"),
+            "phases": ["ALPHA", "BETA"],
+            "components": ["A", "B"],
+        },
         "homogenization": {"averaging": "wiener-upper"},
         "conditions": {"temperature": "1000 K", "duration": f"{DURATION} s"},
         "grid": {"geometry": "planar", "length": f"{LENGTH} m", "nodes": nodes, "spacing": "linear"},
-        "initial": {"type": "step", "position": f"{LENGTH / 2} m", "unit": "mole-fraction",
-                    "left": {"B": CA}, "right": {"B": CB}},
+        "initial": {
+            "type": "step",
+            "position": f"{LENGTH / 2} m",
+            "unit": "mole-fraction",
+            "left": {"B": CA},
+            "right": {"B": CB},
+        },
         "boundary": {"left": {"type": "closed"}, "right": {"type": "closed"}},
         "solver": {"method": "implicit", "rtol": 1e-5},
         "output": {"snapshots": 4},
@@ -113,6 +125,7 @@ def _beta_fraction(res):
 @pytest.fixture(scope="module")
 def runs():
     import kinsim
+
     return {nodes: kinsim.run(_case(nodes)) for nodes in (100, 200, 400)}
 
 
@@ -126,7 +139,7 @@ def test_interface_matches_the_stefan_solution_and_converges(runs):
     k = stefan_k()
     s_exact = 2.0 * k * np.sqrt(DURATION)
     errs = []
-    for nodes, res in sorted(runs.items()):
+    for _nodes, res in sorted(runs.items()):
         assert res.time[-1] == pytest.approx(DURATION)
         errs.append(abs(_interface(res) - s_exact) / abs(s_exact))
     print("Stefan interface: k =", k, "s =", s_exact, "relative errors (100, 200, 400 nodes):", errs)

@@ -4,10 +4,10 @@ warm starts, batches."""
 from __future__ import annotations
 
 import numpy as np
-
 from conftest import CASES_DB
-from kinsim.phase import load_phase
+
 from kinsim.kernels.codes import STATUS_BAD_COMPOSITION, STATUS_OK, STATUS_OUTSIDE_PHASE, STATUS_T_RANGE
+from kinsim.phase import load_phase
 
 
 def test_status_codes_and_nan_outputs():
@@ -36,5 +36,5 @@ def test_warm_start_and_batch_agree_with_cold_single_calls():
     np.testing.assert_allclose(warm.MU, cold.MU, rtol=1e-10)
     np.testing.assert_allclose(warm.site_fractions, cold.site_fractions, atol=1e-9)
     for i in range(3):
-        one = m.equilibrium(X[i:i + 1], 1273.0)
+        one = m.equilibrium(X[i : i + 1], 1273.0)
         np.testing.assert_allclose(one.dmu_dx[0], cold.dmu_dx[i], rtol=1e-8)

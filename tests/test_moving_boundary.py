@@ -14,13 +14,13 @@ import math
 
 import numpy as np
 import pytest
+from conftest import CASES_DB, REPO, TESTS_DB
 from scipy.integrate import solve_ivp
 from scipy.interpolate import CubicSpline
 from scipy.optimize import brentq
 from scipy.special import erf, erfc
 
 import kinsim
-from conftest import CASES_DB, REPO, TESTS_DB
 from kinsim.case import load_case
 from kinsim.cli import main
 from kinsim.grid import GEOMETRIES
@@ -61,8 +61,11 @@ def _stefan_k():
 
     def balance(k):
         ba, bb = B(k)
-        return (k * (c_ba - c_ab) - ba * math.sqrt(D_ALPHA / math.pi) * math.exp(-k * k / D_ALPHA)
-                + bb * math.sqrt(D_BETA / math.pi) * math.exp(-k * k / D_BETA))
+        return (
+            k * (c_ba - c_ab)
+            - ba * math.sqrt(D_ALPHA / math.pi) * math.exp(-k * k / D_ALPHA)
+            + bb * math.sqrt(D_BETA / math.pi) * math.exp(-k * k / D_BETA)
+        )
 
     k = brentq(balance, -3e-7, 3e-7, xtol=1e-20)
     return k, B(k)
@@ -70,13 +73,24 @@ def _stefan_k():
 
 def _stefan_case(nodes, ratio, width="0.5 mm", duration="10 h"):
     def region(phase, x):
-        return {"phase": phase, "width": width, "nodes": nodes, "spacing": "geometric", "ratio": ratio,
-                "composition": {"B": x}}
+        return {
+            "phase": phase,
+            "width": width,
+            "nodes": nodes,
+            "spacing": "geometric",
+            "ratio": ratio,
+            "composition": {"B": x},
+        }
 
-    return {"title": "Stefan", "thermo": {"database": str(TWO_PHASES), "components": ["A", "B"]},
-            "conditions": {"temperature": T_STEFAN, "duration": duration}, "grid": {"geometry": "planar"},
-            "region": [region("ALPHA", X_ALPHA), region("BETA", X_BETA)],
-            "solver": {"rtol": 1e-5, "atol": 1e-8}, "output": {"snapshots": 3}}
+    return {
+        "title": "Stefan",
+        "thermo": {"database": str(TWO_PHASES), "components": ["A", "B"]},
+        "conditions": {"temperature": T_STEFAN, "duration": duration},
+        "grid": {"geometry": "planar"},
+        "region": [region("ALPHA", X_ALPHA), region("BETA", X_BETA)],
+        "solver": {"rtol": 1e-5, "atol": 1e-8},
+        "output": {"snapshots": 3},
+    }
 
 
 def _contents(r):
@@ -98,8 +112,11 @@ def _stefan_errors(r):
     moved = r.interfaces[-1, 0] - s0
     z = r.node_positions(-1)
     eta = (z - s0) / (2.0 * math.sqrt(t))
-    x = np.where(z < r.interfaces[-1, 0], X_ALPHA + ba * (1.0 + erf(eta / math.sqrt(D_ALPHA))),
-                 X_BETA - bb * erfc(eta / math.sqrt(D_BETA)))
+    x = np.where(
+        z < r.interfaces[-1, 0],
+        X_ALPHA + ba * (1.0 + erf(eta / math.sqrt(D_ALPHA))),
+        X_BETA - bb * erfc(eta / math.sqrt(D_BETA)),
+    )
     return abs(moved / exact - 1.0), float(np.abs(r.x[-1, :, 1] - x).max())
 
 
@@ -153,13 +170,15 @@ def _zener_k(u_alpha, u_gamma, u0, D):
     flux balance D du/deta = 2 k (u_alpha - u_gamma) at eta = k (shooting on k).  For
     constant D it is Zener's (u_gamma - u0)/(u_gamma - u_alpha) = sqrt(pi) q exp(q^2)
     erfc(q), q = k/sqrt(D)."""
+
     def miss(k):
         def rhs(eta, y):
             d = D(y[0])
             return [y[1] / d, -2.0 * eta * y[1] / d]
 
-        sol = solve_ivp(rhs, [k, k + 12.0 * math.sqrt(D(u_gamma))], [u_gamma, 2.0 * k * (u_alpha - u_gamma)],
-                        rtol=1e-11, atol=1e-16)
+        sol = solve_ivp(
+            rhs, [k, k + 12.0 * math.sqrt(D(u_gamma))], [u_gamma, 2.0 * k * (u_alpha - u_gamma)], rtol=1e-11, atol=1e-16
+        )
         return sol.y[0, -1] - u0
 
     return brentq(miss, 1e-9, 1e-5, xtol=1e-16)
@@ -174,8 +193,9 @@ def test_zener_similarity_solver_reproduces_zeners_formula_for_constant_D():
 
 
 def test_ferrite_nucleates_and_grows_as_zener_says():
-    case = load_case(FERRITE, overrides=["conditions.duration=2 min", "output.snapshots=[\"1 s\", \"10 s\", "
-                                                                         "\"30 s\", \"1 min\", \"2 min\"]"])
+    case = load_case(
+        FERRITE, overrides=["conditions.duration=2 min", 'output.snapshots=["1 s", "10 s", "30 s", "1 min", "2 min"]']
+    )
     r = kinsim.run(case)
     T = case.conditions.temperature
     # the ferrite nucleated at t = 0 at the tie-line end, the interface at the alpha/gamma tie-line
@@ -205,14 +225,31 @@ def test_ferrite_nucleates_and_grows_as_zener_says():
 
 
 def _ternary_case(duration="10 h"):
-    return {"title": "Fe-Cr-Ni ferrite | austenite",
-            "thermo": {"database": str(CASES_DB / "fe-cr-ni.tdb"), "components": ["FE", "CR", "NI"]},
-            "conditions": {"temperature": 1373.15, "duration": duration}, "grid": {"geometry": "planar"},
-            "region": [{"phase": "BCC_A2", "width": "100 um", "nodes": 30, "spacing": "geometric", "ratio": 1.07,
-                        "composition": {"CR": 0.40, "NI": 0.05}},
-                       {"phase": "FCC_A1", "width": "100 um", "nodes": 30, "spacing": "geometric", "ratio": 1.07,
-                        "composition": {"CR": 0.20, "NI": 0.20}}],
-            "output": {"snapshots": 4}}
+    return {
+        "title": "Fe-Cr-Ni ferrite | austenite",
+        "thermo": {"database": str(CASES_DB / "fe-cr-ni.tdb"), "components": ["FE", "CR", "NI"]},
+        "conditions": {"temperature": 1373.15, "duration": duration},
+        "grid": {"geometry": "planar"},
+        "region": [
+            {
+                "phase": "BCC_A2",
+                "width": "100 um",
+                "nodes": 30,
+                "spacing": "geometric",
+                "ratio": 1.07,
+                "composition": {"CR": 0.40, "NI": 0.05},
+            },
+            {
+                "phase": "FCC_A1",
+                "width": "100 um",
+                "nodes": 30,
+                "spacing": "geometric",
+                "ratio": 1.07,
+                "composition": {"CR": 0.20, "NI": 0.20},
+            },
+        ],
+        "output": {"snapshots": 4},
+    }
 
 
 def test_ternary_couple_interface_on_pycalphads_tie_line_with_the_flux_balance():
@@ -230,8 +267,9 @@ def test_ternary_couple_interface_on_pycalphads_tie_line_with_the_flux_balance()
         xb = r.extra["interface_x_right"][it, 0]
         # the operating tie-line is not the one through the couple's mean composition
         mid = 0.5 * (xa + xb)
-        eq = equilibrium(db, comps, ["BCC_A2", "FCC_A1"], {v.T: T, v.P: 101325, v.N: 1, v.X("CR"): mid[1],
-                                                               v.X("NI"): mid[2]})
+        eq = equilibrium(
+            db, comps, ["BCC_A2", "FCC_A1"], {v.T: T, v.P: 101325, v.N: 1, v.X("CR"): mid[1], v.X("NI"): mid[2]}
+        )
         phases = [str(p) for p in eq.Phase.values.ravel()]
         X = eq.X.values.reshape(-1, 3)
         order = [str(c) for c in eq.component.values]
@@ -242,8 +280,9 @@ def test_ternary_couple_interface_on_pycalphads_tie_line_with_the_flux_balance()
         vel = r.extra["interface_velocity"][it, 0]
         ua, ub = to_u(xa, np.ones(3)), to_u(xb, np.ones(3))
         Ja, Jb = r.extra["interface_flux_left"][it, 0], r.extra["interface_flux_right"][it, 0]
-        np.testing.assert_allclose(vel * (ua - ub)[1:] / Vs, (Ja - Jb)[1:], rtol=0,
-                                   atol=1e-5 * np.abs(Ja - Jb)[1:].max())
+        np.testing.assert_allclose(
+            vel * (ua - ub)[1:] / Vs, (Ja - Jb)[1:], rtol=0, atol=1e-5 * np.abs(Ja - Jb)[1:].max()
+        )
     q = _contents(r)
     np.testing.assert_allclose(q, np.broadcast_to(q[0], q.shape), rtol=1e-12, atol=0)
 
@@ -266,13 +305,25 @@ def test_para_equilibrium_ferrite_in_fe_mn_c():
     pycalphad's chemical potentials; full local equilibrium would partition Mn."""
     from pycalphad import Database
 
-    data = {"title": "para-equilibrium ferrite",
-            "thermo": {"database": str(CASES_DB / "fe-mn-si-c.tdb"), "components": ["FE", "MN", "C"]},
-            "conditions": {"temperature": 1050, "duration": "60 s"}, "grid": {"geometry": "planar"},
-            "region": [{"phase": "BCC_A2", "width": 0, "nodes": 20, "interface": "para-equilibrium"},
-                       {"phase": "FCC_A1", "width": "50 um", "nodes": 60, "spacing": "geometric", "ratio": 1.04,
-                        "composition": {"MN": 0.015, "C": 0.005}}],
-            "mobility": {"missing": "solvent", "molar_volume": 7.1e-6}, "output": {"snapshots": 3}}
+    data = {
+        "title": "para-equilibrium ferrite",
+        "thermo": {"database": str(CASES_DB / "fe-mn-si-c.tdb"), "components": ["FE", "MN", "C"]},
+        "conditions": {"temperature": 1050, "duration": "60 s"},
+        "grid": {"geometry": "planar"},
+        "region": [
+            {"phase": "BCC_A2", "width": 0, "nodes": 20, "interface": "para-equilibrium"},
+            {
+                "phase": "FCC_A1",
+                "width": "50 um",
+                "nodes": 60,
+                "spacing": "geometric",
+                "ratio": 1.04,
+                "composition": {"MN": 0.015, "C": 0.005},
+            },
+        ],
+        "mobility": {"missing": "solvent", "molar_volume": 7.1e-6},
+        "output": {"snapshots": 3},
+    }
     r = kinsim.run(data)
     assert r.interfaces[-1, 0] > 5e-6  # the ferrite grew
     db = Database(str(CASES_DB / "fe-mn-si-c.tdb"))
@@ -290,9 +341,14 @@ def test_para_equilibrium_ferrite_in_fe_mn_c():
 
 
 def _vanishing_case(regions):
-    return {"title": "vanishing", "thermo": {"database": str(TWO_PHASES), "components": ["A", "B"]},
-            "conditions": {"temperature": T_STEFAN, "duration": "4 h"}, "grid": {"geometry": "planar"},
-            "region": regions, "output": {"snapshots": 8}}
+    return {
+        "title": "vanishing",
+        "thermo": {"database": str(TWO_PHASES), "components": ["A", "B"]},
+        "conditions": {"temperature": T_STEFAN, "duration": "4 h"},
+        "grid": {"geometry": "planar"},
+        "region": regions,
+        "output": {"snapshots": 8},
+    }
 
 
 def _region(phase, width, nodes, x, spacing="linear"):
@@ -300,8 +356,9 @@ def _region(phase, width, nodes, x, spacing="linear"):
 
 
 def test_an_end_region_vanishes_and_the_run_goes_on():
-    r = kinsim.run(_vanishing_case([_region("ALPHA", "10 um", 20, 0.15),
-                                    _region("BETA", "200 um", 40, 0.9, "geometric")]))
+    r = kinsim.run(
+        _vanishing_case([_region("ALPHA", "10 um", 20, 0.15), _region("BETA", "200 um", 40, 0.9, "geometric")])
+    )
     assert r.status == "completed" and r.time[-1] == pytest.approx(4 * 3600.0)
     w = r.extra["region_width"]
     assert w[0, 0] == pytest.approx(10e-6) and w[-1, 0] == 0.0 and w[-1, 1] == pytest.approx(210e-6)
@@ -314,9 +371,15 @@ def test_an_end_region_vanishes_and_the_run_goes_on():
 
 
 def test_a_middle_region_vanishes_and_its_neighbours_join():
-    r = kinsim.run(_vanishing_case([_region("BETA", "100 um", 30, 0.9, "geometric"),
-                                    _region("ALPHA", "5 um", 20, 0.15),
-                                    _region("BETA", "100 um", 30, 0.8, "geometric")]))
+    r = kinsim.run(
+        _vanishing_case(
+            [
+                _region("BETA", "100 um", 30, 0.9, "geometric"),
+                _region("ALPHA", "5 um", 20, 0.15),
+                _region("BETA", "100 um", 30, 0.8, "geometric"),
+            ]
+        )
+    )
     assert r.status == "completed"
     w = r.extra["region_width"]
     assert w[-1, 1] == 0.0 and w[-1, 0] > 100e-6 and w[-1, 2] > 100e-6
@@ -393,7 +456,7 @@ def test_plots_of_a_region_run(tmp_path):
     assert z.size == r.x.shape[1] + 2 and np.all(np.diff(z) >= 0)
     (at,) = np.flatnonzero(np.diff(z) == 0)
     assert z[at] == r.interfaces[-1, 0]
-    np.testing.assert_allclose(x[at:at + 2], _tie_line(), rtol=1e-9)
+    np.testing.assert_allclose(x[at : at + 2], _tie_line(), rtol=1e-9)
     assert main(["analyze", str(out)]) == 2  # Matano analysis: single-phase couples only
 
 
@@ -461,13 +524,11 @@ def test_bad_region_input_is_one_line_naming_the_key(tmp_path, capsys):
     err = _error(tmp_path, capsys, changed(0, composition={"B": 0.7}))
     assert "region[0].composition" in err and "on the BETA side" in err
     # overlapping definitions
-    assert "initial:" in _error(tmp_path, capsys, {**base, "initial": {"type": "uniform",
-                                                                        "composition": {"B": 0.1}}})
+    assert "initial:" in _error(tmp_path, capsys, {**base, "initial": {"type": "uniform", "composition": {"B": 0.1}}})
     assert "grid.length" in _error(tmp_path, capsys, {**base, "grid": {"geometry": "planar", "length": "1 mm"}})
     assert "thermo.phase" in _error(tmp_path, capsys, {**base, "thermo": {**base["thermo"], "phase": "ALPHA"}})
     # a nucleus needs a neighbour inside the two-phase field
-    err = _error(tmp_path, capsys, {**base, "region": [{"phase": "ALPHA", "width": 0, "nodes": 10},
-                                                       base["region"][1]]})
+    err = _error(tmp_path, capsys, {**base, "region": [{"phase": "ALPHA", "width": 0, "nodes": 10}, base["region"][1]]})
     assert "region[0].width = 0" in err and "BETA is stable alone" in err
     assert "region[1].width" in _error(tmp_path, capsys, changed(1, width="-1 mm"))
     err = _error(tmp_path, capsys, {**base, "region": [base["region"][0], {**base["region"][1], "phase": "ALPHA"}]})

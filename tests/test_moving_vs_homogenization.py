@@ -24,20 +24,20 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import TESTS_DB
 from scipy.optimize import brentq
 from scipy.special import erf, erfc
 
 import kinsim
-from conftest import TESTS_DB
 
 DB = TESTS_DB / "two-phase-ab.tdb"
-T = 1000.0                  # K
-CA, CB = 0.1, 0.9           # far-field x_B of the ALPHA (left) and BETA (right) ends
-CAB, CBA = 0.3, 0.6         # the tie-line (fixed by the database)
-DA, DB_ = 1e-14, 1e-13      # m^2/s
-HALF = 2e-4                 # m, each side of the weld
-DURATION = 2e4              # s
-H_NODES = 400               # homogenization grid: linear, 1 um
+T = 1000.0  # K
+CA, CB = 0.1, 0.9  # far-field x_B of the ALPHA (left) and BETA (right) ends
+CAB, CBA = 0.3, 0.6  # the tie-line (fixed by the database)
+DA, DB_ = 1e-14, 1e-13  # m^2/s
+HALF = 2e-4  # m, each side of the weld
+DURATION = 2e4  # s
+H_NODES = 400  # homogenization grid: linear, 1 um
 DZ = 2 * HALF / H_NODES
 MB_NODES, MB_RATIO = 30, 1.08  # per region, geometric, finest at the interface (1.8 um there)
 
@@ -48,36 +48,57 @@ def _snapshots(duration):
 
 def _moving_case(duration=DURATION):
     def region(phase, x):
-        return {"phase": phase, "width": f"{HALF} m", "nodes": MB_NODES, "spacing": "geometric",
-                "ratio": MB_RATIO, "composition": {"B": x}}
+        return {
+            "phase": phase,
+            "width": f"{HALF} m",
+            "nodes": MB_NODES,
+            "spacing": "geometric",
+            "ratio": MB_RATIO,
+            "composition": {"B": x},
+        }
 
-    return {"title": "Stefan couple, moving boundary",
-            "thermo": {"database": str(DB), "components": ["A", "B"]},
-            "conditions": {"temperature": T, "duration": f"{duration} s"}, "grid": {"geometry": "planar"},
-            "region": [region("ALPHA", CA), region("BETA", CB)],
-            "solver": {"rtol": 1e-5, "atol": 1e-8}, "output": {"snapshots": _snapshots(duration)}}
+    return {
+        "title": "Stefan couple, moving boundary",
+        "thermo": {"database": str(DB), "components": ["A", "B"]},
+        "conditions": {"temperature": T, "duration": f"{duration} s"},
+        "grid": {"geometry": "planar"},
+        "region": [region("ALPHA", CA), region("BETA", CB)],
+        "solver": {"rtol": 1e-5, "atol": 1e-8},
+        "output": {"snapshots": _snapshots(duration)},
+    }
 
 
 def _homogenization_case(duration=DURATION):
-    return {"title": "Stefan couple, homogenization",
-            "thermo": {"database": str(DB), "phases": ["ALPHA", "BETA"], "components": ["A", "B"]},
-            "homogenization": {"averaging": "wiener-upper"},
-            "conditions": {"temperature": T, "duration": f"{duration} s"},
-            "grid": {"geometry": "planar", "length": f"{2 * HALF} m", "nodes": H_NODES, "spacing": "linear"},
-            "initial": {"type": "step", "position": f"{HALF} m", "unit": "mole-fraction",
-                        "left": {"B": CA}, "right": {"B": CB}},
-            "boundary": {"left": {"type": "closed"}, "right": {"type": "closed"}},
-            "solver": {"method": "implicit", "rtol": 1e-5},
-            "output": {"snapshots": _snapshots(duration)}}
+    return {
+        "title": "Stefan couple, homogenization",
+        "thermo": {"database": str(DB), "phases": ["ALPHA", "BETA"], "components": ["A", "B"]},
+        "homogenization": {"averaging": "wiener-upper"},
+        "conditions": {"temperature": T, "duration": f"{duration} s"},
+        "grid": {"geometry": "planar", "length": f"{2 * HALF} m", "nodes": H_NODES, "spacing": "linear"},
+        "initial": {
+            "type": "step",
+            "position": f"{HALF} m",
+            "unit": "mole-fraction",
+            "left": {"B": CA},
+            "right": {"B": CB},
+        },
+        "boundary": {"left": {"type": "closed"}, "right": {"type": "closed"}},
+        "solver": {"method": "implicit", "rtol": 1e-5},
+        "output": {"snapshots": _snapshots(duration)},
+    }
 
 
 def _stefan_k():
     """k of the exact interface HALF + 2 k sqrt(t) (see test_homogenization_stefan.py)."""
+
     def balance(k):
         ba = (CAB - CA) / (1.0 + erf(k / np.sqrt(DA)))
         bb = (CB - CBA) / erfc(k / np.sqrt(DB_))
-        return ((CAB - CBA) * k + ba * np.sqrt(DA / np.pi) * np.exp(-k * k / DA)
-                - bb * np.sqrt(DB_ / np.pi) * np.exp(-k * k / DB_))
+        return (
+            (CAB - CBA) * k
+            + ba * np.sqrt(DA / np.pi) * np.exp(-k * k / DA)
+            - bb * np.sqrt(DB_ / np.pi) * np.exp(-k * k / DB_)
+        )
 
     return brentq(balance, -4.0 * np.sqrt(DA), 4.0 * np.sqrt(DA), xtol=1e-22)
 
@@ -133,9 +154,11 @@ def test_interfaces_agree_within_the_homogenization_grid_spacing(runs):
         s_mb = mb.interfaces[it, 0]
         s_hom = _homogenization_interface(hom, it)
         s_exact = HALF + 2.0 * k * np.sqrt(mb.time[it])
-        print(f"\nt = {mb.time[it]:g} s: interface - weld (um): moving boundary {(s_mb - HALF) * 1e6:.4f}, "
-              f"homogenization {(s_hom - HALF) * 1e6:.4f}, exact {(s_exact - HALF) * 1e6:.4f}; "
-              f"|difference| {abs(s_mb - s_hom) * 1e6:.4f} um, grid spacing {DZ * 1e6:g} um")
+        print(
+            f"\nt = {mb.time[it]:g} s: interface - weld (um): moving boundary {(s_mb - HALF) * 1e6:.4f}, "
+            f"homogenization {(s_hom - HALF) * 1e6:.4f}, exact {(s_exact - HALF) * 1e6:.4f}; "
+            f"|difference| {abs(s_mb - s_hom) * 1e6:.4f} um, grid spacing {DZ * 1e6:g} um"
+        )
         assert s_mb < HALF - 5e-6  # BETA grew into ALPHA: the comparison is not of two resting interfaces
         assert abs(s_mb - s_hom) <= DZ
         # the moving boundary is the sharper of the two: on the exact interface (measured 0.01 um)
@@ -149,8 +172,10 @@ def test_profiles_agree_away_from_the_interface(runs):
         dist = np.abs(z - mb.interfaces[it, 0])
         diff = np.abs(_moving_profile_at(mb, it, z) - hom.x[it, :, 1])
         near, far = diff[dist > 5.0 * DZ].max(), diff[dist > 10.0 * DZ].max()
-        print(f"\nt = {mb.time[it]:g} s: max |x_B difference| beyond 5 and 10 grid spacings of the interface "
-              f"{near:.2e}, {far:.2e}; at the ends {diff[0]:.1e}, {diff[-1]:.1e}")
+        print(
+            f"\nt = {mb.time[it]:g} s: max |x_B difference| beyond 5 and 10 grid spacings of the interface "
+            f"{near:.2e}, {far:.2e}; at the ends {diff[0]:.1e}, {diff[-1]:.1e}"
+        )
         # the homogenization model smears the interface over a cell or two and lags by part of
         # one; next to it its profile is off by the lag times the steep gradients there
         assert near < 5e-3
@@ -167,5 +192,6 @@ def test_both_models_conserve_the_same_amount(runs):
     print(f"\nB amounts / total - 1: moving boundary {q_mb / total - 1}, homogenization {q_hom / total - 1}")
     np.testing.assert_allclose(q_mb, total, rtol=1e-12, atol=0)
     np.testing.assert_allclose(q_hom, total, rtol=1e-10, atol=0)
-    np.testing.assert_allclose(mb.extra["face_position"][:, [0, -1]], [[0.0, 2 * HALF]] * mb.n_snapshots,
-                               rtol=1e-15, atol=0)
+    np.testing.assert_allclose(
+        mb.extra["face_position"][:, [0, -1]], [[0.0, 2 * HALF]] * mb.n_snapshots, rtol=1e-15, atol=0
+    )

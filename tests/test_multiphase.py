@@ -15,9 +15,9 @@ import itertools
 
 import numpy as np
 import pytest
-
 from conftest import CASES_DB, TESTS_DB, pycalphad_point, shared_db
 from mp_oracles import assert_phase_rule_and_mass_balance, assert_same_equilibrium, gibbs_of_sets, pycalphad_grid
+
 from kinsim.errors import InputError
 from kinsim.kernels.codes import STATUS_BAD_COMPOSITION, STATUS_T_RANGE
 from kinsim.phase import load_phase
@@ -137,8 +137,14 @@ DMU_POINTS = [
     ("FCC+BCC-a", FECRNI, ["FCC_A1", "BCC_A2"], ["FE", "CR", "NI"], 1373.15, (0.33, 0.12)),
     ("FCC+BCC-b", FECRNI, ["FCC_A1", "BCC_A2"], ["FE", "CR", "NI"], 1373.15, (0.35, 0.08)),
     ("gamma+gamma'", CASES_DB / "ni-cr-al.tdb", ["FCC_L12"], ["NI", "CR", "AL"], 1273.0, (0.06, 0.1478)),
-    ("FCC+M7C3", "FeCrC.tdb", ["FCC_A1", "M7C3_D101", "M23C6_D84", "CEMENTITE_D011"], ["FE", "CR", "C"], 1273.0,
-     (0.12, 0.06)),
+    (
+        "FCC+M7C3",
+        "FeCrC.tdb",
+        ["FCC_A1", "M7C3_D101", "M23C6_D84", "CEMENTITE_D011"],
+        ["FE", "CR", "C"],
+        1273.0,
+        (0.12, 0.06),
+    ),
 ]
 
 
@@ -179,7 +185,9 @@ def test_continuity_across_a_phase_boundary():
     continuous (changes in proportion to the step), the BCC fraction grows from zero."""
     comps, T = ["FE", "CR", "NI"], 1373.15
     xcr = np.linspace(0.2, 0.3, 401)
-    res = load_phases(FECRNI, ["FCC_A1", "BCC_A2"], comps).equilibrium(np.column_stack([xcr, np.full_like(xcr, 0.12)]), T)
+    res = load_phases(FECRNI, ["FCC_A1", "BCC_A2"], comps).equilibrium(
+        np.column_stack([xcr, np.full_like(xcr, 0.12)]), T
+    )
     f_bcc = np.array([sum(s.fraction for s in res.stable(i) if s.name == "BCC_A2") for i in range(len(xcr))])
     k = int(np.argmax(f_bcc > 0))  # first two-phase point
     assert 0 < k < len(xcr) - 1 and np.all(f_bcc[:k] == 0) and np.all(f_bcc[k:] > 0)
@@ -201,8 +209,7 @@ def test_warm_start_agrees_with_cold_and_follows_a_boundary():
     again = model.equilibrium(X2, T)
     np.testing.assert_allclose(warm.MU, again.MU, rtol=1e-10)
     np.testing.assert_allclose(warm.dmu_dx, again.dmu_dx, rtol=1e-6, atol=1e-6)
-    assert [[s.name for s in warm.stable(i)] for i in range(3)] == [[s.name for s in again.stable(i)]
-                                                                    for i in range(3)]
+    assert [[s.name for s in warm.stable(i)] for i in range(3)] == [[s.name for s in again.stable(i)] for i in range(3)]
     assert len(cold.stable(1)) == 2 and len(warm.stable(1)) == 1
 
 
@@ -236,11 +243,14 @@ def test_failed_rows_report_status_and_nan():
         model.equilibrium([[0.7, 0.4]], 1373.15)
 
 
-@pytest.mark.parametrize("phases,words", [
-    (["FCC_A1", "NOSUCH"], ["NOSUCH", "not in"]),
-    (["FCC_A1", "FCC_A1"], ["repeated", "FCC_A1"]),
-    ([], ["at least one phase"]),
-])
+@pytest.mark.parametrize(
+    "phases,words",
+    [
+        (["FCC_A1", "NOSUCH"], ["NOSUCH", "not in"]),
+        (["FCC_A1", "FCC_A1"], ["repeated", "FCC_A1"]),
+        ([], ["at least one phase"]),
+    ],
+)
 def test_bad_phase_lists(phases, words):
     with pytest.raises(InputError) as exc:
         load_phases(FECRNI, phases, ["FE", "CR", "NI"])

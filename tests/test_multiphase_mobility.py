@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import CASES_DB, TESTS_DB
+
 from kinsim.errors import DatabaseError, InputError
 from kinsim.kernels.mpmobility import mp_set_mobilities
 from kinsim.kernels.mpphase import mp_workspace
@@ -23,7 +23,7 @@ def kernel_mobilities(model, a, y, T):
     """set_mobilities of phase a at site fractions y, through the batch kernel."""
     Kmax = model.params.y_comp.shape[1]
     SY = np.zeros((1, 1, Kmax))
-    SY[0, 0, :len(y)] = y
+    SY[0, 0, : len(y)] = y
     n = len(model.components)
     M, yva, st = np.empty((1, 1, n)), np.empty((1, 1, n)), np.empty(1, dtype=np.int64)
     mp_set_mobilities(model.params, T, np.array([[a]]), SY, M, yva, st, mp_workspace(model.params))

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-import kinsim.phaseset as phaseset
 from conftest import TESTS_DB
 from mp_oracles import assert_phase_rule_and_mass_balance, assert_same_equilibrium, pycalphad_grid
-from kinsim.kernels.multiphase import COLD, WARM_AUDIT, mp_rows
+
+import kinsim.phaseset as phaseset
 from kinsim.kernels.mpphase import mp_workspace
+from kinsim.kernels.multiphase import COLD, WARM_AUDIT, mp_rows
 from kinsim.phaseset import load_phases
 
 FECRNI = TESTS_DB / "fe-cr-ni.tdb"
@@ -38,7 +38,7 @@ def test_rows_at_two_temperatures_in_one_batch():
         ref = pycalphad_grid(FECRNI, comps, phases, t, grids)
         rows = np.flatnonzero(T[order] == t)
         alone = load_phases(FECRNI, phases, comps).equilibrium(X[order][rows], t)
-        for k, i in enumerate(rows):
+        for _k, i in enumerate(rows):
             assert_same_equilibrium(res, i, ref[pts.index(tuple(X[order][i]))])
             sizes.add(len(ref[pts.index(tuple(X[order][i]))][0]))
         np.testing.assert_array_equal(res.MU[rows], alone.MU)
@@ -71,8 +71,12 @@ def test_start_tables_are_built_once_per_temperature_and_a_few_are_kept(monkeypa
 def solve_with_table(model, X, T, table, mode, state):
     """mp_rows at T with a given start table from a given state (modified in place)."""
     N, n = X.shape
-    out = [np.empty((N, len(model.phases))), np.empty((N, n, n)), np.empty((N, n - 1, n - 1)),
-           np.empty(N, dtype=np.int64)]
+    out = [
+        np.empty((N, len(model.phases))),
+        np.empty((N, n, n)),
+        np.empty((N, n - 1, n - 1)),
+        np.empty(N, dtype=np.int64),
+    ]
     mp_rows(model.params, T, X, table, np.full(N, mode, dtype=np.int64), *state, *out, mp_workspace(model.params))
     return out[3]
 
@@ -98,8 +102,9 @@ def test_audit_with_a_table_from_another_temperature():
     for state in (cold, warm):
         np.testing.assert_allclose(state.mu, own.MU, rtol=1e-10)
         assert ((state.set_phase >= 0).sum(axis=1) == [2, 2, 2, 2, 1]).all()
-        np.testing.assert_allclose(np.sort(state.set_amount, axis=1), np.sort(own.state.set_amount, axis=1),
-                                   rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(
+            np.sort(state.set_amount, axis=1), np.sort(own.state.set_amount, axis=1), rtol=1e-9, atol=1e-12
+        )
 
 
 def test_a_warm_start_inside_the_spinodal_is_audited_into_two_sets():

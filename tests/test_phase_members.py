@@ -12,9 +12,9 @@ import itertools
 
 import numpy as np
 import pytest
-
 from conftest import CASES_DB, one_error_line, pycalphad_point
 from mp_oracles import assert_phase_rule_and_mass_balance, assert_same_equilibrium, pycalphad_grid
+
 from kinsim.cli import main
 from kinsim.errors import InputError
 from kinsim.kernels.codes import STATUS_OUTSIDE_PHASES
@@ -41,8 +41,9 @@ def check_against_pycalphad(db, phases, comps, T, grids):
 def test_austenite_and_graphite():
     """Fe-C at 1200 K: austenite up to its carbon solubility, then austenite + graphite
     (graphite holds no iron); in the binary two-phase field dmu_dx is exactly zero."""
-    res, ref = check_against_pycalphad(FEC, ["FCC_A1", "GRAPHITE_A9"], ["FE", "C"], 1200.0,
-                                       [[0.01, 0.05, 0.1, 0.3, 0.9]])
+    res, ref = check_against_pycalphad(
+        FEC, ["FCC_A1", "GRAPHITE_A9"], ["FE", "C"], 1200.0, [[0.01, 0.05, 0.1, 0.3, 0.9]]
+    )
     assert [sorted(r[0]) for r in ref] == [["FCC_A1"]] * 2 + [["FCC_A1", "GRAPHITE_A9"]] * 3
     for i in range(2, 5):
         assert res.dmu_dx[i, 0, 0] == 0.0 and np.all(res.partial_dmu_dx[i] == 0.0)
@@ -51,14 +52,21 @@ def test_austenite_and_graphite():
     np.testing.assert_allclose(res.dmu_dx[0], single.dmu_dx[0], rtol=1e-8)
 
 
-@pytest.mark.parametrize("phases,T,grid,found", [
-    (["FCC_A1", "CEMENTITE_D011"], 1100.0, [0.01, 0.05, 0.2, 0.24], {"FCC_A1", "CEMENTITE_D011+FCC_A1"}),
-    (["BCC_A2", "CEMENTITE_D011"], 900.0, [1e-4, 0.01, 0.2], {"BCC_A2", "BCC_A2+CEMENTITE_D011"}),
-    (["BCC_A2", "FCC_A1", "CEMENTITE_D011"], 980.0, [2e-4, 0.02, 0.1],
-     {"BCC_A2", "BCC_A2+CEMENTITE_D011"}),
-    (["BCC_A2", "FCC_A1", "CEMENTITE_D011"], 1020.0, [2e-4, 0.005, 0.035, 0.1],
-     {"BCC_A2", "BCC_A2+FCC_A1", "FCC_A1", "CEMENTITE_D011+FCC_A1"}),
-], ids=["fcc+cem", "bcc+cem", "below-eutectoid", "above-eutectoid"])
+@pytest.mark.parametrize(
+    "phases,T,grid,found",
+    [
+        (["FCC_A1", "CEMENTITE_D011"], 1100.0, [0.01, 0.05, 0.2, 0.24], {"FCC_A1", "CEMENTITE_D011+FCC_A1"}),
+        (["BCC_A2", "CEMENTITE_D011"], 900.0, [1e-4, 0.01, 0.2], {"BCC_A2", "BCC_A2+CEMENTITE_D011"}),
+        (["BCC_A2", "FCC_A1", "CEMENTITE_D011"], 980.0, [2e-4, 0.02, 0.1], {"BCC_A2", "BCC_A2+CEMENTITE_D011"}),
+        (
+            ["BCC_A2", "FCC_A1", "CEMENTITE_D011"],
+            1020.0,
+            [2e-4, 0.005, 0.035, 0.1],
+            {"BCC_A2", "BCC_A2+FCC_A1", "FCC_A1", "CEMENTITE_D011+FCC_A1"},
+        ),
+    ],
+    ids=["fcc+cem", "bcc+cem", "below-eutectoid", "above-eutectoid"],
+)
 def test_cementite_with_ferrite_and_austenite(phases, T, grid, found):
     """Stoichiometric Fe3C (magnetic, G of T only) with ferrite and austenite, carbon
     interstitial in both, on both sides of the eutectoid."""
@@ -154,15 +162,23 @@ def test_warm_start_across_the_graphite_solubility():
 def test_fixed_composition_phase_alone_is_refused_with_the_reason(capsys):
     with pytest.raises(InputError, match=r"CEMENTITE_D011 has a fixed composition \(FE 0.75, C 0.25\)"):
         load_phase(FEC_AG, "CEMENTITE_D011", ["FE", "C"])
-    code = main(["thermo", str(FEC_AG), "--phase", "CEMENTITE_D011", "--components", "FE,C", "--T", "1000",
-                 "--x", "C=0.25"])
-    one_error_line(code, capsys.readouterr().err, "CEMENTITE_D011", "fixed composition",
-                   "no unique chemical potentials", "--phases")
+    code = main(
+        ["thermo", str(FEC_AG), "--phase", "CEMENTITE_D011", "--components", "FE,C", "--T", "1000", "--x", "C=0.25"]
+    )
+    one_error_line(
+        code,
+        capsys.readouterr().err,
+        "CEMENTITE_D011",
+        "fixed composition",
+        "no unique chemical potentials",
+        "--phases",
+    )
 
 
 def test_cli_phases_with_graphite(capsys):
-    code = main(["thermo", str(FEC), "--phases", "FCC_A1,GRAPHITE_A9", "--components", "FE,C", "--T", "1200",
-                 "--x", "C=0.1"])
+    code = main(
+        ["thermo", str(FEC), "--phases", "FCC_A1,GRAPHITE_A9", "--components", "FE,C", "--T", "1200", "--x", "C=0.1"]
+    )
     out = capsys.readouterr().out
     assert code == 0
     assert "GRAPHITE_A9: fraction" in out and "site fractions: C 1" in out

@@ -36,8 +36,10 @@ MOLAR_MASS = {"FE": 55.845, "SI": 28.085, "C": 12.011}
 def runs(tmp_path_factory):
     d = tmp_path_factory.mktemp("plots")
     out = {}
-    for name, case, ov in (("ideal", IDEAL, ["output.snapshots=4", "grid.nodes=80"]),
-                           ("darken", DARKEN, ["conditions.duration=4 d", "output.snapshots=4"])):
+    for name, case, ov in (
+        ("ideal", IDEAL, ["output.snapshots=4", "grid.nodes=80"]),
+        ("darken", DARKEN, ["conditions.duration=4 d", "output.snapshots=4"]),
+    ):
         Simulation(load_case(case, overrides=ov)).run(output=d / f"{name}.h5", progress=False)
         out[name] = d / f"{name}.h5"
     return out
@@ -101,7 +103,7 @@ def test_mu_flux_path_markers(runs):
     label = ax.get_ylabel()
     assert "mol m" in label
     exp = int(label.split("10^{")[1].split("}")[0]) if "10^{" in label else 0
-    assert np.allclose(np.asarray(y) * 10.0 ** exp, r.flux[-1, :, 2])
+    assert np.allclose(np.asarray(y) * 10.0**exp, r.flux[-1, :, 2])
     ax = P.plot_path(r)  # x_SI against x_C at the last time
     x, y = _lines(ax)["4 d"].get_data()
     assert np.allclose(x, r.x[-1, :, 1]) and np.allclose(y, r.x[-1, :, 2])
@@ -141,8 +143,23 @@ def test_cli_every_kind_no_window(runs, tmp_path, capsys, kind):
 
 def test_cli_formats_and_options(runs, tmp_path, capsys):
     pdf, svg = tmp_path / "p.pdf", tmp_path / "p.svg"
-    assert main(["plot", str(runs["darken"]), "-o", str(pdf), "--times", "1 d,4 d", "--components", "c",
-                 "--unit", "weight-percent"]) == 0
+    assert (
+        main(
+            [
+                "plot",
+                str(runs["darken"]),
+                "-o",
+                str(pdf),
+                "--times",
+                "1 d,4 d",
+                "--components",
+                "c",
+                "--unit",
+                "weight-percent",
+            ]
+        )
+        == 0
+    )
     assert pdf.read_bytes()[:5] == b"%PDF-"
     assert main(["plot", str(runs["ideal"]), "--kind", "mu", "-o", str(svg), "--components", "A,B"]) == 0
     assert b"<svg" in svg.read_bytes()[:2000]
@@ -161,8 +178,7 @@ def test_cli_bad_input(runs, tmp_path, capsys):
     _one_error_line(capsys, ["plot", d, "--times", "5 d", "-o", str(tmp_path / "a.png")], "--times", "outside")
     _one_error_line(capsys, ["plot", d, "--times", "1 d,x", "-o", str(tmp_path / "a.png")], "--times")
     _one_error_line(capsys, ["plot", d, "--components", "MN", "-o", str(tmp_path / "a.png")], "MN")
-    _one_error_line(capsys, ["plot", str(runs["ideal"]), "--kind", "path", "-o", str(tmp_path / "a.png")],
-                    "ternary")
+    _one_error_line(capsys, ["plot", str(runs["ideal"]), "--kind", "path", "-o", str(tmp_path / "a.png")], "ternary")
     _one_error_line(capsys, ["plot", d, "-o", str(tmp_path / "a.xyz")], "format")
     _one_error_line(capsys, ["plot", d, "-o", str(tmp_path / "no" / "a.png")], "does not exist")
     _one_error_line(capsys, ["plot", d, "--metric", "wall_s", "-o", str(tmp_path / "a.png")], "directory")
@@ -191,8 +207,21 @@ def test_sweep_directory_dispatch(tmp_path, capsys, monkeypatch):
 
     monkeypatch.setattr(sweep, "plot_metric", fake_plot_metric)
     out = tmp_path / "m.png"
-    assert main(["plot", str(tmp_path), "--metric", "uphill_excursion", "--against", "conditions.temperature",
-                 "-o", str(out)]) == 0
+    assert (
+        main(
+            [
+                "plot",
+                str(tmp_path),
+                "--metric",
+                "uphill_excursion",
+                "--against",
+                "conditions.temperature",
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert calls == [(str(tmp_path), "uphill_excursion", "conditions.temperature")]
     assert out.read_bytes()[:4] == b"\x89PNG"
     capsys.readouterr()
@@ -203,19 +232,31 @@ def test_sweep_directory_dispatch(tmp_path, capsys, monkeypatch):
 def test_sweep_directory_end_to_end(tmp_path, capsys):
     """A real two-run sweep (M_B x 1 and x 10): its Kirkendall shift plotted by `kinsim plot DIR`."""
     d = tmp_path / "sw"
-    s = sweep.run_sweep(IDEAL, ["mobility.scale.B=1,10"], d, sets=["grid.nodes=40", "output.snapshots=2"],
-                        workers=1, progress=False)
+    s = sweep.run_sweep(
+        IDEAL, ["mobility.scale.B=1,10"], d, sets=["grid.nodes=40", "output.snapshots=2"], workers=1, progress=False
+    )
     assert s.completed == 2
     out = tmp_path / "k.svg"
-    assert main(["plot", str(d), "--metric", "kirkendall_shift_m", "--against", "mobility.scale.B",
-                 "-o", str(out)]) == 0
+    assert (
+        main(["plot", str(d), "--metric", "kirkendall_shift_m", "--against", "mobility.scale.B", "-o", str(out)]) == 0
+    )
     assert b"<svg" in out.read_bytes()[:2000]
     assert f"wrote {out}" in capsys.readouterr().out
 
 
 def test_sweep_directory_errors_from_the_sweep_module(tmp_path, capsys):
     """An empty directory is no sweep: kinsim.sweep says so in one line (exit 2)."""
-    code = main(["plot", str(tmp_path), "--metric", "wall_s", "--against", "conditions.temperature",
-                 "-o", str(tmp_path / "m.png")])
+    code = main(
+        [
+            "plot",
+            str(tmp_path),
+            "--metric",
+            "wall_s",
+            "--against",
+            "conditions.temperature",
+            "-o",
+            str(tmp_path / "m.png"),
+        ]
+    )
     e = capsys.readouterr().err
     assert code == 2 and e.startswith("kinsim: error:") and len(e.strip().splitlines()) == 1, e

@@ -28,16 +28,20 @@ FECR = REPO / "cases" / "fe-cr-spinodal.toml"
 FECR_SETS = ["grid.length=7.5 um"]
 # a ternary with gradient energy (2m = 4 unknowns per node) and closed ends: the stable
 # austenite of tests/test_gradient.py with random fluctuations and a coupled kappa matrix
-FECRNI_GRADIENT = {"title": "Fe-18Cr-10Ni with gradient energy",
-                   "thermo": {"database": str(TESTS_DB / "fe-cr-ni.tdb"), "phase": "FCC_A1",
-                              "components": ["FE", "CR", "NI"]},
-                   "conditions": {"temperature": 1373.0, "duration": 1.0},
-                   "grid": {"length": 7.5e-6, "nodes": 30000},
-                   "initial": {"type": "uniform", "composition": {"CR": 0.18, "NI": 0.10},
-                               "perturbation": {"type": "random", "amplitude": {"CR": 0.01, "NI": 0.01},
-                                                "seed": 7}},
-                   "gradient": {"kappa": [[2e-14, 0.8e-14], [0.8e-14, 1e-14]]},
-                   "solver": {"rtol": 1e-6, "atol": 1e-10}, "output": {"snapshots": 2}}
+FECRNI_GRADIENT = {
+    "title": "Fe-18Cr-10Ni with gradient energy",
+    "thermo": {"database": str(TESTS_DB / "fe-cr-ni.tdb"), "phase": "FCC_A1", "components": ["FE", "CR", "NI"]},
+    "conditions": {"temperature": 1373.0, "duration": 1.0},
+    "grid": {"length": 7.5e-6, "nodes": 30000},
+    "initial": {
+        "type": "uniform",
+        "composition": {"CR": 0.18, "NI": 0.10},
+        "perturbation": {"type": "random", "amplitude": {"CR": 0.01, "NI": 0.01}, "seed": 7},
+    },
+    "gradient": {"kappa": [[2e-14, 0.8e-14], [0.8e-14, 1e-14]]},
+    "solver": {"rtol": 1e-6, "atol": 1e-10},
+    "output": {"snapshots": 2},
+}
 
 # one run in a fresh process: the peak resident memory it adds (from before its
 # Simulation is made to the end), with glibc returning every freed block >= 16 KiB to the
@@ -77,13 +81,27 @@ _MEASURE = textwrap.dedent("""
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("case,mode,sets", [
-    (NICRAL, "file", []), (ROD, "file", []), (NICRAL, "memory", []),
-    (NICRAL, "file", ["boundary.left.type=periodic", "boundary.right.type=periodic"]),
-    (FECR, "file", FECR_SETS), (FECR, "memory", FECR_SETS), ("fe-cr-ni gradient", "file", [])],
-    ids=["Ni-Cr-Al to a file", "stressed rod (a potential) to a file", "Ni-Cr-Al in memory",
-         "Ni-Cr-Al periodic (cyclic solve) to a file", "Fe-Cr spinodal (gradient, periodic) to a file",
-         "Fe-Cr spinodal (gradient, periodic) in memory", "Fe-Cr-Ni ternary gradient, closed ends, to a file"])
+@pytest.mark.parametrize(
+    "case,mode,sets",
+    [
+        (NICRAL, "file", []),
+        (ROD, "file", []),
+        (NICRAL, "memory", []),
+        (NICRAL, "file", ["boundary.left.type=periodic", "boundary.right.type=periodic"]),
+        (FECR, "file", FECR_SETS),
+        (FECR, "memory", FECR_SETS),
+        ("fe-cr-ni gradient", "file", []),
+    ],
+    ids=[
+        "Ni-Cr-Al to a file",
+        "stressed rod (a potential) to a file",
+        "Ni-Cr-Al in memory",
+        "Ni-Cr-Al periodic (cyclic solve) to a file",
+        "Fe-Cr spinodal (gradient, periodic) to a file",
+        "Fe-Cr spinodal (gradient, periodic) in memory",
+        "Fe-Cr-Ni ternary gradient, closed ends, to a file",
+    ],
+)
 def test_estimate_against_the_real_allocation(tmp_path, case, mode, sets):
     if not os.access("/proc/self/clear_refs", os.W_OK):
         pytest.skip("needs /proc (Linux) to read and reset the peak resident memory")
@@ -94,8 +112,13 @@ def test_estimate_against_the_real_allocation(tmp_path, case, mode, sets):
         case.write_text(tomli_w.dumps(FECRNI_GRADIENT))
     env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "16384", "PYTHONWARNINGS": "ignore"}
     out = tmp_path / "run.h5"
-    done = subprocess.run([sys.executable, "-c", _MEASURE, str(case), "30000", str(out), mode, *sets],
-                          capture_output=True, text=True, env=env, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-c", _MEASURE, str(case), "30000", str(out), mode, *sets],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr
     m = json.loads(done.stdout.strip().splitlines()[-1])
     # the arrays of 30000 nodes take 16-50 MB; the estimate is the peak within a few percent
@@ -129,7 +152,7 @@ def test_estimate_grows_with_nodes_snapshots_and_a_result_held_in_memory():
     a = estimate(10**5, 3, 4, 21)
     assert estimate(2 * 10**5, 3, 4, 21).memory_bytes > a.memory_bytes
     assert estimate(10**5, 3, 4, 41).file_bytes > a.file_bytes
-    assert estimate(10**5, 3, 4, 41).memory_bytes == a.memory_bytes          # a file: snapshots are on disk
+    assert estimate(10**5, 3, 4, 41).memory_bytes == a.memory_bytes  # a file: snapshots are on disk
     held = estimate(10**5, 3, 4, 21, in_memory=True)
     assert held.memory_bytes > a.memory_bytes and "result held in memory" in held.memory
     assert "HDF5 chunk caches" in a.memory and "HDF5 chunk caches" not in held.memory
@@ -150,13 +173,20 @@ def test_estimate_grows_with_nodes_snapshots_and_a_result_held_in_memory():
     # the kept parameter bytes survive resizing
     big = estimate(1000, 3, 4, 21, parameter_bytes=123_456)
     assert resized(big, nodes=1000).file_bytes == big.file_bytes
-    assert resized(big, nodes=1000, in_memory=True).memory_bytes == estimate(
-        1000, 3, 4, 21, parameter_bytes=123_456, in_memory=True).memory_bytes
+    assert (
+        resized(big, nodes=1000, in_memory=True).memory_bytes
+        == estimate(1000, 3, 4, 21, parameter_bytes=123_456, in_memory=True).memory_bytes
+    )
 
 
 def test_format_bytes():
-    assert [format_bytes(v) for v in (512, 3.4e6, 24.1e9, 7.2e12, 4.8e15)] == ["512 B", "3.4 MB", "24.1 GB", "7.2 TB",
-                                                                   "4.8 PB"]
+    assert [format_bytes(v) for v in (512, 3.4e6, 24.1e9, 7.2e12, 4.8e15)] == [
+        "512 B",
+        "3.4 MB",
+        "24.1 GB",
+        "7.2 TB",
+        "4.8 PB",
+    ]
 
 
 def test_memory_check_names_the_estimate_and_the_most_nodes_that_fit(monkeypatch):
@@ -222,5 +252,6 @@ def test_run_size_of_a_case_counts_its_phase_potentials_and_snapshots():
     size = run_size(case, model.params)
     assert (size.nodes, size.components, size.site_fractions) == (case.grid.nodes, 2, model.params.n_y)
     assert size.snapshots == len(case.output.snapshots) + 1 and size.potentials == 1
-    assert size.result["parameters"] > sum(np.asarray(v).nbytes for v in model.params._asdict().values()
-                                           if isinstance(v, np.ndarray))
+    assert size.result["parameters"] > sum(
+        np.asarray(v).nbytes for v in model.params._asdict().values() if isinstance(v, np.ndarray)
+    )

@@ -12,8 +12,8 @@ import time
 
 import numpy as np
 import pytest
-
 from conftest import REPO
+
 from kinsim.case import load_case
 from kinsim.cli import main
 from kinsim.errors import ResultFileError
@@ -51,8 +51,13 @@ def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path, sig):
     out = tmp_path / "run.h5"
     sets = [a for s in SETS for a in ("--set", s)]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(_kinsim("run", str(IDEAL), "-o", str(out), "--quiet", *sets), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        _kinsim("run", str(IDEAL), "-o", str(out), "--quiet", *sets),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     _wait_for_snapshots(out, 3, proc)
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
@@ -129,8 +134,11 @@ def test_resume_refuses_another_case_and_finished_runs(tmp_path, capsys):
     assert code == 2 and "is a result of another case" in err and len(err.strip().splitlines()) == 1
     # the same case with a different grid is another case too
     other = tmp_path / "other.toml"
-    other.write_text(IDEAL.read_text().replace("nodes = 200", "nodes = 31").replace(
-        'database = "databases/ideal-ab.tdb"', f'database = "{REPO / "cases" / "databases" / "ideal-ab.tdb"}"'))
+    other.write_text(
+        IDEAL.read_text()
+        .replace("nodes = 200", "nodes = 31")
+        .replace('database = "databases/ideal-ab.tdb"', f'database = "{REPO / "cases" / "databases" / "ideal-ab.tdb"}"')
+    )
     assert main(["run", str(other), "--resume", str(out), "--quiet"]) == 2
     assert "differs in grid" in capsys.readouterr().err
     # -o or --set with --resume: refused
@@ -147,8 +155,21 @@ def test_failed_run_says_where_and_writes_no_nan(tmp_path, capsys):
     # a surface chemical potential of carbon far above graphite's drives the surface node
     # out of the austenite's composition range: the run must stop cleanly
     out = tmp_path / "fail.h5"
-    code = main(["run", str(CARB), "-o", str(out), "--quiet", "--set", "grid.nodes=40",
-                 "--set", 'boundary.left={type="fixed-potential", mu={C=2e5}}', "--set", "output.snapshots=4"])
+    code = main(
+        [
+            "run",
+            str(CARB),
+            "-o",
+            str(out),
+            "--quiet",
+            "--set",
+            "grid.nodes=40",
+            "--set",
+            'boundary.left={type="fixed-potential", mu={C=2e5}}',
+            "--set",
+            "output.snapshots=4",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 1
     line = [ln for ln in err.splitlines() if ln.startswith("kinsim: failed:")]

@@ -11,8 +11,8 @@ import sys
 
 import numpy as np
 import pytest
-
 from conftest import REPO
+
 from kinsim.case import load_case
 from kinsim.kernels.step import StepperState
 from kinsim.simulation import Simulation, runner
@@ -27,8 +27,22 @@ class MemoryStore:
 
     last = None
 
-    def __init__(self, path, *, components, z, faces, phase, case_toml, title, n_markers, mobility_policy,
-                 extra_attrs=None, parameters=None, extra_units=None):
+    def __init__(
+        self,
+        path,
+        *,
+        components,
+        z,
+        faces,
+        phase,
+        case_toml,
+        title,
+        n_markers,
+        mobility_policy,
+        extra_attrs=None,
+        parameters=None,
+        extra_units=None,
+    ):
         self.path, self.components, self.parameters = path, list(components), dict(parameters)
         self.snapshots, self.checkpoint, self.status, self.timings, self.closed = [], None, "running", {}, False
         MemoryStore.last = self
@@ -66,7 +80,7 @@ def test_a_store_of_our_own_gets_the_result_and_the_complete_state(tmp_path):
     Simulation(case).run(output=ref, progress=False)
     r = read_result(ref)
     assert len(store.snapshots) == r.n_snapshots == 3
-    for i, (t, x, mu, flux, markers) in enumerate(store.snapshots):
+    for i, (t, x, _mu, flux, _markers) in enumerate(store.snapshots):
         assert t == r.time[i]
         np.testing.assert_array_equal(x, r.x[i])
         np.testing.assert_array_equal(flux, r.flux[i])
@@ -111,9 +125,11 @@ def test_needs_compile_reads_numbas_disk_cache(tmp_path):
     disk cache (a new process), True again after the source file changed."""
     src = tmp_path / "cached_kernel.py"
     src.write_text("from kinsim._jit import jit\n\n\n@jit\ndef twice(x):\n    return 2.0 * x\n")
-    code = ("import sys; sys.path.insert(0, sys.argv[1]); from cached_kernel import twice; "
-            "from kinsim._jit import needs_compile; before = needs_compile(twice, 1.0); twice(1.0); "
-            "print(before, needs_compile(twice, 1.0), needs_compile(twice, 1))")
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); from cached_kernel import twice; "
+        "from kinsim._jit import needs_compile; before = needs_compile(twice, 1.0); twice(1.0); "
+        "print(before, needs_compile(twice, 1.0), needs_compile(twice, 1))"
+    )
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba-cache")}
 
     def run():

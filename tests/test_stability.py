@@ -4,8 +4,8 @@ against the multiphase equilibrium and pycalphad's stable phases."""
 from __future__ import annotations
 
 import pytest
-
 from conftest import CASES_DB, TESTS_DB
+
 from kinsim.errors import InputError
 from kinsim.phaseset import load_phases
 from kinsim.stability import stability_report
@@ -21,7 +21,7 @@ def test_fcc_couple_crossing_into_bcc_is_reported():
     rep = stability_report(FECRNI, "FCC_A1", COMPS, 1373.15, X, candidates=["BCC_A2"])
     assert rep.checked == ["FCC_A1", "BCC_A2"]
     assert rep.unstable(0) == []
-    (name, df), = rep.unstable(1)
+    ((name, df),) = rep.unstable(1)
     assert name == "BCC_A2" and df > 0
     assert not rep.stable
     (msg,) = rep.messages()
@@ -76,5 +76,6 @@ def test_graphite_against_austenite_saturated_in_carbon():
 
 def test_a_named_candidate_that_cannot_be_modelled_is_an_error():
     with pytest.raises(InputError, match="GRAPHITE_A9"):
-        stability_report(CASES_DB / "fe-mn-si-c.tdb", "FCC_A1", ["FE", "SI"], 1323.15, [[0.02]],
-                         candidates=["GRAPHITE_A9"])
+        stability_report(
+            CASES_DB / "fe-mn-si-c.tdb", "FCC_A1", ["FE", "SI"], 1323.15, [[0.02]], candidates=["GRAPHITE_A9"]
+        )

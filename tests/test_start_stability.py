@@ -10,8 +10,8 @@ import warnings
 
 import numpy as np
 import pytest
-
 from conftest import CASES_DB, pycalphad_point
+
 from kinsim import run
 from kinsim.cli import main
 from kinsim.errors import CaseError, StabilityWarning
@@ -29,11 +29,14 @@ def _case(right, candidates=None):
     thermo = {"database": str(DB), "phase": "FCC_A1", "components": COMPS}
     if candidates is not None:
         thermo["candidates"] = candidates
-    return {"title": "Fe-Cr-Ni FCC couple", "thermo": thermo,
-            "conditions": {"temperature": T, "duration": "10 min"},
-            "grid": {"length": "1 mm", "nodes": 16},
-            "initial": {"type": "step", "position": "0.5 mm", "left": FCC_SIDE, "right": right},
-            "output": {"file": "out.h5", "snapshots": 1}}
+    return {
+        "title": "Fe-Cr-Ni FCC couple",
+        "thermo": thermo,
+        "conditions": {"temperature": T, "duration": "10 min"},
+        "grid": {"length": "1 mm", "nodes": 16},
+        "initial": {"type": "step", "position": "0.5 mm", "left": FCC_SIDE, "right": right},
+        "output": {"file": "out.h5", "snapshots": 1},
+    }
 
 
 def _toml(tmp_path, right, candidates=None):
@@ -87,10 +90,15 @@ def test_fcc_couple_with_a_bcc_side_warns_naming_bcc(tmp_path):
 
 
 def test_bcc_is_in_pycalphads_stable_set_on_the_cr_rich_side():
-    from pycalphad import Database, equilibrium, variables as v
+    from pycalphad import Database, equilibrium
+    from pycalphad import variables as v
 
-    eq = equilibrium(Database(str(DB)), COMPS + ["VA"], ["FCC_A1", "BCC_A2"],
-                     {v.T: T, v.P: 101325, v.N: 1, v.X("CR"): 0.5, v.X("NI"): 0.05})
+    eq = equilibrium(
+        Database(str(DB)),
+        COMPS + ["VA"],
+        ["FCC_A1", "BCC_A2"],
+        {v.T: T, v.P: 101325, v.N: 1, v.X("CR"): 0.5, v.X("NI"): 0.05},
+    )
     assert "BCC_A2" in {str(p) for p in np.asarray(eq.Phase.values).ravel()}
 
 
@@ -145,6 +153,7 @@ def test_cli_prints_one_warning_line_per_phase(tmp_path, capsys):
 def test_phase_names_without_pycalphad_match_its_parser():
     """kinsim.thermo.names reads the PHASE commands only; pycalphad parses the whole file."""
     from conftest import SHARED_DB, TESTS_DB
+
     from kinsim.thermo.names import phase_names
     from kinsim.thermo.tdb import load_database
 
@@ -158,12 +167,14 @@ def _regular_gap_case(x_b, gradient):
     / 0.830856, spinodal 0.294726 / 0.705274), x_B = x_b."""
     from conftest import TESTS_DB
 
-    case = {"title": "regular solution", "thermo": {"database": str(TESTS_DB / "regular-gap.tdb"),
-                                                    "phase": "ALPHA", "components": ["A", "B"]},
-            "conditions": {"temperature": 1000, "duration": 1e-6},
-            "grid": {"length": "60 nm", "nodes": 16},
-            "initial": {"type": "uniform", "composition": {"B": x_b}},
-            "output": {"snapshots": 1}}
+    case = {
+        "title": "regular solution",
+        "thermo": {"database": str(TESTS_DB / "regular-gap.tdb"), "phase": "ALPHA", "components": ["A", "B"]},
+        "conditions": {"temperature": 1000, "duration": 1e-6},
+        "grid": {"length": "60 nm", "nodes": 16},
+        "initial": {"type": "uniform", "composition": {"B": x_b}},
+        "output": {"snapshots": 1},
+    }
     if gradient:
         case["gradient"] = {"kappa": 1e-14}
     return case

@@ -23,8 +23,16 @@ CASE = '[case]\ntitle = "Darken couple"\nT = 1323.15  # K\n'
 
 
 def writer(path, **kw):
-    args = dict(components=COMPS, z=Z, faces=FACES, phase="FCC_A1", case_toml=CASE, title="Darken",
-                n_markers=NM, mobility_policy="strict")
+    args = dict(
+        components=COMPS,
+        z=Z,
+        faces=FACES,
+        phase="FCC_A1",
+        case_toml=CASE,
+        title="Darken",
+        n_markers=NM,
+        mobility_policy="strict",
+    )
     args.update(kw)
     return ResultWriter(path, **args)
 
@@ -43,8 +51,12 @@ def test_round_trip(tmp_path):
     path = tmp_path / "r.h5"
     params = {"G_coeffs": np.arange(12.0).reshape(3, 4), "n_sub": np.array([1, 1]), "T": np.float64(1323.15)}
     snaps = [snapshot(k) for k in range(3)]
-    with writer(path, parameters=params, extra_attrs={"temperature": 1323.15, "grid": {"kind": "linear"}},
-                extra_units={"dt": "s"}) as w:
+    with writer(
+        path,
+        parameters=params,
+        extra_attrs={"temperature": 1323.15, "grid": {"kind": "linear"}},
+        extra_units={"dt": "s"},
+    ) as w:
         for k, s in enumerate(snaps):
             w.append(10.0 * k, *s, extra={"dt": np.float64(0.5 * (k + 1))})
         w.set_timings(compile=1.5, solve=2.25)
@@ -182,8 +194,14 @@ def test_status_changes(tmp_path):
     w = writer(path)
     w.append(0.0, *snapshot(0))
     assert read_result(path).status == "running"
-    w.set_status("failed", stop_reason="convergence", node=7, time=12.5,
-                 composition=np.array([0.9, 0.05, 0.05]), message="Newton did not converge")
+    w.set_status(
+        "failed",
+        stop_reason="convergence",
+        node=7,
+        time=12.5,
+        composition=np.array([0.9, 0.05, 0.05]),
+        message="Newton did not converge",
+    )
     r = read_result(path)  # visible before close
     assert r.status == "failed" and r.attrs["stop_reason"] == "convergence"
     assert r.attrs["node"] == 7 and r.attrs["time"] == 12.5 and r.attrs["message"] == "Newton did not converge"
@@ -304,18 +322,24 @@ def test_other_process_reads_while_writer_is_open(tmp_path):
     with writer(path) as w:
         w.append(0.0, *snapshot(0))
         w.append(1.0, *snapshot(1))
-        code = ("from kinsim.storage import read_result; "
-                f"r = read_result({str(path)!r}); print(r.n_snapshots, r.status)")
+        code = f"from kinsim.storage import read_result; r = read_result({str(path)!r}); print(r.n_snapshots, r.status)"
         proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout.split() == ["2", "running"]
 
 
 # ---------------------------------------------------------------- the store in memory, xarray
-PARAMS = {"G": np.arange(6.0).reshape(2, 3), "n": np.array([1, 2]), "names": np.array(["FE", "SI"]),
-          "T": np.float64(1323.15)}
-STORE_KW = dict(parameters=PARAMS, extra_attrs={"molar_volume": 1e-5, "grid": {"kind": "linear"}},
-                extra_units={"temperature": "K", "potential": "J mol-1"})
+PARAMS = {
+    "G": np.arange(6.0).reshape(2, 3),
+    "n": np.array([1, 2]),
+    "names": np.array(["FE", "SI"]),
+    "T": np.float64(1323.15),
+}
+STORE_KW = dict(
+    parameters=PARAMS,
+    extra_attrs={"molar_volume": 1e-5, "grid": {"kind": "linear"}},
+    extra_units={"temperature": "K", "potential": "J mol-1"},
+)
 VOLATILE = {"created", "timings", "timing_io", "timing_wall"}
 
 
@@ -327,8 +351,9 @@ def _fill(store):
             extra["potential"] = np.full((NZ, len(COMPS)), -10.0 * k)
         store.append(5.0 * k, *snapshot(k), extra=extra)
     store.write_checkpoint(t=10.0, U=np.ones((NZ, 3)), stats=np.arange(5))
-    store.set_status("failed", "Newton did not converge", node=3, composition=np.array([0.9, 0.05, 0.05]),
-                     steps=17, flag=True)
+    store.set_status(
+        "failed", "Newton did not converge", node=3, composition=np.array([0.9, 0.05, 0.05]), steps=17, flag=True
+    )
 
 
 def memory_and_file(tmp_path):
@@ -340,8 +365,18 @@ def memory_and_file(tmp_path):
         _fill(w)
     stores = []
     store_class = MemoryStore.collecting(stores)
-    with store_class(path, components=COMPS, z=Z, faces=FACES, phase="FCC_A1", case_toml=CASE, title="Darken",
-                     n_markers=NM, mobility_policy="strict", **STORE_KW) as m:
+    with store_class(
+        path,
+        components=COMPS,
+        z=Z,
+        faces=FACES,
+        phase="FCC_A1",
+        case_toml=CASE,
+        title="Darken",
+        n_markers=NM,
+        mobility_policy="strict",
+        **STORE_KW,
+    ) as m:
         _fill(m)
     assert stores == [m]
     return m.result(), read_result(path)
@@ -382,8 +417,17 @@ def test_memory_store_rules(tmp_path):
     from kinsim.errors import InputError
     from kinsim.storage import MemoryStore
 
-    m = MemoryStore(tmp_path / "never.h5", components=COMPS, z=Z, faces=FACES, phase="FCC_A1", case_toml=CASE,
-                    title="t", n_markers=NM, mobility_policy="strict")
+    m = MemoryStore(
+        tmp_path / "never.h5",
+        components=COMPS,
+        z=Z,
+        faces=FACES,
+        phase="FCC_A1",
+        case_toml=CASE,
+        title="t",
+        n_markers=NM,
+        mobility_policy="strict",
+    )
     with pytest.raises(InputError, match="no snapshot"):
         m.result()
     x, mu, flux, markers = snapshot(0)
@@ -419,9 +463,19 @@ def test_to_xarray_labels_and_identity(tmp_path):
     np.testing.assert_array_equal(ds["face"].values, FACES)
     np.testing.assert_array_equal(ds["x"].sel(component="SI").values, mem.x[:, :, 1])
     units = {name: ds[name].attrs["units"] for name in ds.variables}
-    assert units == {"time": "s", "z": "m", "face": "m", "component": "1", "marker": "1", "x": "1",
-                     "mu": "J mol-1", "flux": "mol m-2 s-1", "markers": "m", "temperature": "K",
-                     "potential": "J mol-1"}
+    assert units == {
+        "time": "s",
+        "z": "m",
+        "face": "m",
+        "component": "1",
+        "marker": "1",
+        "x": "1",
+        "mu": "J mol-1",
+        "flux": "mol m-2 s-1",
+        "markers": "m",
+        "temperature": "K",
+        "potential": "J mol-1",
+    }
     assert all(ds[name].attrs["long_name"] for name in ds.variables)
     assert ds["flux"].attrs["frame"] == "volume-fixed"
     assert ds.attrs["case"] == CASE and ds.attrs["status"] == "failed"
@@ -444,5 +498,5 @@ def test_result_case_is_parsed_from_the_stored_text(tmp_path):
 
     mem, disk = memory_and_file(tmp_path)
     with pytest.raises(ResultFileError, match=r"r\.h5"):
-        disk.case  # the test's case text is no kinsim case
+        _ = disk.case  # the test's case text is no kinsim case
     assert mem.temperature.shape == (3,) and mem.potential.shape == (3, NZ, 3)

@@ -7,9 +7,9 @@ import math
 
 import numpy as np
 import pytest
+from conftest import REPO, one_error_line
 from scipy.special import erfc, erfcinv
 
-from conftest import REPO, one_error_line
 from kinsim.analysis import analyze, weld_position
 from kinsim.case import BoundaryStage, InitialSpec, from_toml, load_case
 from kinsim.cli import main
@@ -54,9 +54,18 @@ def _erfc_result(path, case_toml, t=3600.0):
     xb = 0.2 + 0.2 * erfc(-(g.z - 0.5e-3) / (2 * math.sqrt(D0 * t)))
     xt = np.stack([1 - xb, xb], axis=1)
     zero = np.zeros_like(x0)
-    with ResultWriter(path, components=case.components, z=g.z, faces=g.faces, phase="FCC_A1",
-                      case_toml=case_toml or case.to_toml(), title="hand", n_markers=0, mobility_policy="error",
-                      extra_attrs={"molar_volume": 1e-5}) as w:
+    with ResultWriter(
+        path,
+        components=case.components,
+        z=g.z,
+        faces=g.faces,
+        phase="FCC_A1",
+        case_toml=case_toml or case.to_toml(),
+        title="hand",
+        n_markers=0,
+        mobility_policy="error",
+        extra_attrs={"molar_volume": 1e-5},
+    ) as w:
         w.append(0.0, x0, zero, np.zeros((g.faces.size, 2)), np.zeros(0))
         w.append(t, xt, zero, np.zeros((g.faces.size, 2)), np.zeros(0))
         w.set_status("completed", "test")
@@ -77,7 +86,7 @@ def test_a_broken_stored_case_is_one_error_line(tmp_path, capsys):
     text = load_case(IDEAL, ["grid.nodes=2000"]).to_toml().replace("nodes = 2000", "nodes = 2")
     p = _erfc_result(tmp_path / "broken.h5", text)
     with pytest.raises(ResultFileError, match="broken.h5.*grid.nodes"):
-        read_result(p).case
+        _ = read_result(p).case
     for argv in (["analyze", str(p)], ["plot", str(p), "-o", str(tmp_path / "f.png")]):
         code = main(argv)
         one_error_line(code, capsys.readouterr().err, "broken.h5", "grid.nodes")
@@ -85,14 +94,16 @@ def test_a_broken_stored_case_is_one_error_line(tmp_path, capsys):
 
 
 def test_profile_columns_follow_the_components_not_the_dict_order():
-    ini = InitialSpec("step", position=0.5, left={"B": 0.2, "A": 0.8}, right={"B": 0.6, "A": 0.4},
-                      components=("A", "B"))
+    ini = InitialSpec(
+        "step", position=0.5, left={"B": 0.2, "A": 0.8}, right={"B": 0.6, "A": 0.4}, components=("A", "B")
+    )
     np.testing.assert_array_equal(ini.profile([0.25, 0.75]), [[0.8, 0.2], [0.4, 0.6]])
     uniform = InitialSpec("uniform", composition={"B": 0.3, "A": 0.7}, components=("A", "B"))
     np.testing.assert_array_equal(uniform.profile([0.1]), [[0.7, 0.3]])
     with pytest.raises(CaseError, match="initial.left: no mole fraction for C"):
-        InitialSpec("step", position=0.5, left={"A": 0.8, "B": 0.2}, right={"A": 0.4, "B": 0.6},
-                    components=("A", "B", "C")).profile([0.1])
+        InitialSpec(
+            "step", position=0.5, left={"A": 0.8, "B": 0.2}, right={"A": 0.4, "B": 0.6}, components=("A", "B", "C")
+        ).profile([0.1])
 
 
 def test_a_table_profile_is_renormalised_row_by_row():
@@ -101,8 +112,9 @@ def test_a_table_profile_is_renormalised_row_by_row():
     np.testing.assert_allclose(x, [[0.5 / 1.1, 0.6 / 1.1], [0.4 / 0.85, 0.45 / 0.85], [0.5, 0.5]], rtol=1e-15)
     assert np.all(np.abs(x.sum(axis=1) - 1.0) <= 2 * np.finfo(float).eps)
     # exactly the interpolation per component divided by its row sum
-    raw = np.column_stack([np.interp([0.0, 0.5, 1.0], [0.0, 1.0], [0.5, 0.3]),
-                           np.interp([0.0, 0.5, 1.0], [0.0, 1.0], [0.6, 0.3])])
+    raw = np.column_stack(
+        [np.interp([0.0, 0.5, 1.0], [0.0, 1.0], [0.5, 0.3]), np.interp([0.0, 0.5, 1.0], [0.0, 1.0], [0.6, 0.3])]
+    )
     np.testing.assert_array_equal(x, raw / raw.sum(axis=1, keepdims=True))
 
 

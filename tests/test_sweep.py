@@ -15,16 +15,25 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+from conftest import REPO, one_error_line
 from scipy.special import erfc, erfcinv
 
-from conftest import REPO, one_error_line
 from kinsim import sweep
 from kinsim.case import parse_case
 from kinsim.cli import main
 from kinsim.errors import CaseError, InputError, KinsimError
 from kinsim.storage import Result, read_result
-from kinsim.sweep import (kirkendall_shift, penetration_depths, plan_sweep, plot_metric, prepare_directory,
-                          run_metrics, run_sweep, split_values, uphill_excursion)
+from kinsim.sweep import (
+    kirkendall_shift,
+    penetration_depths,
+    plan_sweep,
+    plot_metric,
+    prepare_directory,
+    run_metrics,
+    run_sweep,
+    split_values,
+    uphill_excursion,
+)
 
 IDEAL = REPO / "cases" / "ideal-binary-erf.toml"
 NICRAL = REPO / "cases" / "nicral-couple.toml"
@@ -56,10 +65,15 @@ def _stored_case(initial_and_boundary, components, x0, faces):
         ini.setdefault("right", x_at(-1))
     elif ini["type"] == "uniform":
         ini.setdefault("composition", x_at(0))
-    data.update(thermo={"database": str(REPO / "cases" / "databases" / _DATABASES[tuple(components)]),
-                        "phase": "FCC_A1", "components": list(components)},
-                conditions={"temperature": 1000.0, "duration": "10 d"},
-                grid={"length": float(faces[-1] - faces[0]), "nodes": len(faces) - 1})
+    data.update(
+        thermo={
+            "database": str(REPO / "cases" / "databases" / _DATABASES[tuple(components)]),
+            "phase": "FCC_A1",
+            "components": list(components),
+        },
+        conditions={"temperature": 1000.0, "duration": "10 d"},
+        grid={"length": float(faces[-1] - faces[0]), "nodes": len(faces) - 1},
+    )
     return parse_case(data, REPO / "cases" / "hand-built.toml").to_toml()
 
 
@@ -74,11 +88,20 @@ def _result(z, x, components, case_toml, time=None, markers=None, faces=None):
         faces = np.concatenate([[z[0] - (mid[0] - z[0])], mid, [z[-1] + (z[-1] - mid[-1])]])
     if markers is None:
         markers = np.zeros((nt, 0))
-    return Result(path=Path("hand-built.h5"), time=np.arange(nt, dtype=float) if time is None else time,
-                  z=z, faces=np.asarray(faces, dtype=float), components=list(components), x=x,
-                  mu=np.zeros_like(x), flux=np.zeros((nt, len(faces), x.shape[2])),
-                  markers=np.asarray(markers, dtype=float), attrs={}, status="completed",
-                  case_toml=_stored_case(case_toml, components, x[0], faces))
+    return Result(
+        path=Path("hand-built.h5"),
+        time=np.arange(nt, dtype=float) if time is None else time,
+        z=z,
+        faces=np.asarray(faces, dtype=float),
+        components=list(components),
+        x=x,
+        mu=np.zeros_like(x),
+        flux=np.zeros((nt, len(faces), x.shape[2])),
+        markers=np.asarray(markers, dtype=float),
+        attrs={},
+        status="completed",
+        case_toml=_stored_case(case_toml, components, x[0], faces),
+    )
 
 
 STEP_CASE = """
@@ -155,11 +178,11 @@ def test_penetration_of_a_component_that_starts_uniform_and_of_an_unchanged_prof
     z0, w = 0.5e-3, 20e-6
     xc0 = np.full_like(z, 0.05)
     xsi0 = np.where(z < z0, 0.04, 0.01)
-    bump = 0.01 * np.exp(-(((z - z0) / w) ** 2))   # C moves uphill around the weld
+    bump = 0.01 * np.exp(-(((z - z0) / w) ** 2))  # C moves uphill around the weld
     xcf = xc0 + np.where(z < z0, -bump, bump)
     x = np.zeros((2, z.size, 3))
     x[0, :, 1], x[0, :, 2] = xsi0, xc0
-    x[1, :, 1], x[1, :, 2] = xsi0, xcf             # silicon does not move
+    x[1, :, 1], x[1, :, 2] = xsi0, xcf  # silicon does not move
     x[:, :, 0] = 1 - x[:, :, 1] - x[:, :, 2]
     r = _result(z, x, ["FE", "SI", "C"], STEP_CASE.format(pos=z0), faces=faces)
     depth = penetration_depths(r)
@@ -174,20 +197,21 @@ def test_uphill_excursion_over_all_snapshots_and_boundary_compositions():
     nt = 3
     x = np.zeros((nt, z.size, 3))
     x[:, :, 1] = np.where(z < z0, 0.04, 0.01)
-    x[0, :, 2] = np.where(z < z0, 0.010, 0.012)       # C initially in [0.010, 0.012]
+    x[0, :, 2] = np.where(z < z0, 0.010, 0.012)  # C initially in [0.010, 0.012]
     x[1, :, 2] = x[0, :, 2]
-    x[1, 150, 2] = 0.020                               # peak 0.008 above the range ...
+    x[1, 150, 2] = 0.020  # peak 0.008 above the range ...
     x[2, :, 2] = x[0, :, 2]
-    x[2, 150, 2] = 0.015                               # ... that decays ...
-    x[2, 40, 2] = 0.007                                # ... and a dip 0.003 below
+    x[2, 150, 2] = 0.015  # ... that decays ...
+    x[2, 40, 2] = 0.007  # ... and a dip 0.003 below
     x[:, :, 0] = 1 - x[:, :, 1] - x[:, :, 2]
     r = _result(z, x, ["FE", "SI", "C"], STEP_CASE.format(pos=z0), faces=faces)
     exc, comp = uphill_excursion(r)
     assert comp == "C" and exc == pytest.approx(0.008, abs=1e-12)
     # a boundary that fixes C = 0.03 widens C's reference range to [0.010, 0.030]: only the dip counts
-    fixed = STEP_CASE.format(pos=z0).replace('[boundary.left]\ntype = "closed"',
-                                             '[boundary.left]\ntype = "fixed-composition"\n'
-                                             'unit = "mole-fraction"\ncomposition = { SI = 0.04, C = 0.03 }')
+    fixed = STEP_CASE.format(pos=z0).replace(
+        '[boundary.left]\ntype = "closed"',
+        '[boundary.left]\ntype = "fixed-composition"\nunit = "mole-fraction"\ncomposition = { SI = 0.04, C = 0.03 }',
+    )
     assert "0.03" in fixed
     r2 = _result(z, x, ["FE", "SI", "C"], fixed, faces=faces)
     exc2, comp2 = uphill_excursion(r2)
@@ -219,9 +243,15 @@ type = "closed"
     r = _result(z, x, ["FE", "C"], case, faces=faces)
     assert uphill_excursion(r) == (0.0, "")
     # the same profiles behind a closed surface would be matter from nowhere: FE and C leave their range
-    closed = _result(z, x, ["FE", "C"], case.replace('type = "fixed-activity"\nactivity = { C = 0.8 }\n'
-                                                     'reference = { C = "GRAPHITE_A9" }\n', 'type = "closed"\n'),
-                     faces=faces)
+    closed = _result(
+        z,
+        x,
+        ["FE", "C"],
+        case.replace(
+            'type = "fixed-activity"\nactivity = { C = 0.8 }\nreference = { C = "GRAPHITE_A9" }\n', 'type = "closed"\n'
+        ),
+        faces=faces,
+    )
     assert uphill_excursion(closed)[0] == pytest.approx(xc[1:].max() - 0.01, rel=1e-12)
 
 
@@ -242,8 +272,13 @@ def test_kirkendall_shift():
     assert kirkendall_shift(two) == pytest.approx(-4e-5)  # the marker that moved farthest, signed
     assert math.isnan(kirkendall_shift(_result(z, x, ["A", "B"], "", faces=faces)))
     m = run_metrics(one)
-    assert set(m) == {"penetration_A_m", "penetration_B_m", "uphill_excursion", "uphill_component",
-                      "kirkendall_shift_m"}
+    assert set(m) == {
+        "penetration_A_m",
+        "penetration_B_m",
+        "uphill_excursion",
+        "uphill_component",
+        "kirkendall_shift_m",
+    }
 
 
 # --------------------------------------------------------------------------------------
@@ -260,13 +295,18 @@ def test_split_values_keeps_units_tables_and_quoted_commas():
 
 def test_plan_product_zip_units_and_tables():
     plan = plan_sweep(IDEAL, ["conditions.duration=1 h,2 h", "initial.left={B=0.2},{B=0.3}"])
-    assert [r.values for r in plan.runs] == [("1 h", "{B=0.2}"), ("1 h", "{B=0.3}"),
-                                            ("2 h", "{B=0.2}"), ("2 h", "{B=0.3}")]
+    assert [r.values for r in plan.runs] == [
+        ("1 h", "{B=0.2}"),
+        ("1 h", "{B=0.3}"),
+        ("2 h", "{B=0.2}"),
+        ("2 h", "{B=0.3}"),
+    ]
     assert [r.resolved[0] for r in plan.runs] == [3600.0, 3600.0, 7200.0, 7200.0]
     assert plan.runs[1].overrides == ("conditions.duration=1 h", "initial.left={B=0.3}")
     assert len({r.sha256 for r in plan.runs}) == 4
-    zipped = plan_sweep(IDEAL, ["conditions.temperature=1000,1000", "grid.nodes=40,60"], zip=True,
-                        sets=["output.snapshots=2"])
+    zipped = plan_sweep(
+        IDEAL, ["conditions.temperature=1000,1000", "grid.nodes=40,60"], zip=True, sets=["output.snapshots=2"]
+    )
     assert [r.values for r in zipped.runs] == [("1000", "40"), ("1000", "60")]
     assert zipped.runs[0].overrides == ("output.snapshots=2", "conditions.temperature=1000", "grid.nodes=40")
     # the same resolved case twice (1 h == 60 min) is an error, not two runs
@@ -297,12 +337,28 @@ def test_sweep_runs_records_failures_and_writes_the_index(swept):
     d, s = swept
     assert (s.total, s.completed, s.failed, s.skipped, s.ran) == (4, 2, 2, 0, 4)
     rows = _csv(d)
-    assert list(rows[0]) == ["run", "conditions.duration", "solver.max_steps", "conditions.duration (SI)", "status",
-                             "file", "wall_s", "error", "case_sha256", "penetration_A_m", "penetration_B_m",
-                             "uphill_excursion", "uphill_component", "kirkendall_shift_m"]
+    assert list(rows[0]) == [
+        "run",
+        "conditions.duration",
+        "solver.max_steps",
+        "conditions.duration (SI)",
+        "status",
+        "file",
+        "wall_s",
+        "error",
+        "case_sha256",
+        "penetration_A_m",
+        "penetration_B_m",
+        "uphill_excursion",
+        "uphill_component",
+        "kirkendall_shift_m",
+    ]
     assert [(r["run"], r["conditions.duration"], r["solver.max_steps"], r["status"]) for r in rows] == [
-        ("run-000", "4 h", "3", "failed"), ("run-001", "4 h", "100000", "completed"),
-        ("run-002", "16 h", "3", "failed"), ("run-003", "16 h", "100000", "completed")]
+        ("run-000", "4 h", "3", "failed"),
+        ("run-001", "4 h", "100000", "completed"),
+        ("run-002", "16 h", "3", "failed"),
+        ("run-003", "16 h", "100000", "completed"),
+    ]
     for r in rows:
         assert r["file"] == f"{r['run']}.h5" and (d / r["file"]).is_file()
         assert float(r["wall_s"]) > 0
@@ -334,27 +390,42 @@ def test_rerun_skips_finished_runs_and_reruns_failed_interrupted_and_new_ones(sw
     src, _ = swept
     d = tmp_path / "again"
     shutil.copytree(src, d)
-    with h5py.File(d / "run-003.h5", "r+") as f:   # as if the sweep had been killed during run-003
+    with h5py.File(d / "run-003.h5", "r+") as f:  # as if the sweep had been killed during run-003
         f.attrs["status"] = "interrupted"
     before = (d / "run-001.h5").stat().st_mtime_ns
-    argv = ["sweep", str(IDEAL), "--vary", "conditions.duration=4 h,16 h,1 h", "--vary", "solver.max_steps=3,100000",
-            "-o", str(d), "--workers", "1", "--quiet"]
+    argv = [
+        "sweep",
+        str(IDEAL),
+        "--vary",
+        "conditions.duration=4 h,16 h,1 h",
+        "--vary",
+        "solver.max_steps=3,100000",
+        "-o",
+        str(d),
+        "--workers",
+        "1",
+        "--quiet",
+    ]
     for s in SMALL:
         argv += ["--set", s]
     code = main(argv)
     o, e = capsys.readouterr()
-    assert code == 1, e                              # some runs failed (and are recorded)
+    assert code == 1, e  # some runs failed (and are recorded)
     assert "6 runs: 3 completed (1 already finished" in o and "3 failed" in o
     assert e.count("failed: solver.max_steps = 3 reached") == 3 and "Traceback" not in e
-    assert (d / "run-001.h5").stat().st_mtime_ns == before   # finished: not run again
+    assert (d / "run-001.h5").stat().st_mtime_ns == before  # finished: not run again
     rows = _csv(d)
     assert [(r["run"], r["conditions.duration"], r["solver.max_steps"], r["status"]) for r in rows] == [
-        ("run-000", "4 h", "3", "failed"), ("run-001", "4 h", "100000", "completed"),
-        ("run-002", "16 h", "3", "failed"), ("run-003", "16 h", "100000", "completed"),
-        ("run-004", "1 h", "3", "failed"), ("run-005", "1 h", "100000", "completed")]
+        ("run-000", "4 h", "3", "failed"),
+        ("run-001", "4 h", "100000", "completed"),
+        ("run-002", "16 h", "3", "failed"),
+        ("run-003", "16 h", "100000", "completed"),
+        ("run-004", "1 h", "3", "failed"),
+        ("run-005", "1 h", "100000", "completed"),
+    ]
     assert read_result(d / "run-003.h5").status == "completed"
     old = {r["run"]: r for r in _csv(src)}
-    assert rows[1]["wall_s"] == old["run-001"]["wall_s"]     # a skipped run keeps its wall time
+    assert rows[1]["wall_s"] == old["run-001"]["wall_s"]  # a skipped run keeps its wall time
     assert rows[1]["penetration_B_m"] == old["run-001"]["penetration_B_m"]
 
 
@@ -363,12 +434,12 @@ def test_plot_metric(swept):
     rows = _csv(d)
     ax = plot_metric(d, "penetration_B_m", "conditions.duration")
     lines = ax.get_lines()
-    assert len(lines) == 1                            # only the max_steps = 100000 runs completed
+    assert len(lines) == 1  # only the max_steps = 100000 runs completed
     assert list(lines[0].get_xdata()) == [14400.0, 57600.0]
     assert list(lines[0].get_ydata()) == [float(rows[1]["penetration_B_m"]), float(rows[3]["penetration_B_m"])]
     assert "(s)" in ax.get_xlabel() and "B" in ax.get_ylabel()
     ax2 = plot_metric(d, "wall_s", "solver.max_steps")
-    assert len(ax2.get_lines()) == 2                  # one line per duration
+    assert len(ax2.get_lines()) == 2  # one line per duration
     with pytest.raises(InputError, match="penetration_Q_m"):
         plot_metric(d, "penetration_Q_m", "conditions.duration")
     with pytest.raises(InputError, match="grid.nodes"):
@@ -384,16 +455,31 @@ def test_sweep_on_a_dask_local_cluster(tmp_path):
     distributed = pytest.importorskip("distributed")
     d = tmp_path / "dask"
     with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cl:
-        s = run_sweep(IDEAL, ["conditions.duration=2 h,8 h", "solver.max_steps=100000,3"], d, zip=True,
-                      sets=SMALL, scheduler=cl.scheduler_address, progress=False)
+        s = run_sweep(
+            IDEAL,
+            ["conditions.duration=2 h,8 h", "solver.max_steps=100000,3"],
+            d,
+            zip=True,
+            sets=SMALL,
+            scheduler=cl.scheduler_address,
+            progress=False,
+        )
         assert (s.total, s.completed, s.failed) == (2, 1, 1)
         rows = _csv(d)
         assert [(r["conditions.duration"], r["solver.max_steps"], r["status"]) for r in rows] == [
-            ("2 h", "100000", "completed"), ("8 h", "3", "failed")]
-        assert float(rows[0]["penetration_B_m"]) == pytest.approx(
-            2 * math.sqrt(D0 * 7200.0) * erfcinv(0.02), rel=0.03)
-        again = run_sweep(IDEAL, ["conditions.duration=2 h,8 h", "solver.max_steps=100000,3"], d, zip=True,
-                          sets=SMALL, scheduler=cl.scheduler_address, progress=False)
+            ("2 h", "100000", "completed"),
+            ("8 h", "3", "failed"),
+        ]
+        assert float(rows[0]["penetration_B_m"]) == pytest.approx(2 * math.sqrt(D0 * 7200.0) * erfcinv(0.02), rel=0.03)
+        again = run_sweep(
+            IDEAL,
+            ["conditions.duration=2 h,8 h", "solver.max_steps=100000,3"],
+            d,
+            zip=True,
+            sets=SMALL,
+            scheduler=cl.scheduler_address,
+            progress=False,
+        )
         assert (again.skipped, again.ran, again.failed) == (1, 1, 1)
 
 
@@ -450,7 +536,7 @@ def test_bad_sweep_input_one_line_exit_2_nothing_run(tmp_path, capsys, monkeypat
         code = exc.code
     one_error_line(code, capsys.readouterr().err, word)
     if before is None:
-        assert not out.is_dir()                        # nothing created
+        assert not out.is_dir()  # nothing created
     else:
         assert sorted(p.name for p in out.iterdir()) == before
 
@@ -460,8 +546,7 @@ def test_rerun_into_a_directory_of_a_different_sweep_is_refused(tmp_path):
     prepare_directory(plan_sweep(IDEAL, ["grid.nodes=40,60"]), d)
     # a superset of the same runs is fine; ids stay, new runs get the next numbers
     plan = prepare_directory(plan_sweep(IDEAL, ["grid.nodes=30,40,60"]), d)
-    assert [(r.id, r.values) for r in plan.runs] == [("run-000", ("40",)), ("run-001", ("60",)),
-                                                     ("run-002", ("30",))]
+    assert [(r.id, r.values) for r in plan.runs] == [("run-000", ("40",)), ("run-001", ("60",)), ("run-002", ("30",))]
     with pytest.raises(KinsimError, match="run-001"):  # 60 dropped
         prepare_directory(plan_sweep(IDEAL, ["grid.nodes=30,40"]), d)
     with pytest.raises(KinsimError, match="different case"):

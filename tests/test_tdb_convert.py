@@ -5,21 +5,24 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import CASES_DB, TESTS_DB
+
 from kinsim.errors import DatabaseError, InputError
 from kinsim.phase import load_phase
 
 pytest.importorskip("pycalphad")
 
 
-@pytest.mark.parametrize("db,phase,comps", [
-    (CASES_DB / "ni-cr-al.tdb", "FCC_L12", ["NI", "CR", "AL"]),
-    (CASES_DB / "ni-cr-al.tdb", "FCC_A1", ["NI", "CR", "AL"]),
-    (TESTS_DB / "fe-cr-ni.tdb", "SIGMA", ["FE", "CR", "NI"]),
-    (TESTS_DB / "fe-cr-ni.tdb", "BCC_A2", ["FE", "CR", "NI"]),
-    (CASES_DB / "fe-mn-si-c.tdb", "FCC_A1", ["FE", "MN", "SI", "C"]),
-])
+@pytest.mark.parametrize(
+    "db,phase,comps",
+    [
+        (CASES_DB / "ni-cr-al.tdb", "FCC_L12", ["NI", "CR", "AL"]),
+        (CASES_DB / "ni-cr-al.tdb", "FCC_A1", ["NI", "CR", "AL"]),
+        (TESTS_DB / "fe-cr-ni.tdb", "SIGMA", ["FE", "CR", "NI"]),
+        (TESTS_DB / "fe-cr-ni.tdb", "BCC_A2", ["FE", "CR", "NI"]),
+        (CASES_DB / "fe-mn-si-c.tdb", "FCC_A1", ["FE", "MN", "SI", "C"]),
+    ],
+)
 @pytest.mark.parametrize("T", [700.0, 1273.0])
 def test_gm_at_arbitrary_site_fractions(db, phase, comps, T):
     """GM of kinsim's monomial expansion equals pycalphad's Model at random site fractions
@@ -55,32 +58,43 @@ def test_temperature_changes_without_recompiling():
 
 
 def _db(tmp_path, body, name="t.tdb"):
-    text = ("ELEMENT VA VACUUM 0 0 0 !\nELEMENT A FCC_A1 10 0 0 !\nELEMENT B FCC_A1 20 0 0 !\n"
-            "TYPE_DEFINITION % SEQ * !\n" + body)
+    text = (
+        "ELEMENT VA VACUUM 0 0 0 !\nELEMENT A FCC_A1 10 0 0 !\nELEMENT B FCC_A1 20 0 0 !\n"
+        "TYPE_DEFINITION % SEQ * !\n" + body
+    )
     p = tmp_path / name
     p.write_text(text)
     return p
 
 
 def test_term_outside_the_basis_names_the_parameter(tmp_path):
-    p = _db(tmp_path, "PHASE L % 1 1 !\nCONSTITUENT L :A,B: !\nPARAMETER G(L,A;0) 298.15 0; 3000 N !\n"
-                      "PARAMETER G(L,B;0) 298.15 0; 3000 N !\n"
-                      "PARAMETER G(L,A,B;0) 298.15 +T**2*LN(T)**2; 3000 N !\n")
+    p = _db(
+        tmp_path,
+        "PHASE L % 1 1 !\nCONSTITUENT L :A,B: !\nPARAMETER G(L,A;0) 298.15 0; 3000 N !\n"
+        "PARAMETER G(L,B;0) 298.15 0; 3000 N !\n"
+        "PARAMETER G(L,A,B;0) 298.15 +T**2*LN(T)**2; 3000 N !\n",
+    )
     with pytest.raises(DatabaseError, match=r"G\(L,A,B;0\)"):
         load_phase(p, "L", ["A", "B"])
 
 
 def test_undefined_function_is_named(tmp_path):
-    p = _db(tmp_path, "PHASE L % 1 1 !\nCONSTITUENT L :A,B: !\nPARAMETER G(L,A;0) 298.15 +GNOPE; 3000 N !\n"
-                      "PARAMETER G(L,B;0) 298.15 0; 3000 N !\n")
+    p = _db(
+        tmp_path,
+        "PHASE L % 1 1 !\nCONSTITUENT L :A,B: !\nPARAMETER G(L,A;0) 298.15 +GNOPE; 3000 N !\n"
+        "PARAMETER G(L,B;0) 298.15 0; 3000 N !\n",
+    )
     with pytest.raises(DatabaseError, match="GNOPE"):
         load_phase(p, "L", ["A", "B"])
 
 
 def test_xiong_magnetic_model_is_refused(tmp_path):
-    p = _db(tmp_path, "TYPE_DEFINITION & GES A_P_D L MAGNETIC 0 0.28 !\nPHASE L %& 1 1 !\n"
-                      "CONSTITUENT L :A,B: !\nPARAMETER G(L,A;0) 298.15 0; 3000 N !\n"
-                      "PARAMETER G(L,B;0) 298.15 0; 3000 N !\nPARAMETER TC(L,A;0) 298.15 100; 3000 N !\n")
+    p = _db(
+        tmp_path,
+        "TYPE_DEFINITION & GES A_P_D L MAGNETIC 0 0.28 !\nPHASE L %& 1 1 !\n"
+        "CONSTITUENT L :A,B: !\nPARAMETER G(L,A;0) 298.15 0; 3000 N !\n"
+        "PARAMETER G(L,B;0) 298.15 0; 3000 N !\nPARAMETER TC(L,A;0) 298.15 100; 3000 N !\n",
+    )
     with pytest.raises(DatabaseError, match="Xiong"):
         load_phase(p, "L", ["A", "B"])
 
@@ -92,9 +106,12 @@ def test_phase_without_the_component(tmp_path):
 
 
 def test_temperature_range_is_the_common_one(tmp_path):
-    p = _db(tmp_path, "PHASE L % 1 1 !\nCONSTITUENT L :A,B: !\n"
-                      "PARAMETER G(L,A;0) 298.15 -10*T; 1000 Y -20*T+10000; 2500 N !\n"
-                      "PARAMETER G(L,B;0) 400 0; 3000 N !\n")
+    p = _db(
+        tmp_path,
+        "PHASE L % 1 1 !\nCONSTITUENT L :A,B: !\n"
+        "PARAMETER G(L,A;0) 298.15 -10*T; 1000 Y -20*T+10000; 2500 N !\n"
+        "PARAMETER G(L,B;0) 400 0; 3000 N !\n",
+    )
     m = load_phase(p, "L", ["A", "B"])
     assert m.t_range == (400.0, 2500.0)
     res = m.equilibrium([[0.5]], 1500.0)

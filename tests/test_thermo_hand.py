@@ -12,8 +12,8 @@ import math
 
 import numpy as np
 import pytest
-
 from conftest import TESTS_DB
+
 from kinsim.phase import load_phase
 
 R = 8.3145

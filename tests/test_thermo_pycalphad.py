@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import CASES_DB, TESTS_DB, pycalphad_point
+
 from kinsim.phase import load_phase
 
 pytest.importorskip("pycalphad")
@@ -20,23 +20,71 @@ R = 8.3145
 
 SYSTEMS = [
     # id, database, phase, components (reference first), T, compositions of comps[1:]
-    ("NiCrAl-FCC_A1", CASES_DB / "ni-cr-al.tdb", "FCC_A1", ["NI", "CR", "AL"], 1473.15,
-     [(0.21, 0.058), (0.077, 0.054), (0.359, 0.062)]),
-    ("FeCrNi-BCC_A2-ferromagnetic", TESTS_DB / "fe-cr-ni.tdb", "BCC_A2", ["FE", "CR", "NI"], 900.0,
-     [(0.10, 0.05), (0.30, 0.02)]),
-    ("FeCrNi-BCC_A2-paramagnetic", TESTS_DB / "fe-cr-ni.tdb", "BCC_A2", ["FE", "CR", "NI"], 1200.0,
-     [(0.10, 0.05), (0.60, 0.03)]),
-    ("FeSiC-FCC_A1-interstitial", CASES_DB / "fe-mn-si-c.tdb", "FCC_A1", ["FE", "SI", "C"], 1323.15,
-     [(0.07159, 0.02159), (0.00098, 0.02057)]),
+    (
+        "NiCrAl-FCC_A1",
+        CASES_DB / "ni-cr-al.tdb",
+        "FCC_A1",
+        ["NI", "CR", "AL"],
+        1473.15,
+        [(0.21, 0.058), (0.077, 0.054), (0.359, 0.062)],
+    ),
+    (
+        "FeCrNi-BCC_A2-ferromagnetic",
+        TESTS_DB / "fe-cr-ni.tdb",
+        "BCC_A2",
+        ["FE", "CR", "NI"],
+        900.0,
+        [(0.10, 0.05), (0.30, 0.02)],
+    ),
+    (
+        "FeCrNi-BCC_A2-paramagnetic",
+        TESTS_DB / "fe-cr-ni.tdb",
+        "BCC_A2",
+        ["FE", "CR", "NI"],
+        1200.0,
+        [(0.10, 0.05), (0.60, 0.03)],
+    ),
+    (
+        "FeSiC-FCC_A1-interstitial",
+        CASES_DB / "fe-mn-si-c.tdb",
+        "FCC_A1",
+        ["FE", "SI", "C"],
+        1323.15,
+        [(0.07159, 0.02159), (0.00098, 0.02057)],
+    ),
     ("CuNi-binary", TESTS_DB / "cu-ni.tdb", "FCC_A1", ["CU", "NI"], 1273.0, [(0.3,), (0.8,)]),
-    ("FeMnSiC-quaternary", CASES_DB / "fe-mn-si-c.tdb", "FCC_A1", ["FE", "MN", "SI", "C"], 1323.15,
-     [(0.06, 0.07159, 0.02159), (0.002, 0.0014, 0.025)]),
-    ("FeCrNi-SIGMA-internal-dof", TESTS_DB / "fe-cr-ni.tdb", "SIGMA", ["FE", "CR", "NI"], 1000.0,
-     [(0.48, 0.05), (0.40, 0.10)]),
-    ("NiAl-FCC_L12-ordered-partitioned", CASES_DB / "ni-cr-al.tdb", "FCC_L12", ["NI", "AL"], 1000.0,
-     [(0.24,), (0.25,)]),
-    ("NiCrAl-FCC_L12-ordered-partitioned", CASES_DB / "ni-cr-al.tdb", "FCC_L12", ["NI", "CR", "AL"], 1273.0,
-     [(0.05, 0.22)]),
+    (
+        "FeMnSiC-quaternary",
+        CASES_DB / "fe-mn-si-c.tdb",
+        "FCC_A1",
+        ["FE", "MN", "SI", "C"],
+        1323.15,
+        [(0.06, 0.07159, 0.02159), (0.002, 0.0014, 0.025)],
+    ),
+    (
+        "FeCrNi-SIGMA-internal-dof",
+        TESTS_DB / "fe-cr-ni.tdb",
+        "SIGMA",
+        ["FE", "CR", "NI"],
+        1000.0,
+        [(0.48, 0.05), (0.40, 0.10)],
+    ),
+    (
+        "NiAl-FCC_L12-ordered-partitioned",
+        CASES_DB / "ni-cr-al.tdb",
+        "FCC_L12",
+        ["NI", "AL"],
+        1000.0,
+        [(0.24,), (0.25,)],
+    ),
+    (
+        "NiCrAl-FCC_L12-ordered-partitioned",
+        CASES_DB / "ni-cr-al.tdb",
+        "FCC_L12",
+        ["NI", "CR", "AL"],
+        1273.0,
+        [(0.05, 0.22)],
+    ),
 ]
 
 CASES = [(sid, db, ph, comps, T, x) for sid, db, ph, comps, T, xs in SYSTEMS for x in xs]

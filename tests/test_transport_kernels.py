@@ -20,8 +20,11 @@ N_COMP = 3
 SUBST = np.array([1.0, 1.0, 0.0])  # two substitutionals and an interstitial
 MATRIX = np.array([[0.0, 2e-21, -1e-21], [2e-21, 0.0, 3e-21], [-1e-21, 3e-21, 0.0]])
 RELATIVE = np.array([[0.0, 0.3, -0.2], [0.3, 0.0, 0.5], [-0.2, 0.5, 0.0]])
-FORMS = [Onsager(ONSAGER_DIAGONAL, np.zeros((3, 3))), Onsager(ONSAGER_ABSOLUTE, MATRIX),
-         Onsager(ONSAGER_RELATIVE, RELATIVE)]
+FORMS = [
+    Onsager(ONSAGER_DIAGONAL, np.zeros((3, 3))),
+    Onsager(ONSAGER_ABSOLUTE, MATRIX),
+    Onsager(ONSAGER_RELATIVE, RELATIVE),
+]
 MATERIAL = Material(Vs=7e-6, mob_scale=np.ones(N_COMP), subst=SUBST)
 
 
@@ -109,17 +112,34 @@ def test_boundary_face_jacobians_against_difference_quotients():
     N, n, T = 3, N_COMP, 1200.0
     faces = np.array([0.0, 1e-6, 3e-6, 4e-6])
     z = 0.5 * (faces[1:] + faces[:-1])
-    grid = Grid(z=z, dz=np.diff(z), faces=faces, area=np.ones(N + 1), volume=np.diff(faces),
-                bnd_dist=np.array([z[0] - faces[0], faces[-1] - z[-1]]))
+    grid = Grid(
+        z=z,
+        dz=np.diff(z),
+        faces=faces,
+        area=np.ones(N + 1),
+        volume=np.diff(faces),
+        bnd_dist=np.array([z[0] - faces[0], faces[-1] - z[-1]]),
+    )
     material = Material(Vs=7e-6, mob_scale=np.ones(n), subst=SUBST)
     onsager = FORMS[0]
     kind = np.array([[BC_CLOSED, BC_CLOSED, BC_POTENTIAL], [BC_COMPOSITION] * n])
-    bparams = BoundaryParams(kind=kind, value_ptr=np.zeros(2 * n + 1, dtype=np.int64), value_time=np.zeros(1),
-                             value=np.zeros(1), ref_ptr=np.zeros(2 * n + 1, dtype=np.int64), ref_T=np.zeros(1),
-                             ref_G=np.zeros(1))
-    bstate = BoundaryState(mu=np.zeros((2, n)), phi=np.zeros((2, n)), drive=rng.uniform(-1e3, 1e3, (2, n)),
-                           L=rng.uniform(1e-21, 1e-19, (2, n)), u=np.array([[0.0] * n, [0.6, 0.4, 0.05]]),
-                           flux=np.zeros((2, n)))
+    bparams = BoundaryParams(
+        kind=kind,
+        value_ptr=np.zeros(2 * n + 1, dtype=np.int64),
+        value_time=np.zeros(1),
+        value=np.zeros(1),
+        ref_ptr=np.zeros(2 * n + 1, dtype=np.int64),
+        ref_T=np.zeros(1),
+        ref_G=np.zeros(1),
+    )
+    bstate = BoundaryState(
+        mu=np.zeros((2, n)),
+        phi=np.zeros((2, n)),
+        drive=rng.uniform(-1e3, 1e3, (2, n)),
+        L=rng.uniform(1e-21, 1e-19, (2, n)),
+        u=np.array([[0.0] * n, [0.6, 0.4, 0.05]]),
+        flux=np.zeros((2, n)),
+    )
     c = rng.uniform(1e-20, 1e-19, n)  # L'_k = c_k u_k
     M0 = rng.uniform(-2e3, 2e3, (N, n))
     DMDU = rng.uniform(-5e4, 5e4, (N, n, n - 1))

@@ -14,11 +14,24 @@ from kinsim.units import (
 )
 
 
-@pytest.mark.parametrize("text, metres", [
-    ("50 mm", 0.05), ("2.5 cm", 0.025), ("25 um", 25e-6), ("25 µm", 25e-6),
-    ("25 \u03bcm", 25e-6), ("1e-3 m", 1e-3), ("1e-3m", 1e-3), ("0.5", 0.5), (0.05, 0.05),
-    (2, 2.0), ("100 nm", 1e-7), ("  3 mm ", 3e-3), (".5 mm", 5e-4),
-])
+@pytest.mark.parametrize(
+    "text, metres",
+    [
+        ("50 mm", 0.05),
+        ("2.5 cm", 0.025),
+        ("25 um", 25e-6),
+        ("25 µm", 25e-6),
+        ("25 \u03bcm", 25e-6),
+        ("1e-3 m", 1e-3),
+        ("1e-3m", 1e-3),
+        ("0.5", 0.5),
+        (0.05, 0.05),
+        (2, 2.0),
+        ("100 nm", 1e-7),
+        ("  3 mm ", 3e-3),
+        (".5 mm", 5e-4),
+    ],
+)
 def test_lengths(text, metres):
     assert parse_length(text, "grid.length") == pytest.approx(metres, rel=1e-15)
 
@@ -29,18 +42,36 @@ def test_length_exact_decimal():
     assert parse_length("50 mm", "x") == 0.05
 
 
-@pytest.mark.parametrize("text, seconds", [
-    ("13 d", 1_123_200.0), ("100 h", 360_000.0), ("30 min", 1800.0), ("60 s", 60.0),
-    ("2.5 ms", 0.0025), (7, 7.0), ("1.5e3", 1500.0), ("2 days", 172800.0),
-])
+@pytest.mark.parametrize(
+    "text, seconds",
+    [
+        ("13 d", 1_123_200.0),
+        ("100 h", 360_000.0),
+        ("30 min", 1800.0),
+        ("60 s", 60.0),
+        ("2.5 ms", 0.0025),
+        (7, 7.0),
+        ("1.5e3", 1500.0),
+        ("2 days", 172800.0),
+    ],
+)
 def test_times(text, seconds):
     assert parse_time(text, "conditions.duration") == pytest.approx(seconds, rel=1e-15)
 
 
-@pytest.mark.parametrize("text, kelvin", [
-    (1323.15, 1323.15), (1000, 1000.0), ("1323.15 K", 1323.15), ("1050 degC", 1323.15),
-    ("1050 °C", 1323.15), ("1050 C", 1323.15), ("1050degC", 1323.15), ("1323.15", 1323.15),
-])
+@pytest.mark.parametrize(
+    "text, kelvin",
+    [
+        (1323.15, 1323.15),
+        (1000, 1000.0),
+        ("1323.15 K", 1323.15),
+        ("1050 degC", 1323.15),
+        ("1050 °C", 1323.15),
+        ("1050 C", 1323.15),
+        ("1050degC", 1323.15),
+        ("1323.15", 1323.15),
+    ],
+)
 def test_temperatures(text, kelvin):
     assert parse_temperature(text, "conditions.temperature") == pytest.approx(kelvin, rel=1e-15)
 
@@ -73,8 +104,30 @@ def test_infinite_and_below_absolute_zero():
 
 
 def test_atomic_weights_table():
-    for el in ("H", "AL", "C", "CO", "CR", "CU", "FE", "MN", "MO", "N", "NB", "NI", "SI",
-               "TI", "V", "W", "ZR", "B", "P", "S", "O", "U"):
+    for el in (
+        "H",
+        "AL",
+        "C",
+        "CO",
+        "CR",
+        "CU",
+        "FE",
+        "MN",
+        "MO",
+        "N",
+        "NB",
+        "NI",
+        "SI",
+        "TI",
+        "V",
+        "W",
+        "ZR",
+        "B",
+        "P",
+        "S",
+        "O",
+        "U",
+    ):
         assert el in ATOMIC_WEIGHTS
     assert ATOMIC_WEIGHTS["FE"] == 55.845
     assert ATOMIC_WEIGHTS["C"] == 12.011

@@ -29,8 +29,17 @@ from .parse import from_toml, load_case, parse_case, read_case_file
 from .perturbation import PerturbationSpec
 from .potentials import FARADAY, PotentialSpec
 from .reference import reference_markdown
-from .schema import (BOUNDARY_TYPES, COMPOSITION_UNITS, INITIAL_TYPES, MISSING_MOBILITY, ONSAGER_FORMS,
-                     PERTURBATION_TYPES, POTENTIAL_KINDS, SCHEMA, SOLVER_METHODS)
+from .schema import (
+    BOUNDARY_TYPES,
+    COMPOSITION_UNITS,
+    INITIAL_TYPES,
+    MISSING_MOBILITY,
+    ONSAGER_FORMS,
+    PERTURBATION_TYPES,
+    POTENTIAL_KINDS,
+    SCHEMA,
+    SOLVER_METHODS,
+)
 from .timetable import TimeTable, is_constant, table_value
 
 __all__ = [

@@ -21,8 +21,12 @@ from .timetable import TimeTable, read_time_table, table_to_toml, table_value
 __all__ = ["BoundarySide", "BoundarySpec", "BoundaryStage", "read_boundary"]
 
 # the key that holds a stage's values, by type
-_VALUES_KEY = {"fixed-composition": "composition", "fixed-flux": "flux", "fixed-activity": "activity",
-               "fixed-potential": "mu"}
+_VALUES_KEY = {
+    "fixed-composition": "composition",
+    "fixed-flux": "flux",
+    "fixed-activity": "activity",
+    "fixed-potential": "mu",
+}
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,7 @@ class BoundaryStage:
     values: dict[str, TimeTable] = field(default_factory=dict)
     reference: dict[str, str] = field(default_factory=dict)
     until: float | None = None
-    dependent: str = ""      # fixed-composition: the balance component
+    dependent: str = ""  # fixed-composition: the balance component
 
     def composition_at(self, t: float) -> dict[str, float]:
         """fixed-composition: mole fractions of all components at time t."""
@@ -121,13 +125,16 @@ def _check_activity(v: float, where: str) -> None:
 def _component_tables(raw, where: str, comps: tuple, independent_only: bool, check) -> dict[str, TimeTable]:
     """A table {component = constant or time table}, in the order of ``comps``."""
     if not isinstance(raw, dict) or not raw:
-        raise CaseError(f"{where} must be a table of component values, e.g. {{ {comps[-1]} = ... }}, "
-                        f"got {type_name(raw)}")
+        raise CaseError(
+            f"{where} must be a table of component values, e.g. {{ {comps[-1]} = ... }}, got {type_name(raw)}"
+        )
     out: dict[str, TimeTable] = {}
     for k, c, v in component_items(raw, where, comps):
         if independent_only and c == comps[0]:
-            raise CaseError(f"{where}: {c} is the dependent component (the balance, first in "
-                            f"thermo.components); its value follows from the others")
+            raise CaseError(
+                f"{where}: {c} is the dependent component (the balance, first in "
+                f"thermo.components); its value follows from the others"
+            )
         tab = read_time_table(v, f"{where}.{k}", as_number)
         if check is not None:
             for i, (_, val) in enumerate(tab):
@@ -146,14 +153,17 @@ def _fixed_composition(sec: Section, comps: tuple) -> dict[str, TimeTable]:
         values = _component_tables(raw, where, comps, independent_only=True, check=check_fraction)
         missing = [c for c in comps[1:] if c not in values]
         if missing:
-            raise CaseError(f"{where}: missing {', '.join(missing)} (every independent "
-                            f"component must be given; {comps[0]} is the balance)")
+            raise CaseError(
+                f"{where}: missing {', '.join(missing)} (every independent "
+                f"component must be given; {comps[0]} is the balance)"
+            )
         values = {c: values[c] for c in comps[1:]}
         for t in sorted({t for tab in values.values() for t, _ in tab}):
             tot = sum(table_value(values[c], t) for c in comps[1:])
             if not tot < 1.0:
-                raise CaseError(f"{where}: the mole fractions sum to {tot:g} at "
-                                f"t = {t:g} s; they must leave some {comps[0]}")
+                raise CaseError(
+                    f"{where}: the mole fractions sum to {tot:g} at t = {t:g} s; they must leave some {comps[0]}"
+                )
         return values
     x = read_composition(raw, where, comps, unit)
     return {c: ((0.0, x[c]),) for c in comps[1:]}
@@ -163,8 +173,10 @@ def _reference(sec: Section, values: dict) -> dict[str, str]:
     where = sec.prefix
     ref_raw = sec.raw("reference")
     if not isinstance(ref_raw, dict):
-        raise CaseError(f"{where}.reference must be a table naming the reference phase of each "
-                        f"component, e.g. {{ C = \"GRAPHITE_A9\" }}, got {type_name(ref_raw)}")
+        raise CaseError(
+            f"{where}.reference must be a table naming the reference phase of each "
+            f'component, e.g. {{ C = "GRAPHITE_A9" }}, got {type_name(ref_raw)}'
+        )
     reference = {}
     for k, v in ref_raw.items():
         c = k.strip().upper()
@@ -175,8 +187,10 @@ def _reference(sec: Section, values: dict) -> dict[str, str]:
         reference[c] = v.strip().upper()
     missing = [c for c in values if c not in reference]
     if missing:
-        raise CaseError(f"{where}.reference: give the reference phase of {', '.join(missing)} "
-                        f"(the state of activity 1, e.g. GRAPHITE_A9 for C)")
+        raise CaseError(
+            f"{where}.reference: give the reference phase of {', '.join(missing)} "
+            f"(the state of activity 1, e.g. GRAPHITE_A9 for C)"
+        )
     return reference
 
 
@@ -186,8 +200,14 @@ def _stage(sec: Section, comps: tuple) -> BoundaryStage:
     sec.check_keys()
     kind = sec.choice("type")
     until = sec.time("until")
-    used = {"closed": set(), "fixed-composition": {"composition", "unit"}, "fixed-flux": {"flux"},
-            "fixed-activity": {"activity", "reference"}, "fixed-potential": {"mu"}, "periodic": set()}[kind]
+    used = {
+        "closed": set(),
+        "fixed-composition": {"composition", "unit"},
+        "fixed-flux": {"flux"},
+        "fixed-activity": {"activity", "reference"},
+        "fixed-potential": {"mu"},
+        "periodic": set(),
+    }[kind]
     for k in ("composition", "unit", "flux", "activity", "mu", "reference"):
         if sec.has(k) and k not in used:
             raise CaseError(f"{where}.{k} is not used with type = '{kind}'")
@@ -201,8 +221,9 @@ def _stage(sec: Section, comps: tuple) -> BoundaryStage:
     if kind == "fixed-potential":
         values = _component_tables(sec.raw("mu"), sec.key("mu"), comps, independent_only=False, check=None)
         return BoundaryStage(kind, values, until=until)
-    values = _component_tables(sec.raw("activity"), sec.key("activity"), comps, independent_only=False,
-                               check=_check_activity)
+    values = _component_tables(
+        sec.raw("activity"), sec.key("activity"), comps, independent_only=False, check=_check_activity
+    )
     return BoundaryStage(kind, values, _reference(sec, values), until=until)
 
 
@@ -213,8 +234,10 @@ def _side(boundary: Section, side: str, comps: tuple, duration: float) -> Bounda
     if sec.has("stages"):
         other = [k for k in data if k != "stages"]
         if other:
-            raise CaseError(f"{where}: give either stages ([[{where}.stages]]) or one condition, "
-                            f"not both ({', '.join(other)} next to stages)")
+            raise CaseError(
+                f"{where}: give either stages ([[{where}.stages]]) or one condition, "
+                f"not both ({', '.join(other)} next to stages)"
+            )
         raw_stages = sec.raw("stages")
         if not isinstance(raw_stages, list) or not raw_stages or not all(isinstance(e, dict) for e in raw_stages):
             raise CaseError(f"{where}.stages must be an array of tables ([[{where}.stages]])")
@@ -232,11 +255,11 @@ def _side(boundary: Section, side: str, comps: tuple, duration: float) -> Bounda
             if last:
                 raise CaseError(f"{w}: the last stage lasts to the end of the run; remove 'until'")
             if not st.until > prev:
-                raise CaseError(f"{w} = {st.until:g} s: stage end times must increase strictly "
-                                f"(previous {prev:g} s)")
+                raise CaseError(f"{w} = {st.until:g} s: stage end times must increase strictly (previous {prev:g} s)")
             if not st.until < duration:
-                raise CaseError(f"{w} = {st.until:g} s is not before the end of the run "
-                                f"(conditions.duration = {duration:g} s)")
+                raise CaseError(
+                    f"{w} = {st.until:g} s is not before the end of the run (conditions.duration = {duration:g} s)"
+                )
             prev = st.until
     return BoundarySide(tuple(stages))
 
@@ -247,13 +270,16 @@ def _check_periodic(left: BoundarySide, right: BoundarySide) -> None:
         if not any(st.type == "periodic" for st in side.stages):
             continue
         if len(side.stages) > 1:
-            raise CaseError(f"boundary.{name}: type = 'periodic' joins the two ends for the whole run; it "
-                            f"cannot be a stage")
+            raise CaseError(
+                f"boundary.{name}: type = 'periodic' joins the two ends for the whole run; it cannot be a stage"
+            )
         oname = "right" if name == "left" else "left"
         if len(other.stages) > 1 or other.type != "periodic":
-            raise CaseError(f"boundary.{name}.type = 'periodic' needs boundary.{oname}.type = 'periodic' too "
-                            f"(got '{other.type}'{' stages' if len(other.stages) > 1 else ''}): periodic joins "
-                            f"the two ends")
+            raise CaseError(
+                f"boundary.{name}.type = 'periodic' needs boundary.{oname}.type = 'periodic' too "
+                f"(got '{other.type}'{' stages' if len(other.stages) > 1 else ''}): periodic joins "
+                f"the two ends"
+            )
 
 
 def read_boundary(boundary: Section, comps: tuple, duration: float) -> BoundarySpec:

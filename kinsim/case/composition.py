@@ -33,8 +33,10 @@ def to_mole_fractions(given: dict[str, float], where: str, comps: tuple, unit: s
                 raise CaseError(f"{where}: {c} = {v:g} wt% is outside (0, 100)")
         total = sum(given.values())
         if not total < 100.0:
-            raise CaseError(f"{where}: weight percents {_fmt(given)} sum to {total:g}; they must "
-                            f"sum to less than 100 to leave some {dep}")
+            raise CaseError(
+                f"{where}: weight percents {_fmt(given)} sum to {total:g}; they must "
+                f"sum to less than 100 to leave some {dep}"
+            )
         x = weight_to_mole(given, list(comps), where)
     else:
         for c, v in given.items():
@@ -42,8 +44,10 @@ def to_mole_fractions(given: dict[str, float], where: str, comps: tuple, unit: s
                 raise CaseError(f"{where}: mole fraction {c} = {v:g} is outside (0, 1)")
         total = sum(given.values())
         if not total < 1.0:
-            raise CaseError(f"{where}: mole fractions {_fmt(given)} sum to {total:g}; they must "
-                            f"sum to less than 1 to leave some {dep}")
+            raise CaseError(
+                f"{where}: mole fractions {_fmt(given)} sum to {total:g}; they must "
+                f"sum to less than 1 to leave some {dep}"
+            )
         x = {dep: 1.0 - total, **given}
     return {c: float(x[c]) for c in comps}
 
@@ -51,23 +55,30 @@ def to_mole_fractions(given: dict[str, float], where: str, comps: tuple, unit: s
 def read_composition(value, where: str, comps: tuple, unit: str) -> dict[str, float]:
     """A composition table ``{component = value}`` of every independent component."""
     if not isinstance(value, dict):
-        raise CaseError(f"{where} must be a table of the independent components, "
-                        f"e.g. {{ {', '.join(f'{c} = ...' for c in comps[1:])} }}, "
-                        f"got {type_name(value)}")
+        raise CaseError(
+            f"{where} must be a table of the independent components, "
+            f"e.g. {{ {', '.join(f'{c} = ...' for c in comps[1:])} }}, "
+            f"got {type_name(value)}"
+        )
     given: dict[str, float] = {}
     for k, v in value.items():
         c = k.strip().upper()
         if c in given:
             raise CaseError(f"{where}: {c} given twice")
         if c not in comps:
-            raise CaseError(f"{where}: unknown component '{k}'; the components are "
-                            f"{', '.join(comps)} (thermo.components)")
+            raise CaseError(
+                f"{where}: unknown component '{k}'; the components are {', '.join(comps)} (thermo.components)"
+            )
         if c == comps[0]:
-            raise CaseError(f"{where}: {c} is the dependent component (the balance, first in "
-                            f"thermo.components); give only {', '.join(comps[1:])}")
+            raise CaseError(
+                f"{where}: {c} is the dependent component (the balance, first in "
+                f"thermo.components); give only {', '.join(comps[1:])}"
+            )
         given[c] = as_number(v, f"{where}.{k}")
     missing = [c for c in comps[1:] if c not in given]
     if missing:
-        raise CaseError(f"{where}: missing {', '.join(missing)} (every independent component "
-                        f"must be given; {comps[0]} is the balance)")
+        raise CaseError(
+            f"{where}: missing {', '.join(missing)} (every independent component "
+            f"must be given; {comps[0]} is the balance)"
+        )
     return to_mole_fractions({c: given[c] for c in comps[1:]}, where, comps, unit)

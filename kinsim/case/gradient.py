@@ -40,8 +40,10 @@ def read_gradient(sec: Section, comps: tuple) -> GradientSpec:
     if isinstance(raw, list):
         if len(raw) != m or not all(isinstance(r, list) and len(r) == m for r in raw):
             shape = f"{len(raw)} rows of lengths {[len(r) if isinstance(r, list) else '-' for r in raw]}"
-            raise CaseError(f"{where} must be one number or an {m} x {m} matrix (one row and column per "
-                            f"independent component, in the order {', '.join(comps[1:])}), got {shape}")
+            raise CaseError(
+                f"{where} must be one number or an {m} x {m} matrix (one row and column per "
+                f"independent component, in the order {', '.join(comps[1:])}), got {shape}"
+            )
         k = np.array([[as_number(v, f"{where}[{i}][{j}]") for j, v in enumerate(r)] for i, r in enumerate(raw)])
         scale = np.abs(k).max()
         asym = np.abs(k - k.T).max()
@@ -50,8 +52,10 @@ def read_gradient(sec: Section, comps: tuple) -> GradientSpec:
             raise CaseError(f"{where} is not symmetric: [{i}][{j}] = {k[i, j]:g} but [{j}][{i}] = {k[j, i]:g}")
         w = np.linalg.eigvalsh(0.5 * (k + k.T))
         if not w.min() > 1e-12 * scale:
-            raise CaseError(f"{where} is not positive definite (smallest eigenvalue {w.min():.4g} J m^2/mol): "
-                            f"every composition gradient must cost energy")
+            raise CaseError(
+                f"{where} is not positive definite (smallest eigenvalue {w.min():.4g} J m^2/mol): "
+                f"every composition gradient must cost energy"
+            )
     elif isinstance(raw, (int, float)) and not isinstance(raw, bool):
         v = as_number(raw, where)
         if not v > 0.0:
@@ -72,14 +76,18 @@ def check_gradient_case(gradient: GradientSpec | None, boundary, solver, geometr
     if gradient is None:
         return
     if solver.method != "implicit":
-        raise CaseError(f"solver.method = '{solver.method}': gradient energy ([gradient]) needs the implicit "
-                        f"solver (an explicit step of the fourth-order Cahn-Hilliard equation is limited to "
-                        f"about dz^4 / (M kappa))")
+        raise CaseError(
+            f"solver.method = '{solver.method}': gradient energy ([gradient]) needs the implicit "
+            f"solver (an explicit step of the fourth-order Cahn-Hilliard equation is limited to "
+            f"about dz^4 / (M kappa))"
+        )
     for side in ("left", "right"):
         b = getattr(boundary, side)
         for j, st in enumerate(b.stages):
             if st.type not in GRADIENT_BOUNDARIES:
                 key = f"boundary.{side}" + (f".stages[{j}]" if len(b.stages) > 1 else "") + ".type"
-                raise CaseError(f"{key} = '{st.type}' is not supported with gradient energy ([gradient]): the "
-                                f"Cahn-Hilliard model needs a condition on the composition gradient there too; "
-                                f"use {', '.join(GRADIENT_BOUNDARIES)}")
+                raise CaseError(
+                    f"{key} = '{st.type}' is not supported with gradient energy ([gradient]): the "
+                    f"Cahn-Hilliard model needs a condition on the composition gradient there too; "
+                    f"use {', '.join(GRADIENT_BOUNDARIES)}"
+                )

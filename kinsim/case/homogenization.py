@@ -23,12 +23,12 @@ class HomogenizationSpec:
     ideal term -eps R T Gamma*_k / u_k grad(u_k) (``ideal_term``) and the mean that gives
     Gamma* at a face between two nodes (``face_mean``)."""
 
-    averaging: str                   # one of kinsim.case.schema.AVERAGING_SCHEMES
-    matrix: str | None = None        # the matrix phase (hashin-shtrikman-matrix, labyrinth)
-    exponent: float = 1.0            # labyrinth: Gamma* = f_matrix ** exponent Gamma_matrix
-    excluded: tuple[str, ...] = ()   # upper case
-    ideal_term: float = 0.0          # eps (1)
-    face_mean: str = "geometric"     # geometric | arithmetic: Gamma* at a face between two nodes
+    averaging: str  # one of kinsim.case.schema.AVERAGING_SCHEMES
+    matrix: str | None = None  # the matrix phase (hashin-shtrikman-matrix, labyrinth)
+    exponent: float = 1.0  # labyrinth: Gamma* = f_matrix ** exponent Gamma_matrix
+    excluded: tuple[str, ...] = ()  # upper case
+    ideal_term: float = 0.0  # eps (1)
+    face_mean: str = "geometric"  # geometric | arithmetic: Gamma* at a face between two nodes
 
     def to_dict(self) -> dict:
         out: dict = {"averaging": self.averaging}
@@ -46,8 +46,10 @@ class HomogenizationSpec:
 def read_phase_names(raw, where: str) -> tuple[str, ...]:
     """An array of distinct phase names, upper case."""
     if not isinstance(raw, list) or not all(isinstance(p, str) and p.strip() for p in raw):
-        raise CaseError(f"{where} must be an array of phase names, e.g. [\"FCC_A1\", \"BCC_A2\"], got "
-                        f"{type_name(raw) if not isinstance(raw, list) else repr(raw)}")
+        raise CaseError(
+            f'{where} must be an array of phase names, e.g. ["FCC_A1", "BCC_A2"], got '
+            f"{type_name(raw) if not isinstance(raw, list) else repr(raw)}"
+        )
     names = tuple(p.strip().upper() for p in raw)
     dupes = sorted({p for p in names if names.count(p) > 1})
     if dupes:
@@ -58,8 +60,7 @@ def read_phase_names(raw, where: str) -> tuple[str, ...]:
 def _phase(name: str, where: str, phases: tuple[str, ...]) -> str:
     p = name.strip().upper()
     if p not in phases:
-        raise CaseError(f"{where} = {name!r} is not one of thermo.phases ({', '.join(phases)})"
-                        + suggest(p, phases))
+        raise CaseError(f"{where} = {name!r} is not one of thermo.phases ({', '.join(phases)})" + suggest(p, phases))
     return p
 
 
@@ -69,28 +70,34 @@ def read_homogenization(sec: Section, phases: tuple[str, ...]) -> Homogenization
     matrix = sec.get("matrix")
     if averaging in MATRIX_SCHEMES:
         if matrix is None:
-            raise CaseError(f"homogenization.averaging = '{averaging}' needs homogenization.matrix, the matrix "
-                            f"phase (one of {', '.join(phases)})")
+            raise CaseError(
+                f"homogenization.averaging = '{averaging}' needs homogenization.matrix, the matrix "
+                f"phase (one of {', '.join(phases)})"
+            )
         matrix = _phase(matrix, "homogenization.matrix", phases)
     elif matrix is not None:
-        raise CaseError(f"homogenization.matrix is not used with averaging = '{averaging}' (only with "
-                        f"{' and '.join(MATRIX_SCHEMES)})")
+        raise CaseError(
+            f"homogenization.matrix is not used with averaging = '{averaging}' (only with "
+            f"{' and '.join(MATRIX_SCHEMES)})"
+        )
     exponent = sec.get("exponent")
     if sec.has("exponent") and averaging != "labyrinth":
-        raise CaseError(f"homogenization.exponent is not used with averaging = '{averaging}' (only with "
-                        f"labyrinth)")
+        raise CaseError(f"homogenization.exponent is not used with averaging = '{averaging}' (only with labyrinth)")
     if not 1.0 <= exponent <= 2.0:
         raise CaseError(f"homogenization.exponent = {exponent:g} must be in [1, 2]")
     excluded = ()
     if sec.raw("excluded") is not None:
-        excluded = tuple(_phase(p, "homogenization.excluded", phases)
-                         for p in read_phase_names(sec.raw("excluded"), "homogenization.excluded"))
+        excluded = tuple(
+            _phase(p, "homogenization.excluded", phases)
+            for p in read_phase_names(sec.raw("excluded"), "homogenization.excluded")
+        )
         if matrix in excluded:
-            raise CaseError(f"homogenization.excluded: {matrix} is the matrix phase (homogenization.matrix); "
-                            f"the matrix must carry flux")
+            raise CaseError(
+                f"homogenization.excluded: {matrix} is the matrix phase (homogenization.matrix); "
+                f"the matrix must carry flux"
+            )
         if len(excluded) == len(phases):
-            raise CaseError("homogenization.excluded lists every phase of thermo.phases: nothing would carry "
-                            "flux")
+            raise CaseError("homogenization.excluded lists every phase of thermo.phases: nothing would carry flux")
     eps = sec.get("ideal_term")
     if not eps >= 0.0:
         raise CaseError(f"homogenization.ideal_term = {eps:g} must be >= 0")
@@ -106,12 +113,16 @@ def check_homogenization_case(thermo, gradient, boundary) -> None:
     if not thermo.multiphase:
         return
     if gradient is not None:
-        raise CaseError("gradient: gradient energy is not available with several phases (thermo.phases): the "
-                        "homogenization model makes every node a local equilibrium of its phases, a "
-                        "gradient-energy model resolves the phases instead; use one or the other")
+        raise CaseError(
+            "gradient: gradient energy is not available with several phases (thermo.phases): the "
+            "homogenization model makes every node a local equilibrium of its phases, a "
+            "gradient-energy model resolves the phases instead; use one or the other"
+        )
     for side in ("left", "right"):
         for st in getattr(boundary, side).stages:
             if st.type == "periodic":
-                raise CaseError(f"boundary.{side}: type = 'periodic' is not available with several phases "
-                                f"(thermo.phases): the homogenization model supports closed, fixed-composition, "
-                                f"fixed-flux, fixed-potential and fixed-activity ends")
+                raise CaseError(
+                    f"boundary.{side}: type = 'periodic' is not available with several phases "
+                    f"(thermo.phases): the homogenization model supports closed, fixed-composition, "
+                    f"fixed-flux, fixed-potential and fixed-activity ends"
+                )

@@ -26,16 +26,24 @@ from .potentials import PotentialSpec
 from .regions import RegionSpec, region_grid
 from .timetable import TimeTable, is_constant, table_to_toml, table_value
 
-__all__ = ["Case", "ConditionsSpec", "GridSpec", "InitialSpec", "MobilitySpec", "OutputSpec", "SolverSpec",
-           "ThermoSpec"]
+__all__ = [
+    "Case",
+    "ConditionsSpec",
+    "GridSpec",
+    "InitialSpec",
+    "MobilitySpec",
+    "OutputSpec",
+    "SolverSpec",
+    "ThermoSpec",
+]
 
 
 @dataclass(frozen=True)
 class ThermoSpec:
-    database: Path                 # absolute path of the TDB file
-    phase: str                     # upper case; "" when the case lists several phases or has regions
-    components: tuple[str, ...]    # upper case; components[0] is the dependent one
-    phases: tuple[str, ...] = ()   # upper case: two or more candidate phases (homogenization), else ()
+    database: Path  # absolute path of the TDB file
+    phase: str  # upper case; "" when the case lists several phases or has regions
+    components: tuple[str, ...]  # upper case; components[0] is the dependent one
+    phases: tuple[str, ...] = ()  # upper case: two or more candidate phases (homogenization), else ()
     # phases the starting compositions of a one-phase run are checked against (upper
     # case); None: every other phase of the database, (): no check
     candidates: tuple[str, ...] | None = None
@@ -72,8 +80,8 @@ class ThermoSpec:
 
 @dataclass(frozen=True)
 class ConditionsSpec:
-    temperature: float   # K at t = 0
-    duration: float      # s
+    temperature: float  # K at t = 0
+    duration: float  # s
     schedule: TimeTable | None = None  # T(t) in K when the temperature follows a table
 
     def temperature_at(self, t: float) -> float:
@@ -89,8 +97,10 @@ class ConditionsSpec:
         return self.schedule is not None and not is_constant(self.schedule)
 
     def to_dict(self) -> dict:
-        return {"temperature": self.temperature if self.schedule is None else table_to_toml(self.schedule),
-                "duration": self.duration}
+        return {
+            "temperature": self.temperature if self.schedule is None else table_to_toml(self.schedule),
+            "duration": self.duration,
+        }
 
 
 @dataclass(frozen=True)
@@ -98,17 +108,24 @@ class GridSpec:
     """The grid of a case; with regions only ``geometry`` and ``inner_radius`` are the
     case's, ``length`` and ``nodes`` the regions' totals (the regions give the grid)."""
 
-    geometry: str        # planar | cylindrical | spherical
-    length: float        # m
+    geometry: str  # planar | cylindrical | spherical
+    length: float  # m
     nodes: int
-    spacing: str         # linear | geometric | double-geometric
-    ratio: float         # width ratio of neighbouring cells (geometric spacings)
-    position: float      # m, where double-geometric spacing is finest
+    spacing: str  # linear | geometric | double-geometric
+    ratio: float  # width ratio of neighbouring cells (geometric spacings)
+    position: float  # m, where double-geometric spacing is finest
     inner_radius: float  # m, left end of the domain
 
     def to_dict(self) -> dict:
-        return {"geometry": self.geometry, "length": self.length, "nodes": self.nodes, "spacing": self.spacing,
-                "ratio": self.ratio, "position": self.position, "inner_radius": self.inner_radius}
+        return {
+            "geometry": self.geometry,
+            "length": self.length,
+            "nodes": self.nodes,
+            "spacing": self.spacing,
+            "ratio": self.ratio,
+            "position": self.position,
+            "inner_radius": self.inner_radius,
+        }
 
 
 @dataclass(frozen=True)
@@ -117,14 +134,14 @@ class InitialSpec:
     components, and ``components`` (``thermo.components``) is the order of the columns
     of :meth:`profile` and of the rows of a table start (``x``)."""
 
-    type: str                                  # step | uniform | table
-    position: float | None = None              # step: m
-    left: dict[str, float] | None = None       # step
-    right: dict[str, float] | None = None      # step
+    type: str  # step | uniform | table
+    position: float | None = None  # step: m
+    left: dict[str, float] | None = None  # step
+    right: dict[str, float] | None = None  # step
     composition: dict[str, float] | None = None  # uniform
-    z: tuple[float, ...] | None = None         # table: m, increasing
+    z: tuple[float, ...] | None = None  # table: m, increasing
     x: tuple[tuple[float, ...], ...] | None = None  # table: (len(z), ncomp)
-    components: tuple[str, ...] = ()           # the order of the columns (thermo.components)
+    components: tuple[str, ...] = ()  # the order of the columns (thermo.components)
     perturbation: PerturbationSpec | None = None  # added at the nodes (any type)
 
     def _vector(self, comp: dict[str, float], where: str) -> np.ndarray:
@@ -161,8 +178,11 @@ class InitialSpec:
         indep = self.components[1:]
         out: dict = {"type": self.type, "unit": "mole-fraction"}
         if self.type == "step":
-            out.update(position=self.position, left={c: float(self.left[c]) for c in indep},
-                       right={c: float(self.right[c]) for c in indep})
+            out.update(
+                position=self.position,
+                left={c: float(self.left[c]) for c in indep},
+                right={c: float(self.right[c]) for c in indep},
+            )
         elif self.type == "uniform":
             out["composition"] = {c: float(self.composition[c]) for c in indep}
         else:
@@ -177,9 +197,9 @@ class InitialSpec:
 
 @dataclass(frozen=True)
 class MobilitySpec:
-    missing: str                 # error | solvent
-    scale: dict[str, float]      # multiplier per component (all components)
-    molar_volume: float          # m^3 per mole of substitutional atoms
+    missing: str  # error | solvent
+    scale: dict[str, float]  # multiplier per component (all components)
+    molar_volume: float  # m^3 per mole of substitutional atoms
 
     def to_dict(self) -> dict:
         return {"missing": self.missing, "scale": dict(self.scale), "molar_volume": self.molar_volume}
@@ -187,11 +207,11 @@ class MobilitySpec:
 
 @dataclass(frozen=True)
 class SolverSpec:
-    method: str                  # implicit | explicit
+    method: str  # implicit | explicit
     rtol: float
     atol: float
-    max_steps: int | None = None        # None: no limit
-    initial_step: float | None = None   # s; None: the solver chooses
+    max_steps: int | None = None  # None: no limit
+    initial_step: float | None = None  # s; None: the solver chooses
 
     def to_dict(self) -> dict:
         out = {"method": self.method, "rtol": self.rtol, "atol": self.atol}
@@ -204,8 +224,8 @@ class SolverSpec:
 
 @dataclass(frozen=True)
 class OutputSpec:
-    file: Path                       # absolute
-    snapshots: tuple[float, ...]     # s, ascending, last == duration (t = 0 always stored too)
+    file: Path  # absolute
+    snapshots: tuple[float, ...]  # s, ascending, last == duration (t = 0 always stored too)
 
     def to_dict(self) -> dict:
         return {"file": str(self.file), "snapshots": list(self.snapshots)}
@@ -222,7 +242,7 @@ class Case:
     thermo: ThermoSpec
     conditions: ConditionsSpec
     grid: GridSpec
-    initial: InitialSpec | None    # None when the case has regions
+    initial: InitialSpec | None  # None when the case has regions
     boundary: BoundarySpec
     mobility: MobilitySpec
     solver: SolverSpec

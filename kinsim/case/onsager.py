@@ -32,28 +32,37 @@ def read_onsager(sec: Section, comps: tuple) -> OnsagerSpec:
     form = sec.choice("form")
     m = sec.raw("matrix")
     n = len(comps)
-    if (not isinstance(m, list) or len(m) != n
-            or not all(isinstance(r, list) and len(r) == n for r in m)):
-        shape = (f"{len(m)} rows of lengths {[len(r) if isinstance(r, list) else '-' for r in m]}"
-                 if isinstance(m, list) else type_name(m))
-        raise CaseError(f"onsager.matrix must be {n} x {n} (one row and column per component, "
-                        f"in the order {', '.join(comps)}), got {shape}")
-    a = np.array([[as_number(v, f"onsager.matrix[{i}][{j}]") for j, v in enumerate(r)]
-                  for i, r in enumerate(m)])
+    if not isinstance(m, list) or len(m) != n or not all(isinstance(r, list) and len(r) == n for r in m):
+        shape = (
+            f"{len(m)} rows of lengths {[len(r) if isinstance(r, list) else '-' for r in m]}"
+            if isinstance(m, list)
+            else type_name(m)
+        )
+        raise CaseError(
+            f"onsager.matrix must be {n} x {n} (one row and column per component, "
+            f"in the order {', '.join(comps)}), got {shape}"
+        )
+    a = np.array([[as_number(v, f"onsager.matrix[{i}][{j}]") for j, v in enumerate(r)] for i, r in enumerate(m)])
     for i in range(n):
         if a[i, i] != 0.0:
-            raise CaseError(f"onsager.matrix[{i}][{i}] = {a[i, i]:g}: the diagonal must be 0 (the "
-                            f"diagonal L'_kk comes from the mobilities; give only cross terms)")
+            raise CaseError(
+                f"onsager.matrix[{i}][{i}] = {a[i, i]:g}: the diagonal must be 0 (the "
+                f"diagonal L'_kk comes from the mobilities; give only cross terms)"
+            )
     scale = np.abs(a).max() or 1.0
     asym = np.abs(a - a.T).max()
     if asym > 1e-12 * scale:
         i, j = np.unravel_index(np.argmax(np.abs(a - a.T)), a.shape)
-        raise CaseError(f"onsager.matrix is not symmetric (Onsager reciprocity): [{i}][{j}] = "
-                        f"{a[i, j]:g} but [{j}][{i}] = {a[j, i]:g}")
+        raise CaseError(
+            f"onsager.matrix is not symmetric (Onsager reciprocity): [{i}][{j}] = "
+            f"{a[i, j]:g} but [{j}][{i}] = {a[j, i]:g}"
+        )
     if form == "relative":
         w = np.linalg.eigvalsh(np.eye(n) + a)
         if w.min() < -1e-12:
-            raise CaseError(f"onsager.matrix (relative form) gives an L' that is not positive "
-                            f"semi-definite: 1 + matrix has eigenvalue {w.min():.4g} < 0 "
-                            f"(|cross coefficients| must be small enough)")
+            raise CaseError(
+                f"onsager.matrix (relative form) gives an L' that is not positive "
+                f"semi-definite: 1 + matrix has eigenvalue {w.min():.4g} < 0 "
+                f"(|cross coefficients| must be small enough)"
+            )
     return OnsagerSpec(form, tuple(tuple(float(v) for v in r) for r in a))

@@ -62,7 +62,7 @@ def apply_override(raw: dict, text: str) -> None:
     for i, part in enumerate(parts[:-1]):
         nxt = target.setdefault(part, {})
         if not isinstance(nxt, dict):
-            sub = ".".join(parts[:i + 1])
+            sub = ".".join(parts[: i + 1])
             raise CaseError(f"--set {text}: '{sub}' is not a table in the case file")
         target = nxt
     name = parts[-1]

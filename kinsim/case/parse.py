@@ -164,19 +164,36 @@ class _Parser:
         gradient = read_gradient(self.section("gradient"), comps) if "gradient" in self.data else None
         check_gradient_case(gradient, boundary, solver, geometry)
         if regions and potentials:
-            raise CaseError("potential: external potentials are not available with [[region]] tables (the grid "
-                            "moves with the interfaces)")
+            raise CaseError(
+                "potential: external potentials are not available with [[region]] tables (the grid "
+                "moves with the interfaces)"
+            )
         if regions and solver.method == "explicit":
-            raise CaseError("solver.method = 'explicit': the moving-boundary model ([[region]]) steps implicitly "
-                            "only")
+            raise CaseError("solver.method = 'explicit': the moving-boundary model ([[region]]) steps implicitly only")
         if regions and gradient is not None:
-            raise CaseError("gradient: gradient energy is not available with [[region]] tables (sharp interfaces "
-                            "between regions and a diffuse-interface model exclude each other: use one or the other)")
+            raise CaseError(
+                "gradient: gradient energy is not available with [[region]] tables (sharp interfaces "
+                "between regions and a diffuse-interface model exclude each other: use one or the other)"
+            )
         check_homogenization_case(thermo, gradient, boundary)
-        return Case(title=title, path=self.path, base_dir=self.base_dir, thermo=thermo,
-                    conditions=conditions, grid=grid, initial=initial, boundary=boundary,
-                    mobility=mobility, solver=solver, output=output, potentials=potentials,
-                    onsager=onsager, gradient=gradient, regions=regions, homogenization=homogenization)
+        return Case(
+            title=title,
+            path=self.path,
+            base_dir=self.base_dir,
+            thermo=thermo,
+            conditions=conditions,
+            grid=grid,
+            initial=initial,
+            boundary=boundary,
+            mobility=mobility,
+            solver=solver,
+            output=output,
+            potentials=potentials,
+            onsager=onsager,
+            gradient=gradient,
+            regions=regions,
+            homogenization=homogenization,
+        )
 
     def file(self, sec: Section, name, default=None) -> Path:
         """A file path key, relative to the case file's directory."""
@@ -192,12 +209,13 @@ class _Parser:
         phase = sec.string("phase")
         phases = sec.raw("phases")
         if with_regions and phases is not None:
-            raise CaseError("thermo.phases: the homogenization model (several phases per node) is not available "
-                            "with [[region]] tables (each region is one phase, named by its region.phase): remove "
-                            "thermo.phases or the [[region]] tables")
+            raise CaseError(
+                "thermo.phases: the homogenization model (several phases per node) is not available "
+                "with [[region]] tables (each region is one phase, named by its region.phase): remove "
+                "thermo.phases or the [[region]] tables"
+            )
         if with_regions and phase is not None:
-            raise CaseError("thermo.phase: the case has [[region]] tables, each naming its phase; remove "
-                            "thermo.phase")
+            raise CaseError("thermo.phase: the case has [[region]] tables, each naming its phase; remove thermo.phase")
         if phase is not None and phases is not None:
             raise CaseError("thermo: give either phase (one phase) or phases (two or more), not both")
         if with_regions:
@@ -208,19 +226,23 @@ class _Parser:
                 raise CaseError("thermo.phases is an empty array")
             phase, phases = (phases[0], ()) if len(phases) == 1 else ("", phases)
         elif phase is None:
-            raise CaseError("missing key 'thermo.phase' (or thermo.phases, two or more candidate phases; or "
-                            "[[region]] tables, each naming its phase)")
+            raise CaseError(
+                "missing key 'thermo.phase' (or thermo.phases, two or more candidate phases; or "
+                "[[region]] tables, each naming its phase)"
+            )
         else:
             phases = ()
         phase = phase.upper()
         comps = sec.raw("components")
         if not isinstance(comps, list) or not all(isinstance(c, str) and c.strip() for c in comps):
-            raise CaseError(f"thermo.components must be an array of element names, "
-                            f"e.g. [\"FE\", \"SI\", \"C\"], got {comps!r}")
+            raise CaseError(
+                f'thermo.components must be an array of element names, e.g. ["FE", "SI", "C"], got {comps!r}'
+            )
         comps = tuple(c.strip().upper() for c in comps)
         if len(comps) < 2:
-            raise CaseError(f"thermo.components = {list(comps)}: give at least two, "
-                            f"the dependent (balance) component first")
+            raise CaseError(
+                f"thermo.components = {list(comps)}: give at least two, the dependent (balance) component first"
+            )
         dupes = sorted({c for c in comps if comps.count(c) > 1})
         if dupes:
             raise CaseError(f"thermo.components: {', '.join(dupes)} given more than once")
@@ -228,13 +250,17 @@ class _Parser:
             raise CaseError("thermo.components: VA (vacancies) is not a component")
         cands = sec.raw("candidates")
         if cands is not None and phases:
-            raise CaseError("thermo.candidates: the start check of a one-phase run; with thermo.phases every node "
-                            "is a local equilibrium of the phases listed there (add a phase to thermo.phases "
-                            "instead)")
+            raise CaseError(
+                "thermo.candidates: the start check of a one-phase run; with thermo.phases every node "
+                "is a local equilibrium of the phases listed there (add a phase to thermo.phases "
+                "instead)"
+            )
         if cands is not None:
             if not isinstance(cands, list) or not all(isinstance(c, str) and c.strip() for c in cands):
-                raise CaseError(f"thermo.candidates must be an array of phase names, e.g. [\"BCC_A2\"] "
-                                f"([] turns the check off), got {cands!r}")
+                raise CaseError(
+                    f'thermo.candidates must be an array of phase names, e.g. ["BCC_A2"] '
+                    f"([] turns the check off), got {cands!r}"
+                )
             cands = tuple(c.strip().upper() for c in cands)
             dupes = sorted({c for c in cands if cands.count(c) > 1})
             if dupes:
@@ -262,8 +288,9 @@ class _Parser:
             schedule = read_time_table(raw_t, "conditions.temperature", parse_temperature)
             if len(schedule) == 1:
                 return ConditionsSpec(schedule[0][1], duration)
-            return ConditionsSpec(schedule[0][1] if schedule[0][0] <= 0.0 else table_value(schedule, 0.0),
-                                  duration, schedule)
+            return ConditionsSpec(
+                schedule[0][1] if schedule[0][0] <= 0.0 else table_value(schedule, 0.0), duration, schedule
+            )
         temperature = parse_temperature(raw_t, "conditions.temperature")
         return ConditionsSpec(temperature, duration)
 
@@ -272,8 +299,7 @@ class _Parser:
         kind = sec.get("type")
         unit = sec.get("unit")
         columns = {k: k.strip().upper() for k in sec.data if k.strip().upper() in comps}
-        used = {"step": {"position", "left", "right"}, "uniform": {"composition"},
-                "table": {"z"}}[kind]
+        used = {"step": {"position", "left", "right"}, "uniform": {"composition"}, "table": {"z"}}[kind]
         perturbation = None
         if sec.has("perturbation"):
             table = sec.table.entry("perturbation")
@@ -286,12 +312,14 @@ class _Parser:
         if kind == "step":
             position = sec.get("position")
             if not lo < position < hi:
-                raise CaseError(f"initial.position = {position:g} m is not strictly inside the "
-                                f"domain ({lo:g}, {hi:g}) m")
+                raise CaseError(
+                    f"initial.position = {position:g} m is not strictly inside the domain ({lo:g}, {hi:g}) m"
+                )
             left = read_composition(sec.raw("left"), "initial.left", comps, unit)
             right = read_composition(sec.raw("right"), "initial.right", comps, unit)
-            return InitialSpec("step", position=position, left=left, right=right, components=comps,
-                               perturbation=perturbation)
+            return InitialSpec(
+                "step", position=position, left=left, right=right, components=comps, perturbation=perturbation
+            )
         if kind == "uniform":
             x = read_composition(sec.raw("composition"), "initial.composition", comps, unit)
             return InitialSpec("uniform", composition=x, components=comps, perturbation=perturbation)
@@ -302,22 +330,24 @@ class _Parser:
         z = [parse_length(v, f"initial.z[{i}]") for i, v in enumerate(zs)]
         for i in range(1, len(z)):
             if not z[i] > z[i - 1]:
-                raise CaseError(f"initial.z must increase strictly: z[{i - 1}] = {z[i - 1]:g} m, "
-                                f"z[{i}] = {z[i]:g} m")
+                raise CaseError(f"initial.z must increase strictly: z[{i - 1}] = {z[i - 1]:g} m, z[{i}] = {z[i]:g} m")
         tol = 1e-9 * (hi - lo)
         if z[0] > lo + tol or z[-1] < hi - tol:
-            raise CaseError(f"initial.z spans [{z[0]:g}, {z[-1]:g}] m; it must cover the domain "
-                            f"[{lo:g}, {hi:g}] m")
+            raise CaseError(f"initial.z spans [{z[0]:g}, {z[-1]:g}] m; it must cover the domain [{lo:g}, {hi:g}] m")
         by_comp = {c: k for k, c in columns.items()}
         if len(by_comp) != len(columns):
             raise CaseError(f"initial: a component column is given twice ({', '.join(columns)})")
         missing = [c for c in comps[1:] if c not in by_comp]
         if comps[0] in by_comp:
-            raise CaseError(f"initial.{by_comp[comps[0]]}: {comps[0]} is the dependent component "
-                            f"(the balance); give only {', '.join(comps[1:])}")
+            raise CaseError(
+                f"initial.{by_comp[comps[0]]}: {comps[0]} is the dependent component "
+                f"(the balance); give only {', '.join(comps[1:])}"
+            )
         if missing:
-            raise CaseError(f"initial: missing the column(s) {', '.join(missing)} of the table "
-                            f"(one array per independent component, as long as initial.z)")
+            raise CaseError(
+                f"initial: missing the column(s) {', '.join(missing)} of the table "
+                f"(one array per independent component, as long as initial.z)"
+            )
         cols = {}
         for c in comps[1:]:
             k = by_comp[c]
@@ -327,8 +357,9 @@ class _Parser:
             cols[c] = [as_number(e, f"initial.{k}[{i}]") for i, e in enumerate(v)]
         rows = []
         for i in range(len(z)):
-            x = to_mole_fractions({c: cols[c][i] for c in comps[1:]},
-                                  f"initial (table row {i}, z = {z[i]:g} m)", comps, unit)
+            x = to_mole_fractions(
+                {c: cols[c][i] for c in comps[1:]}, f"initial (table row {i}, z = {z[i]:g} m)", comps, unit
+            )
             rows.append(tuple(x[c] for c in comps))
         return InitialSpec("table", z=tuple(z), x=tuple(rows), components=comps, perturbation=perturbation)
 
@@ -337,12 +368,15 @@ class _Parser:
         they replace [initial] and the grid's length, nodes and spacing, which must not be
         given too; the grid spec holds the total length and node count."""
         if "initial" in self.data:
-            raise CaseError("initial: the case has [[region]] tables, which give the composition at t = 0; "
-                            "remove [initial]")
+            raise CaseError(
+                "initial: the case has [[region]] tables, which give the composition at t = 0; remove [initial]"
+            )
         for key in ("length", "nodes", "spacing", "ratio", "position"):
             if grid_sec.has(key):
-                raise CaseError(f"grid.{key}: the case has [[region]] tables, which give the grid region by "
-                                f"region (width, nodes, spacing); remove grid.{key}")
+                raise CaseError(
+                    f"grid.{key}: the case has [[region]] tables, which give the grid region by "
+                    f"region (width, nodes, spacing); remove grid.{key}"
+                )
         regions = read_regions(top, comps, r0)
         length = regions[-1].start + regions[-1].width - r0
         spec = GridSpec(geometry, length, sum(r.nodes for r in regions), "linear", 1.05, r0 + 0.5 * length, r0)
@@ -396,8 +430,9 @@ class _Parser:
             raise CaseError(f"solver.max_steps = {max_steps} must be positive")
         initial_step = sec.get("initial_step")
         if initial_step is not None and not 0.0 < initial_step <= duration:
-            raise CaseError(f"solver.initial_step = {initial_step:g} s must be in "
-                            f"(0, conditions.duration = {duration:g} s]")
+            raise CaseError(
+                f"solver.initial_step = {initial_step:g} s must be in (0, conditions.duration = {duration:g} s]"
+            )
         return SolverSpec(method, rtol, atol, max_steps, initial_step)
 
     def output(self, duration: float) -> OutputSpec:
@@ -416,14 +451,15 @@ class _Parser:
             times = [parse_time(v, f"output.snapshots[{i}]") for i, v in enumerate(snaps)]
             for i, t in enumerate(times):
                 if not 0.0 < t <= duration:
-                    raise CaseError(f"output.snapshots[{i}] = {t:g} s is outside "
-                                    f"(0, conditions.duration = {duration:g} s]")
+                    raise CaseError(
+                        f"output.snapshots[{i}] = {t:g} s is outside (0, conditions.duration = {duration:g} s]"
+                    )
                 if i and not t > times[i - 1]:
-                    raise CaseError(f"output.snapshots must increase strictly: "
-                                    f"[{i - 1}] = {times[i - 1]:g} s, [{i}] = {t:g} s")
+                    raise CaseError(
+                        f"output.snapshots must increase strictly: [{i - 1}] = {times[i - 1]:g} s, [{i}] = {t:g} s"
+                    )
             if times[-1] < duration:
                 times.append(duration)
         else:
-            raise CaseError(f"output.snapshots must be a count (integer) or an array of times, "
-                            f"got {type_name(snaps)}")
+            raise CaseError(f"output.snapshots must be a count (integer) or an array of times, got {type_name(snaps)}")
         return OutputSpec(file, tuple(float(t) for t in times))

@@ -28,9 +28,9 @@ __all__ = ["PerturbationSpec", "read_perturbation"]
 
 @dataclass(frozen=True)
 class PerturbationSpec:
-    type: str                          # random | cosine
-    amplitude: dict[str, float]        # mole fraction, per perturbed independent component
-    seed: int = 0                      # random
+    type: str  # random | cosine
+    amplitude: dict[str, float]  # mole fraction, per perturbed independent component
+    seed: int = 0  # random
     wavelengths: tuple[float, ...] = ()  # cosine: m
 
     def delta(self, z, volume, components) -> np.ndarray:
@@ -72,13 +72,16 @@ def read_perturbation(sec: Section, comps: tuple) -> PerturbationSpec:
             raise CaseError(f"{where}.{k} is not used with type = '{kind}'")
     raw = sec.raw("amplitude")
     if not isinstance(raw, dict) or not raw:
-        raise CaseError(f"{where}.amplitude must be a table of independent components, e.g. "
-                        f"{{ {comps[-1]} = 0.001 }}, got {type_name(raw)}")
+        raise CaseError(
+            f"{where}.amplitude must be a table of independent components, e.g. "
+            f"{{ {comps[-1]} = 0.001 }}, got {type_name(raw)}"
+        )
     amplitude = {}
     for k, c, v in component_items(raw, f"{where}.amplitude", comps):
         if c == comps[0]:
-            raise CaseError(f"{where}.amplitude.{k}: {c} is the dependent component (the balance); perturb "
-                            f"{', '.join(comps[1:])}")
+            raise CaseError(
+                f"{where}.amplitude.{k}: {c} is the dependent component (the balance); perturb {', '.join(comps[1:])}"
+            )
         a = as_number(v, f"{where}.amplitude.{k}")
         if not 0.0 < a < 1.0:
             raise CaseError(f"{where}.amplitude.{k} = {a:g} must be in (0, 1) (a mole fraction)")
@@ -88,7 +91,7 @@ def read_perturbation(sec: Section, comps: tuple) -> PerturbationSpec:
         return PerturbationSpec("random", amplitude, seed=sec.get("seed"))
     lams = sec.raw("wavelengths")
     if not isinstance(lams, list) or not lams:
-        raise CaseError(f"{where}.wavelengths must be an array of lengths, e.g. [\"14 nm\"], got {type_name(lams)}")
+        raise CaseError(f'{where}.wavelengths must be an array of lengths, e.g. ["14 nm"], got {type_name(lams)}')
     values = tuple(parse_length(v, f"{where}.wavelengths[{i}]") for i, v in enumerate(lams))
     for i, v in enumerate(values):
         if not v > 0.0:

@@ -30,8 +30,8 @@ class PotentialSpec:
 
     species: str
     kind: str
-    volume: float | None = None        # m^3/mol (stress, pressure)
-    charge: float | None = None        # elementary charges (electric)
+    volume: float | None = None  # m^3/mol (stress, pressure)
+    charge: float | None = None  # elementary charges (electric)
     z: tuple[float, ...] | None = None
     value: tuple[float, ...] | None = None
     expression: str | None = None
@@ -80,8 +80,9 @@ def _potential(sec: Section, comps: tuple, lo: float, hi: float) -> PotentialSpe
     sec.check_keys()
     sp = sec.string("species").upper()
     if sp not in comps:
-        raise CaseError(f"{where}.species = '{sp}' is not a component of this case "
-                        f"(thermo.components: {', '.join(comps)})")
+        raise CaseError(
+            f"{where}.species = '{sp}' is not a component of this case (thermo.components: {', '.join(comps)})"
+        )
     kind = sec.choice("kind")
     volume = charge = None
     if kind in ("stress", "pressure"):
@@ -101,8 +102,7 @@ def _potential(sec: Section, comps: tuple, lo: float, hi: float) -> PotentialSpe
         check_expression(expr, f"{where}.expression")
         vals = np.asarray(evaluate(expr, np.linspace(lo, hi, 11)), dtype=float)
         if not np.all(np.isfinite(vals)):
-            raise CaseError(f"{where}.expression = {expr!r} is not finite on the domain "
-                            f"[{lo:g}, {hi:g}] m")
+            raise CaseError(f"{where}.expression = {expr!r} is not finite on the domain [{lo:g}, {hi:g}] m")
     else:
         zs, vs = sec.raw("z"), sec.raw("value")
         if not isinstance(zs, list) or len(zs) < 2:
@@ -113,8 +113,7 @@ def _potential(sec: Section, comps: tuple, lo: float, hi: float) -> PotentialSpe
         vt = tuple(as_number(v, f"{where}.value[{j}]") for j, v in enumerate(vs))
         for j in range(1, len(zt)):
             if not zt[j] > zt[j - 1]:
-                raise CaseError(f"{where}.z must increase strictly: z[{j - 1}] = {zt[j - 1]:g} m, "
-                                f"z[{j}] = {zt[j]:g} m")
+                raise CaseError(f"{where}.z must increase strictly: z[{j - 1}] = {zt[j - 1]:g} m, z[{j}] = {zt[j]:g} m")
     time = read_time_table(sec.raw("time"), sec.key("time"), as_number)
     return PotentialSpec(sp, kind, volume, charge, zt, vt, expr, time)
 

@@ -62,8 +62,15 @@ def _sections(table: Table, path: str):
         for key in table.keys:
             lines.append(_row(prefix + key.name, _type(key), key.default_text(), key.unit or "", key.doc))
         if table.columns:
-            lines.append(_row(prefix + "<COMPONENT>", "array of numbers", "required with table",
-                              f"mole fraction or wt% ({path}.unit)", table.columns))
+            lines.append(
+                _row(
+                    prefix + "<COMPONENT>",
+                    "array of numbers",
+                    "required with table",
+                    f"mole fraction or wt% ({path}.unit)",
+                    table.columns,
+                )
+            )
         yield "\n".join(lines)
     elif table.doc:
         yield f"{_heading(table, path)}\n\n{table.doc[0].upper() + table.doc[1:]}."

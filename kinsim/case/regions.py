@@ -66,8 +66,13 @@ class RegionSpec:
 
     def to_dict(self, last: bool) -> dict:
         """The ``[[region]]`` table in SI units and mole fractions."""
-        out: dict = {"phase": self.phase, "width": self.width, "nodes": self.nodes, "spacing": self.spacing,
-                     "ratio": self.ratio}
+        out: dict = {
+            "phase": self.phase,
+            "width": self.width,
+            "nodes": self.nodes,
+            "spacing": self.spacing,
+            "ratio": self.ratio,
+        }
         if not last:
             out["interface"] = self.interface
         indep = self.components[1:]
@@ -99,16 +104,19 @@ def _table(sec: Section, where: str, comps: tuple, unit: str, lo: float, hi: flo
     for c in comps[1:]:
         keys = [k for k in sec.data if k.strip().upper() == c]
         if not keys:
-            raise CaseError(f"{where}: missing the column {c} of the table (one array per independent "
-                            f"component, as long as {where}.z)")
+            raise CaseError(
+                f"{where}: missing the column {c} of the table (one array per independent "
+                f"component, as long as {where}.z)"
+            )
         v = sec.data[keys[0]]
         if not isinstance(v, list) or len(v) != len(z):
             raise CaseError(f"{where}.{keys[0]} must be an array of {len(z)} numbers (one per {where}.z)")
         cols[c] = [as_number(e, f"{where}.{keys[0]}[{i}]") for i, e in enumerate(v)]
     rows = []
     for i in range(len(z)):
-        x = to_mole_fractions({c: cols[c][i] for c in comps[1:]}, f"{where} (table row {i}, z = {z[i]:g} m)",
-                              comps, unit)
+        x = to_mole_fractions(
+            {c: cols[c][i] for c in comps[1:]}, f"{where} (table row {i}, z = {z[i]:g} m)", comps, unit
+        )
         rows.append(tuple(x[c] for c in comps))
     return tuple(z), tuple(rows)
 
@@ -120,8 +128,9 @@ def _region(sec: Section, comps: tuple, start: float, last: bool) -> RegionSpec:
         if k not in names and k.strip().upper() not in comps:
             raise CaseError(f"unknown key '{where}.{k}'" + suggest(k, names))
         if k.strip().upper() == comps[0]:
-            raise CaseError(f"{where}.{k}: {comps[0]} is the dependent component (the balance); give only "
-                            f"{', '.join(comps[1:])}")
+            raise CaseError(
+                f"{where}.{k}: {comps[0]} is the dependent component (the balance); give only {', '.join(comps[1:])}"
+            )
     columns = [k for k in sec.data if k not in names]
     phase = sec.string("phase").upper()
     width = sec.get("width")
@@ -142,8 +151,10 @@ def _region(sec: Section, comps: tuple, start: float, last: bool) -> RegionSpec:
     if width == 0.0:
         for k in ("composition", "z"):
             if sec.has(k):
-                raise CaseError(f"{where}.{k}: a region of zero width nucleates at the equilibrium with its "
-                                f"neighbour; give it no composition")
+                raise CaseError(
+                    f"{where}.{k}: a region of zero width nucleates at the equilibrium with its "
+                    f"neighbour; give it no composition"
+                )
         if columns:
             raise CaseError(f"{where}.{columns[0]}: a region of zero width has no composition table")
     elif sec.has("z"):
@@ -168,8 +179,9 @@ def read_regions(top: Section, comps: tuple, r0: float) -> tuple[RegionSpec, ...
     if not isinstance(raw, list) or not all(isinstance(e, dict) for e in raw):
         raise CaseError("region must be an array of tables ([[region]])")
     if len(raw) < 2:
-        raise CaseError("region: give at least two [[region]] tables (a specimen of one phase is described by "
-                        "[grid] and [initial])")
+        raise CaseError(
+            "region: give at least two [[region]] tables (a specimen of one phase is described by [grid] and [initial])"
+        )
     table = SCHEMA.find("region")
     out = []
     start = r0
@@ -179,11 +191,15 @@ def read_regions(top: Section, comps: tuple, r0: float) -> tuple[RegionSpec, ...
         start += spec.width
     for i in range(1, len(out)):
         if out[i].phase == out[i - 1].phase:
-            raise CaseError(f"region[{i}].phase = '{out[i].phase}' is the phase of region[{i - 1}]: neighbouring "
-                            f"regions must be different phases (one region of that phase spans both)")
+            raise CaseError(
+                f"region[{i}].phase = '{out[i].phase}' is the phase of region[{i - 1}]: neighbouring "
+                f"regions must be different phases (one region of that phase spans both)"
+            )
         if out[i].nucleates and out[i - 1].nucleates:
-            raise CaseError(f"region[{i}].width: region[{i - 1}] and region[{i}] both have zero width; a region "
-                            f"nucleates next to a region that exists")
+            raise CaseError(
+                f"region[{i}].width: region[{i - 1}] and region[{i}] both have zero width; a region "
+                f"nucleates next to a region that exists"
+            )
     if start <= r0:
         raise CaseError("region: the regions have zero total width")
     return tuple(out)

@@ -56,8 +56,9 @@ def component_items(raw: dict, where: str, comps: tuple):
     for k, v in raw.items():
         c = k.strip().upper()
         if c not in comps:
-            raise CaseError(f"{where}: unknown component '{k}'; the components are "
-                            f"{', '.join(comps)} (thermo.components)")
+            raise CaseError(
+                f"{where}: unknown component '{k}'; the components are {', '.join(comps)} (thermo.components)"
+            )
         if c in seen:
             raise CaseError(f"{where}: {c} given twice")
         seen.add(c)
@@ -130,8 +131,7 @@ class Section:
         choices = self._spec(name).choices
         v = self.string(name, default)
         if v is not None and v not in choices:
-            raise CaseError(f"{self.key(name)} = {v!r}: use one of {', '.join(choices)}"
-                            + suggest(v, choices))
+            raise CaseError(f"{self.key(name)} = {v!r}: use one of {', '.join(choices)}" + suggest(v, choices))
         return v
 
     def number(self, name: str, default=_FROM_TABLE) -> float | None:

@@ -51,7 +51,8 @@ def read_time_table(raw, where: str, parse_value) -> TimeTable:
         if t < 0.0:
             raise CaseError(f"{where}[{i}]: time {t:g} s is negative")
         if out and not t > out[-1][0]:
-            raise CaseError(f"{where}: the table's times must increase strictly; row {i} has "
-                            f"t = {t:g} s after t = {out[-1][0]:g} s")
+            raise CaseError(
+                f"{where}: the table's times must increase strictly; row {i} has t = {t:g} s after t = {out[-1][0]:g} s"
+            )
         out.append((t, parse_value(row[1], f"{where}[{i}] (value)")))
     return tuple(out)

@@ -23,8 +23,15 @@ Every scheme gives Gamma^j exactly (up to rounding) for a node of one set j.
 from __future__ import annotations
 
 from .._jit import LEAF, jit
-from .codes import (AVG_HS_LOWER, AVG_HS_MATRIX, AVG_HS_UPPER, AVG_WIENER_LOWER, AVG_WIENER_UPPER, STATUS_NO_MATRIX,
-                    STATUS_OK)
+from .codes import (
+    AVG_HS_LOWER,
+    AVG_HS_MATRIX,
+    AVG_HS_UPPER,
+    AVG_WIENER_LOWER,
+    AVG_WIENER_UPPER,
+    STATUS_NO_MATRIX,
+    STATUS_OK,
+)
 
 
 @jit(**LEAF)

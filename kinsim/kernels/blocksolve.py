@@ -35,8 +35,14 @@ class BlockWork(NamedTuple):
 
 
 def block_work(N: int, b: int) -> BlockWork:
-    return BlockWork(X=np.zeros((N, b, b)), Z=np.zeros((N, b, b)), Y=np.zeros((N, b)), D=np.zeros((b, b)),
-                     col=np.zeros(b), piv=np.zeros(b, dtype=np.int64))
+    return BlockWork(
+        X=np.zeros((N, b, b)),
+        Z=np.zeros((N, b, b)),
+        Y=np.zeros((N, b)),
+        D=np.zeros((b, b)),
+        col=np.zeros(b),
+        piv=np.zeros(b, dtype=np.int64),
+    )
 
 
 @jit(**LEAF)

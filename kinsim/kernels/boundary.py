@@ -43,8 +43,14 @@ from .gibbs import R
 from .schedule import table_at
 
 #: the case's boundary types (kinsim.case) and their codes
-BOUNDARY_CODES = {"closed": BC_CLOSED, "fixed-composition": BC_COMPOSITION, "fixed-flux": BC_FLUX,
-                  "fixed-potential": BC_POTENTIAL, "fixed-activity": BC_ACTIVITY, "periodic": BC_PERIODIC}
+BOUNDARY_CODES = {
+    "closed": BC_CLOSED,
+    "fixed-composition": BC_COMPOSITION,
+    "fixed-flux": BC_FLUX,
+    "fixed-potential": BC_POTENTIAL,
+    "fixed-activity": BC_ACTIVITY,
+    "periodic": BC_PERIODIC,
+}
 
 
 class BoundaryParams(NamedTuple):
@@ -167,16 +173,40 @@ def boundary_fluxes(grid, material, onsager, bparams, bstate, U, L, M, T, Jp, J)
         i, f, sgn = _node_and_face(N, side)
         if is_periodic(bparams):
             if side == 0:
-                face_flux(onsager, material, L[N - 1], L[0], M[N - 1], M[0], U[N - 1], U[0],
-                          grid.bnd_dist[0] + grid.bnd_dist[1], T, Jp[0], J[0])
+                face_flux(
+                    onsager,
+                    material,
+                    L[N - 1],
+                    L[0],
+                    M[N - 1],
+                    M[0],
+                    U[N - 1],
+                    U[0],
+                    grid.bnd_dist[0] + grid.bnd_dist[1],
+                    T,
+                    Jp[0],
+                    J[0],
+                )
                 for k in range(n):
                     Jp[N, k] = Jp[0, k]
                     J[N, k] = J[0, k]
             continue
         if bparams.kind[side, 0] == BC_COMPOSITION:
             # the boundary state is state a, the node state b: dist = z_node - z_face
-            face_flux(onsager, material, bstate.L[side], L[i], bstate.drive[side], M[i], bstate.u[side], U[i],
-                      -sgn * grid.bnd_dist[side], T, Jp[f], J[f])
+            face_flux(
+                onsager,
+                material,
+                bstate.L[side],
+                L[i],
+                bstate.drive[side],
+                M[i],
+                bstate.u[side],
+                U[i],
+                -sgn * grid.bnd_dist[side],
+                T,
+                Jp[f],
+                J[f],
+            )
             continue
         s = 0.0
         for k in range(1, n):
@@ -223,11 +253,13 @@ def boundary_jacobian(grid, material, onsager, bparams, bstate, U, DMDU, L, M, T
             continue
         G = Gp[f] if side == 0 else Gm[f]
         if bparams.kind[side, 0] == BC_COMPOSITION:
-            face_flux_derivative(onsager, material.face_mean, bstate.L[side], L[i], DMDU[i],
-                                 -sgn * grid.bnd_dist[side], -1.0, G)
+            face_flux_derivative(
+                onsager, material.face_mean, bstate.L[side], L[i], DMDU[i], -sgn * grid.bnd_dist[side], -1.0, G
+            )
             if material.ideal != 0.0:
-                ideal_derivative(material, bstate.L[side], L[i], bstate.u[side], U[i], -sgn * grid.bnd_dist[side], T,
-                                 -1.0, G)
+                ideal_derivative(
+                    material, bstate.L[side], L[i], bstate.u[side], U[i], -sgn * grid.bnd_dist[side], T, -1.0, G
+                )
             to_volume_frame(material.subst, U[i], bstate.u[side], G)
             continue
         for k in range(1, n):

@@ -2,8 +2,9 @@
 
 Status codes (one per node or batch row) say how an equilibrium ended; boundary codes
 say what a boundary face does with each component; Onsager codes say which form the
-cross terms take; averaging codes which scheme the homogenization model uses; ``advance`` returns an ADV_* code and fills the S_* slots of its
-statistics array.  Python turns them into messages (``STATUS_TEXT``) and exceptions;
+cross terms take; averaging codes which scheme the homogenization model uses;
+``advance`` returns an ADV_* code and fills the S_* slots of its statistics array.
+Python turns them into messages (``STATUS_TEXT``) and exceptions;
 kernels never raise.
 """
 
@@ -34,14 +35,14 @@ STATUS_TEXT = {
     STATUS_OUTSIDE_PHASE: "composition cannot be represented by the phase's sublattices",
     STATUS_ONSAGER: "Onsager matrix L' (mobilities plus the case's cross terms) is not positive semi-definite",
     STATUS_PHASE_SET: "no stable phase set found (phases kept being added and removed, or the Newton "
-                      "iterations on the phase set did not converge)",
+    "iterations on the phase set did not converge)",
     STATUS_OUTSIDE_PHASES: "composition outside the range the candidate phases can hold together",
     STATUS_SPINODAL: "inside the spinodal: the thermodynamic factor dmu_dx is not positive definite, and "
-                     "diffusion without gradient energy is ill-posed there",
+    "diffusion without gradient energy is ill-posed there",
     STATUS_NEEDS_MINIMISE: "the equilibrium kernel was compiled without the minimisation this phase (internal "
-                           "degrees of freedom) needs: a kinsim bug (kinsim.kernels.kkt.minimise_flag)",
+    "degrees of freedom) needs: a kinsim bug (kinsim.kernels.kkt.minimise_flag)",
     STATUS_NO_MATRIX: "the matrix phase of the homogenization model (homogenization.matrix) is absent where several "
-                      "phases coexist: the model's assumption of a continuous matrix does not hold there",
+    "phases coexist: the model's assumption of a continuous matrix does not hold there",
 }
 
 # boundary face kinds (per side and component)

@@ -17,8 +17,14 @@ from typing import NamedTuple
 import numpy as np
 
 from .._jit import INLINE, LEAF, jit
-from .boundary import (BoundaryParams, BoundaryState, boundary_at, boundary_drives, boundary_fluxes,
-                       set_fixed_composition)
+from .boundary import (
+    BoundaryParams,
+    BoundaryState,
+    boundary_at,
+    boundary_drives,
+    boundary_fluxes,
+    set_fixed_composition,
+)
 from .codes import ADV_BOUNDARY_FAILED, ADV_NODE_FAILED, ADV_REACHED, ADV_T_RANGE, S_FAIL_NODE, S_FAIL_STATUS, STATUS_OK
 from .flux import Grid, driving_potential, interior_fluxes
 from .gradient import gradient_fluxes, gradient_potential
@@ -54,8 +60,14 @@ class Fields(NamedTuple):
 def fixed_composition_scratch(p, n):
     """Work arrays of ``update_to_time`` for evaluating a fixed boundary composition like a
     node (allocated once per run): one node's U, Y, MU, DMDU, L and node scratch."""
-    return (np.zeros((1, n)), np.zeros((1, state_width(p))), np.zeros((1, n)), np.zeros((1, n, n - 1)),
-            np.zeros((1, n)), node_scratch(p, 1))
+    return (
+        np.zeros((1, n)),
+        np.zeros((1, state_width(p))),
+        np.zeros((1, n)),
+        np.zeros((1, n, n - 1)),
+        np.zeros((1, n)),
+        node_scratch(p, 1),
+    )
 
 
 @jit(**INLINE)
@@ -73,8 +85,9 @@ def update_to_time(p, fnval, bvals, t, problem, bc_Y, bc_warm, bscratch, PHI, st
         if boundary_at(problem.boundary, problem.boundary_state, problem.material, s, t, T, U1):
             for k in range(Y1.shape[1]):
                 Y1[0, k] = bc_Y[s, k]
-            st, _ = evaluate_nodes(p, fnval, T, problem.material, problem.onsager, U1, Y1, bc_warm[s:s + 1], MU1, DM1,
-                                   L1, sc)
+            st, _ = evaluate_nodes(
+                p, fnval, T, problem.material, problem.onsager, U1, Y1, bc_warm[s : s + 1], MU1, DM1, L1, sc
+            )
             if st != STATUS_OK:
                 stats[S_FAIL_NODE] = s
                 stats[S_FAIL_STATUS] = 0
@@ -94,8 +107,9 @@ def state_fluxes(problem, U, fields, T):
     pr = problem
     driving_potential(fields.MU, fields.PHI, fields.M)
     interior_fluxes(pr.grid, pr.material, pr.onsager, U, fields.L, fields.M, T, fields.Jp, fields.J)
-    boundary_fluxes(pr.grid, pr.material, pr.onsager, pr.boundary, pr.boundary_state, U, fields.L, fields.M, T,
-                    fields.Jp, fields.J)
+    boundary_fluxes(
+        pr.grid, pr.material, pr.onsager, pr.boundary, pr.boundary_state, U, fields.L, fields.M, T, fields.Jp, fields.J
+    )
 
 
 @jit(**INLINE)
@@ -107,8 +121,9 @@ def evaluate_at(p, fnval, bvals, t, problem, bc_Y, bc_warm, bscratch, U, Y, warm
     code, T = update_to_time(p, fnval, bvals, t, problem, bc_Y, bc_warm, bscratch, fields.PHI, stats)
     if code != ADV_REACHED:
         return code, T
-    st, node = evaluate_nodes(p, fnval, T, problem.material, problem.onsager, U, Y, warm, fields.MU, fields.DMDU,
-                              fields.L, nscratch)
+    st, node = evaluate_nodes(
+        p, fnval, T, problem.material, problem.onsager, U, Y, warm, fields.MU, fields.DMDU, fields.L, nscratch
+    )
     if gradient is None and st == STATUS_OK:
         st, node = unstable_node(p, nscratch)
     if st != STATUS_OK:

@@ -127,7 +127,7 @@ def _ihj(tau, p):
         g2 = -(2.0 * a / t3 + b * (tau + 8.0 * t7 / 15.0 + 14.0 * t13 / 40.0)) / A
     else:
         i1 = 1.0 / tau
-        i5 = i1 ** 5
+        i5 = i1**5
         i6 = i5 * i1
         i7 = i6 * i1
         i15 = i5 * i5 * i5
@@ -143,9 +143,32 @@ def _ihj(tau, p):
 
 
 @jit(_nrt=False, forceinline=True)
-def gm_core(mc, T, y, order, gy, Hy, z, pg, pH, fw,
-            blk_sign, blk_z_ptr, blk_kind_ptr, blk_idmix, blk_mag, blk_afm, blk_p,
-            z_M, z_c, z_ratio, z_natoms, mono_fac_ptr, fac_var, fac_exp):
+def gm_core(
+    mc,
+    T,
+    y,
+    order,
+    gy,
+    Hy,
+    z,
+    pg,
+    pH,
+    fw,
+    blk_sign,
+    blk_z_ptr,
+    blk_kind_ptr,
+    blk_idmix,
+    blk_mag,
+    blk_afm,
+    blk_p,
+    z_M,
+    z_c,
+    z_ratio,
+    z_natoms,
+    mono_fac_ptr,
+    fac_var,
+    fac_exp,
+):
     """GM(y) per mole of atoms; gradient into gy and Hessian into Hy (order 1, 2).
 
     mc: the monomial coefficients at T (``mono_coefs``); z, pg, pH, fw: scratch from
@@ -390,9 +413,32 @@ def gm_eval(p, fnval, T, y, order, gy, Hy, ws):
     call increfs and decrefs every array of p and ws: per-node loops call ``gm_core``."""
     z, pg, pH, fw, mc = ws
     mono_coefs(fnval, p.mono_fn, p.mono_scale, mc)
-    return gm_core(mc, T, y, np.int64(order), gy, Hy, z, pg, pH, fw,
-                   p.blk_sign, p.blk_z_ptr, p.blk_kind_ptr, p.blk_idmix, p.blk_mag, p.blk_afm, p.blk_p,
-                   p.z_M, p.z_c, p.z_ratio, p.z_natoms, p.mono_fac_ptr, p.fac_var, p.fac_exp)
+    return gm_core(
+        mc,
+        T,
+        y,
+        np.int64(order),
+        gy,
+        Hy,
+        z,
+        pg,
+        pH,
+        fw,
+        p.blk_sign,
+        p.blk_z_ptr,
+        p.blk_kind_ptr,
+        p.blk_idmix,
+        p.blk_mag,
+        p.blk_afm,
+        p.blk_p,
+        p.z_M,
+        p.z_c,
+        p.z_ratio,
+        p.z_natoms,
+        p.mono_fac_ptr,
+        p.fac_var,
+        p.fac_exp,
+    )
 
 
 @jit
@@ -409,8 +455,13 @@ def gibbs_workspace(p):
         nf = p.mono_fac_ptr[m + 1] - p.mono_fac_ptr[m]
         if nf > fmax:
             fmax = nf
-    return (np.zeros(Z), np.zeros((3, nbmax)), np.zeros((3, nbmax, nbmax)), np.zeros((3, fmax)),
-            np.zeros(p.mono_fn.shape[0]))
+    return (
+        np.zeros(Z),
+        np.zeros((3, nbmax)),
+        np.zeros((3, nbmax, nbmax)),
+        np.zeros((3, fmax)),
+        np.zeros(p.mono_fn.shape[0]),
+    )
 
 
 @jit
@@ -442,6 +493,30 @@ def gm_batch(p, T, Y, GM, status):
             continue
         for k in range(K):
             y[k] = Y[i, k]
-        GM[i] = gm_core(mc, T[i], y, np.int64(0), gy, Hy, z, pg, pH, fw, blk_sign, blk_z_ptr, blk_kind_ptr, blk_idmix,
-                        blk_mag, blk_afm, blk_p, z_M, z_c, z_ratio, z_natoms, mono_fac_ptr, fac_var, fac_exp)
+        GM[i] = gm_core(
+            mc,
+            T[i],
+            y,
+            np.int64(0),
+            gy,
+            Hy,
+            z,
+            pg,
+            pH,
+            fw,
+            blk_sign,
+            blk_z_ptr,
+            blk_kind_ptr,
+            blk_idmix,
+            blk_mag,
+            blk_afm,
+            blk_p,
+            z_M,
+            z_c,
+            z_ratio,
+            z_natoms,
+            mono_fac_ptr,
+            fac_var,
+            fac_exp,
+        )
         status[i] = 0 if np.isfinite(GM[i]) else 5

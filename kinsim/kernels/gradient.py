@@ -71,10 +71,22 @@ def gradient_model(kappa: np.ndarray, N: int, n: int) -> Gradient:
     """The model with coefficients kappa ((n-1) x (n-1), J m^2/mol) and its scratch for N nodes."""
     m = n - 1
     b = 2 * m
-    return Gradient(kappa=np.ascontiguousarray(kappa, dtype=np.float64), psi=np.zeros((N, m)), Rpsi=np.zeros((N, m)),
-                    E=np.zeros((n, m)), D=np.zeros((n, m)), Ma=np.zeros(n), Mb=np.zeros(n), Gm=np.zeros((N + 1, n, m)),
-                    Gp=np.zeros((N + 1, n, m)), Lo=np.zeros((N, b, b)), Di=np.zeros((N, b, b)),
-                    Up=np.zeros((N, b, b)), sol=np.zeros((N, b)), blocks=block_work(N, b))
+    return Gradient(
+        kappa=np.ascontiguousarray(kappa, dtype=np.float64),
+        psi=np.zeros((N, m)),
+        Rpsi=np.zeros((N, m)),
+        E=np.zeros((n, m)),
+        D=np.zeros((n, m)),
+        Ma=np.zeros(n),
+        Mb=np.zeros(n),
+        Gm=np.zeros((N + 1, n, m)),
+        Gp=np.zeros((N + 1, n, m)),
+        Lo=np.zeros((N, b, b)),
+        Di=np.zeros((N, b, b)),
+        Up=np.zeros((N, b, b)),
+        sol=np.zeros((N, b)),
+        blocks=block_work(N, b),
+    )
 
 
 @jit(**LEAF)
@@ -184,15 +196,38 @@ def gradient_fluxes(problem, gradient, U, fields, T):
     driving_potential(fields.MU, fields.PHI, fields.M)
     nf, periodic = _faces(pr.grid, pr.boundary, N)
     if not periodic:
-        boundary_fluxes(pr.grid, pr.material, pr.onsager, pr.boundary, pr.boundary_state, U, fields.L, fields.M, T,
-                        fields.Jp, fields.J)
+        boundary_fluxes(
+            pr.grid,
+            pr.material,
+            pr.onsager,
+            pr.boundary,
+            pr.boundary_state,
+            U,
+            fields.L,
+            fields.M,
+            T,
+            fields.Jp,
+            fields.J,
+        )
     for q in range(nf):
         f, ia, ib, dist = _face(pr.grid, N, q)
         face_split(U, ia, ib, gradient.E)
         _face_drive(fields.MU, fields.PHI, gradient.psi, gradient.E, ia, gradient.Ma)
         _face_drive(fields.MU, fields.PHI, gradient.psi, gradient.E, ib, gradient.Mb)
-        face_flux(pr.onsager, pr.material, fields.L[ia], fields.L[ib], gradient.Ma, gradient.Mb, U[ia], U[ib],
-                  dist, T, fields.Jp[f], fields.J[f])
+        face_flux(
+            pr.onsager,
+            pr.material,
+            fields.L[ia],
+            fields.L[ib],
+            gradient.Ma,
+            gradient.Mb,
+            U[ia],
+            U[ib],
+            dist,
+            T,
+            fields.Jp[f],
+            fields.J[f],
+        )
     if periodic:
         for k in range(n):
             fields.Jp[N, k] = fields.Jp[0, k]

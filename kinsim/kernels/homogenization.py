@@ -43,12 +43,11 @@ from .averaging import average
 from .codes import BC_COMPOSITION, STATUS_NAN, STATUS_OK, STATUS_T_RANGE
 from .flux import coefficient_derivative
 from .linalg import lu_solve_cols
+from .mpmobility import set_mobilities
 from .mpphase import mp_coefs, mp_workspace, phase_moles
 from .mptypes import PhaseSetParams, StartTable
-from .mpmobility import set_mobilities
 from .multiphase import COLD, WARM, WARM_AUDIT, mp_node
 from .nodes import dmu_du
-
 
 H = 1e-7  # step (in u) of the forward difference of L' along the state's derivatives
 AUDIT_EVERY = 4  # a node's equilibrium is audited for new composition sets every AUDIT_EVERY-th solve
@@ -90,7 +89,7 @@ def state_size(hp: Homogenization) -> int:
 def empty_state(hp: Homogenization, N: int) -> np.ndarray:
     """The packed state of N nodes without a solution (no composition set)."""
     Y = np.zeros((N, state_size(hp)))
-    Y[:, :hp.ps.n_comp] = -1.0
+    Y[:, : hp.ps.n_comp] = -1.0
     return Y
 
 
@@ -137,14 +136,37 @@ def node_scratch(hp: Homogenization, N: int) -> NodeScratch:
     K = ps.y_comp.shape[1]
     SM = n
     m = max(n - 1, 1)
-    return NodeScratch(ws=mp_workspace(ps), sp=np.full(SM, -1, dtype=np.int64), sa=np.zeros(SM), sy=np.zeros((SM, K)),
-                       mu=np.zeros(n), py=np.zeros((NP, K)), df=np.zeros(NP), PD=np.zeros((n, n)),
-                       DMU=np.zeros((m, m)), x=np.zeros(n), Nv=np.zeros(n), Mk=np.zeros(n), yva=np.zeros(n),
-                       f=np.zeros(SM), G=np.zeros((SM, n)), Gk=np.zeros(SM), T=np.array([np.nan]),
-                       DL=np.zeros((N, n, m)), dx=np.zeros(n), dmu=np.zeros(n), sa_h=np.zeros(SM),
-                       sy_h=np.zeros((SM, K)), L_h=np.zeros(n), E=np.zeros((n, m)),
-                       U_last=np.full((N, n), np.nan), Y_last=empty_state(hp, N), MU_last=np.zeros((N, n)),
-                       DMDU_last=np.zeros((N, n, m)), L_last=np.zeros((N, n)))
+    return NodeScratch(
+        ws=mp_workspace(ps),
+        sp=np.full(SM, -1, dtype=np.int64),
+        sa=np.zeros(SM),
+        sy=np.zeros((SM, K)),
+        mu=np.zeros(n),
+        py=np.zeros((NP, K)),
+        df=np.zeros(NP),
+        PD=np.zeros((n, n)),
+        DMU=np.zeros((m, m)),
+        x=np.zeros(n),
+        Nv=np.zeros(n),
+        Mk=np.zeros(n),
+        yva=np.zeros(n),
+        f=np.zeros(SM),
+        G=np.zeros((SM, n)),
+        Gk=np.zeros(SM),
+        T=np.array([np.nan]),
+        DL=np.zeros((N, n, m)),
+        dx=np.zeros(n),
+        dmu=np.zeros(n),
+        sa_h=np.zeros(SM),
+        sy_h=np.zeros((SM, K)),
+        L_h=np.zeros(n),
+        E=np.zeros((n, m)),
+        U_last=np.full((N, n), np.nan),
+        Y_last=empty_state(hp, N),
+        MU_last=np.zeros((N, n)),
+        DMDU_last=np.zeros((N, n, m)),
+        L_last=np.zeros((N, n)),
+    )
 
 
 @jit(**LEAF)
@@ -196,7 +218,7 @@ def _set_gammas(hp, material, T, nset, sp, sa, sy, sc):
     tot = 0.0
     for j in range(nset):
         a = sp[j]
-        y = sy[j, :ps.n_y[a]]
+        y = sy[j, : ps.n_y[a]]
         phase_moles(ps, a, y, sc.Nv)
         nsub = 0.0
         for c in range(n):
@@ -410,14 +432,30 @@ def homogenization_jacobian(hp, sc, problem, U, fields, T, Gm, Gp):
     L = fields.L
     for f in range(1, N):
         il = f - 1
-        coefficient_derivative(material, L[il], L[f], sc.DL[f], M[il], M[f], U[il], U[f], grid.dz[il], T, -1.0, sc.E,
-                               Gp[f])
-        coefficient_derivative(material, L[il], L[f], sc.DL[il], M[il], M[f], U[il], U[f], grid.dz[il], T, 1.0, sc.E,
-                               Gm[f])
+        coefficient_derivative(
+            material, L[il], L[f], sc.DL[f], M[il], M[f], U[il], U[f], grid.dz[il], T, -1.0, sc.E, Gp[f]
+        )
+        coefficient_derivative(
+            material, L[il], L[f], sc.DL[il], M[il], M[f], U[il], U[f], grid.dz[il], T, 1.0, sc.E, Gm[f]
+        )
     # a fixed boundary composition is state a of its face, the node next to it state b
     if bp.kind[0, 0] == BC_COMPOSITION:
-        coefficient_derivative(material, bs.L[0], L[0], sc.DL[0], bs.drive[0], M[0], bs.u[0], U[0], grid.bnd_dist[0],
-                               T, -1.0, sc.E, Gp[0])
+        coefficient_derivative(
+            material, bs.L[0], L[0], sc.DL[0], bs.drive[0], M[0], bs.u[0], U[0], grid.bnd_dist[0], T, -1.0, sc.E, Gp[0]
+        )
     if bp.kind[1, 0] == BC_COMPOSITION:
-        coefficient_derivative(material, bs.L[1], L[N - 1], sc.DL[N - 1], bs.drive[1], M[N - 1], bs.u[1], U[N - 1],
-                               -grid.bnd_dist[1], T, -1.0, sc.E, Gm[N])
+        coefficient_derivative(
+            material,
+            bs.L[1],
+            L[N - 1],
+            sc.DL[N - 1],
+            bs.drive[1],
+            M[N - 1],
+            bs.u[1],
+            U[N - 1],
+            -grid.bnd_dist[1],
+            T,
+            -1.0,
+            sc.E,
+            Gm[N],
+        )

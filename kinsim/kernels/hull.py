@@ -71,7 +71,7 @@ def _sample_gm(ps, tab, T, s, ws):
     """GM (J/mol of atoms) of sample s at T (ws.mcs at T), from its site fractions: for a
     table of another temperature (the callers read tab.smp_gm at the table's own)."""
     b = tab.smp_phase[s]
-    G = phase_eval(ps, b, T, tab.smp_y[s, :ps.n_y[b]], 0, ws)
+    G = phase_eval(ps, b, T, tab.smp_y[s, : ps.n_y[b]], 0, ws)
     Nt = 0.0
     for c in range(ps.n_comp):
         Nt += ws.Nv[c]

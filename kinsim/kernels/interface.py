@@ -33,8 +33,7 @@ from .codes import WALL_LOCAL_EQ, WALL_MERGED, WALL_PARA_EQ
 
 
 @jit(**LEAF)
-def interface_equations(kind, subst, ra, rb, fa, fb, U, MU, DMDU, J, Gm, Gp, area, dvol, e, vref, dt, Vs, RT,
-                        Fl, Jl):
+def interface_equations(kind, subst, ra, rb, fa, fb, U, MU, DMDU, J, Gm, Gp, area, dvol, e, vref, dt, Vs, RT, Fl, Jl):
     """Residuals Fl (3m + 1) and their derivatives Jl ((3m + 1) x 5m, L' frozen) of the
     interface equations (module docstring) of a wall of kind ``kind`` (WALL_*): end
     rows ra, rb, face rows fa (the last face of a) and fb (the first face of b), the

@@ -29,8 +29,16 @@ import math
 import numpy as np
 
 from .._jit import jit
-from .codes import (STATUS_BAD_COMPOSITION, STATUS_NAN, STATUS_NEEDS_MINIMISE, STATUS_NOT_CONVERGED, STATUS_OK,
-                    STATUS_OUTSIDE_PHASE, STATUS_SINGULAR, STATUS_T_RANGE)
+from .codes import (
+    STATUS_BAD_COMPOSITION,
+    STATUS_NAN,
+    STATUS_NEEDS_MINIMISE,
+    STATUS_NOT_CONVERGED,
+    STATUS_OK,
+    STATUS_OUTSIDE_PHASE,
+    STATUS_SINGULAR,
+    STATUS_T_RANGE,
+)
 from .gibbs import R, eval_tfuncs, gibbs_workspace, gm_core, gm_eval, mono_coefs
 from .linalg import lu_factor, lu_solve, lu_solve_cols, lu_solve_t_cols
 
@@ -105,8 +113,7 @@ def _max_entropy_point(p, C, d, y):
     yn = np.zeros(K)
     nun = np.zeros(m)
 
-    def_res = 0.0
-    for it in range(200):
+    for _it in range(200):
         # residual norm
         res = 0.0
         for k in range(K):
@@ -222,7 +229,7 @@ def _newton_y(p, fnval, T, C, d, y, warm, gy, Hy, ytr, dy, gws):
     F = gm_eval(p, fnval, T, y, 2, gy, Hy, gws)
     if not np.isfinite(F):
         return STATUS_NAN
-    for it in range(MAX_NEWTON):
+    for _it in range(MAX_NEWTON):
         gr = Z.T @ gy
         Hr = Z.T @ Hy @ Z
         w, V = np.linalg.eigh(Hr)
@@ -307,8 +314,9 @@ def _newton_y(p, fnval, T, C, d, y, warm, gy, Hy, ytr, dy, gws):
 
 
 @jit(_nrt=False, forceinline=True)
-def _potentials(y, GM, gy, Hy, S, y_sub, y_comp, y_ratio, n_const, gf, Hf, LS, lsb, A, b, piv, W, HW, MU, PD, DMU,
-                i, minimise):
+def _potentials(
+    y, GM, gy, Hy, S, y_sub, y_comp, y_ratio, n_const, gf, Hf, LS, lsb, A, b, piv, W, HW, MU, PD, DMU, i, minimise
+):
     """Chemical potentials MU[i] and thermodynamic factors PD[i], DMU[i] at the equilibrium
     site fractions y, from GM and its y-derivatives gy, Hy (a leaf kernel).
 
@@ -588,13 +596,60 @@ def equilibrium_batch(p, T, X, Y, warm, MU, PD, DMU, GM, status, minimise):
             for k in range(K):
                 Y[i, k] = y[k]
         if st == STATUS_OK:
-            g = gm_core(mc, Ti, y, np.int64(2), gy, Hy, z, pg, pH, fw, blk_sign, blk_z_ptr, blk_kind_ptr, blk_idmix,
-                        blk_mag, blk_afm, blk_p, z_M, z_c, z_ratio, z_natoms, mono_fac_ptr, fac_var, fac_exp)
+            g = gm_core(
+                mc,
+                Ti,
+                y,
+                np.int64(2),
+                gy,
+                Hy,
+                z,
+                pg,
+                pH,
+                fw,
+                blk_sign,
+                blk_z_ptr,
+                blk_kind_ptr,
+                blk_idmix,
+                blk_mag,
+                blk_afm,
+                blk_p,
+                z_M,
+                z_c,
+                z_ratio,
+                z_natoms,
+                mono_fac_ptr,
+                fac_var,
+                fac_exp,
+            )
             if not np.isfinite(g):
                 st = STATUS_NAN
         if st == STATUS_OK:
-            st = _potentials(y, g, gy, Hy, S, y_sub, y_comp, y_ratio, n_const, gf, Hf, LS, lsb, A, b, piv, W, HW,
-                             MU, PD, DMU, i, minimise)
+            st = _potentials(
+                y,
+                g,
+                gy,
+                Hy,
+                S,
+                y_sub,
+                y_comp,
+                y_ratio,
+                n_const,
+                gf,
+                Hf,
+                LS,
+                lsb,
+                A,
+                b,
+                piv,
+                W,
+                HW,
+                MU,
+                PD,
+                DMU,
+                i,
+                minimise,
+            )
         status[i] = st
         if st == STATUS_OK:
             GM[i] = g

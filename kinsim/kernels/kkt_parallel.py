@@ -23,5 +23,16 @@ def equilibrium_chunks(p, T, X, Y, warm, MU, PD, DMU, GM, status, minimise, n_ch
     for c in prange(n_chunks):
         lo = c * N // n_chunks
         hi = (c + 1) * N // n_chunks
-        equilibrium_batch(p, T[lo:hi], X[lo:hi], Y[lo:hi], warm[lo:hi], MU[lo:hi], PD[lo:hi], DMU[lo:hi],
-                          GM[lo:hi], status[lo:hi], minimise)
+        equilibrium_batch(
+            p,
+            T[lo:hi],
+            X[lo:hi],
+            Y[lo:hi],
+            warm[lo:hi],
+            MU[lo:hi],
+            PD[lo:hi],
+            DMU[lo:hi],
+            GM[lo:hi],
+            status[lo:hi],
+            minimise,
+        )

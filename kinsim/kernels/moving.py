@@ -44,14 +44,36 @@ import numpy as np
 from .._jit import INLINE, LEAF, jit
 from .bordered import bordered_solve
 from .boundary import boundary_fluxes, boundary_jacobian
-from .codes import (ADV_DT_UNDERFLOW, ADV_MAX_STEPS, ADV_REACHED, ADV_REGION_VANISHED, S_FAIL_NODE, S_FAIL_STATUS,
-                    S_NEWTON, S_REJECTED, S_STEPS, STATUS_OK, WALL_END)
+from .codes import (
+    ADV_DT_UNDERFLOW,
+    ADV_MAX_STEPS,
+    ADV_REACHED,
+    ADV_REGION_VANISHED,
+    S_FAIL_NODE,
+    S_FAIL_STATUS,
+    S_NEWTON,
+    S_REJECTED,
+    S_STEPS,
+    STATUS_OK,
+    WALL_END,
+)
 from .flux import face_flux, face_flux_derivative, to_volume_frame
 from .gibbs import R
 from .interface import interface_equations, position_row
 from .nodes import fill_dependent, node_scratch
-from .regions import (boundary_rows, conditions_at, evaluate_regions, face_volumes, first_last_active, next_active,
-                      outer_distances, region_extent, region_failure, row_positions, store_fixed_compositions)
+from .regions import (
+    boundary_rows,
+    conditions_at,
+    evaluate_regions,
+    face_volumes,
+    first_last_active,
+    next_active,
+    outer_distances,
+    region_extent,
+    region_failure,
+    row_positions,
+    store_fixed_compositions,
+)
 from .step import MAX_NEWTON, bdf2_coefficients, bdf2_error, control_step
 
 
@@ -154,25 +176,73 @@ def moving_workspace(params, layout, state) -> MovingWork:
         fnvals=tuple(np.zeros(p.fn_coef.shape[0]) for p in params),
         bvals=tuple(np.zeros(p.basis_pow.shape[0]) for p in params),
         scratch=tuple(node_scratch(p, int(N) + 2) for p, N in zip(params, layout.nodes)),
-        Ys=site_fraction_views(state.Y, params, layout), Ytr=site_fraction_views(Ytr_flat, params, layout),
-        Y_trial=Ytr_flat, warm=np.ones(E, dtype=np.int64), U_trial=state.U.copy(), walls_trial=state.walls.copy(),
-        exch_trial=state.exchange.copy(), walls_fd=state.walls.copy(), fixed=np.zeros(2, dtype=np.int64),
-        bcU=np.zeros((2, n)), U1=np.zeros((1, n)), zr=np.zeros(E), VF=np.zeros((3, E)), area=np.zeros(E),
-        no_area=np.zeros(0), dvol=np.zeros(E), Vc=np.ones((3, E)), Gm=np.zeros((E, n, m)), Gp=np.zeros((E, n, m)),
-        U2=np.zeros((2, n)), L2=np.zeros((2, n)), M2=np.zeros((2, n)), DM2=np.zeros((2, n, m)),
-        bJp=np.zeros((3, n)), bJ=np.zeros((3, n)), bGm=np.zeros((3, n, m)), bGp=np.zeros((3, n, m)),
-        bkind=np.zeros(B, dtype=np.int64), brow=np.zeros(B, dtype=np.int64), bra=np.zeros(B, dtype=np.int64),
-        brb=np.zeros(B, dtype=np.int64), bsize=np.zeros(B, dtype=np.int64), boff=np.zeros(B, dtype=np.int64),
-        counts=np.zeros(3, dtype=np.int64), wcol=np.full(S + 1, -1, dtype=np.int64),
-        wrow=np.full(S + 1, -1, dtype=np.int64), wlist=np.zeros(S + 1, dtype=np.int64),
-        wleft=np.full(S + 1, -1, dtype=np.int64), wright=np.full(S + 1, -1, dtype=np.int64), vref=np.ones(S + 1),
-        Fl=np.zeros(bm + 1), Jl=np.zeros((bm + 1, 5 * m)), F=np.zeros(X), Fs=np.zeros(S + 1), F1=np.zeros(X),
-        Fs1=np.zeros(S + 1), rhs=np.zeros(X), rhs_s=np.zeros(S + 1), Dg=np.zeros((B, bm, bm)),
-        Lo=np.zeros((B, bm, bm)), Up=np.zeros((B, bm, bm)), Bc=np.zeros((X, S + 1)), Cr=np.zeros((S + 1, X)),
-        Ds=np.zeros((S + 1, S + 1)), X=np.zeros((B, bm, bm)), W=np.zeros((X, S + 2)), A=np.zeros((bm, bm)),
-        piv=np.zeros(bm, dtype=np.int64), T=np.zeros((bm, bm + S + 2)), S=np.zeros((S + 1, S + 2)),
-        spiv=np.zeros(S + 1, dtype=np.int64), dx=np.zeros(X), ds=np.zeros(S + 1), Pn=np.zeros((S + 1, 2)),
-        Pc=np.zeros((S + 1, 2)), Ph=np.zeros((3, S + 1, 2)))
+        Ys=site_fraction_views(state.Y, params, layout),
+        Ytr=site_fraction_views(Ytr_flat, params, layout),
+        Y_trial=Ytr_flat,
+        warm=np.ones(E, dtype=np.int64),
+        U_trial=state.U.copy(),
+        walls_trial=state.walls.copy(),
+        exch_trial=state.exchange.copy(),
+        walls_fd=state.walls.copy(),
+        fixed=np.zeros(2, dtype=np.int64),
+        bcU=np.zeros((2, n)),
+        U1=np.zeros((1, n)),
+        zr=np.zeros(E),
+        VF=np.zeros((3, E)),
+        area=np.zeros(E),
+        no_area=np.zeros(0),
+        dvol=np.zeros(E),
+        Vc=np.ones((3, E)),
+        Gm=np.zeros((E, n, m)),
+        Gp=np.zeros((E, n, m)),
+        U2=np.zeros((2, n)),
+        L2=np.zeros((2, n)),
+        M2=np.zeros((2, n)),
+        DM2=np.zeros((2, n, m)),
+        bJp=np.zeros((3, n)),
+        bJ=np.zeros((3, n)),
+        bGm=np.zeros((3, n, m)),
+        bGp=np.zeros((3, n, m)),
+        bkind=np.zeros(B, dtype=np.int64),
+        brow=np.zeros(B, dtype=np.int64),
+        bra=np.zeros(B, dtype=np.int64),
+        brb=np.zeros(B, dtype=np.int64),
+        bsize=np.zeros(B, dtype=np.int64),
+        boff=np.zeros(B, dtype=np.int64),
+        counts=np.zeros(3, dtype=np.int64),
+        wcol=np.full(S + 1, -1, dtype=np.int64),
+        wrow=np.full(S + 1, -1, dtype=np.int64),
+        wlist=np.zeros(S + 1, dtype=np.int64),
+        wleft=np.full(S + 1, -1, dtype=np.int64),
+        wright=np.full(S + 1, -1, dtype=np.int64),
+        vref=np.ones(S + 1),
+        Fl=np.zeros(bm + 1),
+        Jl=np.zeros((bm + 1, 5 * m)),
+        F=np.zeros(X),
+        Fs=np.zeros(S + 1),
+        F1=np.zeros(X),
+        Fs1=np.zeros(S + 1),
+        rhs=np.zeros(X),
+        rhs_s=np.zeros(S + 1),
+        Dg=np.zeros((B, bm, bm)),
+        Lo=np.zeros((B, bm, bm)),
+        Up=np.zeros((B, bm, bm)),
+        Bc=np.zeros((X, S + 1)),
+        Cr=np.zeros((S + 1, X)),
+        Ds=np.zeros((S + 1, S + 1)),
+        X=np.zeros((B, bm, bm)),
+        W=np.zeros((X, S + 2)),
+        A=np.zeros((bm, bm)),
+        piv=np.zeros(bm, dtype=np.int64),
+        T=np.zeros((bm, bm + S + 2)),
+        S=np.zeros((S + 1, S + 2)),
+        spiv=np.zeros(S + 1, dtype=np.int64),
+        dx=np.zeros(X),
+        ds=np.zeros(S + 1),
+        Pn=np.zeros((S + 1, 2)),
+        Pc=np.zeros((S + 1, 2)),
+        Ph=np.zeros((3, S + 1, 2)),
+    )
 
 
 def site_fraction_views(Y, params, layout) -> tuple:
@@ -181,7 +251,7 @@ def site_fraction_views(Y, params, layout) -> tuple:
     off = 0
     for p, N in zip(params, layout.nodes):
         size = (int(N) + 2) * p.n_y
-        out.append(Y[off:off + size].reshape(int(N) + 2, p.n_y))
+        out.append(Y[off : off + size].reshape(int(N) + 2, p.n_y))
         off += size
     return tuple(out)
 
@@ -197,8 +267,9 @@ def history_geometry(layout, state, work):
     """Face volume coordinates (VF[1], VF[2]) and cell volumes (Vc[1], Vc[2]) at the two
     accepted times t and t - dt_prev (wall positions hist_walls[0], [1])."""
     for h in range(1, 3):
-        face_volumes(layout, state.active, state.left_wall, state.right_wall, state.hist_walls[h - 1], work.VF[h],
-                     work.no_area)
+        face_volumes(
+            layout, state.active, state.left_wall, state.right_wall, state.hist_walls[h - 1], work.VF[h], work.no_area
+        )
         cell_volumes(layout, state.active, work.VF[h], work.Vc[h])
 
 
@@ -252,13 +323,36 @@ def face_fluxes(problem, state, work, fields, U, T):
             continue
         s = lay.start[r]
         for f in range(s, s + lay.nodes[r] + 1):
-            face_flux(pr.onsager, pr.material, fields.L[f], fields.L[f + 1], fields.MU[f], fields.MU[f + 1],
-                      U[f], U[f + 1], zr[f + 1] - zr[f], T, fields.Jp[f], fields.J[f])
+            face_flux(
+                pr.onsager,
+                pr.material,
+                fields.L[f],
+                fields.L[f + 1],
+                fields.MU[f],
+                fields.MU[f + 1],
+                U[f],
+                U[f + 1],
+                zr[f + 1] - zr[f],
+                T,
+                fields.Jp[f],
+                fields.J[f],
+            )
     s, e = boundary_rows(lay, active)
     outer_distances(problem, active, zr)
     outer_proxies(U, fields, s, e, work)
-    boundary_fluxes(pr.faces, pr.material, pr.onsager, pr.boundary, pr.boundary_state, work.U2, work.L2, work.M2, T,
-                    work.bJp, work.bJ)
+    boundary_fluxes(
+        pr.faces,
+        pr.material,
+        pr.onsager,
+        pr.boundary,
+        pr.boundary_state,
+        work.U2,
+        work.L2,
+        work.M2,
+        T,
+        work.bJp,
+        work.bJ,
+    )
     n = U.shape[1]
     for k in range(n):
         fields.Jp[s, k] = work.bJp[0, k]
@@ -391,9 +485,29 @@ def assemble_residual(problem, state, work, fields, U, EX, walls, a0, a1, a2, nh
             w = work.brow[b]
             ra = work.bra[b]
             rb = work.brb[b]
-            interface_equations(state.wall_kind[w], problem.material.subst, ra, rb, ra - 1, rb, U, fields.MU,
-                                fields.DMDU, fields.J, work.Gm, work.Gp, work.area, work.dvol, EX[w], work.vref[w], dt,
-                                problem.material.Vs, RT, work.Fl, work.Jl)
+            interface_equations(
+                state.wall_kind[w],
+                problem.material.subst,
+                ra,
+                rb,
+                ra - 1,
+                rb,
+                U,
+                fields.MU,
+                fields.DMDU,
+                fields.J,
+                work.Gm,
+                work.Gp,
+                work.area,
+                work.dvol,
+                EX[w],
+                work.vref[w],
+                dt,
+                problem.material.Vs,
+                RT,
+                work.Fl,
+                work.Jl,
+            )
             skip = work.wrow[w] if work.wrow[w] >= 0 else m
             q = 0
             for row in range(3 * m + 1):
@@ -431,8 +545,9 @@ def face_derivatives(problem, state, work, fields, U, T):
             d = zr[f + 1] - zr[f]
             mean = pr.material.face_mean
             face_flux_derivative(pr.onsager, mean, fields.L[f], fields.L[f + 1], fields.DMDU[f], d, 1.0, work.Gm[f])
-            face_flux_derivative(pr.onsager, mean, fields.L[f], fields.L[f + 1], fields.DMDU[f + 1], d, -1.0,
-                                 work.Gp[f])
+            face_flux_derivative(
+                pr.onsager, mean, fields.L[f], fields.L[f + 1], fields.DMDU[f + 1], d, -1.0, work.Gp[f]
+            )
             _coefficient_terms(pr.material.subst, fields.L, fields.MU, U, f, f, f + 1, d, work.Gm[f])
             _coefficient_terms(pr.material.subst, fields.L, fields.MU, U, f + 1, f, f + 1, d, work.Gp[f])
             to_volume_frame(pr.material.subst, U[f], U[f + 1], work.Gm[f])
@@ -440,8 +555,20 @@ def face_derivatives(problem, state, work, fields, U, T):
     s, e = boundary_rows(lay, active)
     work.bGm[:, :, :] = 0.0
     work.bGp[:, :, :] = 0.0
-    boundary_jacobian(pr.faces, pr.material, pr.onsager, pr.boundary, pr.boundary_state, work.U2, work.DM2, work.L2,
-                      work.M2, T, work.bGm, work.bGp)
+    boundary_jacobian(
+        pr.faces,
+        pr.material,
+        pr.onsager,
+        pr.boundary,
+        pr.boundary_state,
+        work.U2,
+        work.DM2,
+        work.L2,
+        work.M2,
+        T,
+        work.bGm,
+        work.bGp,
+    )
     for k in range(U.shape[1]):
         for j in range(U.shape[1] - 1):
             work.Gm[s, k, j] = 0.0
@@ -532,9 +659,29 @@ def assemble_jacobian(problem, state, work, fields, U, EX, a0, dt, T):
             w = work.brow[b]
             ra = work.bra[b]
             rb = work.brb[b]
-            interface_equations(state.wall_kind[w], problem.material.subst, ra, rb, ra - 1, rb, U, fields.MU,
-                                fields.DMDU, fields.J, work.Gm, work.Gp, work.area, work.dvol, EX[w], work.vref[w], dt,
-                                problem.material.Vs, RT, work.Fl, work.Jl)
+            interface_equations(
+                state.wall_kind[w],
+                problem.material.subst,
+                ra,
+                rb,
+                ra - 1,
+                rb,
+                U,
+                fields.MU,
+                fields.DMDU,
+                fields.J,
+                work.Gm,
+                work.Gp,
+                work.area,
+                work.dvol,
+                EX[w],
+                work.vref[w],
+                dt,
+                problem.material.Vs,
+                RT,
+                work.Fl,
+                work.Jl,
+            )
             skip = work.wrow[w] if work.wrow[w] >= 0 else m
             q = 0
             for row in range(3 * m + 1):
@@ -572,8 +719,7 @@ def wall_columns(problem, state, work, fields, U, EX, walls, a0, a1, a2, nh, dt,
             work.walls_fd[v] = walls[v]
         work.walls_fd[w] = walls[w] + h
         h = work.walls_fd[w] - walls[w]  # the step as represented
-        assemble_residual(problem, state, work, fields, U, EX, work.walls_fd, a0, a1, a2, nh, dt, T, work.F1,
-                          work.Fs1)
+        assemble_residual(problem, state, work, fields, U, EX, work.walls_fd, a0, a1, a2, nh, dt, T, work.F1, work.Fs1)
         for i in range(nx):
             work.Bc[i, c] = (work.F1[i] - work.F[i]) / h
         for i in range(nw):
@@ -725,8 +871,19 @@ def moving_attempt(problem, state, fields, work, T, t, dt, rtol, atol):
         if it == MAX_NEWTON and not converged:
             break
         place_outer_ends(problem.layout, state.active, work.fixed, work.bcU, Un)
-        st, row = evaluate_regions(problem, work.fnvals, T, state.active, Un, work.Ytr, work.warm, fields.MU,
-                                   fields.DMDU, fields.L, work.scratch)
+        st, row = evaluate_regions(
+            problem,
+            work.fnvals,
+            T,
+            state.active,
+            Un,
+            work.Ytr,
+            work.warm,
+            fields.MU,
+            fields.DMDU,
+            fields.L,
+            work.scratch,
+        )
         if st != STATUS_OK:
             fail = region_failure(problem, state.active, work.fixed, row, st, state.stats)
             break
@@ -741,9 +898,32 @@ def moving_attempt(problem, state, fields, work, T, t, dt, rtol, atol):
             work.rhs[i] = -work.F[i]
         for i in range(nw):
             work.rhs_s[i] = -work.Fs[i]
-        if bordered_solve(work.counts[0], work.bsize, work.boff, work.Dg, work.Lo, work.Up, work.Bc, work.Cr, work.Ds,
-                          work.rhs, work.rhs_s, nw, work.X, work.W, work.A, work.piv, work.T, work.S, work.spiv,
-                          work.dx, work.ds) != 0:
+        if (
+            bordered_solve(
+                work.counts[0],
+                work.bsize,
+                work.boff,
+                work.Dg,
+                work.Lo,
+                work.Up,
+                work.Bc,
+                work.Cr,
+                work.Ds,
+                work.rhs,
+                work.rhs_s,
+                nw,
+                work.X,
+                work.W,
+                work.A,
+                work.piv,
+                work.T,
+                work.S,
+                work.spiv,
+                work.dx,
+                work.ds,
+            )
+            != 0
+        ):
             break
         state.stats[S_NEWTON] += 1
         corr, lam, node = newton_update_regions(state, work, Un, EX, walls, rtol, atol)
@@ -768,8 +948,7 @@ def step_error(problem, state, work, t, dt, rtol, atol):
             continue
         lo = lay.start[r] + 1
         hi = lo + lay.nodes[r]
-        e = bdf2_error(work.U_trial[lo:hi], state.U[lo:hi], state.hist_U[:, lo:hi], state.hist_t, nh, t, dt, rtol,
-                       atol)
+        e = bdf2_error(work.U_trial[lo:hi], state.U[lo:hi], state.hist_U[:, lo:hi], state.hist_t, nh, t, dt, rtol, atol)
         if e > err:
             err = e
     for v in range(work.Pn.shape[0]):
@@ -834,8 +1013,19 @@ def evaluate_state(problem, state, fields, work, t):
     if code != ADV_REACHED:
         return code
     place_outer_ends(problem.layout, state.active, work.fixed, work.bcU, state.U)
-    st, row = evaluate_regions(problem, work.fnvals, T, state.active, state.U, work.Ys, work.warm, fields.MU,
-                               fields.DMDU, fields.L, work.scratch)
+    st, row = evaluate_regions(
+        problem,
+        work.fnvals,
+        T,
+        state.active,
+        state.U,
+        work.Ys,
+        work.warm,
+        fields.MU,
+        fields.DMDU,
+        fields.L,
+        work.scratch,
+    )
     if st != STATUS_OK:
         return region_failure(problem, state.active, work.fixed, row, st, state.stats)
     store_fixed_compositions(problem, state.active, work.fixed, state.U, fields.MU, fields.L)
@@ -866,8 +1056,7 @@ def advance_regions(problem, state, fields, work, vanish_width, t_target, rtol, 
         if dt > t_target - t:
             dt = t_target - t
         fresh = False
-        code, T = conditions_at(problem, work.fnvals, work.bvals, t + dt, state.active, work.bcU, work.fixed,
-                                work.U1)
+        code, T = conditions_at(problem, work.fnvals, work.bvals, t + dt, state.active, work.bcU, work.fixed, work.U1)
         if code != ADV_REACHED:
             break
         ok, fail, worst = moving_attempt(problem, state, fields, work, T, t, dt, rtol, atol)

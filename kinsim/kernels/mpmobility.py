@@ -20,8 +20,8 @@ import numpy as np
 from .._jit import jit
 from .codes import STATUS_NAN, STATUS_OK, STATUS_T_RANGE
 from .gibbs import R
-from .mptypes import MOB_DATABASE, MOB_ZERO
 from .mpphase import mp_coefs
+from .mptypes import MOB_DATABASE, MOB_ZERO
 
 _u = np.uint64
 
@@ -72,7 +72,6 @@ def set_mobilities(ps, T, a, y, ws, M, yva):
         for k in range(K):
             s += ps.z_M[_u(z0 + i), k] * y[k]
         ws.z[i] = s
-    q0 = ps.mq_off[a]
     p0 = ps.mqp_off[a]
     f0 = ps.mqf_off[a]
     RT = R * T
@@ -110,6 +109,6 @@ def mp_set_mobilities(ps, T, SP, SY, MOB, YVA, status, ws):
                     MOB[i, j, c] = np.nan
                     YVA[i, j, c] = np.nan
                 continue
-            st = set_mobilities(ps, T, a, SY[i, j, :ps.n_y[a]], ws, MOB[i, j], YVA[i, j])
+            st = set_mobilities(ps, T, a, SY[i, j, : ps.n_y[a]], ws, MOB[i, j], YVA[i, j])
             if st != STATUS_OK and status[i] == STATUS_OK:
                 status[i] = st

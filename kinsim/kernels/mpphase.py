@@ -95,10 +95,10 @@ def mp_workspace(ps):
     for a in range(NP):
         Mq = max(Mq, ps.mq_off[a + 1] - ps.mq_off[a])
         Z = max(Z, ps.z_off[a + 1] - ps.z_off[a])
-        bz = ps.blk_z_ptr[ps.bz_off[a]:ps.bz_off[a + 1]]
+        bz = ps.blk_z_ptr[ps.bz_off[a] : ps.bz_off[a + 1]]
         for b in range(bz.shape[0] - 1):
             nb = max(nb, bz[b + 1] - bz[b])
-        mp = ps.mono_fac_ptr[ps.mp_off[a]:ps.mp_off[a + 1]]
+        mp = ps.mono_fac_ptr[ps.mp_off[a] : ps.mp_off[a + 1]]
         for m in range(mp.shape[0] - 1):
             nf = max(nf, mp[m + 1] - mp[m])
         M = max(M, ps.mo_off[a + 1] - ps.mo_off[a])
@@ -106,17 +106,48 @@ def mp_workspace(ps):
         B = max(B, ps.bs_off[a + 1] - ps.bs_off[a])
     SM = n
     D = n + SM
-    return Workspace(np.zeros(K), np.zeros((K, K)), np.zeros(K), np.zeros((K, K)), np.zeros(n),
-                     np.zeros(Z), np.zeros((3, nb)), np.zeros((3, nb, nb)), np.zeros((3, nf)),
-                     np.zeros(K), np.zeros(K, np.int64), np.zeros(K, np.int64), np.zeros((K, K)),
-                     np.zeros((K, K)), np.zeros(K), np.zeros(K, np.int64), np.zeros(K), np.zeros((K, n)),
-                     np.zeros(K), np.zeros(K), np.zeros(K),
-                     np.zeros((SM, K)), np.zeros((SM, K, n)), np.zeros((SM, n)), np.zeros((SM, n, n)),
-                     np.zeros(SM),
-                     np.zeros((D, D)), np.zeros(D), np.zeros(D, np.int64), np.zeros((D, n)),
-                     np.zeros((SM, K)), np.zeros(SM), np.zeros((n, n)), np.zeros(n), np.zeros(n, np.int64),
-                     np.zeros(n),
-                     np.zeros((NP, M)), np.zeros((NP, Mq)), np.zeros(F), np.zeros(B))
+    return Workspace(
+        np.zeros(K),
+        np.zeros((K, K)),
+        np.zeros(K),
+        np.zeros((K, K)),
+        np.zeros(n),
+        np.zeros(Z),
+        np.zeros((3, nb)),
+        np.zeros((3, nb, nb)),
+        np.zeros((3, nf)),
+        np.zeros(K),
+        np.zeros(K, np.int64),
+        np.zeros(K, np.int64),
+        np.zeros((K, K)),
+        np.zeros((K, K)),
+        np.zeros(K),
+        np.zeros(K, np.int64),
+        np.zeros(K),
+        np.zeros((K, n)),
+        np.zeros(K),
+        np.zeros(K),
+        np.zeros(K),
+        np.zeros((SM, K)),
+        np.zeros((SM, K, n)),
+        np.zeros((SM, n)),
+        np.zeros((SM, n, n)),
+        np.zeros(SM),
+        np.zeros((D, D)),
+        np.zeros(D),
+        np.zeros(D, np.int64),
+        np.zeros((D, n)),
+        np.zeros((SM, K)),
+        np.zeros(SM),
+        np.zeros((n, n)),
+        np.zeros(n),
+        np.zeros(n, np.int64),
+        np.zeros(n),
+        np.zeros((NP, M)),
+        np.zeros((NP, Mq)),
+        np.zeros(F),
+        np.zeros(B),
+    )
 
 
 @jit(inline="always")
@@ -131,9 +162,20 @@ def mp_coefs(ps, T, ws):
         f1 = ps.fn_off[a + 1]
         m0 = ps.mo_off[a]
         m1 = ps.mo_off[a + 1]
-        fv = ws.fnval[:f1 - f0]
-        if eval_tfuncs(T, ps.t_breaks[ps.tb_off[a]:ps.tb_off[a + 1]], ps.basis_pow[b0:b1], ps.basis_log[b0:b1],
-                       ps.basis_exp[b0:b1], ps.fn_coef[f0:f1], ws.bvals, fv) != 0:
+        fv = ws.fnval[: f1 - f0]
+        if (
+            eval_tfuncs(
+                T,
+                ps.t_breaks[ps.tb_off[a] : ps.tb_off[a + 1]],
+                ps.basis_pow[b0:b1],
+                ps.basis_log[b0:b1],
+                ps.basis_exp[b0:b1],
+                ps.fn_coef[f0:f1],
+                ws.bvals,
+                fv,
+            )
+            != 0
+        ):
             bad = 1
         mono_coefs(fv, ps.mono_fn[m0:m1], ps.mono_scale[m0:m1], ws.mcs[a])
         q0 = ps.mq_off[a]
@@ -143,12 +185,60 @@ def mp_coefs(ps, T, ws):
 
 
 @jit(_nrt=False)
-def _gm_plain(mc, T, y, order, gy, Hy, z, pg, pH, fw, blk_sign, blk_z_ptr, blk_kind_ptr, blk_idmix, blk_mag,
-              blk_afm, blk_p, z_M, z_c, z_ratio, z_natoms, mono_fac_ptr, fac_var, fac_exp):
+def _gm_plain(
+    mc,
+    T,
+    y,
+    order,
+    gy,
+    Hy,
+    z,
+    pg,
+    pH,
+    fw,
+    blk_sign,
+    blk_z_ptr,
+    blk_kind_ptr,
+    blk_idmix,
+    blk_mag,
+    blk_afm,
+    blk_p,
+    z_M,
+    z_c,
+    z_ratio,
+    z_natoms,
+    mono_fac_ptr,
+    fac_var,
+    fac_exp,
+):
     """``gm_core`` compiled once for the multiphase kernels (not inlined: its many call
     sites share one copy)."""
-    return gm_core(mc, T, y, order, gy, Hy, z, pg, pH, fw, blk_sign, blk_z_ptr, blk_kind_ptr, blk_idmix, blk_mag,
-                   blk_afm, blk_p, z_M, z_c, z_ratio, z_natoms, mono_fac_ptr, fac_var, fac_exp)
+    return gm_core(
+        mc,
+        T,
+        y,
+        order,
+        gy,
+        Hy,
+        z,
+        pg,
+        pH,
+        fw,
+        blk_sign,
+        blk_z_ptr,
+        blk_kind_ptr,
+        blk_idmix,
+        blk_mag,
+        blk_afm,
+        blk_p,
+        z_M,
+        z_c,
+        z_ratio,
+        z_natoms,
+        mono_fac_ptr,
+        fac_var,
+        fac_exp,
+    )
 
 
 @jit(inline="always")
@@ -162,11 +252,32 @@ def phase_eval(ps, a, T, y, order, ws):
     z1 = ps.z_off[a + 1]
     f0 = ps.fc_off[a]
     f1 = ps.fc_off[a + 1]
-    GM = _gm_plain(ws.mcs[a], T, y, order, ws.gy, ws.Hy, ws.z, ws.pg, ws.pH, ws.fw, ps.blk_sign[b0:b1],
-                   ps.blk_z_ptr[ps.bz_off[a]:ps.bz_off[a + 1]], ps.blk_kind_ptr[b0:b1], ps.blk_idmix[b0:b1],
-                   ps.blk_mag[b0:b1], ps.blk_afm[b0:b1], ps.blk_p[b0:b1], ps.z_M[z0:z1], ps.z_c[z0:z1],
-                   ps.z_ratio[z0:z1], ps.z_natoms[z0:z1], ps.mono_fac_ptr[ps.mp_off[a]:ps.mp_off[a + 1]],
-                   ps.fac_var[f0:f1], ps.fac_exp[f0:f1])
+    GM = _gm_plain(
+        ws.mcs[a],
+        T,
+        y,
+        order,
+        ws.gy,
+        ws.Hy,
+        ws.z,
+        ws.pg,
+        ws.pH,
+        ws.fw,
+        ps.blk_sign[b0:b1],
+        ps.blk_z_ptr[ps.bz_off[a] : ps.bz_off[a + 1]],
+        ps.blk_kind_ptr[b0:b1],
+        ps.blk_idmix[b0:b1],
+        ps.blk_mag[b0:b1],
+        ps.blk_afm[b0:b1],
+        ps.blk_p[b0:b1],
+        ps.z_M[z0:z1],
+        ps.z_c[z0:z1],
+        ps.z_ratio[z0:z1],
+        ps.z_natoms[z0:z1],
+        ps.mono_fac_ptr[ps.mp_off[a] : ps.mp_off[a + 1]],
+        ps.fac_var[f0:f1],
+        ps.fac_exp[f0:f1],
+    )
     K = y.shape[0]
     Nt = phase_moles(ps, a, y, ws.Nv)
     G = GM * Nt

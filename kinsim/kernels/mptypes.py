@@ -38,7 +38,6 @@ from typing import NamedTuple
 
 import numpy as np
 
-
 # where a phase's mobilities come from (PhaseSetParams.mob_kind)
 MOB_NONE = 0  # not loaded (a phase set without a mobility policy): NaN
 MOB_DATABASE = 1  # the database's MQ (+ MF) parameters

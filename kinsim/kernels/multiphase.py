@@ -57,8 +57,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._jit import jit
-from .codes import (STATUS_BAD_COMPOSITION, STATUS_NAN, STATUS_OK, STATUS_PHASE_SET, STATUS_SINGULAR,
-                    STATUS_T_RANGE)
+from .codes import STATUS_BAD_COMPOSITION, STATUS_NAN, STATUS_OK, STATUS_PHASE_SET, STATUS_SINGULAR, STATUS_T_RANGE
 from .gibbs import R
 from .hull import audit_scan, global_start, sample_start
 from .linalg import lu_factor, lu_solve, lu_solve_cols
@@ -202,7 +201,7 @@ def _smallest_set(ps, nset, sp, sa, sy, ws):
     jmin = 0
     fmin = np.inf
     for j in range(nset):
-        f = sa[j] * phase_moles(ps, sp[j], sy[j, :ps.n_y[sp[j]]], ws.xb)
+        f = sa[j] * phase_moles(ps, sp[j], sy[j, : ps.n_y[sp[j]]], ws.xb)
         if f < fmin:
             fmin = f
             jmin = j
@@ -245,7 +244,7 @@ def _enter(ps, b, yb, nset, sp, sa, sy, ws):
     for c in range(n):
         ws.wb[c] /= Ntb
     for j in range(nset):
-        Ntj = phase_moles(ps, sp[j], sy[j, :ps.n_y[sp[j]]], ws.xb)
+        Ntj = phase_moles(ps, sp[j], sy[j, : ps.n_y[sp[j]]], ws.xb)
         ws.wsum[j] = Ntj
         for c in range(n):
             ws.Mb[c, j] = ws.xb[c] / Ntj
@@ -323,7 +322,7 @@ def _most_unstable(ps, T, nset, sp, mu, py, df, ws):
         if present:
             df[b] = 0.0
             continue
-        d, st = driving_force(ps, T, b, mu, py[b, :ps.n_y[b]], ws)
+        d, st = driving_force(ps, T, b, mu, py[b, : ps.n_y[b]], ws)
         if st != STATUS_OK:
             return -1, st
         df[b] = d
@@ -362,8 +361,7 @@ def _solve_sets(ps, T, x, nset, sp, sa, sy, mu, py, df, ws):
             # converged: a full step within the tolerances (r <= 1), or a small one (r <= R_FAST)
             # so much smaller than the previous that the next would be (quadratic
             # convergence: r_next = r^3 / r_prev^2)
-            done = alpha == 1.0 and (r <= 1.0 or (r <= R_FAST and r < 0.1 * r_prev
-                                                  and r * (r / r_prev) ** 2 <= 1e-2))
+            done = alpha == 1.0 and (r <= 1.0 or (r <= R_FAST and r < 0.1 * r_prev and r * (r / r_prev) ** 2 <= 1e-2))
             r_prev = r if alpha == 1.0 else np.inf
             if leave >= 0 and nset > 1:
                 drop = leave  # its amount has run out
@@ -526,7 +524,7 @@ def _sort_sets(ps, nset, sp, sa, sy, ws):
     """Order the sets by phase and, within a phase, by decreasing amount of atoms (the
     order of a global start; warm starts keep the order, so a set keeps its name)."""
     for j in range(nset):
-        ws.wsum[j] = sa[j] * phase_moles(ps, sp[j], sy[j, :ps.n_y[sp[j]]], ws.xb)
+        ws.wsum[j] = sa[j] * phase_moles(ps, sp[j], sy[j, : ps.n_y[sp[j]]], ws.xb)
     for j in range(1, nset):
         m = j
         while m > 0 and (sp[m - 1] > sp[m] or (sp[m - 1] == sp[m] and ws.wsum[m - 1] < ws.wsum[m])):
@@ -668,7 +666,7 @@ def mp_driving_forces(ps, T, MU, tab, PY, DF, status, ws):
             if bad != 0:
                 continue
             sample_start(ps, tab, T, b, MU[i], PY[i, b], ws)
-            d, st = driving_force(ps, T, b, MU[i], PY[i, b, :ps.n_y[b]], ws)
+            d, st = driving_force(ps, T, b, MU[i], PY[i, b, : ps.n_y[b]], ws)
             if st != STATUS_OK:
                 status[i] = st
             else:

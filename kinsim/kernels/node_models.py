@@ -46,11 +46,13 @@ def evaluate_nodes(p, fnval, T, material, onsager, U, Y, warm, MU, DMDU, L, scra
 @overload(evaluate_nodes, inline="always", jit_options=JIT_OPTIONS)
 def _evaluate_nodes(p, fnval, T, material, onsager, U, Y, warm, MU, DMDU, L, scratch):
     if _is(p, homog.Homogenization):
-        return lambda p, fnval, T, material, onsager, U, Y, warm, MU, DMDU, L, scratch: \
-            homog.homogenization_nodes(p, fnval, T, material, onsager, U, Y, warm, MU, DMDU, L, scratch)
+        return lambda p, fnval, T, material, onsager, U, Y, warm, MU, DMDU, L, scratch: homog.homogenization_nodes(
+            p, fnval, T, material, onsager, U, Y, warm, MU, DMDU, L, scratch
+        )
     if _is(p, ThermoParams):
-        return lambda p, fnval, T, material, onsager, U, Y, warm, MU, DMDU, L, scratch: \
-            single.evaluate_nodes(p, fnval, T, material, onsager, U, Y, warm, MU, DMDU, L, scratch)
+        return lambda p, fnval, T, material, onsager, U, Y, warm, MU, DMDU, L, scratch: single.evaluate_nodes(
+            p, fnval, T, material, onsager, U, Y, warm, MU, DMDU, L, scratch
+        )
     return None
 
 
@@ -68,8 +70,9 @@ def _thermo_at(p, T, bvals, fnval):
     if _is(p, homog.Homogenization):
         return lambda p, T, bvals, fnval: homog.in_range(p, T)
     if _is(p, ThermoParams):
-        return lambda p, T, bvals, fnval: eval_tfuncs(T, p.t_breaks, p.basis_pow, p.basis_log, p.basis_exp,
-                                                       p.fn_coef, bvals, fnval)
+        return lambda p, T, bvals, fnval: eval_tfuncs(
+            T, p.t_breaks, p.basis_pow, p.basis_log, p.basis_exp, p.fn_coef, bvals, fnval
+        )
     return None
 
 
@@ -104,8 +107,9 @@ def node_jacobian(p, scratch, problem, U, fields, T, Gm, Gp):
 @overload(node_jacobian, inline="always", jit_options=JIT_OPTIONS)
 def _node_jacobian(p, scratch, problem, U, fields, T, Gm, Gp):
     if _is(p, homog.Homogenization):
-        return lambda p, scratch, problem, U, fields, T, Gm, Gp: \
-            homog.homogenization_jacobian(p, scratch, problem, U, fields, T, Gm, Gp)
+        return lambda p, scratch, problem, U, fields, T, Gm, Gp: homog.homogenization_jacobian(
+            p, scratch, problem, U, fields, T, Gm, Gp
+        )
     if _is(p, ThermoParams):
         return lambda p, scratch, problem, U, fields, T, Gm, Gp: None
     return None

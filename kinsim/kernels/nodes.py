@@ -21,8 +21,18 @@ def node_scratch(p, N):
     ``minimise`` argument of the equilibrium kernel for the phase p."""
     n = p.n_comp
     m = max(n - 1, 1)
-    return (np.zeros((N, n)), np.zeros((N, n, n)), np.zeros((N, m, m)), np.zeros(N), np.zeros(N, dtype=np.int64),
-            np.zeros(N), np.zeros(n), np.zeros(p.z_c.shape[0]), np.zeros((n, n)), minimise_flag(p))
+    return (
+        np.zeros((N, n)),
+        np.zeros((N, n, n)),
+        np.zeros((N, m, m)),
+        np.zeros(N),
+        np.zeros(N, dtype=np.int64),
+        np.zeros(N),
+        np.zeros(n),
+        np.zeros(p.z_c.shape[0]),
+        np.zeros((n, n)),
+        minimise_flag(p),
+    )
 
 
 def scratch_gibbs(scratch):

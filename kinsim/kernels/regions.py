@@ -29,8 +29,7 @@ import numpy as np
 
 from .._jit import INLINE, LEAF, jit
 from .boundary import BoundaryParams, BoundaryState, boundary_at, boundary_drives, set_fixed_composition
-from .codes import (ADV_BOUNDARY_FAILED, ADV_NODE_FAILED, ADV_REACHED, ADV_T_RANGE, S_FAIL_NODE, S_FAIL_STATUS,
-                    STATUS_OK)
+from .codes import ADV_BOUNDARY_FAILED, ADV_NODE_FAILED, ADV_REACHED, ADV_T_RANGE, S_FAIL_NODE, S_FAIL_STATUS, STATUS_OK
 from .flux import Grid
 from .gibbs import eval_tfuncs
 from .mobility import Material, Onsager
@@ -158,7 +157,7 @@ def face_volumes(layout, active, left_wall, right_wall, walls, VF, area):
                 z = lo + w
             VF[f] = volume_coordinate(z, m)
             if area.shape[0] > 0:
-                area[f] = 1.0 if m == 0 else z ** m
+                area[f] = 1.0 if m == 0 else z**m
 
 
 @jit(**LEAF)
@@ -187,8 +186,20 @@ def evaluate_regions(problem, fnvals, T, active, U, Ys, warm, MU, DMDU, L, scrat
             continue
         lo = lay.start[r]
         hi = lo + lay.nodes[r] + 2
-        st, node = evaluate_nodes(problem.params[r], fnvals[r], T, problem.material, problem.onsager, U[lo:hi],
-                                  Ys[r], warm, MU[lo:hi], DMDU[lo:hi], L[lo:hi], scratch[r])
+        st, node = evaluate_nodes(
+            problem.params[r],
+            fnvals[r],
+            T,
+            problem.material,
+            problem.onsager,
+            U[lo:hi],
+            Ys[r],
+            warm,
+            MU[lo:hi],
+            DMDU[lo:hi],
+            L[lo:hi],
+            scratch[r],
+        )
         if st != STATUS_OK:
             return st, lo + node
     return STATUS_OK, -1
@@ -231,7 +242,7 @@ def store_fixed_compositions(problem, active, fixed, U, MU, L):
     for s in range(2):
         if fixed[s] == 1:
             i = rows[s]
-            set_fixed_composition(problem.boundary_state, s, MU[i:i + 1], L[i:i + 1], U[i:i + 1])
+            set_fixed_composition(problem.boundary_state, s, MU[i : i + 1], L[i : i + 1], U[i : i + 1])
     boundary_drives(problem.boundary_state)
 
 
@@ -257,4 +268,3 @@ def outer_distances(problem, active, zr):
     s, e = boundary_rows(problem.layout, active)
     problem.faces.bnd_dist[0] = zr[s + 1] - zr[s]
     problem.faces.bnd_dist[1] = zr[e] - zr[e - 1]
-

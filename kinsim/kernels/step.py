@@ -28,12 +28,29 @@ import numpy as np
 from .._jit import INLINE, LEAF, jit
 from .blocksolve import BlockWork, block_work, solve_block_tridiagonal
 from .boundary import boundary_jacobian, is_periodic
-from .codes import (ADV_DT_UNDERFLOW, ADV_MAX_STEPS, ADV_NODE_FAILED, ADV_REACHED, S_FAIL_NODE, S_FAIL_STATUS,
-                    S_NEWTON, S_REJECTED, S_STEPS, STATUS_OK)
+from .codes import (
+    ADV_DT_UNDERFLOW,
+    ADV_MAX_STEPS,
+    ADV_NODE_FAILED,
+    ADV_REACHED,
+    S_FAIL_NODE,
+    S_FAIL_STATUS,
+    S_NEWTON,
+    S_REJECTED,
+    S_STEPS,
+    STATUS_OK,
+)
 from .evaluate import evaluate_at, fixed_composition_scratch, state_fluxes, update_to_time
 from .flux import interior_jacobian, move_markers, rate_blocks, rates
-from .gradient import (gradient_fluxes, gradient_jacobian, gradient_potential, mixed_blocks, mixed_rhs, psi_residual,
-                       update_psi)
+from .gradient import (
+    gradient_fluxes,
+    gradient_jacobian,
+    gradient_potential,
+    mixed_blocks,
+    mixed_rhs,
+    psi_residual,
+    update_psi,
+)
 from .linalg import lu_factor, lu_solve
 from .node_models import evaluate_nodes, node_jacobian, node_scratch, state_width, tfunc_sizes, unstable_node
 from .nodes import fill_dependent
@@ -91,13 +108,29 @@ def workspace(p, N: int, n: int) -> Workspace:
     """The scratch of ``advance`` for N nodes of n components of the phase (or phases) p."""
     m = n - 1
     nfn, nb = tfunc_sizes(p)
-    return Workspace(fnval=np.zeros(nfn), bvals=np.zeros(nb),
-                     nodes=node_scratch(p, N), boundary=fixed_composition_scratch(p, n), F=np.zeros((N, m)),
-                     R=np.zeros((N, m)), dU=np.zeros((N, m)), Gm=np.zeros((N + 1, n, m)), Gp=np.zeros((N + 1, n, m)),
-                     X=np.zeros((N, m, m)), Yb=np.zeros((N, m)), Dm=np.zeros((m, m)), rhs=np.zeros(m),
-                     piv=np.zeros(m, dtype=np.int64), U_trial=np.zeros((N, n)), Y_trial=np.zeros((N, state_width(p))),
-                     warm=np.ones(N, dtype=np.int64), Lo=np.zeros((N, m, m)), Di=np.zeros((N, m, m)),
-                     Up=np.zeros((N, m, m)), blocks=block_work(N, m))
+    return Workspace(
+        fnval=np.zeros(nfn),
+        bvals=np.zeros(nb),
+        nodes=node_scratch(p, N),
+        boundary=fixed_composition_scratch(p, n),
+        F=np.zeros((N, m)),
+        R=np.zeros((N, m)),
+        dU=np.zeros((N, m)),
+        Gm=np.zeros((N + 1, n, m)),
+        Gp=np.zeros((N + 1, n, m)),
+        X=np.zeros((N, m, m)),
+        Yb=np.zeros((N, m)),
+        Dm=np.zeros((m, m)),
+        rhs=np.zeros(m),
+        piv=np.zeros(m, dtype=np.int64),
+        U_trial=np.zeros((N, n)),
+        Y_trial=np.zeros((N, state_width(p))),
+        warm=np.ones(N, dtype=np.int64),
+        Lo=np.zeros((N, m, m)),
+        Di=np.zeros((N, m, m)),
+        Up=np.zeros((N, m, m)),
+        blocks=block_work(N, m),
+    )
 
 
 @jit(**LEAF)
@@ -118,8 +151,9 @@ def jacobian_blocks(problem, U, fields, T, Gm, Gp):
     Gm[:, :, :] = 0.0
     Gp[:, :, :] = 0.0
     interior_jacobian(pr.grid, pr.material, pr.onsager, U, fields.DMDU, fields.L, T, Gm, Gp)
-    boundary_jacobian(pr.grid, pr.material, pr.onsager, pr.boundary, pr.boundary_state, U, fields.DMDU, fields.L,
-                      fields.M, T, Gm, Gp)
+    boundary_jacobian(
+        pr.grid, pr.material, pr.onsager, pr.boundary, pr.boundary_state, U, fields.DMDU, fields.L, fields.M, T, Gm, Gp
+    )
 
 
 @jit(**LEAF)
@@ -179,8 +213,18 @@ def solve_cyclic(problem, a0, dt, R, dU, work):
     """``solve_block_tridiag`` on a periodic grid, (a0 I - dt dF/dU) dU = -R with the
     corner blocks of the face that joins the ends (``kinsim.kernels.blocksolve``); 1
     when a block of the elimination is singular."""
-    rate_blocks(problem.grid, problem.material, is_periodic(problem.boundary), dt, work.Gm, work.Gp, work.Lo, work.Di,
-                work.Up, 0)
+    rate_blocks(
+        problem.grid,
+        problem.material,
+        is_periodic(problem.boundary),
+        dt,
+        work.Gm,
+        work.Gp,
+        work.Lo,
+        work.Di,
+        work.Up,
+        0,
+    )
     for i in range(R.shape[0]):
         for k in range(R.shape[1]):
             work.Di[i, k, k] += a0
@@ -199,8 +243,21 @@ def mixed_newton_step(problem, gradient, Unew, fields, T, a0, dt, Rs, work, rtol
     m = Rs.shape[1]
     psi_residual(pr.grid, pr.boundary, gradient.kappa, Unew, gradient.psi, gradient.Rpsi)
     gradient_jacobian(pr, gradient, Unew, fields.DMDU, fields.L, work.Gm, work.Gp)
-    mixed_blocks(pr.grid, pr.material, pr.boundary, gradient.kappa, a0, dt, work.Gm, work.Gp, gradient.Gm,
-                 gradient.Gp, gradient.Lo, gradient.Di, gradient.Up)
+    mixed_blocks(
+        pr.grid,
+        pr.material,
+        pr.boundary,
+        gradient.kappa,
+        a0,
+        dt,
+        work.Gm,
+        work.Gp,
+        gradient.Gm,
+        gradient.Gp,
+        gradient.Lo,
+        gradient.Di,
+        gradient.Up,
+    )
     mixed_rhs(Rs, gradient.Rpsi, gradient.sol)
     if solve_block_tridiagonal(gradient.Lo, gradient.Di, gradient.Up, gradient.sol, gradient.blocks) != 0:
         return 1, 0.0, 0.0, -1
@@ -233,8 +290,20 @@ def bdf2_attempt(p, T, problem, state, t, dt, rtol, atol, fields, work, gradient
     for it in range(MAX_NEWTON + 1):
         if it == MAX_NEWTON and not converged:
             break
-        st, node = evaluate_nodes(p, work.fnval, T, problem.material, problem.onsager, Unew, Ytr, work.warm, fields.MU,
-                                  fields.DMDU, fields.L, work.nodes)
+        st, node = evaluate_nodes(
+            p,
+            work.fnval,
+            T,
+            problem.material,
+            problem.onsager,
+            Unew,
+            Ytr,
+            work.warm,
+            fields.MU,
+            fields.DMDU,
+            fields.L,
+            work.nodes,
+        )
         if st != STATUS_OK:
             fail_st = st
             fail_node = node
@@ -254,13 +323,30 @@ def bdf2_attempt(p, T, problem, state, t, dt, rtol, atol, fields, work, gradient
             if is_periodic(problem.boundary):
                 if solve_cyclic(problem, a0, dt, Rs, dU, work) != 0:
                     break
-            elif solve_block_tridiag(problem.grid, problem.material, a0, dt, work.Gm, work.Gp, Rs, dU, work.X,
-                                     work.Yb, work.Dm, work.rhs, work.piv) != 0:
+            elif (
+                solve_block_tridiag(
+                    problem.grid,
+                    problem.material,
+                    a0,
+                    dt,
+                    work.Gm,
+                    work.Gp,
+                    Rs,
+                    dU,
+                    work.X,
+                    work.Yb,
+                    work.Dm,
+                    work.rhs,
+                    work.piv,
+                )
+                != 0
+            ):
                 break
             corr, lam, node = newton_update(Unew, dU, rtol, atol)
         else:
-            singular, corr, lam, node = mixed_newton_step(problem, gradient, Unew, fields, T, a0, dt, Rs, work, rtol,
-                                                          atol)
+            singular, corr, lam, node = mixed_newton_step(
+                problem, gradient, Unew, fields, T, a0, dt, Rs, work, rtol, atol
+            )
             if singular != 0:
                 break
         state.stats[S_NEWTON] += 1
@@ -411,8 +497,23 @@ def explicit_step(p, t, t_target, problem, state, fields, work):
     N = U.shape[0]
     m = U.shape[1] - 1
     F = work.F
-    code, T = evaluate_at(p, work.fnval, work.bvals, t, problem, state.bc_Y, state.bc_warm, work.boundary, U, state.Y,
-                          work.warm, fields, work.nodes, state.stats, None)
+    code, T = evaluate_at(
+        p,
+        work.fnval,
+        work.bvals,
+        t,
+        problem,
+        state.bc_Y,
+        state.bc_warm,
+        work.boundary,
+        U,
+        state.Y,
+        work.warm,
+        fields,
+        work.nodes,
+        state.stats,
+        None,
+    )
     if code != ADV_REACHED:
         return code, 0.0
     rates(grid, material, fields.J, F)
@@ -476,8 +577,9 @@ def advance(p, problem, state, fields, work, t_target, rtol, atol, max_steps, ex
             continue
         # ---- implicit BDF2 (backward Euler for the first step)
         fresh = False  # the attempt overwrites the fields
-        code, T = update_to_time(p, work.fnval, work.bvals, t + dt, problem, state.bc_Y, state.bc_warm, work.boundary,
-                                 fields.PHI, stats)
+        code, T = update_to_time(
+            p, work.fnval, work.bvals, t + dt, problem, state.bc_Y, state.bc_warm, work.boundary, fields.PHI, stats
+        )
         if code != ADV_REACHED:
             break
         ok, fail_st, fail_node, worst = bdf2_attempt(p, T, problem, state, t, dt, rtol, atol, fields, work, gradient)
@@ -526,8 +628,23 @@ def advance(p, problem, state, fields, work, t_target, rtol, atol, max_steps, ex
                 break
     if code == ADV_REACHED and not fresh:
         # chemical potentials and fluxes of the final state
-        code, _ = evaluate_at(p, work.fnval, work.bvals, t, problem, state.bc_Y, state.bc_warm, work.boundary, U,
-                              state.Y, work.warm, fields, work.nodes, stats, gradient)
+        code, _ = evaluate_at(
+            p,
+            work.fnval,
+            work.bvals,
+            t,
+            problem,
+            state.bc_Y,
+            state.bc_warm,
+            work.boundary,
+            U,
+            state.Y,
+            work.warm,
+            fields,
+            work.nodes,
+            stats,
+            gradient,
+        )
     state.t[0] = t
     state.dt[0] = dt
     return code

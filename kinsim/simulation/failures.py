@@ -6,8 +6,17 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ConvergenceError, InputError
-from ..kernels.codes import (ADV_BOUNDARY_FAILED, ADV_DT_UNDERFLOW, ADV_NODE_FAILED, ADV_T_RANGE, S_FAIL_NODE,
-                             S_FAIL_STATUS, STATUS_ONSAGER, STATUS_SPINODAL, STATUS_TEXT)
+from ..kernels.codes import (
+    ADV_BOUNDARY_FAILED,
+    ADV_DT_UNDERFLOW,
+    ADV_NODE_FAILED,
+    ADV_T_RANGE,
+    S_FAIL_NODE,
+    S_FAIL_STATUS,
+    STATUS_ONSAGER,
+    STATUS_SPINODAL,
+    STATUS_TEXT,
+)
 from .setup import to_x
 
 
@@ -24,19 +33,34 @@ def _spinodal_message(where: str, phase: str, components, direction, at_start: b
         value, vector = direction
         vector = vector * np.sign(vector[np.argmax(np.abs(vector))])
         along = ", ".join(f"{c} {v:+.3g}" for c, v in zip(components[1:], vector))
-        text += (f": the thermodynamic factor dmu_dx has the eigenvalue {value:.4g} J/mol along the composition "
-                 f"direction dx = ({along})")
-    text += ("; without gradient energy, diffusion is ill-posed there (the profile would split at the grid scale). "
-             "Add gradient energy (a [gradient] table with kappa, the Cahn-Hilliard model) or make every node a "
-             "local equilibrium of its candidate phases (thermo.phases, the homogenization model: a miscibility "
-             "gap splits into composition sets)")
+        text += (
+            f": the thermodynamic factor dmu_dx has the eigenvalue {value:.4g} J/mol along the composition "
+            f"direction dx = ({along})"
+        )
+    text += (
+        "; without gradient energy, diffusion is ill-posed there (the profile would split at the grid scale). "
+        "Add gradient energy (a [gradient] table with kappa, the Cahn-Hilliard model) or make every node a "
+        "local equilibrium of its candidate phases (thermo.phases, the homogenization model: a miscibility "
+        "gap splits into composition sets)"
+    )
     if not at_start:
         text += "; the result file keeps the last snapshot before it"
     return text
 
 
-def raise_failure(code: int, stats: np.ndarray, U: np.ndarray, t: float, *, components, z: np.ndarray, phase: str,
-                  T: float, at_start: bool = False, unstable_direction=None):
+def raise_failure(
+    code: int,
+    stats: np.ndarray,
+    U: np.ndarray,
+    t: float,
+    *,
+    components,
+    z: np.ndarray,
+    phase: str,
+    T: float,
+    at_start: bool = False,
+    unstable_direction=None,
+):
     """Raise the exception for an ``advance`` return code other than ADV_REACHED /
     ADV_MAX_STEPS.  At the start of a run (``at_start``) a case that cannot work (a
     non-positive-definite Onsager matrix, an invalid fixed boundary composition, a node
@@ -51,8 +75,10 @@ def raise_failure(code: int, stats: np.ndarray, U: np.ndarray, t: float, *, comp
         why = STATUS_TEXT.get(status, f"status {stats[S_FAIL_STATUS]}")
         msg = f"{why} at node {i} (z = {z[i]:.6g} m; {comp}) at t = {t:.6g} s, T = {T:g} K"
         if status == STATUS_SPINODAL:
-            where = (f"{'the initial profile: ' if at_start else ''}node {i} (z = {z[i]:.6g} m; {comp}) at "
-                     f"t = {t:.6g} s, T = {T:g} K")
+            where = (
+                f"{'the initial profile: ' if at_start else ''}node {i} (z = {z[i]:.6g} m; {comp}) at "
+                f"t = {t:.6g} s, T = {T:g} K"
+            )
             direction = unstable_direction(i) if unstable_direction is not None else None
             msg = _spinodal_message(where, phase, components, direction, at_start)
             if at_start:
@@ -67,8 +93,10 @@ def raise_failure(code: int, stats: np.ndarray, U: np.ndarray, t: float, *, comp
         raise exc
     if code == ADV_BOUNDARY_FAILED:
         side = "left" if int(stats[S_FAIL_NODE]) == 0 else "right"
-        msg = (f"boundary.{side}: the fixed boundary composition is not a valid {phase} state at "
-               f"t = {t:.6g} s, T = {T:g} K")
+        msg = (
+            f"boundary.{side}: the fixed boundary composition is not a valid {phase} state at "
+            f"t = {t:.6g} s, T = {T:g} K"
+        )
         if at_start:
             raise InputError(msg)
         exc = ConvergenceError(msg)
@@ -81,8 +109,10 @@ def raise_failure(code: int, stats: np.ndarray, U: np.ndarray, t: float, *, comp
         i = int(stats[S_FAIL_NODE])
         if 0 <= i < U.shape[0]:
             comp = _composition(components, U[i])
-            exc = ConvergenceError(f"{why}; the largest Newton correction at node {i} (z = {z[i]:.6g} m; "
-                                   f"{comp}) at t = {t:.6g} s, T = {T:g} K")
+            exc = ConvergenceError(
+                f"{why}; the largest Newton correction at node {i} (z = {z[i]:.6g} m; "
+                f"{comp}) at t = {t:.6g} s, T = {T:g} K"
+            )
             exc.info = {"node": i, "z": float(z[i]), "composition": comp, "reason": why}
             raise exc
         exc = ConvergenceError(f"{why} at t = {t:.6g} s, T = {T:g} K")

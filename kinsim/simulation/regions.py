@@ -39,9 +39,21 @@ import numpy as np
 from ..case.regions import region_faces, region_walls
 from ..errors import ConvergenceError, InputError, KinsimError
 from ..grid import GEOMETRIES, Grid1D
-from ..kernels.codes import (ADV_BOUNDARY_FAILED, ADV_NODE_FAILED, ADV_REGION_VANISHED, N_STATS,
-                             S_FAIL_NODE, S_FAIL_STATUS, S_STEPS, STATUS_TEXT, WALL_END, WALL_GONE, WALL_LOCAL_EQ,
-                             WALL_MERGED, WALL_PARA_EQ)
+from ..kernels.codes import (
+    ADV_BOUNDARY_FAILED,
+    ADV_NODE_FAILED,
+    ADV_REGION_VANISHED,
+    N_STATS,
+    S_FAIL_NODE,
+    S_FAIL_STATUS,
+    S_STEPS,
+    STATUS_TEXT,
+    WALL_END,
+    WALL_GONE,
+    WALL_LOCAL_EQ,
+    WALL_MERGED,
+    WALL_PARA_EQ,
+)
 from ..kernels.flux import Grid
 from ..kernels.moving import RegionFields, advance_regions, moving_workspace, site_fraction_size
 from ..kernels.regions import RegionLayout, RegionProblem, RegionState
@@ -82,8 +94,9 @@ class RegionSimulation(Simulation):
         for r, spec in enumerate(self.regions):
             if spec.phase not in self.models:
                 try:
-                    self.models[spec.phase] = load_phase(th.database, spec.phase, self.components,
-                                                         mobility=case.mobility.missing)
+                    self.models[spec.phase] = load_phase(
+                        th.database, spec.phase, self.components, mobility=case.mobility.missing
+                    )
                 except KinsimError as exc:
                     raise type(exc)(f"region[{r}].phase = '{spec.phase}': {exc}") from None
         cond = case.conditions
@@ -101,13 +114,14 @@ class RegionSimulation(Simulation):
             if not np.array_equal(other, inter):
                 k = int(np.flatnonzero(other != inter)[0])
                 kinds = ("substitutional", "interstitial")
-                raise InputError(f"region[{r}].phase = '{spec.phase}': {self.components[k]} is "
-                                 f"{kinds[int(other[k])]} in {spec.phase} but {kinds[int(inter[k])]} in "
-                                 f"{self.regions[0].phase}; the regions' phases must agree on which components "
-                                 "are interstitial")
+                raise InputError(
+                    f"region[{r}].phase = '{spec.phase}': {self.components[k]} is "
+                    f"{kinds[int(other[k])]} in {spec.phase} but {kinds[int(inter[k])]} in "
+                    f"{self.regions[0].phase}; the regions' phases must agree on which components "
+                    "are interstitial"
+                )
         self.subst = 1.0 - inter.astype(np.float64)
-        self.params = tuple(self.models[s.phase].params for s in self.regions) + \
-            (self.model.params,) * (self.slots - R)
+        self.params = tuple(self.models[s.phase].params for s in self.regions) + (self.model.params,) * (self.slots - R)
         self._unit_faces = region_faces(self.regions)
         self.walls0 = region_walls(self.regions, self._nucleus_width())
         self.layout = self._layout()
@@ -148,11 +162,16 @@ class RegionSimulation(Simulation):
         for r, xi in enumerate(self._unit_faces):
             s = start[r]
             N = nodes[r]
-            xi_row[s + 1:s + 1 + N] = 0.5 * (xi[:-1] + xi[1:])
+            xi_row[s + 1 : s + 1 + N] = 0.5 * (xi[:-1] + xi[1:])
             xi_row[s + N + 1] = 1.0
-            xi_face[s:s + N + 1] = xi
-        return RegionLayout(start=start, nodes=np.array(nodes, dtype=np.int64), xi_row=xi_row, xi_face=xi_face,
-                            geometry=GEOMETRIES[self.case.grid.geometry])
+            xi_face[s : s + N + 1] = xi
+        return RegionLayout(
+            start=start,
+            nodes=np.array(nodes, dtype=np.int64),
+            xi_row=xi_row,
+            xi_face=xi_face,
+            geometry=GEOMETRIES[self.case.grid.geometry],
+        )
 
     def _region_faces(self, walls, active, left_wall, right_wall, r) -> np.ndarray:
         """Face positions (m) of region r for the wall positions ``walls``."""
@@ -170,13 +189,21 @@ class RegionSimulation(Simulation):
         parts = [self._region_faces(walls, active, left_wall, right_wall, r) for r in range(len(self.regions))]
         faces = np.concatenate([parts[0]] + [p[1:] for p in parts[1:]])
         z = np.concatenate([0.5 * (p[:-1] + p[1:]) for p in parts])
-        area = faces ** m if m else np.ones(faces.size)
+        area = faces**m if m else np.ones(faces.size)
         return Grid1D(m, faces, z, np.diff(z), np.diff(faces), area, np.diff(_volume(faces, m)))
 
     def _vanish_widths(self) -> np.ndarray:
         """Per region slot: the width below which the region vanishes (m)."""
-        g_faces = [self._region_faces(self.walls0, np.ones(len(self.regions)), np.arange(len(self.regions)),
-                                      np.arange(1, len(self.regions) + 1), r) for r in range(len(self.regions))]
+        g_faces = [
+            self._region_faces(
+                self.walls0,
+                np.ones(len(self.regions)),
+                np.arange(len(self.regions)),
+                np.arange(1, len(self.regions) + 1),
+                r,
+            )
+            for r in range(len(self.regions))
+        ]
         out = np.zeros(self.slots)
         R = len(self.regions)
         for r in range(R):
@@ -194,8 +221,9 @@ class RegionSimulation(Simulation):
 
     # ---------------------------------------------------------------- the state at t = 0
     def _pair(self, a: int, b: int) -> PhasePair:
-        return PhasePair(self.case.thermo.database, self.regions[a].phase, self.regions[b].phase, self.components,
-                         self.T)
+        return PhasePair(
+            self.case.thermo.database, self.regions[a].phase, self.regions[b].phase, self.components, self.T
+        )
 
     def _initial_rows(self) -> np.ndarray:
         """u of every row at t = 0: the regions' compositions at their nodes, the
@@ -225,17 +253,21 @@ class RegionSimulation(Simulation):
                 grow, host, x_near = (b, a, xa) if self.regions[b].nucleates else (a, b, xb)
                 tl = pair.tie_line(x_near[None, :])
                 if tl is None:
-                    raise InputError(f"region[{grow}].width = 0: at the composition of region[{host}] next to it "
-                                     f"({_fmt(self.components, x_near)}) {self.regions[host].phase} is stable alone "
-                                     f"at {self.T:g} K, so no {self.regions[grow].phase} nucleates there")
+                    raise InputError(
+                        f"region[{grow}].width = 0: at the composition of region[{host}] next to it "
+                        f"({_fmt(self.components, x_near)}) {self.regions[host].phase} is stable alone "
+                        f"at {self.T:g} K, so no {self.regions[grow].phase} nucleates there"
+                    )
             else:
                 x_near = xa
                 tl = pair.between(xa, xb)
                 if tl is None:
-                    raise InputError(f"region[{a}] and region[{b}]: no {self.regions[a].phase} + "
-                                     f"{self.regions[b].phase} equilibrium lies between their compositions "
-                                     f"({_fmt(self.components, xa)} and {_fmt(self.components, xb)}) at {self.T:g} "
-                                     "K, so they cannot meet at a sharp interface")
+                    raise InputError(
+                        f"region[{a}] and region[{b}]: no {self.regions[a].phase} + "
+                        f"{self.regions[b].phase} equilibrium lies between their compositions "
+                        f"({_fmt(self.components, xa)} and {_fmt(self.components, xb)}) at {self.T:g} "
+                        "K, so they cannot meet at a sharp interface"
+                    )
             ea, eb = tl
             if self.regions[a].interface == "para-equilibrium":
                 ea, eb = _para_start(ea, eb, x_near, self.subst)
@@ -272,31 +304,63 @@ class RegionSimulation(Simulation):
         hist_walls = np.zeros((3, S + 1))
         hist_walls[0] = walls
         state = RegionState(
-            U=U, Y=np.zeros(site_fraction_size(self.params, self.layout)), hist_U=hist_U, hist_t=np.zeros(3),
-            nhist=np.ones(1, dtype=np.int64), walls=walls, hist_walls=hist_walls, exchange=np.zeros((S + 1, n)),
+            U=U,
+            Y=np.zeros(site_fraction_size(self.params, self.layout)),
+            hist_U=hist_U,
+            hist_t=np.zeros(3),
+            nhist=np.ones(1, dtype=np.int64),
+            walls=walls,
+            hist_walls=hist_walls,
+            exchange=np.zeros((S + 1, n)),
             active=np.array([1] * R + [0] * (S - R), dtype=np.int64),
             left_wall=np.array(list(range(R)) + [R] * (S - R), dtype=np.int64),
             right_wall=np.array(list(range(1, R + 1)) + [R] * (S - R), dtype=np.int64),
-            wall_kind=np.array(kinds, dtype=np.int64), markers=np.zeros(0), stats=np.zeros(N_STATS, dtype=np.int64),
-            t=np.zeros(1), dt=np.array([setup.initial_dt(self.case)]), t_last_snapshot=np.array([-1.0]))
-        fields = RegionFields(MU=np.zeros((E, n)), DMDU=np.zeros((E, n, n - 1)), L=np.zeros((E, n)),
-                              Jp=np.zeros((E, n)), J=np.zeros((E, n)))
+            wall_kind=np.array(kinds, dtype=np.int64),
+            markers=np.zeros(0),
+            stats=np.zeros(N_STATS, dtype=np.int64),
+            t=np.zeros(1),
+            dt=np.array([setup.initial_dt(self.case)]),
+            t_last_snapshot=np.array([-1.0]),
+        )
+        fields = RegionFields(
+            MU=np.zeros((E, n)),
+            DMDU=np.zeros((E, n, n - 1)),
+            L=np.zeros((E, n)),
+            Jp=np.zeros((E, n)),
+            J=np.zeros((E, n)),
+        )
         return state, fields, moving_workspace(self.params, self.layout, state)
 
     # ---------------------------------------------------------------- kernel inputs
     def _problem(self, stages) -> RegionProblem:
         n = self.n
-        faces = Grid(z=np.zeros(2), dz=np.zeros(1), faces=np.zeros(3), area=np.ones(3), volume=np.ones(2),
-                     bnd_dist=np.zeros(2))
-        return RegionProblem(params=self.params, layout=self.layout, material=self._material, onsager=self._onsager,
-                             schedules=self._schedules,
-                             boundary=setup.boundary_params(self.case, stages, self._references),
-                             boundary_state=setup.boundary_state(n), faces=faces)
+        faces = Grid(
+            z=np.zeros(2), dz=np.zeros(1), faces=np.zeros(3), area=np.ones(3), volume=np.ones(2), bnd_dist=np.zeros(2)
+        )
+        return RegionProblem(
+            params=self.params,
+            layout=self.layout,
+            material=self._material,
+            onsager=self._onsager,
+            schedules=self._schedules,
+            boundary=setup.boundary_params(self.case, stages, self._references),
+            boundary_state=setup.boundary_state(n),
+            faces=faces,
+        )
 
     def _advance_call(self, state, fields, work, t_target, max_steps):
         solver = self.case.solver
-        return advance_regions, (self.problem, state, fields, work, self.vanish_width, t_target, solver.rtol,
-                                 solver.atol, max_steps)
+        return advance_regions, (
+            self.problem,
+            state,
+            fields,
+            work,
+            self.vanish_width,
+            t_target,
+            solver.rtol,
+            solver.atol,
+            max_steps,
+        )
 
     def _advance(self, state, fields, work, t_target, max_steps):
         """Advance, removing the regions that vanish on the way."""
@@ -327,11 +391,17 @@ class RegionSimulation(Simulation):
         kind (thermo_interstitial), the regions' layout (regions_*) and the run's."""
         out = {}
         for phase, model in self.models.items():
-            out.update({f"thermo_{phase}_{k}": np.asarray(v) for k, v in model.params._asdict().items()
-                        if isinstance(v, np.ndarray)})
+            out.update(
+                {
+                    f"thermo_{phase}_{k}": np.asarray(v)
+                    for k, v in model.params._asdict().items()
+                    if isinstance(v, np.ndarray)
+                }
+            )
         out["thermo_interstitial"] = np.asarray(self.model.params.interstitial)
-        out.update({f"regions_{k}": np.asarray(v) for k, v in self.layout._asdict().items()
-                    if isinstance(v, np.ndarray)})
+        out.update(
+            {f"regions_{k}": np.asarray(v) for k, v in self.layout._asdict().items() if isinstance(v, np.ndarray)}
+        )
         out["regions_vanish_width"] = self.vanish_width
         for concern in ("material", "onsager", "schedules", "boundary"):
             for k, v in getattr(self.problem, concern)._asdict().items():
@@ -347,14 +417,16 @@ class RegionSimulation(Simulation):
         X = setup.to_x(self.U0)
         for r, spec in enumerate(self.regions):
             s = int(self.layout.start[r])
-            rows = X[s:s + spec.nodes + 2]
+            rows = X[s : s + spec.nodes + 2]
             res = self.models[spec.phase].equilibrium(rows[:, 1:], self.T, raise_on_failure=False)
             bad = np.flatnonzero(res.status != 0)
             if bad.size:
                 i = int(bad[0])
                 what = "composition" if 0 < i <= spec.nodes else "interface state"
-                raise InputError(f"region[{r}].{what}: {_fmt(self.components, rows[i])} is not a valid {spec.phase} "
-                                 f"state at {self.T:g} K: {STATUS_TEXT.get(int(res.status[i]), res.status[i])}")
+                raise InputError(
+                    f"region[{r}].{what}: {_fmt(self.components, rows[i])} is not a valid {spec.phase} "
+                    f"state at {self.T:g} K: {STATUS_TEXT.get(int(res.status[i]), res.status[i])}"
+                )
         cond = self.case.conditions
         for side, r in (("left", 0), ("right", R - 1)):
             b = getattr(self.case.boundary, side)
@@ -368,9 +440,11 @@ class RegionSimulation(Simulation):
                     row = np.array([[float(x[c]) for c in self.components[1:]]])
                     res = model.equilibrium(row, float(cond.temperature_at(t)), raise_on_failure=False)
                     if res.status[0] != 0:
-                        raise InputError(f"{where}: {_fmt(self.components, res.X[0])} is not a valid "
-                                         f"{model.phase} state (region[{r}]) at t = {t:g} s: "
-                                         f"{STATUS_TEXT.get(int(res.status[0]), res.status[0])}")
+                        raise InputError(
+                            f"{where}: {_fmt(self.components, res.X[0])} is not a valid "
+                            f"{model.phase} state (region[{r}]) at t = {t:g} s: "
+                            f"{STATUS_TEXT.get(int(res.status[0]), res.status[0])}"
+                        )
 
     # ---------------------------------------------------------------- between steps
     def _restart_history(self, state) -> None:
@@ -446,10 +520,12 @@ class RegionSimulation(Simulation):
         xa, xb = setup.to_x(U[la - 1]), setup.to_x(U[rb + 1])
         tl = self._pair(left, right).between(xa, xb)
         if tl is None:
-            raise ConvergenceError(f"the region between region[{left}] ({self.regions[left].phase}) and "
-                                   f"region[{right}] ({self.regions[right].phase}) vanished at t = "
-                                   f"{state.t[0]:.6g} s, and no tie-line of the two phases lies between their "
-                                   "compositions: they cannot meet at a sharp interface; the run stops")
+            raise ConvergenceError(
+                f"the region between region[{left}] ({self.regions[left].phase}) and "
+                f"region[{right}] ({self.regions[right].phase}) vanished at t = "
+                f"{state.t[0]:.6g} s, and no tie-line of the two phases lies between their "
+                "compositions: they cannot meet at a sharp interface; the run stops"
+            )
         state.wall_kind[wall] = _WALL_KINDS[self.regions[left].interface]
         U[la] = setup.to_u(tl[0], self.subst)
         U[rb] = setup.to_u(tl[1], self.subst)
@@ -471,16 +547,19 @@ class RegionSimulation(Simulation):
             s = int(self.layout.start[r])
             first = 0 if r == 0 else 1
             if state.active[r]:
-                x[o:o + spec.nodes] = X[rows]
-                mu[o:o + spec.nodes] = fields.MU[rows]
-                flux[o + first:o + spec.nodes + 1] = fields.J[s + first:s + spec.nodes + 1]
+                x[o : o + spec.nodes] = X[rows]
+                mu[o : o + spec.nodes] = fields.MU[rows]
+                flux[o + first : o + spec.nodes + 1] = fields.J[s + first : s + spec.nodes + 1]
             else:  # zero width at the wall it vanished into: the nearest node of the region that took its place
                 q = next((q for q in range(r + 1, R) if state.active[q]), None)
-                i, f = (self._node_rows(q).start, int(self.layout.start[q])) if q is not None else \
-                    (self._node_rows(max(q for q in range(r) if state.active[q])).stop - 1,) * 2
-                x[o:o + spec.nodes] = X[i]
-                mu[o:o + spec.nodes] = fields.MU[i]
-                flux[o + first:o + spec.nodes + 1] = fields.J[f]
+                i, f = (
+                    (self._node_rows(q).start, int(self.layout.start[q]))
+                    if q is not None
+                    else (self._node_rows(max(q for q in range(r) if state.active[q])).stop - 1,) * 2
+                )
+                x[o : o + spec.nodes] = X[i]
+                mu[o : o + spec.nodes] = fields.MU[i]
+                flux[o + first : o + spec.nodes + 1] = fields.J[f]
             o += spec.nodes
         g = self._positions(state)
         walls = np.where(state.wall_kind[1:R] != WALL_GONE, state.walls[1:R], np.nan)
@@ -495,13 +574,24 @@ class RegionSimulation(Simulation):
                 rb = int(self.layout.start[q])
                 xl[w - 1], xr[w - 1] = X[ra], X[rb]
                 jl[w - 1], jr[w - 1] = fields.J[ra - 1], fields.J[rb]
-        widths = np.array([(state.walls[state.right_wall[r]] - state.walls[state.left_wall[r]]) if state.active[r]
-                           else 0.0 for r in range(R)])
-        extra = {"temperature": np.array(self.case.conditions.temperature_at(float(state.t[0]))),
-                 "node_position": g.z, "face_position": g.faces, "interface_position": walls,
-                 "interface_velocity": np.where(np.isnan(walls), np.nan, self._velocities(state)[1:R]),
-                 "interface_x_left": xl, "interface_x_right": xr, "interface_flux_left": jl,
-                 "interface_flux_right": jr, "region_width": widths}
+        widths = np.array(
+            [
+                (state.walls[state.right_wall[r]] - state.walls[state.left_wall[r]]) if state.active[r] else 0.0
+                for r in range(R)
+            ]
+        )
+        extra = {
+            "temperature": np.array(self.case.conditions.temperature_at(float(state.t[0]))),
+            "node_position": g.z,
+            "face_position": g.faces,
+            "interface_position": walls,
+            "interface_velocity": np.where(np.isnan(walls), np.nan, self._velocities(state)[1:R]),
+            "interface_x_left": xl,
+            "interface_x_right": xr,
+            "interface_flux_left": jl,
+            "interface_flux_right": jr,
+            "region_width": widths,
+        }
         return x, mu, flux, state.markers, extra
 
     def _velocities(self, state) -> np.ndarray:
@@ -532,11 +622,19 @@ class RegionSimulation(Simulation):
         args["extra_attrs"].update(
             mobility_substituted=json.dumps({p: d.mobility_substituted for p, d in desc.items()}),
             mobility_missing=json.dumps({p: d.missing_mobility for p, d in desc.items()}),
-            regions=json.dumps([s.phase for s in self.regions]))
-        args["extra_units"].update(node_position="m", face_position="m", interface_position="m",
-                                   interface_velocity="m s-1", interface_x_left="1", interface_x_right="1",
-                                   interface_flux_left="mol m-2 s-1", interface_flux_right="mol m-2 s-1",
-                                   region_width="m")
+            regions=json.dumps([s.phase for s in self.regions]),
+        )
+        args["extra_units"].update(
+            node_position="m",
+            face_position="m",
+            interface_position="m",
+            interface_velocity="m s-1",
+            interface_x_left="1",
+            interface_x_right="1",
+            interface_flux_left="mol m-2 s-1",
+            interface_flux_right="mol m-2 s-1",
+            region_width="m",
+        )
         return args
 
     def _raise_failure(self, code, state, at_start=False):
@@ -550,14 +648,16 @@ class RegionSimulation(Simulation):
         o = 0
         for r, spec in enumerate(self.regions):
             s = int(self.layout.start[r])
-            node_of_row[s:s + spec.nodes + 2] = np.clip(np.arange(o - 1, o + spec.nodes + 1), o, o + spec.nodes - 1)
+            node_of_row[s : s + spec.nodes + 2] = np.clip(np.arange(o - 1, o + spec.nodes + 1), o, o + spec.nodes - 1)
             if code == ADV_NODE_FAILED and state.active[r] and row in (s, s + spec.nodes + 1):
                 why = STATUS_TEXT.get(int(stats[S_FAIL_STATUS]), f"status {stats[S_FAIL_STATUS]}")
                 wall = state.left_wall[r] if row == s else state.right_wall[r]
                 z = float(state.walls[wall])
                 x = _fmt(self.components, setup.to_x(state.U[row]))
-                exc = ConvergenceError(f"{why} at the {'left' if row == s else 'right'} end of region[{r}] "
-                                       f"({spec.phase}, z = {z:.6g} m; {x}) at t = {t:.6g} s, T = {T:g} K")
+                exc = ConvergenceError(
+                    f"{why} at the {'left' if row == s else 'right'} end of region[{r}] "
+                    f"({spec.phase}, z = {z:.6g} m; {x}) at t = {t:.6g} s, T = {T:g} K"
+                )
                 exc.info = {"region": r, "z": z, "reason": why}
                 raise exc
             o += spec.nodes
@@ -567,8 +667,17 @@ class RegionSimulation(Simulation):
         elif 0 <= row < node_of_row.size:
             stats[S_FAIL_NODE] = node_of_row[row]
         U_nodes = np.concatenate([state.U[self._node_rows(r)] for r in range(len(self.regions))])
-        raise_failure(code, stats, U_nodes, t, components=self.components, z=self._positions(state).z, phase=phase,
-                      T=T, at_start=at_start)
+        raise_failure(
+            code,
+            stats,
+            U_nodes,
+            t,
+            components=self.components,
+            z=self._positions(state).z,
+            phase=phase,
+            T=T,
+            at_start=at_start,
+        )
 
 
 def _fmt(components, x) -> str:

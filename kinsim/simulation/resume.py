@@ -21,8 +21,10 @@ def restore_state(path, state) -> None:
             raise ResultFileError(f"{path}: the checkpoint lacks '{name}'")
         value = np.asarray(ck[name])
         if value.size != arr.size:
-            raise ResultFileError(f"{path}: the checkpoint's '{name}' has shape {value.shape}, the case needs "
-                                  f"{arr.shape}; the file comes from another case")
+            raise ResultFileError(
+                f"{path}: the checkpoint's '{name}' has shape {value.shape}, the case needs "
+                f"{arr.shape}; the file comes from another case"
+            )
         arr[...] = value.reshape(arr.shape)
 
 
@@ -36,8 +38,10 @@ def check_resumable(path, case=None):
     if r.status == "completed":
         raise ResultFileError(f"{path}: the run already completed; nothing to resume")
     if r.status == "failed":
-        raise ResultFileError(f"{path}: the run failed ({r.attrs.get('stop_reason', '')}); a failed run cannot be "
-                              "resumed: change the case and run it again")
+        raise ResultFileError(
+            f"{path}: the run failed ({r.attrs.get('stop_reason', '')}); a failed run cannot be "
+            "resumed: change the case and run it again"
+        )
     stored = r.case
     if case is not None:
         a = case.to_dict()
@@ -46,6 +50,8 @@ def check_resumable(path, case=None):
         b["output"].pop("file", None)
         if a != b:
             diff = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
-            raise ResultFileError(f"{path} is a result of another case (it differs in {', '.join(diff)}); resume it "
-                                  f"without a case file, or with the case it was run from")
+            raise ResultFileError(
+                f"{path} is a result of another case (it differs in {', '.join(diff)}); resume it "
+                f"without a case file, or with the case it was run from"
+            )
     return stored

@@ -101,9 +101,11 @@ class Simulation:
         self.x0 = np.ascontiguousarray(case.initial.profile(self.grid.z, self.grid.volume))
         if case.gradient is not None and interstitial.any():
             inter = [c for c, i in zip(self.components, interstitial) if i]
-            raise InputError(f"gradient: {', '.join(inter)} {'is' if len(inter) == 1 else 'are'} interstitial in "
-                             f"{self.model.phase}; gradient energy is implemented for substitutional components "
-                             f"only")
+            raise InputError(
+                f"gradient: {', '.join(inter)} {'is' if len(inter) == 1 else 'are'} interstitial in "
+                f"{self.model.phase}; gradient energy is implemented for substitutional components "
+                f"only"
+            )
         check_candidates(case)
         self._references = setup.ReferenceTables(case)
         self._grid = setup.kernel_grid(self.grid)
@@ -117,9 +119,14 @@ class Simulation:
     # ---------------------------------------------------------------- set-up
     def _problem(self, stages) -> Problem:
         """The kernel inputs of the given boundary stages (a fresh boundary state)."""
-        return Problem(grid=self._grid, material=self._material, onsager=self._onsager, schedules=self._schedules,
-                       boundary=setup.boundary_params(self.case, stages, self._references),
-                       boundary_state=setup.boundary_state(self.n))
+        return Problem(
+            grid=self._grid,
+            material=self._material,
+            onsager=self._onsager,
+            schedules=self._schedules,
+            boundary=setup.boundary_params(self.case, stages, self._references),
+            boundary_state=setup.boundary_state(self.n),
+        )
 
     def check_compositions(self):
         """Every distinct initial/boundary composition must be a single-phase state; the
@@ -131,12 +138,11 @@ class Simulation:
         bad = []  # (T, composition, where, status) of the first invalid row of each batch
         for start in range(0, self.x0.shape[0], _CHECK_ROWS):
             # the block's distinct compositions, sorted (np.unique orders rows lexicographically)
-            X = np.unique(np.round(self.x0[start:start + _CHECK_ROWS], 14), axis=0)
+            X = np.unique(np.round(self.x0[start : start + _CHECK_ROWS], 14), axis=0)
             res = self.model.equilibrium(X[:, 1:], self.T, raise_on_failure=False)
             wrong = np.flatnonzero(res.status != 0)
             if wrong.size:
-                bad.append((self.T, tuple(float(v) for v in X[wrong[0]]), "the initial profile",
-                            res.status[wrong[0]]))
+                bad.append((self.T, tuple(float(v) for v in X[wrong[0]]), "the initial profile", res.status[wrong[0]]))
         rows = set()
         for side in ("left", "right"):
             b = getattr(self.case.boundary, side)
@@ -159,8 +165,10 @@ class Simulation:
         if bad:
             T, x, where, status = min(bad, key=lambda b: b[:3])
             comp = ", ".join(f"{c}={v:.6g}" for c, v in zip(self.components, x))
-            raise InputError(f"{where}: composition {comp} is not a valid {self.model.phase} state at "
-                             f"{T:g} K: {STATUS_TEXT.get(int(status), status)}")
+            raise InputError(
+                f"{where}: composition {comp} is not a valid {self.model.phase} state at "
+                f"{T:g} K: {STATUS_TEXT.get(int(status), status)}"
+            )
 
     def check_stability(self, warn: bool = True) -> StartStability | None:
         """The stability check of the starting compositions (None when the case turns it
@@ -179,7 +187,7 @@ class Simulation:
     @staticmethod
     def warn_stability(report: StartStability | None) -> None:
         """One :class:`StabilityWarning` per unstable or unchecked phase of the report."""
-        for message in (report.messages() if report is not None else []):
+        for message in report.messages() if report is not None else []:
             warnings.warn(message, StabilityWarning, stacklevel=3)
 
     def parameters(self) -> dict:
@@ -206,14 +214,24 @@ class Simulation:
         and their scratch."""
         N, n = self.grid.z.shape[0], self.n
         p = self.model.params
-        return setup.initial_state(self.case, self.grid, self.x0, self.subst, p), setup.fields(N, n), \
-            workspace(p, N, n)
+        return setup.initial_state(self.case, self.grid, self.x0, self.subst, p), setup.fields(N, n), workspace(p, N, n)
 
     def _advance_call(self, state, fields, work, t_target: float, max_steps: int):
         """(the stepper kernel, its arguments) that advance ``state`` to ``t_target``."""
         solver = self.case.solver
-        return advance, (self.model.params, self.problem, state, fields, work, t_target, solver.rtol, solver.atol,
-                         max_steps, solver.method == "explicit", self.gradient)
+        return advance, (
+            self.model.params,
+            self.problem,
+            state,
+            fields,
+            work,
+            t_target,
+            solver.rtol,
+            solver.atol,
+            max_steps,
+            solver.method == "explicit",
+            self.gradient,
+        )
 
     def _advance(self, state, fields, work, t_target: float, max_steps: int) -> int:
         """Advance ``state`` towards ``t_target`` by at most ``max_steps`` steps; an ADV_* code."""
@@ -241,10 +259,19 @@ class Simulation:
         # the molar Gibbs energy of a node: its phase's GM, or that of its multiphase
         # equilibrium, sum_k x_k mu_k
         GM = (x * fields.MU).sum(axis=1) if self.multiphase else scratch_gibbs(work.nodes)
-        extra = {"temperature": np.array(case.conditions.temperature_at(float(state.t[0]))),
-                 "free_energy": np.array(free_energy(g, float(case.mobility.molar_volume), state.U, GM,
-                                                     None if gradient is None else gradient.kappa,
-                                                     case.boundary.left.type == "periodic"))}
+        extra = {
+            "temperature": np.array(case.conditions.temperature_at(float(state.t[0]))),
+            "free_energy": np.array(
+                free_energy(
+                    g,
+                    float(case.mobility.molar_volume),
+                    state.U,
+                    GM,
+                    None if gradient is None else gradient.kappa,
+                    case.boundary.left.type == "periodic",
+                )
+            ),
+        }
         if case.potentials:
             extra["potential"] = fields.PHI.copy()
         if gradient is not None:
@@ -257,35 +284,60 @@ class Simulation:
         """Raise the exception of an ``advance`` return code other than ADV_REACHED / ADV_MAX_STEPS."""
         t = float(state.t[0])
         T = self.case.conditions.temperature_at(t)
-        raise_failure(code, state.stats, state.U, t, components=self.components, z=self.grid.z,
-                      phase=self.model.phase, T=T, at_start=at_start,
-                      unstable_direction=lambda i: self._unstable_direction(state.U[i], T))
+        raise_failure(
+            code,
+            state.stats,
+            state.U,
+            t,
+            components=self.components,
+            z=self.grid.z,
+            phase=self.model.phase,
+            T=T,
+            at_start=at_start,
+            unstable_direction=lambda i: self._unstable_direction(state.U[i], T),
+        )
 
     def _writer_arguments(self, state) -> dict:
         """The description of the run for its result store (ResultWriter's arguments)."""
         case = self.case
         g = self.grid
         desc = self.model.desc
-        extra = {"temperature_K": self.T, "molar_volume": float(case.mobility.molar_volume),
-                 "temperature_schedule": json.dumps([list(r) for r in case.conditions.temperature_table]),
-                 "mobility_substituted": json.dumps(desc.mobility_substituted),
-                 "mobility_missing": json.dumps(desc.missing_mobility),
-                 "database": str(case.thermo.database)}
+        extra = {
+            "temperature_K": self.T,
+            "molar_volume": float(case.mobility.molar_volume),
+            "temperature_schedule": json.dumps([list(r) for r in case.conditions.temperature_table]),
+            "mobility_substituted": json.dumps(desc.mobility_substituted),
+            "mobility_missing": json.dumps(desc.missing_mobility),
+            "database": str(case.thermo.database),
+        }
         if case.gradient is not None:
             extra["gradient_kappa"] = json.dumps([list(r) for r in case.gradient.kappa])
             w = g.volume[:, None]
             modes = modes_of_case(self.model, case, (self.x0 * w).sum(axis=0) / w.sum(), self.T)
             if modes is not None:
                 extra.update(modes.to_attrs())
-        units = {"temperature": "K", "potential": "J mol-1", "free_energy": FREE_ENERGY_UNITS[g.geometry],
-                 "gradient_potential": "J mol-1"}
+        units = {
+            "temperature": "K",
+            "potential": "J mol-1",
+            "free_energy": FREE_ENERGY_UNITS[g.geometry],
+            "gradient_potential": "J mol-1",
+        }
         if self.multiphase:
             extra["phase_sets"] = self.model.set_names
             units.update(phase_fraction="1", phase_composition="1")
-        return dict(components=self.components, z=g.z, faces=np.ascontiguousarray(g.faces), phase=self.phase_label,
-                    case_toml=case.to_toml(), title=case.title, n_markers=state.markers.shape[0],
-                    mobility_policy=case.mobility.missing, extra_attrs=extra, parameters=self.parameters(),
-                    extra_units=units)
+        return dict(
+            components=self.components,
+            z=g.z,
+            faces=np.ascontiguousarray(g.faces),
+            phase=self.phase_label,
+            case_toml=case.to_toml(),
+            title=case.title,
+            n_markers=state.markers.shape[0],
+            mobility_policy=case.mobility.missing,
+            extra_attrs=extra,
+            parameters=self.parameters(),
+            extra_units=units,
+        )
 
     def _check_start(self, announce: bool, resume: bool):
         """The checks of the starting compositions, before the run's arrays exist (their
@@ -294,8 +346,11 @@ class Simulation:
         is accepted.  On a cold cache the equilibrium kernel compiles here: say so on stderr
         when ``announce``.  Returns (the stability check or None, seconds of the
         composition check, whether the compile notice was printed)."""
-        check = (self.model.kernel_check() if self.multiphase
-                 else (equilibrium_batch, _equilibrium_arguments(self.model.params)))
+        check = (
+            self.model.kernel_check()
+            if self.multiphase
+            else (equilibrium_batch, _equilibrium_arguments(self.model.params))
+        )
         cold = announce and needs_compile(check[0], *check[1])
         if cold:
             print("kinsim: compiling kernels (first run only) ...", file=sys.stderr, flush=True)
@@ -305,8 +360,9 @@ class Simulation:
         stability = None if resume else self.check_stability(warn=False)
         return stability, t1 - t0, time.perf_counter() - t1, cold
 
-    def _load_kernels(self, state, fields, work, announce: bool, announced: bool = False,
-                      seconds_before: float = 0.0) -> float:
+    def _load_kernels(
+        self, state, fields, work, announce: bool, announced: bool = False, seconds_before: float = 0.0
+    ) -> float:
         """Load the stepper for this run's argument types, from numba's disk cache or
         compiled; on a compile, say so on stderr when ``announce`` (unless ``announced``
         already).  Returns the seconds it took plus ``seconds_before``."""
@@ -318,8 +374,9 @@ class Simulation:
         compile_for(kernel, *args)
         seconds = time.perf_counter() - t0 + seconds_before
         if cold:
-            print(f"kinsim: kernels compiled in {seconds:.1f} s (kept in numba's disk cache)", file=sys.stderr,
-                  flush=True)
+            print(
+                f"kinsim: kernels compiled in {seconds:.1f} s (kept in numba's disk cache)", file=sys.stderr, flush=True
+            )
         return seconds
 
     # ---------------------------------------------------------------- run
@@ -347,8 +404,9 @@ class Simulation:
         if resume:
             restore_state(out_path, state)
         self.problem = self._problem(setup.stage_index(case, float(state.t[0])))
-        timings["compile"] = self._load_kernels(state, fields, work, announce=progress, announced=announced,
-                                                seconds_before=t_check)
+        timings["compile"] = self._load_kernels(
+            state, fields, work, announce=progress, announced=announced, seconds_before=t_check
+        )
         if resume:
             writer = writer_class.reopen(out_path)
         else:
@@ -395,25 +453,34 @@ class Simulation:
                 snapshot()
                 checkpoint()
             if progress:
-                bar = tqdm(total=duration, unit="s", desc=f"{case.title[:40]}", leave=True, initial=float(state.t[0]),
-                           bar_format="{l_bar}{bar}| t={n:.4g}/{total:.4g} s [{elapsed}<{remaining}] {postfix}")
+                bar = tqdm(
+                    total=duration,
+                    unit="s",
+                    desc=f"{case.title[:40]}",
+                    leave=True,
+                    initial=float(state.t[0]),
+                    bar_format="{l_bar}{bar}| t={n:.4g}/{total:.4g} s [{elapsed}<{remaining}] {postfix}",
+                )
             for t_out, is_snapshot in setup.output_targets(case):
                 if t_out <= state.t_last_snapshot[0] or (not is_snapshot and t_out < state.t[0] * (1.0 - 1e-14)):
                     continue
                 while state.t[0] < t_out * (1.0 - 1e-14):
                     check_stop()
                     if stats[S_STEPS] >= max_steps_total:
-                        raise ConvergenceError(f"solver.max_steps = {max_steps_total} reached at "
-                                               f"t = {state.t[0]:.6g} s")
+                        raise ConvergenceError(
+                            f"solver.max_steps = {max_steps_total} reached at t = {state.t[0]:.6g} s"
+                        )
                     t_before = float(state.t[0])
                     t0 = time.perf_counter()
-                    code = self._advance(state, fields, work, t_out,
-                                         min(_PROGRESS_STEPS, max_steps_total - stats[S_STEPS]))
+                    code = self._advance(
+                        state, fields, work, t_out, min(_PROGRESS_STEPS, max_steps_total - stats[S_STEPS])
+                    )
                     timings["solve"] += time.perf_counter() - t0
                     if bar is not None:
                         bar.update(state.t[0] - t_before)
-                        bar.set_postfix_str(f"steps={stats[S_STEPS]} rejected={stats[S_REJECTED]} "
-                                            f"dt={state.dt[0]:.3g} s")
+                        bar.set_postfix_str(
+                            f"steps={stats[S_STEPS]} rejected={stats[S_REJECTED]} dt={state.dt[0]:.3g} s"
+                        )
                     if code not in (ADV_REACHED, ADV_MAX_STEPS):
                         fail(code)
                 check_stop()
@@ -432,11 +499,22 @@ class Simulation:
                         fail(code)
                 checkpoint()
             status, reason = "completed", f"reached t = {duration:g} s"
-            writer.set_status("completed", reason, steps=int(stats[S_STEPS]), rejected_steps=int(stats[S_REJECTED]),
-                              newton_iterations=int(stats[S_NEWTON]))
+            writer.set_status(
+                "completed",
+                reason,
+                steps=int(stats[S_STEPS]),
+                rejected_steps=int(stats[S_REJECTED]),
+                newton_iterations=int(stats[S_NEWTON]),
+            )
         except (ConvergenceError, InputError, ResultWriteError) as exc:
-            writer.set_status("failed", str(exc), steps=int(stats[S_STEPS]), rejected_steps=int(stats[S_REJECTED]),
-                              time=float(state.t[0]), **getattr(exc, "info", {}))
+            writer.set_status(
+                "failed",
+                str(exc),
+                steps=int(stats[S_STEPS]),
+                rejected_steps=int(stats[S_REJECTED]),
+                time=float(state.t[0]),
+                **getattr(exc, "info", {}),
+            )
             raise
         except KeyboardInterrupt as exc:
             status = "interrupted"
@@ -453,8 +531,17 @@ class Simulation:
                 bar.close()
             writer.set_timings(**timings)
             writer.close()
-        return RunSummary(status, reason, out_path, int(stats[S_STEPS]), int(stats[S_REJECTED]), int(stats[S_NEWTON]),
-                          N, float(state.t[0]), timings)
+        return RunSummary(
+            status,
+            reason,
+            out_path,
+            int(stats[S_STEPS]),
+            int(stats[S_REJECTED]),
+            int(stats[S_NEWTON]),
+            N,
+            float(state.t[0]),
+            timings,
+        )
 
     def _unstable_direction(self, u, T):
         """(the most negative eigenvalue of dmu_dx, J/mol, and its eigenvector over the
@@ -499,6 +586,16 @@ def _equilibrium_arguments(params) -> tuple:
     """Arrays with the argument types of every ``equilibrium_batch`` call (the phase
     model's and the node evaluation's): for the compile check."""
     n, K = params.n_comp, params.n_y
-    return (params, np.zeros(1), np.zeros((1, n)), np.zeros((1, K)), np.zeros(1, dtype=np.int64), np.zeros((1, n)),
-            np.zeros((1, n, n)), np.zeros((1, n - 1, n - 1)), np.zeros(1), np.zeros(1, dtype=np.int64),
-            minimise_flag(params))
+    return (
+        params,
+        np.zeros(1),
+        np.zeros((1, n)),
+        np.zeros((1, K)),
+        np.zeros(1, dtype=np.int64),
+        np.zeros((1, n)),
+        np.zeros((1, n, n)),
+        np.zeros((1, n - 1, n - 1)),
+        np.zeros(1),
+        np.zeros(1, dtype=np.int64),
+        minimise_flag(params),
+    )

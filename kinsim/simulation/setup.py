@@ -12,8 +12,17 @@ import numpy as np
 from ..errors import InputError
 from ..grid import Grid1D
 from ..kernels.boundary import BOUNDARY_CODES, BoundaryParams, BoundaryState
-from ..kernels.codes import (BC_CLOSED, BC_COMPOSITION, BC_PERIODIC, FACE_ARITHMETIC, FACE_GEOMETRIC, N_STATS,
-                             ONSAGER_ABSOLUTE, ONSAGER_DIAGONAL, ONSAGER_RELATIVE)
+from ..kernels.codes import (
+    BC_CLOSED,
+    BC_COMPOSITION,
+    BC_PERIODIC,
+    FACE_ARITHMETIC,
+    FACE_GEOMETRIC,
+    N_STATS,
+    ONSAGER_ABSOLUTE,
+    ONSAGER_DIAGONAL,
+    ONSAGER_RELATIVE,
+)
 from ..kernels.evaluate import Fields, Problem
 from ..kernels.flux import Grid
 from ..kernels.gradient import Gradient, gradient_model
@@ -40,8 +49,14 @@ def _rows(values) -> np.ndarray:
 
 
 def kernel_grid(g: Grid1D) -> Grid:
-    return Grid(z=_f8(g.z), dz=_f8(np.diff(g.z)), faces=_f8(g.faces), area=_f8(g.area), volume=_f8(g.volume),
-                bnd_dist=_f8([g.z[0] - g.faces[0], g.faces[-1] - g.z[-1]]))
+    return Grid(
+        z=_f8(g.z),
+        dz=_f8(np.diff(g.z)),
+        faces=_f8(g.faces),
+        area=_f8(g.area),
+        volume=_f8(g.volume),
+        bnd_dist=_f8([g.z[0] - g.faces[0], g.faces[-1] - g.z[-1]]),
+    )
 
 
 def material(case, subst: np.ndarray) -> Material:
@@ -49,8 +64,13 @@ def material(case, subst: np.ndarray) -> Material:
     if case.homogenization is None:
         return Material(Vs=float(case.mobility.molar_volume), mob_scale=_f8(scale), subst=_f8(subst))
     hs = case.homogenization
-    return Material(Vs=float(case.mobility.molar_volume), mob_scale=_f8(scale), subst=_f8(subst),
-                    ideal=float(hs.ideal_term), face_mean=FACE_MEANS[hs.face_mean])
+    return Material(
+        Vs=float(case.mobility.molar_volume),
+        mob_scale=_f8(scale),
+        subst=_f8(subst),
+        ideal=float(hs.ideal_term),
+        face_mean=FACE_MEANS[hs.face_mean],
+    )
 
 
 def onsager(case) -> Onsager:
@@ -81,9 +101,16 @@ def schedules(case, g: Grid1D) -> Schedules:
     if not np.all(np.isfinite(phi_node)) or not np.all(np.isfinite(phi_face)):
         raise InputError("potential: the external potential is not finite everywhere on the grid")
     table = case.conditions.temperature_table
-    return Schedules(T_time=_f8([t for t, _ in table]), T_value=_f8([T for _, T in table]),
-                     phi_species=_i8([comps.index(pt.species) for pt in pots]), phi_node=_f8(phi_node),
-                     phi_face=_f8(phi_face), phi_ptr=_i8(ptr), phi_time=_rows(tt), phi_factor=_rows(tv))
+    return Schedules(
+        T_time=_f8([t for t, _ in table]),
+        T_value=_f8([T for _, T in table]),
+        phi_species=_i8([comps.index(pt.species) for pt in pots]),
+        phi_node=_f8(phi_node),
+        phi_face=_f8(phi_face),
+        phi_ptr=_i8(ptr),
+        phi_time=_rows(tt),
+        phi_factor=_rows(tv),
+    )
 
 
 class ReferenceTables:
@@ -140,13 +167,26 @@ def boundary_params(case, stages: tuple[int, int], references: ReferenceTables) 
                 rT.extend(ref[0])
                 rG.extend(ref[1])
             rptr.append(len(rT))
-    return BoundaryParams(kind=kind, value_ptr=_i8(ptr), value_time=_rows(tt), value=_rows(tv), ref_ptr=_i8(rptr),
-                          ref_T=_rows(rT), ref_G=_rows(rG))
+    return BoundaryParams(
+        kind=kind,
+        value_ptr=_i8(ptr),
+        value_time=_rows(tt),
+        value=_rows(tv),
+        ref_ptr=_i8(rptr),
+        ref_T=_rows(rT),
+        ref_G=_rows(rG),
+    )
 
 
 def boundary_state(n: int) -> BoundaryState:
-    return BoundaryState(mu=np.zeros((2, n)), phi=np.zeros((2, n)), drive=np.zeros((2, n)), L=np.zeros((2, n)),
-                         u=np.zeros((2, n)), flux=np.zeros((2, n)))
+    return BoundaryState(
+        mu=np.zeros((2, n)),
+        phi=np.zeros((2, n)),
+        drive=np.zeros((2, n)),
+        L=np.zeros((2, n)),
+        u=np.zeros((2, n)),
+        flux=np.zeros((2, n)),
+    )
 
 
 def stage_index(case, t: float) -> tuple[int, int]:
@@ -161,8 +201,9 @@ def stage_index(case, t: float) -> tuple[int, int]:
 
 
 def stage_switch_times(case) -> list[float]:
-    return sorted({st.until for b in (case.boundary.left, case.boundary.right) for st in b.stages
-                   if st.until is not None})
+    return sorted(
+        {st.until for b in (case.boundary.left, case.boundary.right) for st in b.stages if st.until is not None}
+    )
 
 
 def output_targets(case) -> list[tuple[float, bool]]:
@@ -205,10 +246,20 @@ def initial_state(case, g: Grid1D, x0: np.ndarray, subst: np.ndarray, p) -> Step
     U = np.ascontiguousarray(to_u(x0, subst))
     hist_U = np.zeros((3, N, n))
     hist_U[0] = U
-    return StepperState(U=U, Y=empty_states(p, N), hist_U=hist_U, hist_t=np.zeros(3), nhist=np.ones(1, dtype=np.int64),
-                        markers=marker_positions(case, g), stats=np.zeros(N_STATS, dtype=np.int64),
-                        t=np.zeros(1), dt=np.array([initial_dt(case)]), t_last_snapshot=np.array([-1.0]),
-                        bc_Y=empty_states(p, 2), bc_warm=np.zeros(2, dtype=np.int64))
+    return StepperState(
+        U=U,
+        Y=empty_states(p, N),
+        hist_U=hist_U,
+        hist_t=np.zeros(3),
+        nhist=np.ones(1, dtype=np.int64),
+        markers=marker_positions(case, g),
+        stats=np.zeros(N_STATS, dtype=np.int64),
+        t=np.zeros(1),
+        dt=np.array([initial_dt(case)]),
+        t_last_snapshot=np.array([-1.0]),
+        bc_Y=empty_states(p, 2),
+        bc_warm=np.zeros(2, dtype=np.int64),
+    )
 
 
 def gradient(case, N: int, n: int) -> Gradient | None:
@@ -220,8 +271,15 @@ def gradient(case, N: int, n: int) -> Gradient | None:
 
 
 def fields(N: int, n: int) -> Fields:
-    return Fields(MU=np.zeros((N, n)), DMDU=np.zeros((N, n, n - 1)), L=np.zeros((N, n)), PHI=np.zeros((N, n)),
-                  M=np.zeros((N, n)), Jp=np.zeros((N + 1, n)), J=np.zeros((N + 1, n)))
+    return Fields(
+        MU=np.zeros((N, n)),
+        DMDU=np.zeros((N, n, n - 1)),
+        L=np.zeros((N, n)),
+        PHI=np.zeros((N, n)),
+        M=np.zeros((N, n)),
+        Jp=np.zeros((N + 1, n)),
+        J=np.zeros((N + 1, n)),
+    )
 
 
 def parameters(params, problem: Problem) -> dict:

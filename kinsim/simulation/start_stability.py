@@ -65,9 +65,11 @@ class StartStability:
         for u in self.unstable:
             comp = ", ".join(f"{c}={v:.6g}" for c, v in u.composition.items())
             z = f"z = {u.z[0]:.6g} m" if u.z[0] == u.z[1] else f"z = {u.z[0]:.6g} to {u.z[1]:.6g} m"
-            out.append(f"{self.phase} is not the stable phase at the start: {u.phase} has a driving force of "
-                       f"{u.driving_force:+.4g} J/mol at {comp} ({u.where}, {z}, T = {u.T:g} K); the run goes "
-                       f"on with {self.phase} alone")
+            out.append(
+                f"{self.phase} is not the stable phase at the start: {u.phase} has a driving force of "
+                f"{u.driving_force:+.4g} J/mol at {comp} ({u.where}, {z}, T = {u.T:g} K); the run goes "
+                f"on with {self.phase} alone"
+            )
         for p, why in self.not_checked.items():
             out.append(f"stability of {self.phase} not checked against {p}: {why}")
         return out
@@ -107,13 +109,14 @@ def start_compositions(case, x0: np.ndarray, z: np.ndarray, faces: np.ndarray) -
                 rows[(tuple(float(x[c]) for c in comps), float(cond.temperature_at(t)), len(labels) - 1)] = face
     bx = np.array([k[0] for k in rows]).reshape(-1, xs.shape[1])
     bz = np.array(list(rows.values()), dtype=float)
-    return StartCompositions(x=np.concatenate([xs, bx]),
-                             T=np.concatenate([np.full(xs.shape[0], float(cond.temperature_at(0.0))),
-                                               [k[1] for k in rows]]),
-                             where=np.concatenate([np.zeros(xs.shape[0], dtype=np.int64),
-                                                   np.array([k[2] for k in rows], dtype=np.int64)]),
-                             labels=tuple(labels), z_first=np.concatenate([first, bz]),
-                             z_last=np.concatenate([last, bz]))
+    return StartCompositions(
+        x=np.concatenate([xs, bx]),
+        T=np.concatenate([np.full(xs.shape[0], float(cond.temperature_at(0.0))), [k[1] for k in rows]]),
+        where=np.concatenate([np.zeros(xs.shape[0], dtype=np.int64), np.array([k[2] for k in rows], dtype=np.int64)]),
+        labels=tuple(labels),
+        z_first=np.concatenate([first, bz]),
+        z_last=np.concatenate([last, bz]),
+    )
 
 
 def check_candidates(case) -> None:
@@ -126,8 +129,9 @@ def check_candidates(case) -> None:
     known = database_phases(th.database)
     unknown = [p for p in th.candidates if p not in known]
     if unknown:
-        raise CaseError(f"thermo.candidates: {', '.join(unknown)} not in {th.database.name} (its phases: "
-                        f"{', '.join(known)})")
+        raise CaseError(
+            f"thermo.candidates: {', '.join(unknown)} not in {th.database.name} (its phases: {', '.join(known)})"
+        )
 
 
 def check_start_stability(case, rows: StartCompositions) -> StartStability | None:
@@ -146,8 +150,9 @@ def check_start_stability(case, rows: StartCompositions) -> StartStability | Non
         try:
             rep = stability_report(th.database, th.phase, comps, float(T), rows.x[group], th.candidates)
         except ConvergenceError as exc:  # the check failed: say so, the run goes on
-            return StartStability(th.phase, checked, {**not_checked, "(the remaining phases)": str(exc)},
-                                  _unstable(best, comps, rows))
+            return StartStability(
+                th.phase, checked, {**not_checked, "(the remaining phases)": str(exc)}, _unstable(best, comps, rows)
+            )
         names = [f"{rep.phase}#2"] + list(rep.checked[1:])
         # with gradient energy the run resolves a miscibility gap of its own phase (that is
         # the model): only the other phases can make it metastable
@@ -167,7 +172,14 @@ def check_start_stability(case, rows: StartCompositions) -> StartStability | Non
 def _unstable(best: dict, comps, rows: StartCompositions) -> list:
     """UnstablePhase entries, largest driving force first, from phase -> (driving force,
     row of ``rows``)."""
-    return [UnstablePhase(p, d, {c: float(v) for c, v in zip(comps, rows.x[k])},
-                          (float(rows.z_first[k]), float(rows.z_last[k])), rows.labels[rows.where[k]],
-                          float(rows.T[k]))
-            for p, (d, k) in sorted(best.items(), key=lambda kv: -kv[1][0])]
+    return [
+        UnstablePhase(
+            p,
+            d,
+            {c: float(v) for c, v in zip(comps, rows.x[k])},
+            (float(rows.z_first[k]), float(rows.z_last[k])),
+            rows.labels[rows.where[k]],
+            float(rows.T[k]),
+        )
+        for p, (d, k) in sorted(best.items(), key=lambda kv: -kv[1][0])
+    ]

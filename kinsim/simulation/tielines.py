@@ -98,9 +98,11 @@ class PhasePair:
         if tl is None:
             return f"{self.b} alone is stable there at {self.T:g} K"
         xa, xb = tl
-        return (f"it lies on the {self.b} side of the {self.a}/{self.b} tie-line at {self.T:g} K "
-                f"({self.a}: {_fmt(self.components, xa)}; {self.b}: {_fmt(self.components, xb)}), where "
-                f"{self.b} alone is stable")
+        return (
+            f"it lies on the {self.b} side of the {self.a}/{self.b} tie-line at {self.T:g} K "
+            f"({self.a}: {_fmt(self.components, xa)}; {self.b}: {_fmt(self.components, xb)}), where "
+            f"{self.b} alone is stable"
+        )
 
 
 def check_side(pair: PhasePair, X, toward, where: str) -> None:
@@ -111,8 +113,12 @@ def check_side(pair: PhasePair, X, toward, where: str) -> None:
     X = np.atleast_2d(X)
     for i, names in enumerate(pair.stable(X)):
         if not names:
-            raise InputError(f"{where}: no {pair.a} + {pair.b} equilibrium converges at "
-                             f"{_fmt(pair.components, X[i])}, T = {pair.T:g} K")
+            raise InputError(
+                f"{where}: no {pair.a} + {pair.b} equilibrium converges at "
+                f"{_fmt(pair.components, X[i])}, T = {pair.T:g} K"
+            )
         if "a" not in names:
-            raise InputError(f"{where}: {_fmt(pair.components, X[i])} is outside the {pair.a} phase field: "
-                             + pair.describe(X[i], toward))
+            raise InputError(
+                f"{where}: {_fmt(pair.components, X[i])} is outside the {pair.a} phase field: "
+                + pair.describe(X[i], toward)
+            )

@@ -21,5 +21,18 @@ from .reader import Result, last_state, read_result
 from .store import RunStore
 from .writer import ResultWriter
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "STATUSES", "MemoryStore", "Result", "ResultWriter", "RunStore",
-           "WriterLock", "case_identity", "last_state", "read_checkpoint", "read_result", "refuse_if_busy"]
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "STATUSES",
+    "MemoryStore",
+    "Result",
+    "ResultWriter",
+    "RunStore",
+    "WriterLock",
+    "case_identity",
+    "last_state",
+    "read_checkpoint",
+    "read_result",
+    "refuse_if_busy",
+]

@@ -41,8 +41,9 @@ def read_checkpoint(path, nz=None, nc=None, ny=None, nm=None) -> dict:
     with open_result(p) as f:
         g = f.get("checkpoint")
         if g is None or not bool(g.attrs.get("complete", False)):
-            raise ResultFileError(f"{p} has no complete checkpoint (written by kinsim >= 0.1 at each output "
-                                  "time); it cannot be resumed")
+            raise ResultFileError(
+                f"{p} has no complete checkpoint (written by kinsim >= 0.1 at each output time); it cannot be resumed"
+            )
         out = {k: decode(v) for k, v in g.attrs.items()}
         for k, ds in g.items():
             out[k] = ds[()]
@@ -51,6 +52,8 @@ def read_checkpoint(path, nz=None, nc=None, ny=None, nm=None) -> dict:
         if k not in out:
             raise ResultFileError(f"{p}: the checkpoint lacks '{k}'")
         if all(s is not None for s in shape) and tuple(out[k].shape) != shape:
-            raise ResultFileError(f"{p}: the checkpoint's '{k}' has shape {tuple(out[k].shape)}, the case needs "
-                                  f"{shape}; the file comes from another case")
+            raise ResultFileError(
+                f"{p}: the checkpoint's '{k}' has shape {tuple(out[k].shape)}, the case needs "
+                f"{shape}; the file comes from another case"
+            )
     return out

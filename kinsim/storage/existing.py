@@ -48,9 +48,9 @@ class Existing:
     """The file at a result's path before the result is written."""
 
     path: Path
-    size: int          # bytes (0: no file, or an empty one)
-    replace: bool      # True: overwritten (nothing, empty, or the same case); False: kept under a new name
-    held: str = ""     # what the kept file holds, for the notice
+    size: int  # bytes (0: no file, or an empty one)
+    replace: bool  # True: overwritten (nothing, empty, or the same case); False: kept under a new name
+    held: str = ""  # what the kept file holds, for the notice
 
 
 def inspect(path, case_toml: str) -> Existing:
@@ -92,7 +92,9 @@ def keep(existing: Existing) -> Path | None:
     try:
         existing.path.rename(target)
     except OSError as exc:
-        raise ResultFileError(f"{existing.path} holds {existing.held}, which cannot be kept as {target.name} "
-                              f"({exc.strerror or exc}); give another output file") from None
+        raise ResultFileError(
+            f"{existing.path} holds {existing.held}, which cannot be kept as {target.name} "
+            f"({exc.strerror or exc}); give another output file"
+        ) from None
     warnings.warn(f"{existing.path} held {existing.held}; it is kept as {target}", KinsimNotice, stacklevel=3)
     return target

@@ -26,17 +26,40 @@ STATUSES = ("running", "completed", "failed", "interrupted")
 PACKAGES = ("numpy", "numba", "h5py", "pycalphad", "scipy", "xarray", "h5netcdf")
 
 # names the core layout uses: extras and parameters must not take them
-CORE_DATASETS = frozenset({"time", "z", "face", "component", "marker", "x", "mu", "flux", "markers",
-                           "parameters", "case_toml", "checkpoint"})
-CORE_ATTRS = frozenset({"format", "format_version", "kinsim_version", "title", "phase", "components",
-                        "case", "case_location", "package_versions", "mobility_policy", "n_markers",
-                        "status", "stop_reason", "created", "closed", "timings", "extra_variables"})
+CORE_DATASETS = frozenset(
+    {"time", "z", "face", "component", "marker", "x", "mu", "flux", "markers", "parameters", "case_toml", "checkpoint"}
+)
+CORE_ATTRS = frozenset(
+    {
+        "format",
+        "format_version",
+        "kinsim_version",
+        "title",
+        "phase",
+        "components",
+        "case",
+        "case_location",
+        "package_versions",
+        "mobility_policy",
+        "n_markers",
+        "status",
+        "stop_reason",
+        "created",
+        "closed",
+        "timings",
+        "extra_variables",
+    }
+)
 
 # the dimensions of a result and the datasets that hold their coordinates
 DIMENSIONS = ("time", "z", "face", "component", "marker")
 # the per-snapshot arrays every result holds, with their dimensions
-SERIES = {"x": ("time", "z", "component"), "mu": ("time", "z", "component"),
-          "flux": ("time", "face", "component"), "markers": ("time", "marker")}
+SERIES = {
+    "x": ("time", "z", "component"),
+    "mu": ("time", "z", "component"),
+    "flux": ("time", "face", "component"),
+    "markers": ("time", "marker"),
+}
 
 # (units, long name) of the core datasets
 UNITS = {
@@ -66,7 +89,7 @@ def package_versions() -> dict[str, str]:
 
 def now() -> str:
     """The local time with its UTC offset, to the second (ISO 8601)."""
-    return _dt.datetime.now(_dt.timezone.utc).astimezone().isoformat(timespec="seconds")
+    return _dt.datetime.now(_dt.UTC).astimezone().isoformat(timespec="seconds")
 
 
 def attr_value(value):

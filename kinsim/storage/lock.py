@@ -86,20 +86,27 @@ class WriterLock:
             try:
                 fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
             except OSError as exc:
-                raise ResultFileError(f"{what} {target} cannot be written: cannot create its lock file "
-                                      f"{lock_path} ({exc.strerror or exc})") from None
+                raise ResultFileError(
+                    f"{what} {target} cannot be written: cannot create its lock file "
+                    f"{lock_path} ({exc.strerror or exc})"
+                ) from None
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 holder = _holder_text(fd)
                 os.close(fd)
-                raise OutputBusyError(f"{what} {target} is being written by {holder}; wait until it has "
-                                      f"finished, or write elsewhere") from None
+                raise OutputBusyError(
+                    f"{what} {target} is being written by {holder}; wait until it has finished, or write elsewhere"
+                ) from None
             except OSError as exc:
                 os.close(fd)
                 if exc.errno in _UNSUPPORTED:
-                    warnings.warn(f"{lock_path}: this file system cannot lock files ({exc.strerror}); a second "
-                                  f"writer of {target} would not be refused", KinsimNotice, stacklevel=2)
+                    warnings.warn(
+                        f"{lock_path}: this file system cannot lock files ({exc.strerror}); a second "
+                        f"writer of {target} would not be refused",
+                        KinsimNotice,
+                        stacklevel=2,
+                    )
                     return cls(target, lock_path, None)
                 raise ResultFileError(f"{what} {target} cannot be locked ({exc.strerror or exc})") from None
             # the lock file may have been removed by a holder releasing it after we opened it
@@ -110,8 +117,12 @@ class WriterLock:
             if same:
                 break
             os.close(fd)
-        record = {"pid": os.getpid(), "host": socket.gethostname(), "since": now(),
-                  "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]) if sys.argv and sys.argv[0] else ""}
+        record = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "since": now(),
+            "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]) if sys.argv and sys.argv[0] else "",
+        }
         try:
             os.ftruncate(fd, 0)
             os.pwrite(fd, json.dumps(record).encode("utf-8"), 0)

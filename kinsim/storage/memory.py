@@ -46,8 +46,10 @@ class MemoryStore(RunStore):
 
     @classmethod
     def reopen(cls, path):
-        raise InputError(f"{path}: a run held in memory cannot be resumed; run it again (or run it to a "
-                         "file, which `kinsim run --resume` can continue)")
+        raise InputError(
+            f"{path}: a run held in memory cannot be resumed; run it again (or run it to a "
+            "file, which `kinsim run --resume` can continue)"
+        )
 
     # ------------------------------------------------------------------ the RunStore backend
     def _create(self, z, faces, attrs, parameters):
@@ -84,8 +86,9 @@ class MemoryStore(RunStore):
         self._times.append(t)
 
     def _write_checkpoint(self, state):
-        self.checkpoint = {key: np.array(value) if np.ndim(value) else np.asarray(value).item()
-                           for key, value in state.items()}
+        self.checkpoint = {
+            key: np.array(value) if np.ndim(value) else np.asarray(value).item() for key, value in state.items()
+        }
 
     def _set_attrs(self, attrs):
         for key, value in attrs.items():
@@ -101,8 +104,9 @@ class MemoryStore(RunStore):
     def result(self) -> Result:
         """The result so far (a copy: the store may go on); needs at least one snapshot."""
         if not self._times:
-            raise InputError(f"the run held in memory has no snapshot (status {self._status!r}): it stopped "
-                             "before its first output")
+            raise InputError(
+                f"the run held in memory has no snapshot (status {self._status!r}): it stopped before its first output"
+            )
         attrs = {key: (value.copy() if isinstance(value, np.ndarray) else value) for key, value in self.attrs.items()}
         return Result(
             path=None,

@@ -45,14 +45,14 @@ class Result:
     """
 
     path: Path | None
-    time: np.ndarray          # (nt,) s
-    z: np.ndarray             # (nz,) m
-    faces: np.ndarray         # (nf,) m
+    time: np.ndarray  # (nt,) s
+    z: np.ndarray  # (nz,) m
+    faces: np.ndarray  # (nf,) m
     components: list[str]
-    x: np.ndarray             # (nt, nz, nc)
-    mu: np.ndarray            # (nt, nz, nc) J/mol
-    flux: np.ndarray          # (nt, nf, nc) mol m^-2 s^-1, volume-fixed frame
-    markers: np.ndarray       # (nt, n_markers) m
+    x: np.ndarray  # (nt, nz, nc)
+    mu: np.ndarray  # (nt, nz, nc) J/mol
+    flux: np.ndarray  # (nt, nf, nc) mol m^-2 s^-1, volume-fixed frame
+    markers: np.ndarray  # (nt, n_markers) m
     attrs: dict
     status: str
     case_toml: str
@@ -116,8 +116,9 @@ class Result:
     @property
     def status_description(self) -> str:
         if self.status == "running":
-            return ("running: the writer has not recorded an end (the run was interrupted or killed, "
-                    "or is still running)")
+            return (
+                "running: the writer has not recorded an end (the run was interrupted or killed, or is still running)"
+            )
         reason = self.attrs.get("stop_reason", "")
         return f"{self.status} ({reason})" if reason else self.status
 
@@ -162,8 +163,10 @@ class Result:
         except CaseError as exc:
             raise ResultFileError(str(exc)) from None
         if list(case.components) != list(self.components):
-            raise ResultFileError(f"result file {source} is inconsistent: its case has the components "
-                                  f"{', '.join(case.components)}, its profiles {', '.join(self.components)}")
+            raise ResultFileError(
+                f"result file {source} is inconsistent: its case has the components "
+                f"{', '.join(case.components)}, its profiles {', '.join(self.components)}"
+            )
         return case
 
     def to_xarray(self):
@@ -202,12 +205,15 @@ def open_result(path) -> h5py.File:
         if fmt is None:
             raise ResultFileError(f"{p} is an HDF5 file but not a kinsim result file (no 'format' attribute)")
         if fmt != FORMAT:
-            raise ResultFileError(f"{p} is an HDF5 file but not a kinsim result file (format {fmt!r}, "
-                                  f"expected {FORMAT!r})")
+            raise ResultFileError(
+                f"{p} is an HDF5 file but not a kinsim result file (format {fmt!r}, expected {FORMAT!r})"
+            )
         version = decode(f.attrs.get("format_version"))
         if not isinstance(version, int) or version > FORMAT_VERSION:
-            raise ResultFileError(f"{p} has result format version {version!r}; this kinsim ({__version__}) "
-                                  f"reads versions up to {FORMAT_VERSION}")
+            raise ResultFileError(
+                f"{p} has result format version {version!r}; this kinsim ({__version__}) "
+                f"reads versions up to {FORMAT_VERSION}"
+            )
         missing = [n for n in _REQUIRED if n not in f]
         if missing:
             raise ResultFileError(f"result file {p} is incomplete: datasets {missing} are missing")
@@ -227,8 +233,9 @@ def _n_complete(f, p) -> int:
     n = n_complete_or_zero(f)
     if n == 0:
         status = decode(f.attrs.get("status", "?"))
-        raise ResultFileError(f"result file {p} has no snapshot (status {status!r}): the run stopped "
-                              "before its first output")
+        raise ResultFileError(
+            f"result file {p} has no snapshot (status {status!r}): the run stopped before its first output"
+        )
     return n
 
 
@@ -263,7 +270,7 @@ def read_result(path) -> Result:
         if "parameters" in f:
             for name, ds in f["parameters"].items():
                 if isinstance(ds, h5py.Dataset) and not ds.is_scale:
-                    parameters[name] = (ds.asstr()[()] if h5py.check_string_dtype(ds.dtype) else ds[()])
+                    parameters[name] = ds.asstr()[()] if h5py.check_string_dtype(ds.dtype) else ds[()]
         extra = {}
         extra_units = {}
         try:

@@ -44,21 +44,27 @@ class Reservation:
         size = int(size)
         limit = file_size_limit()
         if limit is not None and size > limit:
-            raise OSError(errno.EFBIG, f"{format_bytes(size)} exceed the file-size limit (ulimit -f) of "
-                                       f"{format_bytes(limit)}")
+            raise OSError(
+                errno.EFBIG, f"{format_bytes(size)} exceed the file-size limit (ulimit -f) of {format_bytes(limit)}"
+            )
         if size <= self.reserved:
             return
         try:
             os.posix_fallocate(self.fd, 0, size)
         except OSError as exc:
             if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
-                raise OSError(exc.errno, f"cannot reserve {format_bytes(size)} on the disk of "
-                                         f"{existing_folder(self.path)}: {exc.strerror}") from None
+                raise OSError(
+                    exc.errno,
+                    f"cannot reserve {format_bytes(size)} on the disk of {existing_folder(self.path)}: {exc.strerror}",
+                ) from None
             # no preallocation on this file system: at least the free space must be there
             free = shutil.disk_usage(existing_folder(self.path)).free
             if size - os.fstat(self.fd).st_size > free:
-                raise OSError(errno.ENOSPC, f"{format_bytes(size)} do not fit in the {format_bytes(free)} free "
-                                            f"on the disk of {existing_folder(self.path)}") from None
+                raise OSError(
+                    errno.ENOSPC,
+                    f"{format_bytes(size)} do not fit in the {format_bytes(free)} free "
+                    f"on the disk of {existing_folder(self.path)}",
+                ) from None
         self.reserved = size
 
     def ensure(self, end: int, need: int) -> None:

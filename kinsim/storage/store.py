@@ -55,10 +55,22 @@ class RunStore:
         the result is checked to fit (see the module docstring)."""
         return type(cls.__name__, (cls,), {"size": size, "__doc__": cls.__doc__, "__module__": cls.__module__})
 
-    def __init__(self, path, *, components, z, faces, phase, case_toml: str, title: str,
-                 n_markers: int, mobility_policy: str, extra_attrs: dict | None = None,
-                 parameters: dict[str, np.ndarray] | None = None,
-                 extra_units: dict[str, str] | None = None):
+    def __init__(
+        self,
+        path,
+        *,
+        components,
+        z,
+        faces,
+        phase,
+        case_toml: str,
+        title: str,
+        n_markers: int,
+        mobility_policy: str,
+        extra_attrs: dict | None = None,
+        parameters: dict[str, np.ndarray] | None = None,
+        extra_units: dict[str, str] | None = None,
+    ):
         self.path = Path(path)
         self.components = [str(c) for c in components]
         z = np.asarray(z, dtype=np.float64)
@@ -168,8 +180,11 @@ class RunStore:
         except KinsimError:
             raise
         except (OSError, RuntimeError) as exc:
-            kept = (f"the file keeps its {self._n} complete snapshots (to t = {self._t_last:g} s)" if self._n
-                    else "the file holds no snapshot")
+            kept = (
+                f"the file keeps its {self._n} complete snapshots (to t = {self._t_last:g} s)"
+                if self._n
+                else "the file holds no snapshot"
+            )
             self._write_error = ResultWriteError(f"cannot write {what} to {self.path}: {_os_reason(exc)}; {kept}")
             raise self._write_error from exc
 
@@ -219,8 +234,15 @@ class RunStore:
     def extra_units(self) -> dict[str, str]:
         return dict(self._extra_units)
 
-    def append(self, t: float, x: np.ndarray, mu: np.ndarray, flux: np.ndarray, markers: np.ndarray,
-               extra: dict[str, np.ndarray] | None = None) -> None:
+    def append(
+        self,
+        t: float,
+        x: np.ndarray,
+        mu: np.ndarray,
+        flux: np.ndarray,
+        markers: np.ndarray,
+        extra: dict[str, np.ndarray] | None = None,
+    ) -> None:
         """Add one snapshot at time ``t`` (s): x and mu (nz, nc), flux (nf, nc), markers
         (n_markers,) and optional further arrays by name (each keeps its shape)."""
         self._require_open()
@@ -229,10 +251,12 @@ class RunStore:
             raise ValueError(f"snapshot time must be finite, got {t}")
         if t <= self._t_last:
             raise ValueError(f"snapshot times must increase: got t={t!r} after t={self._t_last!r}")
-        arrays = {"x": self._check("x", x, (self.nz, self.nc)),
-                  "mu": self._check("mu", mu, (self.nz, self.nc)),
-                  "flux": self._check("flux", flux, (self.nf, self.nc)),
-                  "markers": self._check("markers", markers, (self.nm,))}
+        arrays = {
+            "x": self._check("x", x, (self.nz, self.nc)),
+            "mu": self._check("mu", mu, (self.nz, self.nc)),
+            "flux": self._check("flux", flux, (self.nf, self.nc)),
+            "markers": self._check("markers", markers, (self.nm,)),
+        }
         extra = {str(k): np.asarray(v, dtype=np.float64) for k, v in (extra or {}).items()}
         for name, arr in extra.items():
             shape = self._extra_shape(name)

@@ -76,8 +76,13 @@ class ResultWriter(RunStore):
             existing = inspect(self.path, attrs["case"])
             if self.size is not None:
                 reclaim = existing.size if existing.replace else 0
-                check_disk(self.size.file_bytes, self.path, f"the result file {self.path}",
-                           run_disk_advice(self.size, self.path, reclaim), reclaim=reclaim)
+                check_disk(
+                    self.size.file_bytes,
+                    self.path,
+                    f"the result file {self.path}",
+                    run_disk_advice(self.size, self.path, reclaim),
+                    reclaim=reclaim,
+                )
             keep(existing)
             try:
                 self._f = h5py.File(self.path, "w", rdcc_nbytes=CHUNK_CACHE_BYTES)
@@ -101,8 +106,9 @@ class ResultWriter(RunStore):
             self._f.close()
             if created:
                 self.path.unlink(missing_ok=True)
-            raise OutputRefusedError(f"result file {self.path}: {exc.strerror or exc}; "
-                                     f"{run_disk_advice(self.size, self.path)}") from None
+            raise OutputRefusedError(
+                f"result file {self.path}: {exc.strerror or exc}; {run_disk_advice(self.size, self.path)}"
+            ) from None
 
     def _abandon(self) -> None:
         """Close the file and give the lock back after a failed creation or reopening."""
@@ -123,22 +129,26 @@ class ResultWriter(RunStore):
 
         # coordinates (dimension scales)
         self._chunk_t = chunk_t = snapshots_per_chunk(self.nz, self.nf, self.nc)
-        self._time = f.create_dataset("time", shape=(0,), maxshape=(None,), chunks=(max(chunk_t, 64),),
-                                      dtype=np.float64)
-        scales = {"time": self._time,
-                  "z": f.create_dataset("z", data=z),
-                  "face": f.create_dataset("face", data=faces),
-                  "component": f.create_dataset("component", data=self.components,
-                                                dtype=h5py.string_dtype("utf-8")),
-                  "marker": f.create_dataset("marker", data=np.arange(self.nm, dtype=np.int64))}
+        self._time = f.create_dataset(
+            "time", shape=(0,), maxshape=(None,), chunks=(max(chunk_t, 64),), dtype=np.float64
+        )
+        scales = {
+            "time": self._time,
+            "z": f.create_dataset("z", data=z),
+            "face": f.create_dataset("face", data=faces),
+            "component": f.create_dataset("component", data=self.components, dtype=h5py.string_dtype("utf-8")),
+            "marker": f.create_dataset("marker", data=np.arange(self.nm, dtype=np.int64)),
+        }
         for name in DIMENSIONS:
             _label(scales[name], name)
             scales[name].make_scale(name)
 
         # time-dependent data
         sizes = self.dimension_sizes
-        self._series_ds = {name: self._series(name, [sizes[d] for d in dims[1:]], [scales[d] for d in dims])
-                           for name, dims in SERIES.items()}
+        self._series_ds = {
+            name: self._series(name, [sizes[d] for d in dims[1:]], [scales[d] for d in dims])
+            for name, dims in SERIES.items()
+        }
         self._series_ds["flux"].attrs["frame"] = FLUX_FRAME
         self._extras: dict[str, h5py.Dataset] = {}
 
@@ -152,8 +162,9 @@ class ResultWriter(RunStore):
         # dimensions are declared resizable (their dimension scale still fixes their length)
         maxshape = (None,) + tuple(s if s > 0 else None for s in shape)
         chunks = (self._chunk_t,) + tuple(max(1, s) for s in shape)
-        ds = self._f.create_dataset(name, shape=(self._n,) + shape, maxshape=maxshape, chunks=chunks,
-                                    dtype=np.float64, fillvalue=np.nan)
+        ds = self._f.create_dataset(
+            name, shape=(self._n,) + shape, maxshape=maxshape, chunks=chunks, dtype=np.float64, fillvalue=np.nan
+        )
         _label(ds, name, units, long_name)
         for i, scale in enumerate(scales):
             if scale is not None:
@@ -235,8 +246,11 @@ class ResultWriter(RunStore):
     def _write_checkpoint(self, state):
         g = self._f.require_group("checkpoint")
         # datasets of an earlier checkpoint are overwritten in place: only new ones take room
-        need = sum(np.asarray(v).nbytes for key, v in state.items()
-                   if np.ndim(v) and not (key in g and g[key].shape == np.shape(v)))
+        need = sum(
+            np.asarray(v).nbytes
+            for key, v in state.items()
+            if np.ndim(v) and not (key in g and g[key].shape == np.shape(v))
+        )
         if need:
             self._reservation.ensure(self._f.id.get_filesize(), need)
         write_checkpoint_group(g, state)
@@ -278,8 +292,13 @@ class ResultWriter(RunStore):
             except OSError:
                 written = 0
             need = max(0, self.size.file_bytes - written)
-            check_disk(need, self.path, f"the rest of the result file {self.path}",
-                       run_disk_advice(self.size, self.path, written), reclaim=0)
+            check_disk(
+                need,
+                self.path,
+                f"the rest of the result file {self.path}",
+                run_disk_advice(self.size, self.path, written),
+                reclaim=0,
+            )
         try:
             self._f = f = h5py.File(self.path, "r+", rdcc_nbytes=CHUNK_CACHE_BYTES)
         except OSError as exc:

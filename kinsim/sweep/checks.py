@@ -27,7 +27,7 @@ __all__ = ["check_room", "check_runs"]
 
 def _label(plan: SweepPlan, run: SweepRun) -> str:
     """'sweep run with KEY=V, ...' (the varied values of ``run``)."""
-    return f"sweep run with {', '.join(run.overrides[len(plan.fixed):])}"
+    return f"sweep run with {', '.join(run.overrides[len(plan.fixed) :])}"
 
 
 def check_runs(plan: SweepPlan, workers: int | None) -> dict[str, RunSize]:
@@ -60,10 +60,12 @@ def _check_together(plan: SweepPlan, sizes: dict[str, RunSize], workers: int) ->
         return
     fit = max(k for k in range(1, workers + 1) if need(k) <= budget or k == 1)
     top = largest[0]
-    raise InputError(f"{workers} sweep runs at a time need about {format_bytes(need(workers))} of memory together "
-                     f"(the largest, {_label(plan, top)[len('sweep run with '):]}: "
-                     f"{format_bytes(sizes[top.sha256].memory_bytes)}), more than {MEMORY_FRACTION:.0%} of the "
-                     f"{format_bytes(avail)} available; run at most {fit} at a time (--workers {fit})")
+    raise InputError(
+        f"{workers} sweep runs at a time need about {format_bytes(need(workers))} of memory together "
+        f"(the largest, {_label(plan, top)[len('sweep run with ') :]}: "
+        f"{format_bytes(sizes[top.sha256].memory_bytes)}), more than {MEMORY_FRACTION:.0%} of the "
+        f"{format_bytes(avail)} available; run at most {fit} at a time (--workers {fit})"
+    )
 
 
 def check_room(plan: SweepPlan, sizes: dict[str, RunSize], directory: Path) -> None:
@@ -79,6 +81,9 @@ def check_room(plan: SweepPlan, sizes: dict[str, RunSize], directory: Path) -> N
             need += more
             todo += 1
     if need:
-        check_disk(need, directory / plan.runs[0].file, f"the result files of {todo} sweep runs",
-                   "vary fewer values, use fewer output.snapshots or grid.nodes, or give a directory on another "
-                   "disk (-o)")
+        check_disk(
+            need,
+            directory / plan.runs[0].file,
+            f"the result files of {todo} sweep runs",
+            "vary fewer values, use fewer output.snapshots or grid.nodes, or give a directory on another disk (-o)",
+        )

@@ -57,9 +57,23 @@ from ..storage import WriterLock
 from .metrics import metric_columns
 from .plan import SweepPlan, SweepRun, given_as_number
 
-__all__ = ["INDEX_CSV", "INDEX_H5", "STATUS_COMPLETED", "STATUS_FAILED", "STATUS_PENDING", "SWEEP_JSON",
-           "SWEEP_LOCK", "SweepIndex", "assign_runs", "locked_directory", "one_line", "prepare_directory",
-           "read_index", "write_index", "write_record"]
+__all__ = [
+    "INDEX_CSV",
+    "INDEX_H5",
+    "STATUS_COMPLETED",
+    "STATUS_FAILED",
+    "STATUS_PENDING",
+    "SWEEP_JSON",
+    "SWEEP_LOCK",
+    "SweepIndex",
+    "assign_runs",
+    "locked_directory",
+    "one_line",
+    "prepare_directory",
+    "read_index",
+    "write_index",
+    "write_record",
+]
 
 SWEEP_JSON = "sweep.json"
 SWEEP_LOCK = ".kinsim-sweep.lock"
@@ -94,7 +108,9 @@ def _load_sweep_json(directory: Path) -> dict:
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise InputError(f"{p} cannot be read as a kinsim sweep record ({exc})") from None
     if not isinstance(data, dict) or data.get("format") != SWEEP_FORMAT:
-        raise InputError(f"{p} is not a kinsim sweep record (format {data.get('format') if isinstance(data, dict) else None!r})")
+        raise InputError(
+            f"{p} is not a kinsim sweep record (format {data.get('format') if isinstance(data, dict) else None!r})"
+        )
     return data
 
 
@@ -142,23 +158,29 @@ def assign_runs(plan: SweepPlan, directory) -> SweepPlan:
     if d.exists() and (d / SWEEP_JSON).exists():
         old = _load_sweep_json(d)
         if old.get("base_sha256") != plan.base_sha256:
-            raise InputError(f"{d} holds a sweep of a different case ({old.get('case', '?')}, or the same file "
-                             f"since changed); use a new directory")
+            raise InputError(
+                f"{d} holds a sweep of a different case ({old.get('case', '?')}, or the same file "
+                f"since changed); use a new directory"
+            )
         new_hashes = {r.sha256 for r in plan.runs}
         for r in old.get("runs", []):
             previous[r["sha256"]] = r
             if r["sha256"] not in new_hashes:
                 given = ", ".join(r.get("overrides", []))
-                raise InputError(f"{d} holds a different sweep: its run {r.get('id')} ({given}) is not among "
-                                 f"this sweep's runs; repeat all its values (more may be added) or use a new "
-                                 f"directory")
+                raise InputError(
+                    f"{d} holds a different sweep: its run {r.get('id')} ({given}) is not among "
+                    f"this sweep's runs; repeat all its values (more may be added) or use a new "
+                    f"directory"
+                )
             try:
                 next_number = max(next_number, int(str(r["id"]).rsplit("-", 1)[1]) + 1)
             except (KeyError, ValueError, IndexError):
                 raise InputError(f"{d / SWEEP_JSON}: malformed run entry {r!r}") from None
     elif d.exists() and any(p.name != SWEEP_LOCK for p in d.iterdir()):
-        raise InputError(f"-o {directory} exists and is not a kinsim sweep directory (it has files but no "
-                         f"{SWEEP_JSON}); give a new or empty directory")
+        raise InputError(
+            f"-o {directory} exists and is not a kinsim sweep directory (it has files but no "
+            f"{SWEEP_JSON}); give a new or empty directory"
+        )
     runs = []
     for r in plan.runs:
         old = previous.get(r.sha256)
@@ -190,8 +212,16 @@ def write_record(plan: SweepPlan, directory) -> None:
         "vary": [{"key": k, "values": v} for k, v in zip(plan.keys, plan.values)],
         "zip": plan.zip,
         "set": plan.fixed,
-        "runs": [{"id": r.id, "file": r.file, "values": dict(zip(plan.keys, r.values)),
-                  "overrides": list(r.overrides), "sha256": r.sha256} for r in runs],
+        "runs": [
+            {
+                "id": r.id,
+                "file": r.file,
+                "values": dict(zip(plan.keys, r.values)),
+                "overrides": list(r.overrides),
+                "sha256": r.sha256,
+            }
+            for r in runs
+        ],
     }
     _atomic_write_text(d / SWEEP_JSON, json.dumps(record, indent=1) + "\n")
 
@@ -260,8 +290,9 @@ def write_index(directory: Path, plan: SweepPlan, rows: list[dict]) -> None:
                 data = np.array([_as_float(v) for v in vals], dtype=np.float64)
                 ds = f.create_dataset(c, data=data)
             else:
-                ds = f.create_dataset(c, data=["" if v is None else str(v) for v in vals],
-                                      dtype=h5py.string_dtype("utf-8"))
+                ds = f.create_dataset(
+                    c, data=["" if v is None else str(v) for v in vals], dtype=h5py.string_dtype("utf-8")
+                )
             ds.attrs["column"] = c
     os.replace(tmp, directory / INDEX_H5)
 

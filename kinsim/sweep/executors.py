@@ -30,7 +30,7 @@ from .plan import case_identity
 
 __all__ = ["CONNECT_TIMEOUT", "connect", "dask_results", "default_workers", "local_results", "run_one"]
 
-CONNECT_TIMEOUT = 5.0         # s, to reach a Dask scheduler
+CONNECT_TIMEOUT = 5.0  # s, to reach a Dask scheduler
 
 
 def run_one(case_path, overrides, out_file, expected_sha256=None) -> dict:
@@ -66,8 +66,12 @@ def run_one(case_path, overrides, out_file, expected_sha256=None) -> dict:
 
 
 def _worker_failed(exc: BaseException) -> dict:
-    return {"status": STATUS_FAILED, "error": f"worker failed: {type(exc).__name__}: {one_line(exc)}",
-            "wall_s": math.nan, "metrics": {}}
+    return {
+        "status": STATUS_FAILED,
+        "error": f"worker failed: {type(exc).__name__}: {one_line(exc)}",
+        "wall_s": math.nan,
+        "metrics": {},
+    }
 
 
 def default_workers() -> int:
@@ -112,8 +116,10 @@ def connect(address: str, timeout: float | None = None):
     try:
         return Client(address, timeout=timeout, set_as_default=False)
     except Exception as exc:
-        raise InputError(f"--scheduler {address}: cannot reach a Dask scheduler within {timeout:g} s "
-                         f"({type(exc).__name__}: {one_line(exc)})") from None
+        raise InputError(
+            f"--scheduler {address}: cannot reach a Dask scheduler within {timeout:g} s "
+            f"({type(exc).__name__}: {one_line(exc)})"
+        ) from None
 
 
 def dask_results(jobs, client):

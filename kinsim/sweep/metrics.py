@@ -52,20 +52,19 @@ from ..case import Case
 
 __all__ = ["kirkendall_shift", "metric_columns", "penetration_depths", "run_metrics", "uphill_excursion"]
 
-PENETRATION_FRACTION = 0.01   # of the component's composition jump
-NOISE = 1e-9                  # mole fraction: changes below this are round-off
+PENETRATION_FRACTION = 0.01  # of the component's composition jump
+NOISE = 1e-9  # mole fraction: changes below this are round-off
 
 
 def metric_columns(components) -> list[str]:
     """The index columns of :func:`run_metrics`, in order."""
-    return [f"penetration_{c}_m" for c in components] + ["uphill_excursion", "uphill_component",
-                                                         "kirkendall_shift_m"]
+    return [f"penetration_{c}_m" for c in components] + ["uphill_excursion", "uphill_component", "kirkendall_shift_m"]
 
 
 class _OpenSide(NamedTuple):
-    node: int                 # the end node (0 or -1)
-    face: float               # the end face position, m
-    fixed: list[np.ndarray]   # mole-fraction vectors (result.components order) it brings in
+    node: int  # the end node (0 or -1)
+    face: float  # the end face position, m
+    fixed: list[np.ndarray]  # mole-fraction vectors (result.components order) it brings in
 
 
 def _open_sides(result, case: Case) -> list[_OpenSide]:

@@ -39,8 +39,7 @@ from ..case import apply_override, load_case, parse_case, parse_value, read_case
 from ..errors import CaseError
 from ..storage.existing import case_identity  # the identity a result file's overwrite policy uses too
 
-__all__ = ["SweepPlan", "SweepRun", "case_identity", "given_as_number", "parse_vary", "plan_sweep",
-           "split_values"]
+__all__ = ["SweepPlan", "SweepRun", "case_identity", "given_as_number", "parse_vary", "plan_sweep", "split_values"]
 
 
 def split_values(text: str, where: str = "--vary") -> list[str]:
@@ -79,8 +78,9 @@ def parse_vary(spec) -> tuple[str, list[str]]:
         key, sep, values = spec.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise CaseError(f"--vary {spec!r}: expected section.key=value1,value2,... "
-                            f"e.g. conditions.temperature=1273,1323")
+            raise CaseError(
+                f"--vary {spec!r}: expected section.key=value1,value2,... e.g. conditions.temperature=1273,1323"
+            )
         where = f"--vary {key}"
         if not values.strip():
             raise CaseError(f"{where}: no values given")
@@ -98,10 +98,10 @@ class SweepRun:
     """One run of a sweep; ``id`` and ``file`` are assigned by
     :func:`~kinsim.sweep.directory.prepare_directory`."""
 
-    values: tuple[str, ...]          # as given, one per key
-    overrides: tuple[str, ...]       # "key=value"
-    sha256: str                      # hash of the resolved case (run identity)
-    resolved: tuple                  # resolved value per key (float or None)
+    values: tuple[str, ...]  # as given, one per key
+    overrides: tuple[str, ...]  # "key=value"
+    sha256: str  # hash of the resolved case (run identity)
+    resolved: tuple  # resolved value per key (float or None)
     id: str = ""
     file: str = ""
 
@@ -112,7 +112,7 @@ class SweepPlan:
     keys: list[str]
     values: list[list[str]]
     zip: bool
-    fixed: list[str]                 # --set overrides applied to every run
+    fixed: list[str]  # --set overrides applied to every run
     runs: list[SweepRun]
     base_toml: str
     base_sha256: str
@@ -126,7 +126,7 @@ def given_as_number(text: str) -> bool:
 
 
 def _strip_location(msg: str, fname: str) -> str:
-    return msg[len(fname) + 2:] if msg.startswith(f"{fname}: ") else msg
+    return msg[len(fname) + 2 :] if msg.startswith(f"{fname}: ") else msg
 
 
 def _lookup_resolved(case_dict: dict, key: str):
@@ -179,7 +179,7 @@ def plan_sweep(case, vary, zip: bool = False, sets=()) -> SweepPlan:  # noqa: A0
                 apply_override(data, text)
             except CaseError as exc:
                 msg = str(exc)
-                raise CaseError("--vary " + msg[len("--set "):] if msg.startswith("--set ") else msg) from None
+                raise CaseError("--vary " + msg[len("--set ") :] if msg.startswith("--set ") else msg) from None
         try:
             return parse_case(data, path)
         except CaseError as exc:
@@ -193,8 +193,10 @@ def plan_sweep(case, vary, zip: bool = False, sets=()) -> SweepPlan:  # noqa: A0
     if zip:
         lengths = {k: len(v) for k, v in specs}
         if len(set(lengths.values())) > 1:
-            raise CaseError("--zip pairs the values, so every --vary needs as many values: "
-                            + ", ".join(f"{k} has {n}" for k, n in lengths.items()))
+            raise CaseError(
+                "--zip pairs the values, so every --vary needs as many values: "
+                + ", ".join(f"{k} has {n}" for k, n in lengths.items())
+            )
         combos = list(builtins.zip(*[v for _, v in specs]))
     else:
         combos = list(itertools.product(*[v for _, v in specs]))
@@ -209,8 +211,22 @@ def plan_sweep(case, vary, zip: bool = False, sets=()) -> SweepPlan:  # noqa: A0
             raise CaseError(f"the runs with {', '.join(by_hash[h])} and {desc} are the same case")
         by_hash[h] = overrides
         d = c.to_dict()
-        runs.append(SweepRun(values=tuple(combo), overrides=fixed + overrides, sha256=h,
-                             resolved=tuple(_lookup_resolved(d, k) for k in keys)))
-    return SweepPlan(case_path=path.resolve(), keys=keys, values=[v for _, v in specs], zip=bool(zip),
-                     fixed=list(fixed), runs=runs, base_toml=base.to_toml(), base_sha256=case_identity(base),
-                     components=list(base.components))
+        runs.append(
+            SweepRun(
+                values=tuple(combo),
+                overrides=fixed + overrides,
+                sha256=h,
+                resolved=tuple(_lookup_resolved(d, k) for k in keys),
+            )
+        )
+    return SweepPlan(
+        case_path=path.resolve(),
+        keys=keys,
+        values=[v for _, v in specs],
+        zip=bool(zip),
+        fixed=list(fixed),
+        runs=runs,
+        base_toml=base.to_toml(),
+        base_sha256=case_identity(base),
+        components=list(base.components),
+    )

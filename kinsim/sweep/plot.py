@@ -11,8 +11,15 @@ from .directory import STATUS_COMPLETED, read_index
 
 __all__ = ["plot_metric"]
 
-_SI_UNITS = {"temperature": "K", "duration": "s", "initial_step": "s", "length": "m", "position": "m",
-             "inner_radius": "m", "molar_volume": "m^3/mol"}
+_SI_UNITS = {
+    "temperature": "K",
+    "duration": "s",
+    "initial_step": "s",
+    "length": "m",
+    "position": "m",
+    "inner_radius": "m",
+    "molar_volume": "m^3/mol",
+}
 
 
 def _axis_label(key: str, si: bool) -> str:
@@ -24,10 +31,12 @@ def _axis_label(key: str, si: bool) -> str:
 
 def _metric_label(metric: str) -> str:
     if metric.startswith("penetration_") and metric.endswith("_m"):
-        return f"penetration depth of {metric[len('penetration_'):-2]} (m)"
-    return {"uphill_excursion": "largest uphill excursion (mole fraction)",
-            "kirkendall_shift_m": "Kirkendall marker shift (m)",
-            "wall_s": "wall time per run (s)"}.get(metric, metric)
+        return f"penetration depth of {metric[len('penetration_') : -2]} (m)"
+    return {
+        "uphill_excursion": "largest uphill excursion (mole fraction)",
+        "kirkendall_shift_m": "Kirkendall marker shift (m)",
+        "wall_s": "wall time per run (s)",
+    }.get(metric, metric)
 
 
 def plot_metric(directory, metric: str, against: str, ax=None):
@@ -39,8 +48,11 @@ def plot_metric(directory, metric: str, against: str, ax=None):
     cols = idx.columns
     if against not in idx.keys:
         raise InputError(f"--against {against}: not a key of this sweep; it varies {', '.join(idx.keys)}")
-    metrics = [c for c in idx.order if c.startswith("penetration_") or c in
-               ("uphill_excursion", "kirkendall_shift_m", "wall_s")]
+    metrics = [
+        c
+        for c in idx.order
+        if c.startswith("penetration_") or c in ("uphill_excursion", "kirkendall_shift_m", "wall_s")
+    ]
     if metric not in metrics:
         raise InputError(f"--metric {metric}: unknown metric; choose from {', '.join(metrics)}")
     y = np.asarray(cols[metric], dtype=float)
@@ -78,6 +90,8 @@ def plot_metric(directory, metric: str, against: str, ax=None):
     if others and ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize="small")
     n_bad = int((~ok).sum())
-    ax.set_title(f"{Path(directory).name}: {int(ok.sum())} runs" + (f" ({n_bad} not completed)" if n_bad else ""),
-                 fontsize="small")
+    ax.set_title(
+        f"{Path(directory).name}: {int(ok.sum())} runs" + (f" ({n_bad} not completed)" if n_bad else ""),
+        fontsize="small",
+    )
     return ax

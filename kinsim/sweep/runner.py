@@ -29,8 +29,17 @@ from ..case import from_toml
 from ..errors import CaseError, InputError, KinsimError
 from ..storage import read_result
 from .checks import check_room, check_runs
-from .directory import (STATUS_COMPLETED, STATUS_FAILED, STATUS_PENDING, assign_runs, locked_directory, one_line,
-                        read_index, write_index, write_record)
+from .directory import (
+    STATUS_COMPLETED,
+    STATUS_FAILED,
+    STATUS_PENDING,
+    assign_runs,
+    locked_directory,
+    one_line,
+    read_index,
+    write_index,
+    write_record,
+)
 from .executors import connect, dask_results, default_workers, local_results
 from .metrics import metric_columns, run_metrics
 from .plan import SweepPlan, SweepRun, case_identity, plan_sweep
@@ -44,7 +53,7 @@ class SweepSummary:
     total: int
     completed: int
     failed: int
-    skipped: int            # finished runs found in DIR and not run again
+    skipped: int  # finished runs found in DIR and not run again
     ran: int
     rows: list[dict] = field(default_factory=list)
 
@@ -54,8 +63,14 @@ class SweepSummary:
 
 
 def _row(plan: SweepPlan, run: SweepRun) -> dict:
-    row = {"run": run.id, "file": run.file, "status": STATUS_PENDING, "wall_s": None, "error": "",
-           "case_sha256": run.sha256}
+    row = {
+        "run": run.id,
+        "file": run.file,
+        "status": STATUS_PENDING,
+        "wall_s": None,
+        "error": "",
+        "case_sha256": run.sha256,
+    }
     for k, v, res in zip(plan.keys, run.values, run.resolved):
         row[k] = v
         row[f"{k} (SI)"] = res
@@ -90,9 +105,18 @@ def _finished(directory: Path, run: SweepRun):
     return r if same else None
 
 
-def run_sweep(case, vary, out_dir, *, zip: bool = False, sets=(), workers: int | None = None,  # noqa: A002
-              scheduler: str | None = None, progress: bool = True,
-              connect_timeout: float | None = None) -> SweepSummary:
+def run_sweep(
+    case,
+    vary,
+    out_dir,
+    *,
+    zip: bool = False,
+    sets=(),
+    workers: int | None = None,  # noqa: A002
+    scheduler: str | None = None,
+    progress: bool = True,
+    connect_timeout: float | None = None,
+) -> SweepSummary:
     """Run a sweep (see :mod:`kinsim.sweep`).  ``vary``: ``"key=v1,v2"`` strings or
     ``(key, [values])`` pairs; ``sets`` (``--set``): ``"key=value"`` overrides for every
     run.  ``workers``: local processes (default: all usable cores); ``scheduler``: address
@@ -173,6 +197,12 @@ def _execute(plan: SweepPlan, directory: Path, workers: int, client, progress: b
         write_index(directory, plan, ordered())
     all_rows = ordered()
     done = sum(r["status"] == STATUS_COMPLETED for r in all_rows)
-    return SweepSummary(directory=directory, total=len(all_rows), completed=done,
-                        failed=sum(r["status"] == STATUS_FAILED for r in all_rows), skipped=skipped,
-                        ran=len(jobs), rows=all_rows)
+    return SweepSummary(
+        directory=directory,
+        total=len(all_rows),
+        completed=done,
+        failed=sum(r["status"] == STATUS_FAILED for r in all_rows),
+        skipped=skipped,
+        ran=len(jobs),
+        rows=all_rows,
+    )

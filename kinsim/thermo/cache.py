@@ -28,8 +28,18 @@ def _key(data: bytes, phase: str, comps, mobility, member) -> str:
     h = hashlib.sha256()
     h.update(CONVERTER_VERSION.encode())
     h.update(data)
-    h.update(("|" + phase.upper() + "|" + ",".join(c.upper() for c in comps) + "|" + str(mobility)
-              + "|" + str(bool(member))).encode())
+    h.update(
+        (
+            "|"
+            + phase.upper()
+            + "|"
+            + ",".join(c.upper() for c in comps)
+            + "|"
+            + str(mobility)
+            + "|"
+            + str(bool(member))
+        ).encode()
+    )
     return h.hexdigest()[:32]
 
 

@@ -37,6 +37,7 @@ KIND_TC = 1
 KIND_BMAGN = 2
 KIND_MQ = 10  # + species index: mobility (MQ + MF) sums
 
+
 class ThermoParams(NamedTuple):
     # sizes and flags
     n_comp: int

@@ -70,6 +70,7 @@ def load_database(path):
 # ---------------------------------------------------------------- polynomials
 # A polynomial is {monomial: coef}, monomial = tuple of (var, exponent) sorted by var.
 
+
 def _pmul(a, b):
     out = {}
     for ma, ca in a.items():
@@ -137,7 +138,8 @@ def _active_constituents(phase, comps):
                 if getattr(sp, "charge", 0) != 0 or len(sp.constituents) > 1 or sum(sp.constituents.values()) != 1:
                     raise DatabaseError(
                         f"phase {phase.name}: constituent {nm} is a molecule or ion; kinsim models "
-                        f"only element and vacancy constituents")
+                        f"only element and vacancy constituents"
+                    )
         out.append(sorted(names))
     return out
 
@@ -209,12 +211,13 @@ class _Builder:
         """Monomials of one parameter in block variables; None if not applicable."""
         arr = [[_species_name(s) for s in sub] for sub in p["constituent_array"]]
         label = self._label(p)
-        if len(arr) < len(blk.sublattices) and all(len(c) == 1 for c in blk.constituents[len(arr):]):
+        if len(arr) < len(blk.sublattices) and all(len(c) == 1 for c in blk.constituents[len(arr) :]):
             # e.g. MQ(FCC_A1&AL,NI;0): trailing single-constituent sublattices (VA) left out
-            arr = arr + [["*"] for _ in blk.constituents[len(arr):]]
+            arr = arr + [["*"] for _ in blk.constituents[len(arr) :]]
         if len(arr) != len(blk.sublattices):
             raise DatabaseError(
-                f"parameter {label}: {len(arr)} sublattices given, phase {blk.name} has {len(blk.sublattices)}")
+                f"parameter {label}: {len(arr)} sublattices given, phase {blk.name} has {len(blk.sublattices)}"
+            )
         order = int(p["parameter_order"])
         # validity: every named species active in its sublattice (wildcards always)
         for s, sub in enumerate(arr):
@@ -274,9 +277,12 @@ class _Builder:
     def _same_array_query(p):
         from tinydb import where
 
-        return ((where("phase_name") == p["phase_name"]) & (where("parameter_type") == p["parameter_type"])
-                & (where("constituent_array") == p["constituent_array"])
-                & (where("diffusing_species") == p.get("diffusing_species")))
+        return (
+            (where("phase_name") == p["phase_name"])
+            & (where("parameter_type") == p["parameter_type"])
+            & (where("constituent_array") == p["constituent_array"])
+            & (where("diffusing_species") == p.get("diffusing_species"))
+        )
 
     def add_params(self, blk: _Block, source_phase, kinds_types):
         for ptype, kind in kinds_types:
@@ -312,9 +318,13 @@ def _build_mobility(bld, blk, comps, policy):
     for k, c in enumerate(comps):
         if c not in held:
             continue  # a phase-set member without c: it carries no flux of c (its u_c is zero)
-        params = [q for q in bld.db.search((where("phase_name") == bld.phase_name)
-                                           & (where("parameter_type").one_of(["MQ", "MF"])))
-                  if q.get("diffusing_species") is not None and _species_name(q["diffusing_species"]) == c]
+        params = [
+            q
+            for q in bld.db.search(
+                (where("phase_name") == bld.phase_name) & (where("parameter_type").one_of(["MQ", "MF"]))
+            )
+            if q.get("diffusing_species") is not None and _species_name(q["diffusing_species"]) == c
+        ]
         have = {}
         for q in params:
             poly = bld.expand(blk, q, P.KIND_MQ + k)
@@ -329,8 +339,7 @@ def _build_mobility(bld, blk, comps, policy):
                     arr = arr + tuple((blk.constituents[i][0],) for i in range(len(arr), len(blk.constituents)))
                 have[tuple(a[0] for a in arr)] = q
         for em in _endmembers(blk.constituents):
-            if em in have or any(all(a == b or a == "*" for a, b in zip(key, em))
-                                 for key in have if "*" in key):
+            if em in have or any(all(a == b or a == "*" for a, b in zip(key, em)) for key in have if "*" in key):
                 continue
             if all(sp == "VA" for sp in em):
                 continue
@@ -340,8 +349,7 @@ def _build_mobility(bld, blk, comps, policy):
                 continue
             # the nearest end-member in which species are replaced by their sublattice's solvent
             # (the dependent component, or VA on an interstitial sublattice); fewest changes first
-            solvent = [comps[0] if comps[0] in cons else ("VA" if "VA" in cons else None)
-                       for cons in blk.constituents]
+            solvent = [comps[0] if comps[0] in cons else ("VA" if "VA" in cons else None) for cons in blk.constituents]
             changeable = [i for i, sp in enumerate(em) if solvent[i] is not None and sp != solvent[i]]
             cand = None
             for r in range(1, len(changeable) + 1):
@@ -353,8 +361,10 @@ def _build_mobility(bld, blk, comps, policy):
                 if cand is not None:
                     break
             if cand is None:
-                raise DatabaseError(f"mobility of {c} in {bld.phase_name}: end-member {':'.join(em)} is missing "
-                                    f"and no end-member with solvent species replacing it exists")
+                raise DatabaseError(
+                    f"mobility of {c} in {bld.phase_name}: end-member {':'.join(em)} is missing "
+                    f"and no end-member with solvent species replacing it exists"
+                )
             q = have[cand[1]]
             fn = bld.fn_index(q)
             poly = {(): 1.0}
@@ -364,8 +374,10 @@ def _build_mobility(bld, blk, comps, policy):
                 mons[k].append((fn, coef, mono))
             substituted.append(f"{label} <- MQ({bld.phase_name}&{c}," + ":".join(cand[1]) + ";0)")
     if missing and policy == "error":
-        raise DatabaseError(f"mobility parameters missing in {bld.dbname}: {', '.join(missing)} "
-                            f"(set [mobility] missing = \"solvent\" to substitute the {comps[0]} end-members)")
+        raise DatabaseError(
+            f"mobility parameters missing in {bld.dbname}: {', '.join(missing)} "
+            f'(set [mobility] missing = "solvent" to substitute the {comps[0]} end-members)'
+        )
     return mons, missing, substituted
 
 
@@ -420,6 +432,7 @@ def build_phase(db, phase: str, components, dbname="database", mobility=None, me
             raise DatabaseError(f"phase {pname}: sublattice symmetry options ({h}) are not supported")
     # unsupported G-contributing parameter types
     from tinydb import where
+
     allowed = set(comps) | {"VA", "*"}
     for p in db.search(where("phase_name") == ph.name):
         t = p["parameter_type"]
@@ -464,10 +477,12 @@ def build_phase(db, phase: str, components, dbname="database", mobility=None, me
     if K == 0 and not member:
         atoms = n_const / n_const.sum()
         formula = ", ".join(f"{c} {a:.6g}" for c, a in zip(comps, atoms) if a > 0)
-        raise InputError(f"phase {pname} has a fixed composition ({formula}): its Gibbs energy depends on T "
-                         f"only and one phase alone has no unique chemical potentials (only their weighted "
-                         f"sum, x.mu = GM, is fixed); compute its equilibria with other phases (--phases, "
-                         f"kinsim.phaseset.load_phases)")
+        raise InputError(
+            f"phase {pname} has a fixed composition ({formula}): its Gibbs energy depends on T "
+            f"only and one phase alone has no unique chemical potentials (only their weighted "
+            f"sum, x.mu = GM, is fixed); compute its equilibria with other phases (--phases, "
+            f"kinsim.phaseset.load_phases)"
+        )
 
     # z rows: (M row, c)
     zrows_M, zrows_c, zratio, znat = [], [], [], []
@@ -564,8 +579,10 @@ def build_phase(db, phase: str, components, dbname="database", mobility=None, me
     if partitioned or mobility_zero:
         mob, missing, substituted = {k: [] for k in range(len(comps))}, [], []
         if mobility_zero:
-            substituted = [f"{pname}: no MQ parameters in {dbname}; mobilities of every component zero "
-                           f"(the phase carries no diffusion)"]
+            substituted = [
+                f"{pname}: no MQ parameters in {dbname}; mobilities of every component zero "
+                f"(the phase carries no diffusion)"
+            ]
     else:
         mob, missing, substituted = _build_mobility(bld, blocks[0], comps, mobility if has_mob else None)
     interstitial = np.zeros(len(comps), dtype=np.int64)
@@ -576,21 +593,26 @@ def build_phase(db, phase: str, components, dbname="database", mobility=None, me
             interstitial[k] = 1
             va_y[k] = ymap.get((subs_with[0], "VA"), -1)
     if interstitial[0]:
-        raise InputError(f"the dependent component {comps[0]} is interstitial in {pname}; list a "
-                         f"substitutional component first")
+        raise InputError(
+            f"the dependent component {comps[0]} is interstitial in {pname}; list a substitutional component first"
+        )
 
     # ---- arrays
     t_breaks, basis_pow, basis_log, basis_exp, fn_coef = bld.tf.build()
     mq_ptr = np.cumsum([0] + [len(mob[k]) for k in range(len(comps))])
     mq_fn, mq_scale, mq_fac_ptr, mq_fac_var, mq_fac_exp = _flatten(
-        [(fn, c, mono) for k in range(len(comps)) for fn, c, mono in mob[k]])
+        [(fn, c, mono) for k in range(len(comps)) for fn, c, mono in mob[k]]
+    )
     blk_kind_ptr, flat = [], []
     for blk in blocks:
         mons = sorted(blk.monomials, key=lambda t: t[2])
         kinds = [t[2] for t in mons]
         start = len(flat)
-        blk_kind_ptr.append([start] + [start + sum(1 for k in kinds if k < kind)
-                                       for kind in (P.KIND_TC, P.KIND_BMAGN)] + [start + len(mons)])
+        blk_kind_ptr.append(
+            [start]
+            + [start + sum(1 for k in kinds if k < kind) for kind in (P.KIND_TC, P.KIND_BMAGN)]
+            + [start + len(mons)]
+        )
         # a monomial without factors (a phase of fixed composition: every sublattice
         # constant) gets the factor z^1 of one of its block's constant variables (z = 1):
         # the Gibbs-energy kernel reads at least one factor per monomial
@@ -601,10 +623,19 @@ def build_phase(db, phase: str, components, dbname="database", mobility=None, me
     # no internal degrees of freedom: free y count == sublattice sums + independent mass balances
     no_dof = int(K == free_sub + len(comps) - 1)
     params = P.ThermoParams(
-        n_comp=len(comps), n_y=K, n_sub=free_sub, no_internal_dof=no_dof,
-        t_breaks=t_breaks, basis_pow=basis_pow, basis_log=basis_log, basis_exp=basis_exp, fn_coef=np.ascontiguousarray(fn_coef),
-        y_sub=np.array(y_sub, dtype=np.int64), y_comp=np.array(y_comp, dtype=np.int64),
-        y_ratio=np.array(y_ratio, dtype=np.float64), n_const=n_const,
+        n_comp=len(comps),
+        n_y=K,
+        n_sub=free_sub,
+        no_internal_dof=no_dof,
+        t_breaks=t_breaks,
+        basis_pow=basis_pow,
+        basis_log=basis_log,
+        basis_exp=basis_exp,
+        fn_coef=np.ascontiguousarray(fn_coef),
+        y_sub=np.array(y_sub, dtype=np.int64),
+        y_comp=np.array(y_comp, dtype=np.int64),
+        y_ratio=np.array(y_ratio, dtype=np.float64),
+        n_const=n_const,
         blk_sign=np.array([b.sign for b in blocks]),
         blk_z_ptr=np.array([b.z_lo for b in blocks] + [blocks[-1].z_hi], dtype=np.int64),
         blk_kind_ptr=np.array(blk_kind_ptr, dtype=np.int64).reshape(len(blocks), 4),
@@ -613,19 +644,37 @@ def build_phase(db, phase: str, components, dbname="database", mobility=None, me
         blk_afm=np.array([b.mag[0] if b.mag else -1.0 for b in blocks]),
         blk_p=np.array([b.mag[1] if b.mag else 0.4 for b in blocks]),
         z_M=np.ascontiguousarray(np.array(zrows_M, dtype=np.float64).reshape(Z, K)),
-        z_c=np.array(zrows_c, dtype=np.float64), z_ratio=np.array(zratio, dtype=np.float64),
+        z_c=np.array(zrows_c, dtype=np.float64),
+        z_ratio=np.array(zratio, dtype=np.float64),
         z_natoms=np.array(znat, dtype=np.float64),
-        mono_fn=mono_fn, mono_scale=mono_scale,
-        mono_fac_ptr=fac_ptr, fac_var=fac_var, fac_exp=fac_exp,
-        interstitial=interstitial, va_y=va_y,
-        mq_ptr=mq_ptr.astype(np.int64), mq_fn=mq_fn, mq_scale=mq_scale, mq_fac_ptr=mq_fac_ptr,
-        mq_fac_var=mq_fac_var, mq_fac_exp=mq_fac_exp,
+        mono_fn=mono_fn,
+        mono_scale=mono_scale,
+        mono_fac_ptr=fac_ptr,
+        fac_var=fac_var,
+        fac_exp=fac_exp,
+        interstitial=interstitial,
+        va_y=va_y,
+        mq_ptr=mq_ptr.astype(np.int64),
+        mq_fn=mq_fn,
+        mq_scale=mq_scale,
+        mq_fac_ptr=mq_fac_ptr,
+        mq_fac_var=mq_fac_var,
+        mq_fac_exp=mq_fac_exp,
     )
     desc = PhaseDescription(
-        database=dbname, phase=pname, components=comps, site_names=site_names,
-        sublattice_ratios=ratios, constituents=act, t_range=(float(t_breaks[0]), float(t_breaks[-1])),
-        partitioned=partitioned, magnetic=any(b.mag for b in blocks), fn_names=bld.tf.names,
-        missing_mobility=missing, mobility_substituted=substituted, mobility_policy=mobility or "",
+        database=dbname,
+        phase=pname,
+        components=comps,
+        site_names=site_names,
+        sublattice_ratios=ratios,
+        constituents=act,
+        t_range=(float(t_breaks[0]), float(t_breaks[-1])),
+        partitioned=partitioned,
+        magnetic=any(b.mag for b in blocks),
+        fn_names=bld.tf.names,
+        missing_mobility=missing,
+        mobility_substituted=substituted,
+        mobility_policy=mobility or "",
         mobility_zero=mobility_zero,
     )
     return params, desc
@@ -664,8 +713,10 @@ def reference_gibbs_energy(path, phase: str, component: str, temperatures) -> np
     for s, sub in enumerate(ph.constituents):
         names = {_species_name(sp) for sp in sub}
         if not ({comp, "VA"} & names):
-            raise InputError(f"reference phase {pname} of {name} cannot hold pure {comp}: its sublattice {s} "
-                             f"holds only {', '.join(sorted(names))}")
+            raise InputError(
+                f"reference phase {pname} of {name} cannot hold pure {comp}: its sublattice {s} "
+                f"holds only {', '.join(sorted(names))}"
+            )
     T = np.atleast_1d(np.asarray(temperatures, dtype=float))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -66,8 +66,11 @@ def _select(expr, t_mid: float, outside: list):
         return sympy.Integer(0)
 
     while True:
-        pws = [p for p in expr.atoms(sympy.Piecewise) if not p.args[0][0].atoms(sympy.Piecewise)
-               and not any(c.atoms(sympy.Piecewise) for _, c in p.args)]
+        pws = [
+            p
+            for p in expr.atoms(sympy.Piecewise)
+            if not p.args[0][0].atoms(sympy.Piecewise) and not any(c.atoms(sympy.Piecewise) for _, c in p.args)
+        ]
         if not pws:
             return expr
         expr = expr.xreplace({p: pick(p) for p in pws})
@@ -196,9 +199,9 @@ class TFunctionTable:
             raise DatabaseError("the parameters share no common temperature range")
         idx = np.flatnonzero(valid)
         lo_r, hi_r = idx[0], idx[-1]
-        if not valid[lo_r:hi_r + 1].all():
+        if not valid[lo_r : hi_r + 1].all():
             raise DatabaseError("the parameters' temperature ranges leave a gap")
-        t_breaks = np.array(edges[lo_r:hi_r + 2], dtype=np.float64)
+        t_breaks = np.array(edges[lo_r : hi_r + 2], dtype=np.float64)
         nb = len(basis)
         coef = np.zeros((max(len(rows_all), 1), hi_r - lo_r + 1, nb))
         for f, rows in enumerate(rows_all):
