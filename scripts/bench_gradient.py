@@ -1,6 +1,6 @@
 """Speed of the gradient-energy (Cahn-Hilliard) model, separately from compilation.
 
-* the linear-stability case of tests/test_gradient.py: a regular solution (Omega = 20
+* the linear-stability case of tests/simulation/test_gradient.py: a regular solution (Omega = 20
   kJ/mol, 1000 K, x = 0.5) on a periodic grid of 256 nodes, eight cosine modes, to
   t = 2 / R_max (rtol 1e-7): the best of five warm runs in memory;
 * cases/fe-cr-spinodal.toml (Fe-40Cr at 475 degC, 400 nodes, 24 h): warm, in memory;

@@ -7,7 +7,7 @@ files included), kawin's solve time (its model built beforehand), their ratio, t
 largest difference of the final profiles, and the wall time of a whole ``kinsim run``
 process with a warm cache (Python start, imports, case, kernels from the disk cache,
 the run and its result file).  kinsim runs with ideal_term = eps / 2 against kawin's eps
-(kawin's face value of 1/u is half the mean: tests/test_homogenization_kawin.py).
+(kawin's face value of 1/u is half the mean: tests/comparisons/test_homogenization_kawin.py).
 Targets: ratio >= 100 for both bounds; the process < 1 s.
 
 Usage: python scripts/bench_homogenization.py [--no-kawin]
@@ -26,7 +26,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 CASE = REPO / "cases" / "fe-cr-ni-alpha-gamma.toml"
-KAWIN_EPS = 0.01  # kawin's example; its ideal term is half its formula (tests/test_homogenization_kawin.py)
+KAWIN_EPS = 0.01  # kawin's example; its ideal term is half its formula (tests/comparisons/test_homogenization_kawin.py)
 sys.path.insert(0, str(REPO / "scripts"))
 
 

@@ -5,7 +5,7 @@ loaded by a first run that is not timed).
   into 100 um of Fe-0.1 wt% C austenite for 30 min, 240 nodes), in memory:
   best wall and CPU time of --repeats runs (target < 1 s), steps, rejected steps, Newton
   iterations, and the final ferrite width.
-* The exact Stefan test (tests/test_moving_boundary.py: two ideal phases, constant D,
+* The exact Stefan test (tests/simulation/test_moving_boundary.py: two ideal phases, constant D,
   10 h), its coarse (2 x 20 nodes) and fine (2 x 40 nodes) runs: best wall and CPU time of each
   (target < 0.5 s for the test) and the error of the interface displacement 2k sqrt(t).
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 
 import pytest
-from test_homogenization_stefan import _case
+from stefan_couple import stefan_case
 
 from kinsim.case import from_toml, parse_case
 from kinsim.errors import CaseError
@@ -19,14 +19,14 @@ def _parse(data, tmp_path):
 
 
 def test_several_phases_round_trip(tmp_path):
-    case = _parse(_case(20), tmp_path)
+    case = _parse(stefan_case(20), tmp_path)
     assert case.thermo.phases == ("ALPHA", "BETA") and case.thermo.phase == ""
     assert case.gradient is None and case.regions == ()
     assert from_toml(case.to_toml(), tmp_path / "stored.h5") == case
 
 
 def test_several_phases_with_regions_is_refused(tmp_path):
-    data = _case(20)
+    data = stefan_case(20)
     for k in ("initial",):
         data.pop(k)
     data["grid"] = {"geometry": "planar"}
@@ -42,7 +42,7 @@ def test_several_phases_with_regions_is_refused(tmp_path):
 
 
 def test_several_phases_with_gradient_energy_is_refused(tmp_path):
-    data = _case(20)
+    data = stefan_case(20)
     data["gradient"] = {"kappa": 1e-14}
     with pytest.raises(CaseError) as e:
         _parse(data, tmp_path)
@@ -51,7 +51,7 @@ def test_several_phases_with_gradient_energy_is_refused(tmp_path):
 
 
 def test_several_phases_with_periodic_ends_is_refused(tmp_path):
-    data = _case(20)
+    data = stefan_case(20)
     data["boundary"] = {"left": {"type": "periodic"}, "right": {"type": "periodic"}}
     with pytest.raises(CaseError) as e:
         _parse(data, tmp_path)
@@ -60,7 +60,7 @@ def test_several_phases_with_periodic_ends_is_refused(tmp_path):
 
 
 def test_several_phases_with_fixed_ends_are_read(tmp_path):
-    data = _case(20)
+    data = stefan_case(20)
     data["boundary"] = {
         "left": {"type": "fixed-composition", "composition": {"B": 0.1}},
         "right": {"type": "fixed-flux", "flux": {"B": 0.0}},
@@ -81,7 +81,7 @@ def test_status_codes_are_unique_and_explained():
 
 
 def test_candidates_of_the_start_check_with_several_phases_are_refused(tmp_path):
-    data = _case(20)
+    data = stefan_case(20)
     data["thermo"]["candidates"] = ["BETA"]
     with pytest.raises(CaseError) as e:
         _parse(data, tmp_path)

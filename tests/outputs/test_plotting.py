@@ -127,8 +127,8 @@ def test_given_axes_are_used_and_returned(runs):
     assert P.plot_markers(runs["ideal"], ax=ax) is ax
 
 
-# spinodal: tests/test_gradient_plots.py; interfaces: tests/test_moving_boundary.py; phases:
-# tests/test_homogenization_outputs.py
+# spinodal: tests/outputs/test_gradient_plots.py; interfaces: tests/simulation/test_moving_boundary.py; phases:
+# tests/simulation/test_homogenization_outputs.py
 @pytest.mark.parametrize("kind", [k for k in P.KINDS if k not in ("spinodal", "interfaces", "phases")])
 def test_cli_every_kind_no_window(runs, tmp_path, capsys, kind):
     import matplotlib.pyplot as plt

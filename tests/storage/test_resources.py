@@ -27,7 +27,7 @@ FECR = REPO / "cases" / "fe-cr-spinodal.toml"
 # 30000 nodes at the case's spacing of 0.25 nm
 FECR_SETS = ["grid.length=7.5 um"]
 # a ternary with gradient energy (2m = 4 unknowns per node) and closed ends: the stable
-# austenite of tests/test_gradient.py with random fluctuations and a coupled kappa matrix
+# austenite of tests/simulation/test_gradient.py with random fluctuations and a coupled kappa matrix
 FECRNI_GRADIENT = {
     "title": "Fe-18Cr-10Ni with gradient energy",
     "thermo": {"database": str(TESTS_DB / "fe-cr-ni.tdb"), "phase": "FCC_A1", "components": ["FE", "CR", "NI"]},

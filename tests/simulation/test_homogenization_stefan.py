@@ -33,44 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import TESTS_DB
-from scipy.optimize import brentq
-from scipy.special import erf
-
-CA, CB = 0.1, 0.9  # far-field x_B of the alpha and beta ends
-CAB, CBA = 0.3, 0.6  # tie-line ends (fixed by the database)
-DA, DB = 1e-14, 1e-13  # m^2/s
-LENGTH = 4e-4  # m, weld in the middle
-DURATION = 2e4  # s: 2 sqrt(D_b t) = 0.09 mm, far from the closed ends
-
-
-def _coefficients(k):
-    Ba = (CAB - CA) / (1.0 + erf(k / np.sqrt(DA)))
-    Bb = (CB - CBA) / (1.0 - erf(k / np.sqrt(DB)))
-    return Ba, Bb
-
-
-def _balance(k):
-    Ba, Bb = _coefficients(k)
-    return (
-        (CAB - CBA) * k
-        + Ba * np.sqrt(DA / np.pi) * np.exp(-k * k / DA)
-        - Bb * np.sqrt(DB / np.pi) * np.exp(-k * k / DB)
-    )
-
-
-def stefan_k() -> float:
-    """The parabolic constant k (m s^-1/2) of the interface s = 2 k sqrt(t)."""
-    return brentq(_balance, -4.0 * np.sqrt(DA), 4.0 * np.sqrt(DA), xtol=1e-22)
-
-
-def exact_profile(z, t, k):
-    """x_B at z (m from the weld) and t (s)."""
-    Ba, Bb = _coefficients(k)
-    s = 2.0 * k * np.sqrt(t)
-    left = CA + Ba * (1.0 + erf(z / (2.0 * np.sqrt(DA * t))))
-    right = CB - Bb * (1.0 - erf(z / (2.0 * np.sqrt(DB * t))))
-    return np.where(z < s, left, right)
+from stefan_couple import CA, CAB, CB, CBA, DB, DURATION, LENGTH, exact_profile, stefan_case, stefan_k
 
 
 def test_exact_solution_conserves_the_solute():
@@ -91,30 +54,6 @@ def test_exact_solution_conserves_the_solute():
     assert k < 0.0  # beta (the fast phase, supplied by the richer side) grows into alpha
 
 
-def _case(nodes):
-    return {
-        "title": "Stefan couple (fictitious A-B)",
-        "thermo": {
-            "database": str(TESTS_DB / "two-phase-ab.tdb"),
-            "phases": ["ALPHA", "BETA"],
-            "components": ["A", "B"],
-        },
-        "homogenization": {"averaging": "wiener-upper"},
-        "conditions": {"temperature": "1000 K", "duration": f"{DURATION} s"},
-        "grid": {"geometry": "planar", "length": f"{LENGTH} m", "nodes": nodes, "spacing": "linear"},
-        "initial": {
-            "type": "step",
-            "position": f"{LENGTH / 2} m",
-            "unit": "mole-fraction",
-            "left": {"B": CA},
-            "right": {"B": CB},
-        },
-        "boundary": {"left": {"type": "closed"}, "right": {"type": "closed"}},
-        "solver": {"method": "implicit", "rtol": 1e-5},
-        "output": {"snapshots": 4},
-    }
-
-
 def _beta_fraction(res):
     names = list(res.attrs["phase_sets"]) if "phase_sets" in res.attrs else None
     frac = res.extra["phase_fraction"][-1]  # (z, set)
@@ -126,7 +65,7 @@ def _beta_fraction(res):
 def runs():
     import kinsim
 
-    return {nodes: kinsim.run(_case(nodes)) for nodes in (100, 200, 400)}
+    return {nodes: kinsim.run(stefan_case(nodes)) for nodes in (100, 200, 400)}
 
 
 def _interface(res):

@@ -16,7 +16,7 @@ import tomli_w
 from kinsim.case import Case, load_case
 from kinsim.errors import CaseError
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DB = REPO / "cases" / "databases" / "fe-mn-si-c.tdb"
 
 DARKEN = textwrap.dedent("""\

@@ -50,7 +50,7 @@ from pycalphad import Database, calculate  # noqa: E402
 from pycalphad import variables as v  # noqa: E402
 from symengine import Symbol  # noqa: E402
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED_DATABASES = REPO_ROOT.parent / "shared" / "databases"
 
 TEMPERATURES = [600.0, 1000.0, 1273.0, 1473.0]

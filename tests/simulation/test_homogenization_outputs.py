@@ -11,13 +11,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import REPO
-from test_homogenization_stefan import _case
+from stefan_couple import stefan_case
 
 X_LEFT = 0.4  # inside the two-phase field 0.3 < x_B < 0.6
 
 
 def _two_phase_case():
-    case = _case(30)
+    case = stefan_case(30)
     case["initial"]["left"] = {"B": X_LEFT}
     return case
 
