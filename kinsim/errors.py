@@ -17,6 +17,9 @@ class KinsimError(Exception):
 class CaseError(KinsimError, ValueError):
     """A case file (or command-line input) is malformed or inconsistent."""
 
+    #: True when the message already names the case file (the parser adds it otherwise)
+    located: bool = False
+
 
 class DatabaseError(KinsimError, ValueError):
     """A thermodynamic or mobility database cannot be read or represented."""
