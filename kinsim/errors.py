@@ -32,6 +32,10 @@ class InputError(KinsimError, ValueError):
 class ConvergenceError(KinsimError, RuntimeError):
     """A numerical solve did not converge; the message names where and why."""
 
+    #: where and why a run failed (node or region, z, composition, reason), for the
+    #: failure record of the result file; set only where the failure is located
+    info: dict[str, object]
+
 
 class ResultFileError(KinsimError, ValueError):
     """A result file is not kinsim's, or is incomplete."""
