@@ -34,7 +34,7 @@ from ..kernels.kkt import equilibrium_batch, minimise_flag
 from ..kernels.node_models import state_width
 from ..kernels.nodes import scratch_gibbs
 from ..kernels.step import advance, workspace
-from ..phase import PhaseModel, load_phase
+from ..phase import load_phase
 from ..resources import check_memory, run_size
 from ..spinodal import modes_of_case
 from ..storage import ResultWriter, RunStore
@@ -46,6 +46,7 @@ from .start_stability import StartStability, check_candidates, check_start_stabi
 
 if TYPE_CHECKING:
     from ..kernels.regions import RegionProblem
+    from ..phase import PhaseModel
 
 _PROGRESS_STEPS = 400  # steps per kernel call between progress-bar updates
 _CHECK_ROWS = 4096  # initial-profile nodes per equilibrium batch of Simulation.check_compositions
