@@ -35,8 +35,14 @@ from numba.core.dispatcher import Dispatcher
 if TYPE_CHECKING:
     from numba.core.decorators import _JITOptions
 
-# numba's stubs leave "cache" out of the jit options, which njit and overload take all the same
-JIT_OPTIONS: _JITOptions = {"cache": True, "fastmath": False, "error_model": "numpy", "nogil": True}  # type: ignore[typeddict-unknown-key]
+# numba's stubs leave some of njit's options (cache) out of the jit options that overload
+# takes; numba passes them on to njit all the same
+JIT_OPTIONS: _JITOptions = {
+    "cache": True,
+    "fastmath": False,
+    "error_model": "numpy",
+    "nogil": True,
+}  # type: ignore[typeddict-unknown-key]
 
 # kernels that allocate nothing
 LEAF = dict(_nrt=False)
