@@ -27,10 +27,22 @@ no stale cache).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numba
 from numba.core.dispatcher import Dispatcher
 
-JIT_OPTIONS = dict(cache=True, fastmath=False, error_model="numpy", nogil=True)
+if TYPE_CHECKING:
+    from numba.core.decorators import _JITOptions
+
+# numba's stubs leave some of njit's options (cache) out of the jit options that overload
+# takes; numba passes them on to njit all the same
+JIT_OPTIONS: _JITOptions = {
+    "cache": True,
+    "fastmath": False,
+    "error_model": "numpy",
+    "nogil": True,
+}  # type: ignore[typeddict-unknown-key]
 
 # kernels that allocate nothing
 LEAF = dict(_nrt=False)
@@ -61,9 +73,10 @@ def needs_compile(dispatcher, *args) -> bool:
     sig = _signature(dispatcher, args)
     if sig in dispatcher.overloads:
         return False
+    internals: Any = dispatcher  # numba's private cache API, which its type stubs leave out
     try:
-        cache = dispatcher._cache
-        key = cache._index_key(sig, dispatcher.targetctx.codegen())
+        cache = internals._cache
+        key = cache._index_key(sig, internals.targetctx.codegen())
         return key not in cache._cache_file._load_index()
     except Exception:  # noqa: BLE001 - numba's private cache API changed: do not guess
         return False

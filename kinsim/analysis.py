@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from .case import Case
+from .case.section import present
 from .errors import InputError, ResultFileError
 from .storage import Result, read_result
 
@@ -235,7 +236,7 @@ def _sign_changes(J: np.ndarray) -> list[int]:
     if Jmax == 0:
         return []
     sgn = np.where(np.abs(J) > _REL_ZERO * Jmax, np.sign(J), 0.0)
-    lobes = []  # (sign, first, last face) of runs of one sign, zeros ignored
+    lobes: list[list] = []  # (sign, first, last face) of runs of one sign, zeros ignored
     for f in np.flatnonzero(sgn):
         if lobes and lobes[-1][0] == sgn[f]:
             lobes[-1][2] = f
@@ -292,7 +293,7 @@ class Interdiffusivity:
 
 @dataclass
 class CoupleAnalysis:
-    path: Path
+    path: Path | None  # None for a result held in memory
     time: float
     index: int
     components: list[str]
@@ -393,7 +394,8 @@ def analyze(result, time: float | None = None) -> CoupleAnalysis:
         )
     if geometry != "planar":
         raise InputError(f"{r.path}: the Matano analysis needs a planar couple; this run is {geometry}")
-    ini = case.initial.type
+    initial = present(case.initial, "initial")  # a case without regions has one
+    ini = initial.type
     if ini != "step":
         raise InputError(
             f'{r.path}: the Matano analysis needs a diffusion couple (initial.type = "step"); '
@@ -416,10 +418,10 @@ def analyze(result, time: float | None = None) -> CoupleAnalysis:
     end_change = np.maximum(np.abs(c[0] - c0[0]), np.abs(c[-1] - c0[-1])) / rng
     semi = bool(end_change.max() < 1e-3)
     if not semi:
-        k = int(np.argmax(end_change))
+        worst = int(np.argmax(end_change))
         warnings.append(
-            f"the profile of {comps[k]} has reached the ends of the couple (they changed by "
-            f"{end_change[k] * 100:.2g} % of its range): the Boltzmann analysis assumes a "
+            f"the profile of {comps[worst]} has reached the ends of the couple (they changed by "
+            f"{end_change[worst] * 100:.2g} % of its range): the Boltzmann analysis assumes a "
             "semi-infinite couple; choose an earlier --time"
         )
     warnings += _setup_warnings(case)
@@ -427,7 +429,7 @@ def analyze(result, time: float | None = None) -> CoupleAnalysis:
 
     # resolution: a profile that changes over a few cells gives poor fluxes and D
     mono = np.abs(c[-1] - c[0]) >= 0.5 * (c.max(axis=0) - c.min(axis=0))
-    for k in np.flatnonzero(mono & (np.abs(c[-1] - c[0]) > 0)):
+    for k in np.flatnonzero(mono & (np.abs(c[-1] - c[0]) > 0)).tolist():
         Y = (c[:, k] - c[0, k]) / (c[-1, k] - c[0, k])
         n_mid = int(((Y > 0.1) & (Y < 0.9)).sum())
         if n_mid < _MIN_NODES:
@@ -446,7 +448,7 @@ def analyze(result, time: float | None = None) -> CoupleAnalysis:
         index=it,
         components=comps,
         geometry=geometry,
-        weld=case.initial.position,
+        weld=initial.position,
         matano_plane=zM,
         matano_planes={cc: float(v) for cc, v in zip(comps, per)},
         z_faces=zf,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,6 +21,10 @@ from .case import load_case as _load_case_file
 from .compositions import check_mole_fractions, point_fractions
 from .errors import InputError, KinsimError, OutputRefusedError
 from .storage import MemoryStore, Result, read_result
+
+if TYPE_CHECKING:  # loaded when used: they import the numba kernels
+    from .phase import PhaseModel
+    from .phaseset import PhaseSetModel
 
 # the name a case given as a dict goes by in messages (like "<stdin>")
 DICT_CASE_NAME = "<dict>"
@@ -146,22 +151,29 @@ def run(case, *, output=None, overrides=None, progress=False, base_dir=None) -> 
         try:
             sim.run(output=str(output), progress=progress)
         except OutputRefusedError as exc:  # nothing was written: the file there is not this run's
-            exc.result = None
+            _carry(exc, None)
             raise
         except (KinsimError, KeyboardInterrupt) as exc:
-            exc.result = _partial(lambda: read_result(output))
+            _carry(exc, _partial(lambda: read_result(output)))
             raise
         return read_result(output)
     stores: list[MemoryStore] = []
     try:
         sim.run(progress=progress, storage=MemoryStore.collecting(stores))
     except (KinsimError, KeyboardInterrupt) as exc:
-        exc.result = _partial(lambda: stores[0].result()) if stores else None
+        _carry(exc, _partial(lambda: stores[0].result()) if stores else None)
         raise
     return stores[0].result()
 
 
-def _partial(read):
+def _carry(exc: BaseException, result: Result | None) -> None:
+    """Attach the result so far to the exception a run raised, as ``exc.result``.  It
+    is set on the instance because a KeyboardInterrupt carries it too, a class kinsim
+    cannot declare it on."""
+    setattr(exc, "result", result)  # noqa: B010 - an attribute no exception class declares
+
+
+def _partial(read) -> Result | None:
     """The result of a run that stopped, or None when it holds no snapshot."""
     try:
         return read()
@@ -202,18 +214,28 @@ def equilibrium(database, phase, components, T, x, *, raise_on_failure: bool = T
     comps = [str(c).strip().upper() for c in components]
     if len(comps) < 2:
         raise InputError("components: give at least two, the dependent (reference) one first")
+    point = isinstance(x, dict)
     if len(phases) > 1:
         from .mpequilibrium import MultiphaseEquilibrium  # numba kernels and pycalphad: only when called
         from .phaseset import load_phases
 
-        model = load_phases(database, phases, comps)
-    else:
-        from .equilibria import Equilibrium, solve_rows
-        from .phase import load_phase
+        candidates = load_phases(database, phases, comps)
+        rows, Trows = _equilibrium_rows(candidates, comps, T, x)
+        return MultiphaseEquilibrium(
+            database, candidates, candidates.equilibrium(rows, Trows, raise_on_failure=raise_on_failure), point
+        )
+    from .equilibria import Equilibrium, solve_rows
+    from .phase import load_phase
 
-        model = load_phase(database, phases[0], comps)
-    point = isinstance(x, dict)
-    if point:
+    model = load_phase(database, phases[0], comps)
+    rows, Trows = _equilibrium_rows(model, comps, T, x)
+    return Equilibrium(database, model, solve_rows(model, rows, Trows, raise_on_failure), point)
+
+
+def _equilibrium_rows(model: PhaseModel | PhaseSetModel, comps, T, x) -> tuple[np.ndarray, np.ndarray]:
+    """The compositions (N, n-1) of ``x`` (a dict: one point) and the temperatures (N,)
+    of ``T``, checked, also against the temperature range of ``model``."""
+    if isinstance(x, dict):
         if np.ndim(T) != 0:
             raise InputError("T: give one temperature for one composition (a dict x)")
         rows = np.array([point_fractions(x, comps[1:], "x")])
@@ -221,13 +243,9 @@ def equilibrium(database, phase, components, T, x, *, raise_on_failure: bool = T
     else:
         rows = _composition_rows(x, comps)
         check_mole_fractions(rows, comps[1:], lambda i: f"x row {i}")
-    T = _temperatures(T, rows.shape[0])
-    model.check_temperature(T, "T")
-    if len(phases) > 1:
-        return MultiphaseEquilibrium(
-            database, model, model.equilibrium(rows, T, raise_on_failure=raise_on_failure), point
-        )
-    return Equilibrium(database, model, solve_rows(model, rows, T, raise_on_failure), point)
+    Trows = _temperatures(T, rows.shape[0])
+    model.check_temperature(Trows, "T")
+    return rows, Trows
 
 
 def _phase_list(phase) -> list[str]:

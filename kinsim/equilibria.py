@@ -15,6 +15,8 @@ atoms), temperatures in K.
 
 from __future__ import annotations
 
+from typing import Generic, Protocol, TypeVar
+
 import numba
 import numpy as np
 
@@ -69,11 +71,26 @@ def solve_rows(model: PhaseModel, x_indep, T, raise_on_failure: bool = True) -> 
     return res
 
 
-class RowsView:
+class EquilibriumRows(Protocol):
+    """The arrays over rows that every equilibrium result holds (one phase:
+    :class:`~kinsim.phase.EquilibriumResult`, several: :class:`~kinsim.phaseset.PhaseSetResult`)."""
+
+    T: np.ndarray
+    X: np.ndarray
+    MU: np.ndarray
+    partial_dmu_dx: np.ndarray
+    dmu_dx: np.ndarray
+    status: np.ndarray
+
+
+_Rows = TypeVar("_Rows", bound=EquilibriumRows)
+
+
+class RowsView(Generic[_Rows]):
     """The arrays an equilibrium result shares, one or several phases: ``rows`` holds
     them over rows (N >= 1); a point (``point``) shows row 0 without the row axis."""
 
-    rows: object
+    rows: _Rows
     point: bool
 
     def _pick(self, arr):
@@ -104,7 +121,7 @@ class RowsView:
         return int(self.rows.status[0]) if self.point else self.rows.status
 
 
-class Equilibrium(RowsView):
+class Equilibrium(RowsView[EquilibriumResult]):
     """Equilibria of one phase at one composition (a *point*) or at N (a *table*).
 
     Attributes, named as the keys of ``kinsim thermo --json`` (a point: one value each;

@@ -17,6 +17,9 @@ class KinsimError(Exception):
 class CaseError(KinsimError, ValueError):
     """A case file (or command-line input) is malformed or inconsistent."""
 
+    #: True when the message already names the case file (the parser adds it otherwise)
+    located: bool = False
+
 
 class DatabaseError(KinsimError, ValueError):
     """A thermodynamic or mobility database cannot be read or represented."""
@@ -28,6 +31,10 @@ class InputError(KinsimError, ValueError):
 
 class ConvergenceError(KinsimError, RuntimeError):
     """A numerical solve did not converge; the message names where and why."""
+
+    #: where and why a run failed (node or region, z, composition, reason), for the
+    #: failure record of the result file; set only where the failure is located
+    info: dict[str, object]
 
 
 class ResultFileError(KinsimError, ValueError):

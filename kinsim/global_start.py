@@ -64,7 +64,7 @@ def sample_phase(params, points: int = POINTS_PER_PHASE) -> np.ndarray:
     grids = [_simplex_lattice(m, d) for m in sizes]
     rows = [np.concatenate(p) for p in itertools.product(*grids)]
     # equal site fractions on sublattices with the same constituents
-    groups = {}
+    groups: dict[tuple, list[int]] = {}
     for s, k in enumerate(subs):
         groups.setdefault(tuple(y_comp[k]), []).append(s)
     for same in (g for g in groups.values() if len(g) > 1):
@@ -153,7 +153,7 @@ def _facet_grid(x: np.ndarray, verts: np.ndarray):
     lo = np.clip(np.floor((proj.min(axis=1) - 1e-9) * G).astype(int), 0, G - 1)
     hi = np.clip(np.floor((proj.max(axis=1) + 1e-9) * G).astype(int), 0, G - 1)
     strides = G ** np.arange(n - 1)
-    cells = [[] for _ in range(G ** (n - 1))]
+    cells: list[list[int]] = [[] for _ in range(G ** (n - 1))]
     for f in range(len(verts)):
         ranges = [range(lo[f, d], hi[f, d] + 1) for d in range(n - 1)]
         for idx in itertools.product(*ranges):
@@ -165,7 +165,7 @@ def _facet_grid(x: np.ndarray, verts: np.ndarray):
 
 def _adjacency(ns: int, simplices_per_phase):
     """CSR of the edges of the phases' hulls (global sample indices)."""
-    nbrs = [set() for _ in range(ns)]
+    nbrs: list[set[int]] = [set() for _ in range(ns)]
     for simp in simplices_per_phase:
         for s in simp:
             for i in s:

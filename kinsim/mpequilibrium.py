@@ -42,7 +42,7 @@ _LONG_NAMES = {
 }
 
 
-class MultiphaseEquilibrium(RowsView):
+class MultiphaseEquilibrium(RowsView[PhaseSetResult]):
     """Multiphase equilibria at one composition (a *point*) or at N (a *table*).
 
     Attributes, named as the keys of ``kinsim thermo --phases --json`` (a point: one

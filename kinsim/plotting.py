@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -47,6 +48,9 @@ from .analysis import (
 from .errors import InputError
 from .storage import Result
 from .units import ATOMIC_WEIGHTS
+
+if TYPE_CHECKING:  # matplotlib itself is imported when a figure is drawn
+    from matplotlib.typing import RcKeyType
 
 __all__ = [
     "KINDS",
@@ -70,7 +74,7 @@ UNITS = ("mole-fraction", "weight-percent")
 COLUMN_WIDTH = 3.5  # inches: one column of a two-column journal page
 
 # publication defaults, applied inside :func:`figure` (and by the plot functions on new axes)
-STYLE = {
+STYLE: dict[RcKeyType, Any] = {
     "font.size": 8,
     "axes.labelsize": 8,
     "axes.titlesize": 8,

@@ -46,6 +46,7 @@ import resource
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .errors import CaseError, InputError, OutputRefusedError
 
@@ -397,7 +398,7 @@ def run_disk_advice(size: RunSize, path, reclaim: int = 0) -> str:
 def resized(size: RunSize, **change) -> RunSize:
     """``size`` with other ``nodes``, ``snapshots`` or ``in_memory`` (the phase's
     parameter bytes kept)."""
-    args = dict(
+    args: dict[str, Any] = dict(
         nodes=size.nodes,
         components=size.components,
         site_fractions=size.site_fractions,

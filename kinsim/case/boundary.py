@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from ..errors import CaseError
 from .composition import check_fraction, read_composition
 from .schema import SCHEMA
-from .section import Section, as_number, component_items, type_name
+from .section import Section, as_number, component_items, present, type_name
 from .timetable import TimeTable, read_time_table, table_to_toml, table_value
 
 __all__ = ["BoundarySide", "BoundarySpec", "BoundaryStage", "read_boundary"]
@@ -145,7 +145,7 @@ def _component_tables(raw, where: str, comps: tuple, independent_only: bool, che
 
 def _fixed_composition(sec: Section, comps: tuple) -> dict[str, TimeTable]:
     where = sec.key("composition")
-    unit = sec.choice("unit")
+    unit = present(sec.choice("unit"), sec.key("unit"))
     raw = sec.raw("composition")
     if isinstance(raw, dict) and any(isinstance(v, list) for v in raw.values()):
         if unit != "mole-fraction":
@@ -198,7 +198,7 @@ def _stage(sec: Section, comps: tuple) -> BoundaryStage:
     """One condition: a stage of [[boundary.<side>.stages]] or the side itself."""
     where = sec.prefix
     sec.check_keys()
-    kind = sec.choice("type")
+    kind = present(sec.choice("type"), sec.key("type"))
     until = sec.time("until")
     used = {
         "closed": set(),
@@ -241,7 +241,7 @@ def _side(boundary: Section, side: str, comps: tuple, duration: float) -> Bounda
         raw_stages = sec.raw("stages")
         if not isinstance(raw_stages, list) or not raw_stages or not all(isinstance(e, dict) for e in raw_stages):
             raise CaseError(f"{where}.stages must be an array of tables ([[{where}.stages]])")
-        table = sec.table.entry("stages")
+        table = sec.table.find("stages")
         stages = [_stage(Section(e, f"{where}.stages[{i}]", table), comps) for i, e in enumerate(raw_stages)]
     else:
         stages = [_stage(sec, comps)]

@@ -85,7 +85,7 @@ def read_homogenization(sec: Section, phases: tuple[str, ...]) -> Homogenization
         raise CaseError(f"homogenization.exponent is not used with averaging = '{averaging}' (only with labyrinth)")
     if not 1.0 <= exponent <= 2.0:
         raise CaseError(f"homogenization.exponent = {exponent:g} must be in [1, 2]")
-    excluded = ()
+    excluded: tuple[str, ...] = ()
     if sec.raw("excluded") is not None:
         excluded = tuple(
             _phase(p, "homogenization.excluded", phases)

@@ -24,6 +24,7 @@ from .onsager import OnsagerSpec
 from .perturbation import PerturbationSpec
 from .potentials import PotentialSpec
 from .regions import RegionSpec, region_grid
+from .section import present
 from .timetable import TimeTable, is_constant, table_to_toml, table_value
 
 __all__ = [
@@ -67,7 +68,7 @@ class ThermoSpec:
         return "+".join(self.phases) if self.phases else self.phase
 
     def to_dict(self) -> dict:
-        out = {"database": str(self.database)}
+        out: dict = {"database": str(self.database)}
         if self.phases:
             out["phases"] = list(self.phases)
         elif self.phase:  # (a case with regions names each region's phase)
@@ -159,11 +160,12 @@ class InitialSpec:
         volumes ``volume`` (None: equal cells) removed."""
         z = np.asarray(z, dtype=float)
         if self.type == "step":
-            left = self._vector(self.left, "initial.left")
-            right = self._vector(self.right, "initial.right")
+            left = self._vector(present(self.left, "initial.left"), "initial.left")
+            right = self._vector(present(self.right, "initial.right"), "initial.right")
             x = np.where((z < self.position)[:, None], left[None, :], right[None, :])
         elif self.type == "uniform":
-            x = np.tile(self._vector(self.composition, "initial.composition"), (z.shape[0], 1))
+            composition = present(self.composition, "initial.composition")
+            x = np.tile(self._vector(composition, "initial.composition"), (z.shape[0], 1))
         else:
             zt = np.asarray(self.z, dtype=float)
             xt = np.asarray(self.x, dtype=float)
@@ -178,18 +180,22 @@ class InitialSpec:
         indep = self.components[1:]
         out: dict = {"type": self.type, "unit": "mole-fraction"}
         if self.type == "step":
+            left = present(self.left, "initial.left")
+            right = present(self.right, "initial.right")
             out.update(
                 position=self.position,
-                left={c: float(self.left[c]) for c in indep},
-                right={c: float(self.right[c]) for c in indep},
+                left={c: float(left[c]) for c in indep},
+                right={c: float(right[c]) for c in indep},
             )
         elif self.type == "uniform":
-            out["composition"] = {c: float(self.composition[c]) for c in indep}
+            composition = present(self.composition, "initial.composition")
+            out["composition"] = {c: float(composition[c]) for c in indep}
         else:
-            out["z"] = [float(v) for v in self.z]
+            out["z"] = [float(v) for v in present(self.z, "initial.z")]
+            x = present(self.x, "initial.x")
             for k, c in enumerate(self.components):
                 if k:
-                    out[c] = [float(row[k]) for row in self.x]
+                    out[c] = [float(row[k]) for row in x]
         if self.perturbation is not None:
             out["perturbation"] = self.perturbation.to_dict()
         return out
@@ -267,7 +273,7 @@ class Case:
     def to_dict(self) -> dict:
         """The resolved case in the case-file schema (SI units, mole fractions,
         absolute paths), as plain Python values."""
-        out = {
+        out: dict = {
             "title": self.title,
             "thermo": self.thermo.to_dict(),
             "conditions": self.conditions.to_dict(),

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import CaseError
-from .section import Section, as_number, type_name
+from .section import Section, as_number, present, type_name
 
 __all__ = ["OnsagerSpec", "read_onsager"]
 
@@ -29,7 +29,7 @@ class OnsagerSpec:
 def read_onsager(sec: Section, comps: tuple) -> OnsagerSpec:
     """The ``[onsager]`` table: a symmetric matrix with a zero diagonal; in the relative
     form 1 + matrix must be positive semi-definite."""
-    form = sec.choice("form")
+    form = present(sec.choice("form"), sec.key("form"))
     m = sec.raw("matrix")
     n = len(comps)
     if not isinstance(m, list) or len(m) != n or not all(isinstance(r, list) and len(r) == n for r in m):
@@ -52,10 +52,10 @@ def read_onsager(sec: Section, comps: tuple) -> OnsagerSpec:
     scale = np.abs(a).max() or 1.0
     asym = np.abs(a - a.T).max()
     if asym > 1e-12 * scale:
-        i, j = np.unravel_index(np.argmax(np.abs(a - a.T)), a.shape)
+        row, col = np.unravel_index(np.argmax(np.abs(a - a.T)), a.shape)
         raise CaseError(
-            f"onsager.matrix is not symmetric (Onsager reciprocity): [{i}][{j}] = "
-            f"{a[i, j]:g} but [{j}][{i}] = {a[j, i]:g}"
+            f"onsager.matrix is not symmetric (Onsager reciprocity): [{row}][{col}] = "
+            f"{a[row, col]:g} but [{col}][{row}] = {a[col, row]:g}"
         )
     if form == "relative":
         w = np.linalg.eigvalsh(np.eye(n) + a)

@@ -52,8 +52,9 @@ def apply_override(raw: dict, text: str) -> None:
     for i, part in enumerate(parts):
         if isinstance(node, Key) and node.type.by_component and i == last:
             break  # a component name; checked when the table is read
-        if isinstance(node, Table) and not node.array and node.entry(part) is not None:
-            node = node.entry(part)
+        entry = node.entry(part) if isinstance(node, Table) and not node.array else None
+        if entry is not None:
+            node = entry
             continue
         if isinstance(node, Table) and node.columns and i == last and part.upper() in raw_components(raw):
             break  # a column of a table start ([initial])

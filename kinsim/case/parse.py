@@ -27,7 +27,7 @@ from .perturbation import read_perturbation
 from .potentials import read_potentials
 from .regions import read_regions
 from .schema import SCHEMA, Table, all_key_paths
-from .section import Section, as_number, component_items, suggest, type_name
+from .section import Section, as_number, component_items, present, suggest, type_name
 from .timetable import read_time_table, table_value
 
 __all__ = ["from_toml", "load_case", "parse_case", "read_case_file"]
@@ -91,7 +91,7 @@ def _parse(data, path: Path, where: str, database_must_exist: bool) -> Case:
     try:
         return _Parser(data, path, database_must_exist).case()
     except CaseError as exc:
-        if getattr(exc, "located", False):
+        if exc.located:
             raise
         raise CaseError(f"{where}: {exc}") from None
 
@@ -121,7 +121,7 @@ class _Parser:
                 self._check_keys(v, sub, full, components)
 
     def section(self, name: str) -> Section:
-        table = SCHEMA.entry(name)
+        table = SCHEMA.find(name)
         if name not in self.data:
             if table.required:
                 raise CaseError(f"missing section [{name}]")
@@ -134,7 +134,7 @@ class _Parser:
             raise CaseError("a case file is a TOML table")
         self._check_keys(self.data, SCHEMA, "", raw_components(self.data))
         top = Section(self.data, "", SCHEMA)
-        title = top.string("title", self.path.stem)
+        title = present(top.string("title", self.path.stem), "title")
         with_regions = "region" in self.data
         thermo = self.thermo(with_regions)
         comps = thermo.components
@@ -197,7 +197,8 @@ class _Parser:
 
     def file(self, sec: Section, name, default=None) -> Path:
         """A file path key, relative to the case file's directory."""
-        p = Path(sec.string(name) if default is None else sec.string(name, default)).expanduser()
+        text = sec.string(name) if default is None else sec.string(name, default)
+        p = Path(present(text, sec.key(name))).expanduser()
         return p if p.is_absolute() else (self.base_dir / p)
 
     # -- sections ------------------------------------------------------------------------
@@ -302,7 +303,7 @@ class _Parser:
         used = {"step": {"position", "left", "right"}, "uniform": {"composition"}, "table": {"z"}}[kind]
         perturbation = None
         if sec.has("perturbation"):
-            table = sec.table.entry("perturbation")
+            table = sec.table.find("perturbation")
             perturbation = read_perturbation(Section(sec.raw("perturbation"), sec.key("perturbation"), table), comps)
         for k in ("position", "left", "right", "composition", "z"):
             if sec.has(k) and k not in used:

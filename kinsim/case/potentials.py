@@ -12,7 +12,7 @@ from ..expression import check as check_expression
 from ..expression import evaluate
 from ..units import parse_length
 from .schema import SCHEMA
-from .section import Section, as_number
+from .section import Section, as_number, present
 from .timetable import TimeTable, read_time_table
 
 __all__ = ["FARADAY", "PotentialSpec", "read_potentials"]
@@ -40,11 +40,11 @@ class PotentialSpec:
     def factor(self) -> float:
         """J/mol per unit of the field."""
         if self.kind == "stress":
-            return -float(self.volume)
+            return -float(present(self.volume, "potential.volume"))
         if self.kind == "pressure":
-            return float(self.volume)
+            return float(present(self.volume, "potential.volume"))
         if self.kind == "electric":
-            return float(self.charge) * FARADAY
+            return float(present(self.charge, "potential.charge")) * FARADAY
         return 1.0
 
     def field_at(self, z) -> np.ndarray:
@@ -52,7 +52,9 @@ class PotentialSpec:
         z = np.asarray(z, dtype=float)
         if self.expression is not None:
             return np.broadcast_to(evaluate(self.expression, z), z.shape).astype(float)
-        return np.interp(z, np.asarray(self.z), np.asarray(self.value))
+        return np.interp(
+            z, np.asarray(present(self.z, "potential.z")), np.asarray(present(self.value, "potential.value"))
+        )
 
     def phi(self, z) -> np.ndarray:
         """Phi (J/mol) at positions z without the time factor."""
@@ -68,8 +70,8 @@ class PotentialSpec:
         if self.expression is not None:
             out["expression"] = self.expression
         else:
-            out["z"] = [float(v) for v in self.z]
-            out["value"] = [float(v) for v in self.value]
+            out["z"] = [float(v) for v in present(self.z, "potential.z")]
+            out["value"] = [float(v) for v in present(self.value, "potential.value")]
         if self.time != ((0.0, 1.0),):
             out["time"] = [[float(t), float(v)] for t, v in self.time]
         return out
@@ -78,13 +80,14 @@ class PotentialSpec:
 def _potential(sec: Section, comps: tuple, lo: float, hi: float) -> PotentialSpec:
     where = sec.prefix
     sec.check_keys()
-    sp = sec.string("species").upper()
+    sp = present(sec.string("species"), sec.key("species")).upper()
     if sp not in comps:
         raise CaseError(
             f"{where}.species = '{sp}' is not a component of this case (thermo.components: {', '.join(comps)})"
         )
-    kind = sec.choice("kind")
-    volume = charge = None
+    kind = present(sec.choice("kind"), sec.key("kind"))
+    volume: float | None = None
+    charge: float | None = None
     if kind in ("stress", "pressure"):
         volume = sec.number("volume")
         if sec.has("charge"):
@@ -94,11 +97,13 @@ def _potential(sec: Section, comps: tuple, lo: float, hi: float) -> PotentialSpe
             raise CaseError(f"{where}.volume is not used with kind = '{kind}'")
         if kind == "electric":
             charge = sec.number("charge")
-    zt = vt = expr = None
+    zt: tuple[float, ...] | None = None
+    vt: tuple[float, ...] | None = None
+    expr: str | None = None
     if sec.has("expression"):
         if sec.has("z") or sec.has("value"):
             raise CaseError(f"{where}: give either an expression or a table (z, value), not both")
-        expr = sec.string("expression")
+        expr = present(sec.string("expression"), sec.key("expression"))
         check_expression(expr, f"{where}.expression")
         vals = np.asarray(evaluate(expr, np.linspace(lo, hi, 11)), dtype=float)
         if not np.all(np.isfinite(vals)):

@@ -24,7 +24,7 @@ from ..grid import GEOMETRIES, Grid1D, geometric_widths
 from ..units import parse_length
 from .composition import read_composition, to_mole_fractions
 from .schema import SCHEMA
-from .section import Section, as_number, suggest
+from .section import Section, as_number, present, suggest
 
 __all__ = ["RegionSpec", "read_regions", "region_faces", "region_grid", "region_walls"]
 
@@ -84,7 +84,7 @@ class RegionSpec:
             out["z"] = [float(v) for v in self.z]
             for k, c in enumerate(self.components):
                 if k:
-                    out[c] = [float(row[k]) for row in self.x]
+                    out[c] = [float(row[k]) for row in present(self.x, "region.x")]
         return out
 
 
@@ -132,7 +132,7 @@ def _region(sec: Section, comps: tuple, start: float, last: bool) -> RegionSpec:
                 f"{where}.{k}: {comps[0]} is the dependent component (the balance); give only {', '.join(comps[1:])}"
             )
     columns = [k for k in sec.data if k not in names]
-    phase = sec.string("phase").upper()
+    phase = present(sec.string("phase"), sec.key("phase")).upper()
     width = sec.get("width")
     if not width >= 0.0:
         raise CaseError(f"{where}.width = {width:g} m must not be negative (0: the region nucleates at t = 0)")
@@ -237,12 +237,12 @@ def region_grid(regions, geometry: str, min_width: float = 0.0) -> Grid1D:
     run starts from); the grid's faces include every interface."""
     m = GEOMETRIES[geometry]
     walls = region_walls(regions, min_width)
-    faces = []
+    pieces = []
     for r, xi in enumerate(region_faces(regions)):
         f = walls[r] + xi * (walls[r + 1] - walls[r])
         f[0], f[-1] = walls[r], walls[r + 1]
-        faces.append(f if r == 0 else f[1:])
-    faces = np.concatenate(faces)
+        pieces.append(f if r == 0 else f[1:])
+    faces = np.concatenate(pieces)
     z = 0.5 * (faces[:-1] + faces[1:])
     width = np.diff(faces)
     area = faces**m if m else np.ones(faces.size)
@@ -254,10 +254,10 @@ def region_walls(regions, min_width: float = 0.0) -> np.ndarray:
     """The positions (m) of the R + 1 walls at t = 0: the specimen's ends and the
     interfaces; a region of zero width is given ``min_width``, taken from its
     neighbour."""
-    walls = [regions[0].start]
+    ends = [regions[0].start]
     for spec in regions:
-        walls.append(spec.start + spec.width)
-    walls = np.array(walls, dtype=float)
+        ends.append(spec.start + spec.width)
+    walls = np.array(ends, dtype=float)
     R = len(regions)
     for r, spec in enumerate(regions):
         if spec.nucleates:

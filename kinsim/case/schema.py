@@ -148,9 +148,10 @@ class Table:
         """The sub-table at dotted ``path`` (e.g. ``"boundary.left.stages"``)."""
         t = self
         for part in path.split("."):
-            t = t.entry(part)
-            if not isinstance(t, Table):
+            e = t.entry(part)
+            if not isinstance(e, Table):
                 raise KeyError(f"the schema has no table {path!r}")
+            t = e
         return t
 
     def names(self) -> tuple[str, ...]:

@@ -10,14 +10,26 @@ from __future__ import annotations
 
 import difflib
 import math
+from typing import TypeVar
 
 from ..errors import CaseError
 from ..units import parse_length, parse_time
 from .schema import INTEGER, LENGTH, NUMBER, REQUIRED, STRING, TIME, Key, Table
 
-__all__ = ["Section", "as_number", "component_items", "suggest", "type_name"]
+__all__ = ["Section", "as_number", "component_items", "present", "suggest", "type_name"]
 
 _FROM_TABLE = object()
+
+_T = TypeVar("_T")
+
+
+def present(value: _T | None, where: str) -> _T:
+    """``value``, which the case needs at ``where`` (a dotted key): a key the schema
+    requires, or a field a spec of its type must have.  None (a spec built in Python
+    without it) is a CaseError naming the key."""
+    if value is None:
+        raise CaseError(f"missing key '{where}'")
+    return value
 
 
 def suggest(key: str, candidates) -> str:
@@ -80,6 +92,12 @@ class Section:
             raise KeyError(f"the schema table [{self.table.name}] declares no key {name!r}")
         return e
 
+    def _key_spec(self, name: str) -> Key:
+        e = self._spec(name)
+        if not isinstance(e, Key):
+            raise KeyError(f"[{self.table.name}].{name} is a table, not a key")
+        return e
+
     def key(self, name: str) -> str:
         """The full dotted name of key ``name``."""
         self._spec(name)
@@ -128,7 +146,9 @@ class Section:
         return v.strip()
 
     def choice(self, name: str, default=_FROM_TABLE) -> str | None:
-        choices = self._spec(name).choices
+        choices = self._key_spec(name).choices
+        if choices is None:
+            raise TypeError(f"{self.key(name)} declares no choices")
         v = self.string(name, default)
         if v is not None and v not in choices:
             raise CaseError(f"{self.key(name)} = {v!r}: use one of {', '.join(choices)}" + suggest(v, choices))
@@ -161,7 +181,7 @@ class Section:
     def get(self, name: str, default=_FROM_TABLE):
         """The value of a plain key, read by its schema type (a string key with choices
         must be one of them); lengths and times in SI units."""
-        spec = self._spec(name)
+        spec = self._key_spec(name)
         if spec.type is STRING:
             return self.choice(name, default) if spec.choices else self.string(name, default)
         reader = {INTEGER: self.integer, NUMBER: self.number, LENGTH: self.length, TIME: self.time}.get(spec.type)

@@ -28,7 +28,7 @@ def is_constant(table: TimeTable) -> bool:
     return len({v for _, v in table}) == 1
 
 
-def table_to_toml(table: TimeTable):
+def table_to_toml(table: TimeTable) -> float | list[list[float]]:
     """The case-file form of a table: a number for a constant from t = 0, else
     ``[[t, v], ...]``."""
     if len(table) == 1 and table[0][0] == 0.0:
@@ -43,7 +43,7 @@ def read_time_table(raw, where: str, parse_value) -> TimeTable:
         return ((0.0, parse_value(raw, where)),)
     if not raw:
         raise CaseError(f"{where} is an empty table; give [[time, value], ...]")
-    out = []
+    out: list[tuple[float, float]] = []
     for i, row in enumerate(raw):
         if not isinstance(row, list) or len(row) != 2:
             raise CaseError(f"{where}[{i}] must be a pair [time, value], got {row!r}")

@@ -57,7 +57,7 @@ from ..kernels.codes import (
 from ..kernels.flux import Grid
 from ..kernels.moving import RegionFields, advance_regions, moving_workspace, site_fraction_size
 from ..kernels.regions import RegionLayout, RegionProblem, RegionState
-from ..phase import load_phase
+from ..phase import PhaseModel, load_phase
 from ..resources import check_memory, run_size
 from . import setup
 from .failures import raise_failure
@@ -81,6 +81,8 @@ def _volume(z, m):
 class RegionSimulation(Simulation):
     """One run of a case with regions (see the module docstring)."""
 
+    model: PhaseModel  # the first region's phase (one phase per region)
+
     def __init__(self, case):
         self.case = case
         th = case.thermo
@@ -90,7 +92,7 @@ class RegionSimulation(Simulation):
         self.multiphase = False  # one phase per region ([[region]] with thermo.phases is refused: kinsim.case)
         R = len(self.regions)
         self.slots = max(MIN_SLOTS, R)
-        self.models = {}
+        self.models: dict[str, PhaseModel] = {}
         for r, spec in enumerate(self.regions):
             if spec.phase not in self.models:
                 try:

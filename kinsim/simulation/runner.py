@@ -19,6 +19,7 @@ import threading
 import time
 import warnings
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from tqdm import tqdm
@@ -42,6 +43,10 @@ from .energy import FREE_ENERGY_UNITS, free_energy
 from .failures import raise_failure
 from .resume import restore_state
 from .start_stability import StartStability, check_candidates, check_start_stability, start_compositions
+
+if TYPE_CHECKING:
+    from ..kernels.regions import RegionProblem
+    from ..phase import PhaseModel
 
 _PROGRESS_STEPS = 400  # steps per kernel call between progress-bar updates
 _CHECK_ROWS = 4096  # initial-profile nodes per equilibrium batch of Simulation.check_compositions
@@ -82,6 +87,7 @@ class Simulation:
         cond = case.conditions
         self.T = float(cond.temperature_at(0.0))
         self.multiphase = th.multiphase
+        self.model: PhaseModel | HomogenizationModel
         if self.multiphase:  # several phases: the homogenization model
             self.model = HomogenizationModel(case, self.T)
             interstitial = self.model.interstitial
@@ -108,7 +114,7 @@ class Simulation:
             )
         check_candidates(case)
         self._references = setup.ReferenceTables(case)
-        self._grid = setup.kernel_grid(self.grid)
+        self._kernel_grid = setup.kernel_grid(self.grid)
         self._material = setup.material(case, self.subst)
         self._onsager = setup.onsager(case)
         self._schedules = setup.schedules(case, self.grid)
@@ -117,10 +123,10 @@ class Simulation:
         self.gradient = setup.gradient(case, self.grid.z.shape[0], self.n)
 
     # ---------------------------------------------------------------- set-up
-    def _problem(self, stages) -> Problem:
+    def _problem(self, stages) -> Problem | RegionProblem:
         """The kernel inputs of the given boundary stages (a fresh boundary state)."""
         return Problem(
-            grid=self._grid,
+            grid=self._kernel_grid,
             material=self._material,
             onsager=self._onsager,
             schedules=self._schedules,
@@ -143,7 +149,7 @@ class Simulation:
             wrong = np.flatnonzero(res.status != 0)
             if wrong.size:
                 bad.append((self.T, tuple(float(v) for v in X[wrong[0]]), "the initial profile", res.status[wrong[0]]))
-        rows = set()
+        distinct = set()
         for side in ("left", "right"):
             b = getattr(self.case.boundary, side)
             for j, st in enumerate(b.stages):
@@ -152,8 +158,8 @@ class Simulation:
                 where = f"boundary.{side}" + (f".stages[{j}]" if len(b.stages) > 1 else "") + ".composition"
                 for t in st.times():
                     x = st.composition_at(t)
-                    rows.add((tuple(float(x[c]) for c in self.components), float(cond.temperature_at(t)), where))
-        rows = sorted(rows)
+                    distinct.add((tuple(float(x[c]) for c in self.components), float(cond.temperature_at(t)), where))
+        rows = sorted(distinct)
         X = np.array([r[0] for r in rows])
         for T in sorted({r[1] for r in rows}):
             idx = [i for i, r in enumerate(rows) if r[1] == T]
@@ -194,9 +200,11 @@ class Simulation:
         """The arrays the kernels use, for the result file (with several phases: the phase
         set's as phases_*, the homogenization model's as homogenization_*, and
         thermo_interstitial per component)."""
-        if not self.multiphase:
-            return setup.parameters(self.model.params, self.problem)
-        out = setup.run_parameters(self.problem)
+        problem = self.problem
+        assert isinstance(problem, Problem), "a RegionSimulation lists its own parameters"
+        if not isinstance(self.model, HomogenizationModel):
+            return setup.parameters(self.model.params, problem)
+        out = setup.run_parameters(problem)
         out.update(self.model.parameters())
         out["thermo_interstitial"] = self.model.interstitial  # per component, as one phase's (kinsim.analysis)
         return out
@@ -276,7 +284,7 @@ class Simulation:
             extra["potential"] = fields.PHI.copy()
         if gradient is not None:
             extra["gradient_potential"] = gradient.psi.copy()
-        if self.multiphase:
+        if isinstance(self.model, HomogenizationModel):
             extra["phase_fraction"], extra["phase_composition"] = self.model.phase_outputs(state.Y)
         return x, fields.MU, fields.J, state.markers, extra
 
@@ -322,7 +330,7 @@ class Simulation:
             "free_energy": FREE_ENERGY_UNITS[g.geometry],
             "gradient_potential": "J mol-1",
         }
-        if self.multiphase:
+        if isinstance(self.model, HomogenizationModel):
             extra["phase_sets"] = self.model.set_names
             units.update(phase_fraction="1", phase_composition="1")
         return dict(
@@ -348,7 +356,7 @@ class Simulation:
         composition check, whether the compile notice was printed)."""
         check = (
             self.model.kernel_check()
-            if self.multiphase
+            if isinstance(self.model, HomogenizationModel)
             else (equilibrium_batch, _equilibrium_arguments(self.model.params))
         )
         cold = announce and needs_compile(check[0], *check[1])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..case.timetable import TimeTable
 from ..errors import InputError
 from ..grid import Grid1D
 from ..kernels.boundary import BOUNDARY_CODES, BoundaryParams, BoundaryState
@@ -119,9 +120,10 @@ class ReferenceTables:
 
     def __init__(self, case):
         self.case = case
-        self._tables = {}
+        self._tables: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
 
-    def __call__(self, phase: str, comp: str):
+    def __call__(self, phase: str, comp: str) -> tuple[np.ndarray, np.ndarray]:
+        """(temperatures (K), G (J/mol)) of ``comp`` in ``phase``."""
         key = (phase, comp)
         if key not in self._tables:
             # thermo.tdb imports pycalphad and sympy (seconds); only fixed activities need it
@@ -140,13 +142,17 @@ def boundary_params(case, stages: tuple[int, int], references: ReferenceTables) 
     comps = case.components
     n = len(comps)
     kind = np.zeros((2, n), dtype=np.int64)
-    ptr, tt, tv = [0], [], []
-    rptr, rT, rG = [0], [], []
+    ptr: list[int] = [0]
+    tt: list[float] = []
+    tv: list[float] = []
+    rptr: list[int] = [0]
+    rT: list[float] = []
+    rG: list[float] = []
     for s, side in enumerate(("left", "right")):
         st = getattr(case.boundary, side).stages[stages[s]]
         for k, c in enumerate(comps):
-            table = ()
-            ref = ()
+            table: TimeTable = ()
+            ref: tuple[np.ndarray, np.ndarray] | tuple[()] = ()
             if st.type == "fixed-composition":
                 kind[s, k] = BC_COMPOSITION
                 table = st.values.get(c, ())
@@ -197,7 +203,7 @@ def stage_index(case, t: float) -> tuple[int, int]:
         while b.stages[j].until is not None and t >= b.stages[j].until * (1.0 - 1e-14):
             j += 1
         out.append(j)
-    return tuple(out)
+    return out[0], out[1]
 
 
 def stage_switch_times(case) -> list[float]:

@@ -143,8 +143,9 @@ def check_start_stability(case, rows: StartCompositions) -> StartStability | Non
     if th.candidates is not None and not th.candidates:
         return None
     comps = list(case.components)
-    best = {}  # phase -> (driving force, row index)
-    checked, not_checked = [], {}
+    best: dict[str, tuple[float, int]] = {}  # phase -> (driving force, row index)
+    checked: list[str] = []
+    not_checked: dict[str, str] = {}
     for T in np.unique(rows.T):
         group = np.flatnonzero(rows.T == T)
         try:

@@ -59,7 +59,7 @@ class MemoryStore(RunStore):
         self._z, self._faces = z.copy(), faces.copy()
         self._parameters = {name: _parameter_as_read_back(arr) for name, arr in parameters.items()}
         self._times: list[float] = []
-        self._series = {name: [] for name in SERIES}
+        self._series: dict[str, list[np.ndarray]] = {name: [] for name in SERIES}
         self._extras: dict[str, list[np.ndarray]] = {}
         self._axis_names: set[str] = set()  # the axes of extras a file would hold as datasets
         self.checkpoint: dict = {}

@@ -30,6 +30,7 @@ import numpy as np
 
 from kinsim import __version__
 from kinsim.errors import KinsimError, ResultWriteError
+from kinsim.resources import RunSize
 
 from .layout import CORE_ATTRS, CORE_DATASETS, FORMAT, FORMAT_VERSION, STATUSES, attr_value, now, package_versions
 
@@ -47,7 +48,7 @@ class RunStore:
 
     #: the estimated size of the run (a :class:`~kinsim.resources.RunSize`), set on the
     #: class by :meth:`sized`; None: nothing is checked before writing
-    size = None
+    size: RunSize | None = None
 
     @classmethod
     def sized(cls, size) -> type[RunStore]:
@@ -316,7 +317,7 @@ class RunStore:
         total = dict(self._timings)
         for key, value in self._timings_before.items():
             total[key] = total.get(key, 0.0) + value
-        attrs = {"timings": json.dumps(total, sort_keys=True)}
+        attrs: dict[str, object] = {"timings": json.dumps(total, sort_keys=True)}
         attrs.update((f"timing_{key}", value) for key, value in total.items())
         self._set_attrs(attrs)
 

@@ -71,7 +71,7 @@ class ResultWriter(RunStore):
     def _create(self, z, faces, attrs, parameters):
         # one writer: the lock comes before anything at the path is looked at or touched
         self._lock = WriterLock.acquire(self.path)
-        self._reservation = None
+        self._reservation: Reservation | None = None
         try:
             existing = inspect(self.path, attrs["case"])
             if self.size is not None:
@@ -89,19 +89,20 @@ class ResultWriter(RunStore):
             except OSError as exc:
                 raise ResultFileError(f"result file {self.path} cannot be created: {exc}") from None
             self._fill(z, faces, attrs, parameters)
-            self._reserve(self.size.file_bytes if self.size is not None else 0, created=True)
+            self._reserve(created=True)
         except BaseException:
             self._abandon()
             raise
 
-    def _reserve(self, size: int, created: bool) -> None:
-        """Reserve the file's blocks up to ``size`` bytes (see :mod:`.room`); a refusal
-        removes a file just ``created`` and raises :class:`OutputRefusedError`."""
+    def _reserve(self, created: bool) -> None:
+        """Reserve the file's blocks up to the run's estimated size (none without an
+        estimate; see :mod:`.room`); a refusal removes a file just ``created`` and raises
+        :class:`OutputRefusedError`."""
         self._reservation = Reservation(self.path, self._f.id.get_vfd_handle())
-        if size <= 0:
+        if self.size is None or self.size.file_bytes <= 0:
             return
         try:
-            self._reservation.reserve(size)
+            self._reservation.reserve(self.size.file_bytes)
         except OSError as exc:
             self._f.close()
             if created:
@@ -225,8 +226,14 @@ class ResultWriter(RunStore):
             need += 8 * time_chunk
         return need
 
+    @property
+    def _open_reservation(self) -> Reservation:
+        """The blocks reserved for the open file (made when it was created or reopened)."""
+        assert self._reservation is not None, "an open result file has its reservation"
+        return self._reservation
+
     def _write_snapshot(self, k, t, arrays, extra):
-        self._reservation.ensure(self._f.id.get_filesize(), self._snapshot_room(k, arrays, extra))
+        self._open_reservation.ensure(self._f.id.get_filesize(), self._snapshot_room(k, arrays, extra))
         for name, arr in extra.items():
             if name not in self._extras:
                 self._extra_dataset(name, arr.shape)  # filled with NaN for the earlier snapshots
@@ -252,7 +259,7 @@ class ResultWriter(RunStore):
             if np.ndim(v) and not (key in g and g[key].shape == np.shape(v))
         )
         if need:
-            self._reservation.ensure(self._f.id.get_filesize(), need)
+            self._open_reservation.ensure(self._f.id.get_filesize(), need)
         write_checkpoint_group(g, state)
 
     def _set_attrs(self, attrs):
@@ -333,7 +340,7 @@ class ResultWriter(RunStore):
         a["closed"] = False
         a["resumed"] = int(decode(a.get("resumed", 0)) or 0) + 1
         f.flush()  # (this also gives back what the interrupted writer had reserved)
-        self._reserve(self.size.file_bytes if self.size is not None else 0, created=False)
+        self._reserve(created=False)
 
     def __del__(self):  # pragma: no cover - best effort when the caller forgot close()
         try:

@@ -183,9 +183,9 @@ def assign_runs(plan: SweepPlan, directory) -> SweepPlan:
         )
     runs = []
     for r in plan.runs:
-        old = previous.get(r.sha256)
-        if old is not None:
-            rid, rfile = old["id"], old["file"]
+        earlier = previous.get(r.sha256)
+        if earlier is not None:
+            rid, rfile = earlier["id"], earlier["file"]
         else:
             rid = f"run-{next_number:03d}"
             rfile = f"{rid}.h5"

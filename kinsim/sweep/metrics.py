@@ -49,6 +49,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..case import Case
+from ..case.section import present
 
 __all__ = ["kirkendall_shift", "metric_columns", "penetration_depths", "run_metrics", "uphill_excursion"]
 
@@ -88,7 +89,8 @@ def _sources(result, case: Case, sides: list[_OpenSide]) -> list[float]:
     if case.regions:  # the interfaces at t = 0
         src = [reg.start for reg in case.regions[1:]]
     else:
-        src = [case.initial.position] if case.initial.type == "step" else []
+        initial = present(case.initial, "initial")  # a case without regions has one
+        src = [present(initial.position, "initial.position")] if initial.type == "step" else []
     src.extend(s.face for s in sides)
     if not src:
         x0 = result.x[0]
@@ -175,7 +177,7 @@ def kirkendall_shift(result) -> float:
 def run_metrics(result) -> dict:
     """Every summary metric of a result: ``penetration_<C>_m`` per component,
     ``uphill_excursion``, ``uphill_component``, ``kirkendall_shift_m``."""
-    out = {f"penetration_{c}_m": v for c, v in penetration_depths(result).items()}
+    out: dict[str, float | str] = {f"penetration_{c}_m": v for c, v in penetration_depths(result).items()}
     exc, comp = uphill_excursion(result)
     out["uphill_excursion"] = exc
     out["uphill_component"] = comp

@@ -75,16 +75,16 @@ def split_values(text: str, where: str = "--vary") -> list[str]:
 def parse_vary(spec) -> tuple[str, list[str]]:
     """``"section.key=v1,v2"`` (or a ``(key, values)`` pair) -> ``(key, [v1, v2])``."""
     if isinstance(spec, str):
-        key, sep, values = spec.partition("=")
+        key, sep, text = spec.partition("=")
         key = key.strip()
         if not sep or not key:
             raise CaseError(
                 f"--vary {spec!r}: expected section.key=value1,value2,... e.g. conditions.temperature=1273,1323"
             )
         where = f"--vary {key}"
-        if not values.strip():
+        if not text.strip():
             raise CaseError(f"{where}: no values given")
-        return key, split_values(values, where)
+        return key, split_values(text, where)
     key, values = spec
     key = str(key).strip()
     values = [str(v).strip() for v in values]

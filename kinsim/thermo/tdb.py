@@ -69,10 +69,14 @@ def load_database(path):
 
 # ---------------------------------------------------------------- polynomials
 # A polynomial is {monomial: coef}, monomial = tuple of (var, exponent) sorted by var.
+Monomial = tuple[tuple[int, int], ...]
+Poly = dict[Monomial, float]
+#: (function index, coefficient, monomial): one term of a parameter expansion (G, L, TC, BMAGN, MQ, MF)
+Term = tuple[int, float, Monomial]
 
 
-def _pmul(a, b):
-    out = {}
+def _pmul(a: Poly, b: Poly) -> Poly:
+    out: Poly = {}
     for ma, ca in a.items():
         for mb, cb in b.items():
             d = dict(ma)
@@ -83,23 +87,23 @@ def _pmul(a, b):
     return {k: c for k, c in out.items() if c != 0.0}
 
 
-def _padd(a, b, s=1.0):
+def _padd(a: Poly, b: Poly, s: float = 1.0) -> Poly:
     out = dict(a)
     for m, c in b.items():
         out[m] = out.get(m, 0.0) + s * c
     return {k: c for k, c in out.items() if c != 0.0}
 
 
-def _pvar(v):
+def _pvar(v: int | None) -> Poly:
     return {((v, 1),): 1.0} if v is not None else {(): 1.0}
 
 
-def _pconst(c):
+def _pconst(c: float) -> Poly:
     return {(): float(c)} if c != 0 else {}
 
 
-def _ppow(a, n):
-    out = {(): 1.0}
+def _ppow(a: Poly, n: int) -> Poly:
+    out: Poly = {(): 1.0}
     for _ in range(n):
         out = _pmul(out, a)
     return out
@@ -118,6 +122,8 @@ class _Block:
     idmix: bool
     mag: tuple | None  # (afm, p) or None
     monomials: list = field(default_factory=list)  # (fn, scale, kind, poly-monomial)
+    z_lo: int = 0  # the block's variables are z[z_lo:z_hi] (set when they are laid out)
+    z_hi: int = 0
 
 
 def _species_name(sp):
@@ -240,12 +246,12 @@ class _Builder:
                 orders = [0, 1, 2]  # an order-0 ternary alone is symmetric
         if any(n > 3 for n in ndof):
             raise DatabaseError(f"parameter {label}: interactions of more than three constituents are not supported")
-        total = {}
+        total: Poly = {}
         for od in orders:
-            poly = {(): 1.0}
+            poly: Poly = {(): 1.0}
             for s, sub in enumerate(arr):
                 if sub[0] == "*":
-                    f = {}
+                    f: Poly = {}
                     for c in blk.constituents[s]:
                         f = _padd(f, _pvar(blk.zindex[(s, c)]))
                     poly = _pmul(poly, f)
@@ -312,8 +318,9 @@ def _build_mobility(bld, blk, comps, policy):
     """
     from tinydb import where
 
-    mons = {k: [] for k in range(len(comps))}
-    missing, substituted = [], []
+    mons: dict[int, list[Term]] = {k: [] for k in range(len(comps))}
+    missing: list[str] = []
+    substituted: list[str] = []
     held = set().union(*map(set, blk.constituents))
     for k, c in enumerate(comps):
         if c not in held:
@@ -457,7 +464,10 @@ def build_phase(db, phase: str, components, dbname="database", mobility=None, me
 
     # y variables: constituents of sublattices with >= 2 active constituents
     ymap = {}
-    y_sub, y_comp, y_ratio, site_names = [], [], [], []
+    y_sub: list[int] = []
+    y_comp: list[int] = []
+    y_ratio: list[float] = []
+    site_names: list[str] = []
     n_const = np.zeros(len(comps))
     free_sub = 0
     for s, cons in enumerate(act):
@@ -576,6 +586,7 @@ def build_phase(db, phase: str, components, dbname="database", mobility=None, me
         if not (member and mobility == "solvent"):
             raise DatabaseError(f"phase {pname} has no mobility (MQ) parameters in {dbname}")
         mobility_zero = True
+    mob: dict[int, list[Term]]
     if partitioned or mobility_zero:
         mob, missing, substituted = {k: [] for k in range(len(comps))}, [], []
         if mobility_zero:
@@ -603,7 +614,8 @@ def build_phase(db, phase: str, components, dbname="database", mobility=None, me
     mq_fn, mq_scale, mq_fac_ptr, mq_fac_var, mq_fac_exp = _flatten(
         [(fn, c, mono) for k in range(len(comps)) for fn, c, mono in mob[k]]
     )
-    blk_kind_ptr, flat = [], []
+    blk_kind_ptr: list[list[int]] = []
+    flat: list[Term] = []
     for blk in blocks:
         mons = sorted(blk.monomials, key=lambda t: t[2])
         kinds = [t[2] for t in mons]

@@ -78,7 +78,7 @@ def _select(expr, t_mid: float, outside: list):
 
 def _poly_in_T(expr, name, term):
     """expr -> ((power, coef), ...) if it is a sum of c*T**p, else error."""
-    out = {}
+    out: dict[float, float] = {}
     for t in sympy.Add.make_args(sympy.expand(expr)):
         c, rest = t.as_coeff_Mul()
         pw = 0.0
@@ -208,7 +208,7 @@ class TFunctionTable:
             for r in range(lo_r, hi_r + 1):
                 for k, c in rows[r].items():
                     coef[f, r - lo_r, basis[k]] += c
-        keys = sorted(basis, key=basis.get)
+        keys = sorted(basis, key=basis.__getitem__)
         basis_pow = np.array([k[0] for k in keys], dtype=np.float64)
         basis_log = np.array([k[1] for k in keys], dtype=np.int64)
         ne = max([len(k[2]) for k in keys] + [1])
