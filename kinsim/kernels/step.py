@@ -162,7 +162,7 @@ def bdf2_coefficients(dt, t, hist_t, nh):
     return 0.0, 1.0, -1.0, 0.0
 
 
-@jit(**LEAF)
+@jit(**INLINE)
 def jacobian_blocks(problem, U, fields, T, Gm, Gp):
     """dJ_f/dU_{f-1} (Gm[f]) and dJ_f/dU_f (Gp[f]), n x n-1 per face, of the state U
     whose nodes ``fields`` holds, with L' and the frame factor frozen."""
