@@ -18,7 +18,14 @@ small function of its own costs a fraction of a second.  So:
   stepper's stages between ``advance`` and the node evaluation, so that the node
   equilibrium is linked into the node evaluation and ``advance`` only;
 - a jitted function called with an integer or boolean constant is compiled once more
-  for that constant (numba types it as a literal): pass flags as arrays or variables.
+  for that constant (numba types it as a literal): pass flags as arrays or variables;
+- no C-callable (``cfunc``) wrapper: numba makes one per function for use as a
+  first-class function object, which kinsim never does (kernels are called from Python
+  or from each other), and it would be optimised and compiled with every function;
+- a path a run does not take is left out of its compiled kernel by an argument that is
+  None (numba prunes ``if x is None`` branches on arguments before typing): the
+  stepper's gradient energy, forward Euler and periodic solve, the constrained
+  minimisation of the equilibrium kernel.
 
 Note: numba's disk cache keys a function on its own file, so after editing an inlined
 helper in another file, clear kinsim/kernels/__pycache__ (a fresh checkout or install has
@@ -42,6 +49,7 @@ JIT_OPTIONS: _JITOptions = {
     "fastmath": False,
     "error_model": "numpy",
     "nogil": True,
+    "no_cfunc_wrapper": True,
 }  # type: ignore[typeddict-unknown-key]
 
 # kernels that allocate nothing

@@ -36,7 +36,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._jit import LEAF, jit
+from .._jit import INLINE, LEAF, jit
 from .codes import BC_ACTIVITY, BC_CLOSED, BC_COMPOSITION, BC_FLUX, BC_PERIODIC, BC_POTENTIAL
 from .flux import face_flux, face_flux_derivative, ideal_derivative, to_volume_frame
 from .gibbs import R
@@ -76,7 +76,7 @@ class BoundaryState(NamedTuple):
     flux: np.ndarray  # f8[2, n] fixed flux into the specimen (mol m^-2 s^-1)
 
 
-@jit(**LEAF)
+@jit(**INLINE)
 def is_periodic(bparams):
     """Whether the two ends are joined (periodic boundaries)."""
     return bparams.kind[0, 0] == BC_PERIODIC
@@ -119,7 +119,7 @@ def boundary_at(bparams, bstate, material, s, t, T, U1):
     return False
 
 
-@jit(**LEAF)
+@jit(**INLINE)
 def set_fixed_composition(bstate, s, MU, L, U):
     """Store the evaluated fixed composition of side s (its chemical potentials MU, L' and
     u-fractions U, one node each)."""
@@ -129,7 +129,7 @@ def set_fixed_composition(bstate, s, MU, L, U):
         bstate.u[s, k] = U[0, k]
 
 
-@jit(**LEAF)
+@jit(**INLINE)
 def boundary_drives(bstate):
     """The driving potential mu + phi at both boundary faces (after ``boundary_at`` and
     ``set_fixed_composition``)."""
@@ -138,7 +138,7 @@ def boundary_drives(bstate):
             bstate.drive[s, k] = bstate.mu[s, k] + bstate.phi[s, k]
 
 
-@jit(**LEAF)
+@jit(**INLINE)
 def _node_and_face(N, side):
     """(the node next to the boundary face, the face, the sign of the node -> face direction)."""
     if side == 0:
@@ -146,7 +146,7 @@ def _node_and_face(N, side):
     return N - 1, N, 1.0
 
 
-@jit(**LEAF)
+@jit(**INLINE)
 def _potential_face(grid, bstate, L, M, i, k, s, T):
     """Fixed-potential/activity flux of component k at the boundary face of side s (node
     i next to it), positive along +z, and its factors: returns (J, e, A) with

@@ -32,7 +32,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._jit import LEAF, jit
+from .._jit import INLINE, LEAF, jit
 from .codes import FACE_GEOMETRIC, ONSAGER_DIAGONAL
 from .gibbs import R
 from .mobility import onsager_coef
@@ -57,7 +57,7 @@ def driving_potential(MU, PHI, M):
             M[i, k] = MU[i, k] + PHI[i, k]
 
 
-@jit(**LEAF)
+@jit(**INLINE)
 def face_mean(mean, La, Lb):
     """The face value of a diagonal L' between states a and b: their arithmetic mean
     (FACE_ARITHMETIC) or geometric mean (FACE_GEOMETRIC)."""
@@ -66,7 +66,7 @@ def face_mean(mean, La, Lb):
     return 0.5 * (La + Lb)
 
 
-@jit(**LEAF)
+@jit(**INLINE)
 def face_mean_slope(mean, La, Lb, sign):
     """d face_mean / dL of state a (sign +1) or b (sign -1); 0 for a geometric mean where
     that state's L' is 0."""
@@ -76,7 +76,7 @@ def face_mean_slope(mean, La, Lb, sign):
     return 0.5
 
 
-@jit(**LEAF)
+@jit(**INLINE)
 def ideal_difference(ideal_RT, ua, ub):
     """The ideal term's potential difference across a face, eps R T (u_b - u_a) / u_f
     (J/mol), u_f = (u_a + u_b) / 2; ideal_RT = eps R T."""

@@ -68,14 +68,16 @@ def eval_tfuncs(T, t_breaks, basis_pow, basis_log, basis_exp, fn_coef, bvals, ou
 #   words of array arguments are not copied on every call;
 # - indices read from the tables are cast to unsigned (_u): numba then emits no
 #   negative-index wraparound code.
-# Scalar helpers are inline="always".
+# The scalar helpers of gm_core are forceinline too (_ipow, _factor: compiled once, inlined
+# by LLVM; inlined by numba at their many call sites they made numba's own passes over
+# gm_core's IR cost seconds), except _ihj (one call site), inline="always".
 # Callers pass gm_core's ``order`` as an np.int64, never as a literal: numba compiles a
 # jitted function once per literal argument value (kinsim._jit), and gm_core is the largest
 # per-node function.  It is inlined with the caller's constant, so LLVM still specialises
 # each inlined copy for its order.
 
 
-@jit(inline="always")
+@jit(_nrt=False, forceinline=True)
 def _ipow(v, e):
     if e == 0:
         return 1.0
@@ -85,7 +87,7 @@ def _ipow(v, e):
     return r
 
 
-@jit(inline="always")
+@jit(_nrt=False, forceinline=True)
 def _factor(v, e, order):
     """v**e and, for order >= 1, its first and second derivatives (the powers are the
     running products of _ipow, so v**(e-1) * v is bit for bit _ipow(v, e))."""

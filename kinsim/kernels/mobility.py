@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._jit import LEAF, jit
+from .._jit import INLINE, jit
 from .codes import ONSAGER_ABSOLUTE, ONSAGER_DIAGONAL
 from .gibbs import R
 
@@ -44,7 +44,7 @@ class Onsager(NamedTuple):
     matrix: np.ndarray  # f8[n, n] zero diagonal: L'_kj (absolute, mol^2/(J m s)) or r_kj (relative, 1)
 
 
-@jit(**LEAF)
+@jit(**INLINE)
 def mobilities(p, fnval, T, y, zb, out):
     """M_k (m^2 mol / (J s)) of every component at site fractions y into ``out`` (no
     scale factors).  fnval: the T functions at T; zb: scratch of the block variables."""
@@ -69,7 +69,7 @@ def mobilities(p, fnval, T, y, zb, out):
         out[c] = math.exp(q / RT) / RT
 
 
-@jit(**LEAF)
+@jit(**INLINE)
 def onsager_coef(onsager, La, Lb, a, b):
     """L'_ab of a state whose diagonal coefficients are L'_aa = La and L'_bb = Lb."""
     if a == b:
@@ -81,7 +81,7 @@ def onsager_coef(onsager, La, Lb, a, b):
     return onsager.matrix[a, b] * math.sqrt(La * Lb)
 
 
-@jit(**LEAF)
+@jit(**INLINE)
 def diagonal_onsager(p, material, u, y, M, L):
     """L'_kk of one node (u-fractions u, site fractions y, mobilities M without the scale
     factors) into L; False when a coefficient is not finite."""
@@ -95,7 +95,7 @@ def diagonal_onsager(p, material, u, y, M, L):
     return True
 
 
-@jit(**LEAF)
+@jit(**INLINE)
 def onsager_is_psd(onsager, L, W):
     """Whether the full L' matrix of one node (diagonal L) is positive semi-definite: an
     LDL' test on the scratch W (n x n)."""

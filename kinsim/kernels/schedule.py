@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._jit import LEAF, jit
+from .._jit import INLINE, LEAF, jit
 
 
 class Schedules(NamedTuple):
@@ -35,7 +35,7 @@ class Schedules(NamedTuple):
     phi_factor: np.ndarray  # f8[*] factors (1)
 
 
-@jit(**LEAF)
+@jit(**INLINE)
 def table_at(tt, tv, t):
     """The piecewise-linear table with times tt and values tv at t (constant outside)."""
     m = tt.shape[0]
@@ -50,7 +50,7 @@ def table_at(tt, tv, t):
     return (1.0 - w) * tv[i] + w * tv[i + 1]
 
 
-@jit(**LEAF)
+@jit(**INLINE)
 def temperature_at(sched, t):
     """T(t) in K."""
     return table_at(sched.T_time, sched.T_value, t)

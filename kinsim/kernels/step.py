@@ -17,6 +17,11 @@ Newton's method are u and the gradient part psi of the exchange potentials per n
 mixed form), the error control stays on u; without it (``gradient`` None: numba compiles
 that case apart, without the mixed form) every accepted state must be outside the
 spinodal.
+
+Paths a run does not take are not compiled: ``advance`` takes the optional parts of the
+method as arguments that are None when unused (``explicit``, ``gradient``, ``cyclic``),
+and numba compiles a specialisation of it in which their branches are pruned before
+typing (a None argument, or ``x is None`` on one, is a compile-time constant).
 """
 
 from __future__ import annotations
@@ -98,10 +103,15 @@ class Workspace(NamedTuple):
     U_trial: np.ndarray  # f8[N, n] the state an implicit step tries
     Y_trial: np.ndarray  # f8[N, n_y] its site fractions
     warm: np.ndarray  # i8[N] all 1: every node equilibrium starts from its last site fractions
-    Lo: np.ndarray  # f8[N, n-1, n-1] periodic grids: the Newton matrix as cyclic blocks (node i-1)
+
+
+class CyclicWork(NamedTuple):
+    """The scratch of the Newton solve on a periodic grid (``solve_cyclic``; ``cyclic_work``)."""
+
+    Lo: np.ndarray  # f8[N, n-1, n-1] the Newton matrix as cyclic blocks (node i-1)
     Di: np.ndarray  # f8[N, n-1, n-1] ... (node i)
     Up: np.ndarray  # f8[N, n-1, n-1] ... (node i+1)
-    blocks: BlockWork  # periodic grids: scratch of the cyclic block solve
+    blocks: BlockWork  # scratch of the cyclic block solve
 
 
 def workspace(p, N: int, n: int) -> Workspace:
@@ -126,11 +136,20 @@ def workspace(p, N: int, n: int) -> Workspace:
         U_trial=np.zeros((N, n)),
         Y_trial=np.zeros((N, state_width(p))),
         warm=np.ones(N, dtype=np.int64),
-        Lo=np.zeros((N, m, m)),
-        Di=np.zeros((N, m, m)),
-        Up=np.zeros((N, m, m)),
-        blocks=block_work(N, m),
     )
+
+
+def cyclic_work(N: int, n: int) -> CyclicWork:
+    """The ``cyclic`` argument of ``advance`` on a periodic grid of N nodes of n components."""
+    m = n - 1
+    return CyclicWork(Lo=np.zeros((N, m, m)), Di=np.zeros((N, m, m)), Up=np.zeros((N, m, m)), blocks=block_work(N, m))
+
+
+def explicit_flag(method: str):
+    """The ``explicit`` argument of ``advance`` for the case's ``solver.method``: None for
+    the implicit BDF2 (numba then compiles the stepper without forward Euler), True for
+    forward Euler."""
+    return True if method == "explicit" else None
 
 
 @jit(**LEAF)
@@ -143,7 +162,7 @@ def bdf2_coefficients(dt, t, hist_t, nh):
     return 0.0, 1.0, -1.0, 0.0
 
 
-@jit(**LEAF)
+@jit(**INLINE)
 def jacobian_blocks(problem, U, fields, T, Gm, Gp):
     """dJ_f/dU_{f-1} (Gm[f]) and dJ_f/dU_f (Gp[f]), n x n-1 per face, of the state U
     whose nodes ``fields`` holds, with L' and the frame factor frozen."""
@@ -209,27 +228,28 @@ def solve_block_tridiag(grid, material, a0, dt, Gm, Gp, R, dU, X, Y, Dm, rhs, pi
 
 
 @jit(**LEAF)
-def solve_cyclic(problem, a0, dt, R, dU, work):
+def solve_cyclic(problem, a0, dt, Gm, Gp, R, dU, cyclic):
     """``solve_block_tridiag`` on a periodic grid, (a0 I - dt dF/dU) dU = -R with the
-    corner blocks of the face that joins the ends (``kinsim.kernels.blocksolve``); 1
-    when a block of the elimination is singular."""
+    corner blocks of the face that joins the ends (``kinsim.kernels.blocksolve``; the
+    scratch ``cyclic`` from ``cyclic_work``); 1 when a block of the elimination is
+    singular."""
     rate_blocks(
         problem.grid,
         problem.material,
         is_periodic(problem.boundary),
         dt,
-        work.Gm,
-        work.Gp,
-        work.Lo,
-        work.Di,
-        work.Up,
+        Gm,
+        Gp,
+        cyclic.Lo,
+        cyclic.Di,
+        cyclic.Up,
         0,
     )
     for i in range(R.shape[0]):
         for k in range(R.shape[1]):
-            work.Di[i, k, k] += a0
+            cyclic.Di[i, k, k] += a0
             dU[i, k] = -R[i, k]
-    return solve_block_tridiagonal(work.Lo, work.Di, work.Up, dU, work.blocks)
+    return solve_block_tridiagonal(cyclic.Lo, cyclic.Di, cyclic.Up, dU, cyclic.blocks)
 
 
 @jit(**LEAF)
@@ -267,12 +287,13 @@ def mixed_newton_step(problem, gradient, Unew, fields, T, a0, dt, Rs, work, rtol
 
 
 @jit(**INLINE)
-def bdf2_attempt(p, T, problem, state, t, dt, rtol, atol, fields, work, gradient):
+def bdf2_attempt(p, T, problem, state, t, dt, rtol, atol, fields, work, gradient, cyclic):
     """One implicit step of size dt from state.t = t at temperature T (the boundary
     states already at t + dt): the predictor, then Newton iterations on the BDF2 residual
     until the scaled correction of u is below 1e-3 undamped, then the nodes of the
     solution.  The trial state is work's (U_trial, Y_trial) and, with gradient energy,
-    gradient.psi (started from the predictor's).  Returns (converged, failed status,
+    gradient.psi (started from the predictor's); on a periodic grid the Newton matrix is
+    solved with the scratch ``cyclic`` (None otherwise).  Returns (converged, failed status,
     failed node, node of the largest Newton correction)."""
     F, Rs, dU, Unew, Ytr = work.F, work.R, work.dU, work.U_trial, work.Y_trial
     U = state.U
@@ -320,8 +341,8 @@ def bdf2_attempt(p, T, problem, state, t, dt, rtol, atol, fields, work, gradient
         if gradient is None:
             jacobian_blocks(problem, Unew, fields, T, work.Gm, work.Gp)
             node_jacobian(p, work.nodes, problem, Unew, fields, T, work.Gm, work.Gp)
-            if is_periodic(problem.boundary):
-                if solve_cyclic(problem, a0, dt, Rs, dU, work) != 0:
+            if cyclic is not None:
+                if solve_cyclic(problem, a0, dt, work.Gm, work.Gp, Rs, dU, cyclic) != 0:
                     break
             elif (
                 solve_block_tridiag(
@@ -538,18 +559,20 @@ def explicit_step(p, t, t_target, problem, state, fields, work):
 
 
 @jit(**LEAF)
-def advance(p, problem, state, fields, work, t_target, rtol, atol, max_steps, explicit, gradient):
+def advance(p, problem, state, fields, work, t_target, rtol, atol, max_steps, explicit, gradient, cyclic):
     """Advance the state from state.t towards t_target, by at most max_steps steps, with
-    the relative / absolute tolerances rtol / atol of the u-fractions (implicit) or
-    forward Euler (explicit), with the scratch ``work`` (``workspace``).  ``gradient``:
-    None (no gradient energy: a node inside the spinodal stops the run with
-    ADV_NODE_FAILED and STATUS_SPINODAL), or the gradient-energy model with its scratch
-    (``kinsim.kernels.gradient.gradient_model``; implicit steps only: the case layer
-    refuses explicit ones).  Returns an ADV_* code; state.t, state.dt and the rest of the
-    state are updated, and ``fields`` (and problem.boundary_state) hold the chemical
-    potentials, external potentials and fluxes of the final state.  Temperature, boundary
-    values and potentials follow their time tables: an implicit step evaluates them at
-    its end time, an explicit step at its start."""
+    the relative / absolute tolerances rtol / atol of the u-fractions (implicit,
+    ``explicit`` None) or forward Euler (``explicit`` True; ``explicit_flag``), with the
+    scratch ``work`` (``workspace``).  ``gradient``: None (no gradient energy: a node
+    inside the spinodal stops the run with ADV_NODE_FAILED and STATUS_SPINODAL), or the
+    gradient-energy model with its scratch (``kinsim.kernels.gradient.gradient_model``;
+    implicit steps only: the case layer refuses explicit ones).  ``cyclic``: None, or on
+    a periodic grid the scratch of its Newton solve (``cyclic_work``).  Returns an ADV_*
+    code; state.t, state.dt and the rest of the state are updated, and ``fields`` (and
+    problem.boundary_state) hold the chemical potentials, external potentials and fluxes
+    of the final state.  Temperature, boundary values and potentials follow their time
+    tables: an implicit step evaluates them at its end time, an explicit step at its
+    start."""
     U = state.U
     stats = state.stats
     Unew = work.U_trial
@@ -565,7 +588,7 @@ def advance(p, problem, state, fields, work, t_target, rtol, atol, max_steps, ex
         dt_natural = dt
         if dt > t_target - t:
             dt = t_target - t
-        if explicit and gradient is None:
+        if explicit is not None and gradient is None:
             code, dt_stable = explicit_step(p, t, t_target, problem, state, fields, work)
             if code != ADV_REACHED:
                 break
@@ -582,7 +605,9 @@ def advance(p, problem, state, fields, work, t_target, rtol, atol, max_steps, ex
         )
         if code != ADV_REACHED:
             break
-        ok, fail_st, fail_node, worst = bdf2_attempt(p, T, problem, state, t, dt, rtol, atol, fields, work, gradient)
+        ok, fail_st, fail_node, worst = bdf2_attempt(
+            p, T, problem, state, t, dt, rtol, atol, fields, work, gradient, cyclic
+        )
         if not ok:
             stats[S_REJECTED] += 1
             dt *= 0.25

@@ -33,7 +33,7 @@ from ..kernels.evaluate import Problem
 from ..kernels.kkt import equilibrium_batch, minimise_flag
 from ..kernels.node_models import state_width
 from ..kernels.nodes import scratch_gibbs
-from ..kernels.step import advance, workspace
+from ..kernels.step import advance, explicit_flag, workspace
 from ..phase import load_phase
 from ..resources import check_memory, run_size
 from ..spinodal import modes_of_case
@@ -121,6 +121,8 @@ class Simulation:
         self.problem = self._problem(setup.stage_index(case, 0.0))
         #: the gradient-energy model and its scratch (None without [gradient])
         self.gradient = setup.gradient(case, self.grid.z.shape[0], self.n)
+        #: the scratch of the Newton solve on a periodic grid (None when the ends are not joined)
+        self.cyclic = setup.cyclic(case, self.grid.z.shape[0], self.n)
 
     # ---------------------------------------------------------------- set-up
     def _problem(self, stages) -> Problem | RegionProblem:
@@ -237,8 +239,9 @@ class Simulation:
             solver.rtol,
             solver.atol,
             max_steps,
-            solver.method == "explicit",
+            explicit_flag(solver.method),
             self.gradient,
+            self.cyclic,
         )
 
     def _advance(self, state, fields, work, t_target: float, max_steps: int) -> int:

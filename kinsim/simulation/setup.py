@@ -30,7 +30,7 @@ from ..kernels.gradient import Gradient, gradient_model
 from ..kernels.mobility import Material, Onsager
 from ..kernels.node_models import empty_states
 from ..kernels.schedule import Schedules
-from ..kernels.step import StepperState
+from ..kernels.step import CyclicWork, StepperState, cyclic_work
 
 _ONSAGER_FORMS = {"absolute": ONSAGER_ABSOLUTE, "relative": ONSAGER_RELATIVE}
 FACE_MEANS = {"arithmetic": FACE_ARITHMETIC, "geometric": FACE_GEOMETRIC}
@@ -274,6 +274,14 @@ def gradient(case, N: int, n: int) -> Gradient | None:
     if case.gradient is None:
         return None
     return gradient_model(case.gradient.matrix, N, n)
+
+
+def cyclic(case, N: int, n: int) -> CyclicWork | None:
+    """The scratch of the Newton solve on a periodic grid of N nodes of n components (None
+    when the ends are not joined: ``advance`` is compiled without the cyclic solve)."""
+    if case.boundary.left.type != "periodic":
+        return None
+    return cyclic_work(N, n)
 
 
 def fields(N: int, n: int) -> Fields:
