@@ -21,7 +21,6 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-from tqdm import tqdm
 
 from .._jit import compile_for, needs_compile
 from ..errors import ConvergenceError, InputError, ResultWriteError, StabilityWarning
@@ -453,6 +452,8 @@ class Simulation:
                 snapshot()
                 checkpoint()
             if progress:
+                from tqdm import tqdm  # only for a progress bar (its import costs a tenth of a second)
+
                 bar = tqdm(
                     total=duration,
                     unit="s",
