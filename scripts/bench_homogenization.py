@@ -45,6 +45,7 @@ REPO = Path(__file__).resolve().parents[1]
 CASE = REPO / "cases" / "fe-cr-ni-alpha-gamma.toml"
 KAWIN_EPS = 0.01  # kawin's example; its ideal term is half its formula (tests/comparisons/test_homogenization_kawin.py)
 HEAVY = ("numba", "scipy", "pycalphad", "h5py", "matplotlib", "xarray", "tqdm", "dask", "sympy", "pandas")
+SCIPY_PARTS = ("scipy.linalg", "scipy.optimize", "scipy.spatial", "scipy.special")
 
 
 def overrides(bound: str) -> list[str]:
@@ -116,17 +117,22 @@ def _stages_child(bound: str, launch: float, output: str) -> None:
     clock = {"cpu": _C0, "wall": _T0, "part": None}
     loads = []  # (function, CPU s, the stage or part it happened in)
 
+    imported = {}  # stage -> the packages of HEAVY and SCIPY_PARTS it imported
+
     def mark(label):
         c, w = time.process_time(), time.time()
         stages.append([label, c - clock["cpu"], w - clock["wall"]])
         clock["cpu"], clock["wall"] = c, w
+        seen = {m for ms in imported.values() for m in ms}
+        new = [m for m in HEAVY + SCIPY_PARTS if m in sys.modules and m not in seen]
+        if new:
+            imported[label] = new
 
     import kinsim.cli  # noqa: F401 - the command line's imports, then its run command's
     from kinsim.case import load_case
     from kinsim.simulation import Simulation
 
     mark("imports")
-    imported = [m for m in HEAVY if m in sys.modules]
     import numba.core.caching
     from numba.core.registry import cpu_target
 
@@ -210,6 +216,11 @@ def _stages_child(bound: str, launch: float, output: str) -> None:
     )
 
 
+def seen(row) -> set:
+    """The packages of HEAVY and SCIPY_PARTS a --stages child imported."""
+    return {m for ms in row["imported"].values() for m in ms}
+
+
 def print_breakdown(rows: dict) -> None:
     bounds = list(rows)
     first = rows[bounds[0]]
@@ -228,8 +239,9 @@ def print_breakdown(rows: dict) -> None:
         c = r["counts"]
         steps = max(r["steps"], 1)
         print(
-            f"  {b}: imported {', '.join(r['imported'])}; not imported: "
-            f"{', '.join(m for m in HEAVY if m not in r['imported'])}; cache hits: "
+            f"  {b}: imported "
+            + "; ".join(f"in {stage}: {', '.join(ms)}" for stage, ms in r["imported"].items())
+            + f"; not imported: {', '.join(m for m in HEAVY + SCIPY_PARTS if m not in seen(r))}; cache hits: "
             + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in r["cache_hits"].items())
         )
         print(f"    kernels loaded: {len(r['loads'])} (" + ", ".join(f"{n} {t:.3f} s" for n, t in r["loads"]) + ")")

@@ -50,8 +50,9 @@ TANGENT_STEP since its last solve.
 
 dL'/du enters only the Newton matrix of the step (and the tangents' L'): it is computed
 from the stored derivatives of a solve when one of them asks for it, and serves the
-node's later solves within DL_KEEP of it (a Newton matrix a relative 1e-3 or so off in
-its L' part converges as fast; the solution does not depend on it).
+node's later solves within DL_KEEP of it.  The solution does not depend on it, and the
+Newton iterations of kawin's Fe-Cr-Ni couple stay as many as with dL'/du at every solve
+(529 and 1167 for the two Hashin-Shtrikman bounds; 1214 for the upper one with 1e-3).
 """
 
 from __future__ import annotations
