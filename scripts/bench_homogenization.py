@@ -197,7 +197,9 @@ def _stages_child(bound: str, launch: float, output: str) -> None:
     stages.append(["the rest of the run", run_cpu - run_loads - sum(parts.values()), None])
     from kinsim.kernels import homogenization as H
 
-    counts = {n[6:].lower(): int(keep["scratch"].counts[getattr(H, n)]) for n in dir(H) if n.startswith("COUNT_")}
+    counts = {}  # none from a kinsim without the counters (a measurement of an earlier version)
+    if hasattr(keep["scratch"], "counts"):
+        counts = {n[6:].lower(): int(keep["scratch"].counts[getattr(H, n)]) for n in dir(H) if n.startswith("COUNT_")}
     print(
         json.dumps(
             {
@@ -245,6 +247,9 @@ def print_breakdown(rows: dict) -> None:
             + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in r["cache_hits"].items())
         )
         print(f"    kernels loaded: {len(r['loads'])} (" + ", ".join(f"{n} {t:.3f} s" for n, t in r["loads"]) + ")")
+        if not c:
+            print(f"    solve: {r['steps']} steps, {r['rejected']} rejected, {r['newton']} Newton iterations")
+            continue
         print(
             f"    solve: {r['steps']} steps, {r['rejected']} rejected, {r['newton']} Newton iterations; per step "
             f"{c['evaluations'] / steps:.1f} node evaluations: {c['solves'] / steps:.0f} equilibrium solves "

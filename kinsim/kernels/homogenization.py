@@ -66,7 +66,6 @@ from .averaging import average
 from .codes import BC_COMPOSITION, STATUS_NAN, STATUS_OK, STATUS_T_RANGE
 from .flux import coefficient_derivative
 from .gibbs import R
-from .linalg import lu_solve_cols
 from .mpmobility import set_mobilities
 from .mpphase import mp_coefs, mp_workspace, phase_moles
 from .mptypes import PhaseSetParams, StartTable
@@ -167,7 +166,6 @@ class NodeScratch(NamedTuple):
     S_last: np.ndarray  # f8[N, n + SM, n] d(mu, set amounts)/dx (all x independent)
     W_last: np.ndarray  # f8[N, SM, K, n] dy/dmu of each set
     DF_last: np.ndarray  # f8[N] largest driving force of an absent phase (J/mol of atoms; -inf: none)
-    tangent: np.ndarray  # i8[N] 1 where the last solve has derivatives (a warm solve)
     DL_ok: np.ndarray  # i8[N] 1 where DL serves the last solve (taken within DL_KEEP of it)
     U_dl: np.ndarray  # f8[N, n] u where DL was taken (NaN: nowhere)
     counts: np.ndarray  # i8[N_COUNTS] what the evaluations did (COUNT_* slots)
@@ -215,7 +213,6 @@ def node_scratch(hp: Homogenization, N: int) -> NodeScratch:
         S_last=np.zeros((N, n + SM, n)),
         W_last=np.zeros((N, SM, K, n)),
         DF_last=np.zeros(N),
-        tangent=np.zeros(N, dtype=np.int64),
         DL_ok=np.zeros(N, dtype=np.int64),
         U_dl=np.full((N, n), np.nan),
         counts=np.zeros(N_COUNTS, dtype=np.int64),
@@ -368,22 +365,13 @@ def _coefficient_derivatives(hp, material, T, nset, x, su, L, S, W, sc, DL):
 
 
 @jit(**LEAF)
-def _store_derivatives(hp, T, i, nset, sc):
-    """Keep the derivatives of node i's solve that its tangent updates and dL'/du need:
-    d(mu, n)/dx from the factored matrix of the last Newton iteration (sc.ws.A; mp_node
-    solved for them unless the sets are as many as the components, where mu does not
-    depend on x but the amounts do), dy/dmu of each set, and the largest driving force
-    of an absent phase."""
+def _store_derivatives(hp, i, nset, sc):
+    """Keep the derivatives of node i's solve that its tangent updates and dL'/du need
+    (mp_node leaves them in sc.ws: d(mu, n)/dx in Bc, dy/dmu of each set in set_W), and
+    the largest driving force of an absent phase."""
     ws = sc.ws
     n = sc.x.shape[0]
     D = n + nset
-    if nset == n:
-        for r in range(D):
-            for c in range(n):
-                ws.Bc[r, c] = 0.0
-        for c in range(n):
-            ws.Bc[c, c] = 1.0
-        lu_solve_cols(ws.A, D, ws.piv, ws.Bc, n)
     S = sc.S_last[i]
     for r in range(D):
         for c in range(n):
@@ -493,7 +481,10 @@ def _tangent(hp, material, T, i, U, Y, MU, DMDU, L, lay, sc):
     set stays; returns whether it did.  Otherwise Y[i] becomes the tangent's prediction
     where it keeps amounts and site fractions positive (the start of the solve)."""
     n = U.shape[1]
-    near = _moved(i, U, sc) <= TANGENT_STEP
+    moved = _moved(i, U, sc)
+    if moved == np.inf:  # no solve (at this T) to follow
+        return False
+    near = moved <= TANGENT_STEP
     if near:
         _ensure_derivatives(hp, material, T, i, lay, sc)  # first: it uses the scratch of the move
     positive, dmu_max = _tangent_move(hp, material, i, U, lay, sc)
@@ -578,26 +569,24 @@ def homogenization_nodes(hp, fnval, T, material, onsager, U, Y, warm, MU, DMDU, 
         sc.T[0] = T
         for i in range(N):
             sc.U_last[i, 0] = np.nan
+            sc.U_dl[i, 0] = np.nan
     for i in range(N):
         if warm[i] == 1 and _moved(i, U, sc) <= REUSE_TOL:
             _copy_node(sc.Y_last, sc.MU_last, sc.DMDU_last, sc.L_last, i, Y, MU, DMDU, L)
             sc.counts[COUNT_KEPT] += 1
             continue
-        if warm[i] == 1 and sc.tangent[i] == 1 and _tangent(hp, material, T, i, U, Y, MU, DMDU, L, lay, sc):
+        if warm[i] == 1 and _tangent(hp, material, T, i, U, Y, MU, DMDU, L, lay, sc):
             continue
         su = 0.0
         for k in range(n):
             su += U[i, k]
         for k in range(n):
             sc.x[k] = U[i, k] / su
-        # without a state to continue from the solve is a global start, which sorts the sets
-        # after its last factorisation: no derivatives then (dL'/du zero, no tangents)
-        cold = warm[i] == 0 or Y[i, 0] < 0.0
+        if warm[i] == 0 or Y[i, 0] < 0.0:  # without a state to continue from: a global start
+            sc.counts[COUNT_GLOBAL] += 1
         st, nset = _solve_node(hp, T, i, warm, Y, lay, sc)
         if st != STATUS_OK:
             return st, i
-        if cold:
-            sc.counts[COUNT_GLOBAL] += 1
         st = _coefficients(hp, material, T, nset, sc.sp, sc.sa, sc.sy, sc, L[i])
         if st != STATUS_OK:
             return st, i
@@ -607,21 +596,12 @@ def homogenization_nodes(hp, fnval, T, material, onsager, U, Y, warm, MU, DMDU, 
         for k in range(n):
             sc.U_last[i, k] = U[i, k]
         _copy_node(Y, MU, DMDU, L, i, sc.Y_last, sc.MU_last, sc.DMDU_last, sc.L_last)
-        if cold:
-            sc.tangent[i] = 0
-            sc.DL_ok[i] = 1
-            for k in range(n):
-                sc.U_dl[i, k] = np.nan
-                for j in range(n - 1):
-                    sc.DL[i, k, j] = 0.0
-        else:
-            _store_derivatives(hp, T, i, nset, sc)
-            sc.tangent[i] = 1
-            keep = True
-            for k in range(n):
-                if not abs(U[i, k] - sc.U_dl[i, k]) <= DL_KEEP:
-                    keep = False
-            sc.DL_ok[i] = 1 if keep else 0
+        _store_derivatives(hp, i, nset, sc)
+        keep = True
+        for k in range(n):
+            if not abs(U[i, k] - sc.U_dl[i, k]) <= DL_KEEP:
+                keep = False
+        sc.DL_ok[i] = 1 if keep else 0
     return STATUS_OK, -1
 
 
