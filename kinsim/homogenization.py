@@ -121,8 +121,9 @@ class HomogenizationModel:
 
     def phase_outputs(self, Y: np.ndarray):
         """Phase fractions (N, S; mole fraction of atoms in each set, 0 where a set is
-        absent) and compositions (N, S, n; mole fractions, NaN where absent) on the
-        set-name axis (``set_names``) of the packed node states Y (N, width)."""
+        absent: its atoms over the node's, exactly 1 for a node of one set) and
+        compositions (N, S, n; mole fractions, NaN where absent) on the set-name axis
+        (``set_names``) of the packed node states Y (N, width)."""
         ps = self.params.ps
         n, NP, K = ps.n_comp, ps.n_y.shape[0], ps.y_comp.shape[1]
         o_sa, o_sy = state_layout(n, NP, K)[:2]
@@ -137,11 +138,13 @@ class HomogenizationModel:
         E[ia, ik, ps.y_comp[ia, ik]] = ps.y_ratio[ia, ik]
         Nv = ps.n_const[a] + np.einsum("nsk,nskc->nsc", sy, E[a])
         Nt = Nv.sum(axis=2)
+        atoms = np.where(present, sa * Nt, 0.0)  # atoms in each set per mole of atoms (1 up to the solve's tolerance)
+        total = atoms.sum(axis=1)
         frac = np.zeros((N, NP * n))
         comp = np.full((N, NP * n, n), np.nan)
         for i, j in zip(*np.nonzero(present)):
             k = int(np.count_nonzero(sp[i, :j] == sp[i, j]))  # earlier sets of its phase in the node
             col = a[i, j] * n + k
-            frac[i, col] = sa[i, j] * Nt[i, j]
+            frac[i, col] = atoms[i, j] / total[i]
             comp[i, col] = Nv[i, j] / Nt[i, j]
-        return np.clip(frac, 0.0, 1.0), comp  # a one-set node's 1 + 2e-16 is rounding
+        return frac, comp

@@ -17,13 +17,14 @@ from typing import NamedTuple
 import numpy as np
 
 from .errors import ConvergenceError, InputError
-from .global_start import POINTS_PER_PHASE, build_start_table
+from .global_start import POINTS_PER_PHASE
 from .kernels import codes as C
 from .kernels.mpmobility import mp_set_mobilities
 from .kernels.mpphase import mp_workspace
 from .kernels.mptypes import MOB_NONE
 from .kernels.multiphase import COLD, WARM, WARM_AUDIT, mp_driving_forces, mp_rows
 from .phase import PhaseModel, raise_for_status
+from .phaseset_cache import cached_start_table
 from .phaseset_params import phase_set_params
 
 TABLES_KEPT = 8  # start tables kept per model (one per temperature, the most recently used)
@@ -135,12 +136,13 @@ class PhaseSetModel:
         """The global-start table at T (samples and hulls, kinsim.global_start): built
         once per temperature and kept for the TABLES_KEPT temperatures used last, so a
         run at constant T builds it once and a schedule or a batch with one T per row
-        builds one per distinct T.  The kernels judge the audit at the node's own T."""
+        builds one per distinct T (or reads it from the disk cache,
+        kinsim.phaseset_cache).  The kernels judge the audit at the node's own T."""
         T = float(T)
         tab = self._tables.pop(T, None)
         if tab is None:
             self.check_temperature(T)
-            tab = build_start_table(self.params, [m.params for m in self.models], T, self.points, self.phases)
+            tab = cached_start_table(self.params, [m.params for m in self.models], T, self.points, self.phases)
         self._tables[T] = tab
         while len(self._tables) > TABLES_KEPT:
             self._tables.popitem(last=False)

@@ -1,4 +1,4 @@
-"""Linear stability of a uniform alloy with gradient energy (Cahn 1961; numpy only).
+"""Linear stability of a uniform alloy with gradient energy (Cahn 1961).
 
 A small composition wave dx exp(i k z + R t) of a uniform state x0 evolves by
 
@@ -23,8 +23,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import eigh
-from scipy.optimize import minimize_scalar
 
 __all__ = ["SpinodalModes", "exchange_mobility", "fastest_mode", "growth_rate", "modes_of_case"]
 
@@ -67,6 +65,10 @@ class SpinodalModes:
 def fastest_mode(H, Mt, kappa) -> SpinodalModes | None:
     """The critical and the fastest-growing wavenumbers of a uniform state, or None when
     H is positive definite (outside the spinodal: every mode decays)."""
+    # scipy only here: a run imports this module, and only gradient-energy runs need it
+    from scipy.linalg import eigh
+    from scipy.optimize import minimize_scalar
+
     H, Mt, kappa = (np.atleast_2d(np.asarray(a, dtype=float)) for a in (H, Mt, kappa))
     Hs = 0.5 * (H + H.T)
     kc2 = float(eigh(-Hs, 0.5 * (kappa + kappa.T), eigvals_only=True).max())

@@ -498,22 +498,21 @@ def _audit(ps, T, tab, nset, sp, sa, sy, mu, py, ws):
 def _sensitivity(n, nset, ws, PD, DMU):
     """partial_dmu_dx (PD) and dmu_dx (DMU) from the factored matrix in ws.A, that of
     the last Newton iteration (its step at most R_FAST times the tolerances: PD is
-    exact to ~1e-8 relative)."""
-    if nset == n:
-        for a in range(n):
-            for c in range(n):
-                PD[a, c] = 0.0
-    else:
-        D = n + nset
-        for r in range(D):
-            for c in range(n):
-                ws.Bc[r, c] = 0.0
+    exact to ~1e-8 relative), and in ws.Bc the derivatives of the potentials and of the
+    sets' amounts with respect to x (all x independent; rows mu, then the sets, with
+    ws.set_W giving those of the site fractions: dy_j = W_j dmu), for callers that
+    follow the equilibrium (kinsim.kernels.homogenization).  With as many sets as
+    components mu does not depend on x: PD and DMU are exactly zero (the amounts do)."""
+    D = n + nset
+    for r in range(D):
         for c in range(n):
-            ws.Bc[c, c] = 1.0
-        lu_solve_cols(ws.A, D, ws.piv, ws.Bc, n)
-        for a in range(n):
-            for c in range(n):
-                PD[a, c] = ws.Bc[a, c]
+            ws.Bc[r, c] = 0.0
+    for c in range(n):
+        ws.Bc[c, c] = 1.0
+    lu_solve_cols(ws.A, D, ws.piv, ws.Bc, n)
+    for a in range(n):
+        for c in range(n):
+            PD[a, c] = 0.0 if nset == n else ws.Bc[a, c]
     for r in range(1, n):
         for j in range(1, n):
             DMU[r - 1, j - 1] = (PD[r, j] - PD[r, 0]) - (PD[0, j] - PD[0, 0])
@@ -522,7 +521,9 @@ def _sensitivity(n, nset, ws, PD, DMU):
 @jit(inline="always")
 def _sort_sets(ps, nset, sp, sa, sy, ws):
     """Order the sets by phase and, within a phase, by decreasing amount of atoms (the
-    order of a global start; warm starts keep the order, so a set keeps its name)."""
+    order of a global start; warm starts keep the order, so a set keeps its name), with
+    their derivatives (``_sensitivity``: the rows of ws.Bc, ws.set_W)."""
+    n = ps.n_comp
     for j in range(nset):
         ws.wsum[j] = sa[j] * phase_moles(ps, sp[j], sy[j, : ps.n_y[sp[j]]], ws.xb)
     for j in range(1, nset):
@@ -533,6 +534,10 @@ def _sort_sets(ps, nset, sp, sa, sy, ws):
             ws.wsum[m - 1], ws.wsum[m] = ws.wsum[m], ws.wsum[m - 1]
             for k in range(sy.shape[1]):
                 sy[m - 1, k], sy[m, k] = sy[m, k], sy[m - 1, k]
+                for c in range(n):
+                    ws.set_W[m - 1, k, c], ws.set_W[m, k, c] = ws.set_W[m, k, c], ws.set_W[m - 1, k, c]
+            for c in range(n):
+                ws.Bc[n + m - 1, c], ws.Bc[n + m, c] = ws.Bc[n + m, c], ws.Bc[n + m - 1, c]
             m -= 1
 
 

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
-from tqdm import tqdm
 
 from .._jit import compile_for, needs_compile
 from ..errors import ConvergenceError, InputError, ResultWriteError, StabilityWarning
@@ -464,6 +463,8 @@ class Simulation:
                 snapshot()
                 checkpoint()
             if progress:
+                from tqdm import tqdm  # only for a progress bar (its import costs a tenth of a second)
+
                 bar = tqdm(
                     total=duration,
                     unit="s",

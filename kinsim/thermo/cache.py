@@ -24,6 +24,36 @@ def cache_dir() -> Path:
     return Path(base) / "kinsim"
 
 
+def cache_enabled() -> bool:
+    """Whether the disk cache is used (not when KINSIM_NO_CACHE is set to anything but 0)."""
+    return os.environ.get("KINSIM_NO_CACHE", "0") in ("", "0")
+
+
+def read_entry(f: Path):
+    """The object pickled in the cache entry f, or None if there is none or it cannot be
+    read (a stale or broken entry is rebuilt by the caller)."""
+    if not f.is_file():
+        return None
+    try:
+        with open(f, "rb") as fh:
+            return pickle.load(fh)
+    except Exception:  # noqa: BLE001 - any unreadable entry is a miss
+        return None
+
+
+def write_entry(f: Path, obj) -> None:
+    """Pickle obj into the cache entry f atomically (a concurrent reader sees the old
+    entry or the new one); a cache that cannot be written is skipped."""
+    try:
+        f.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=f.parent, suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, f)
+    except OSError:
+        pass
+
+
 def _key(data: bytes, phase: str, comps, mobility, member) -> str:
     h = hashlib.sha256()
     h.update(CONVERTER_VERSION.encode())
@@ -54,27 +84,17 @@ def cached_build(database, phase: str, components, mobility=None, member=False):
     if not path.is_file():
         raise DatabaseError(f"database file not found: {path}")
     data = path.read_bytes()
-    use_cache = os.environ.get("KINSIM_NO_CACHE", "0") in ("", "0")
+    use_cache = cache_enabled()
     f = cache_dir() / f"phase-{_key(data, phase, comps, mobility, member)}.pkl"
-    if use_cache and f.is_file():
-        try:
-            with open(f, "rb") as fh:
-                params, desc = pickle.load(fh)
-            desc.database = str(path)
-            return params, desc
-        except Exception:
-            pass  # a stale or broken entry: rebuild
+    entry = read_entry(f) if use_cache else None
+    if isinstance(entry, tuple) and len(entry) == 2 and hasattr(entry[1], "database"):
+        params, desc = entry
+        desc.database = str(path)
+        return params, desc
     from .tdb import build_phase, load_database  # pycalphad and sympy only on a cache miss
 
     db = load_database(path)
     params, desc = build_phase(db, phase, comps, str(path), mobility, member)
     if use_cache:
-        try:
-            f.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=f.parent, suffix=".tmp")
-            with os.fdopen(fd, "wb") as fh:
-                pickle.dump((params, desc), fh, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, f)
-        except OSError:
-            pass
+        write_entry(f, (params, desc))
     return params, desc

@@ -48,13 +48,13 @@ def test_rows_at_two_temperatures_in_one_batch():
 
 def test_start_tables_are_built_once_per_temperature_and_a_few_are_kept(monkeypatch):
     built = []
-    real = phaseset.build_start_table
+    real = phaseset.cached_start_table  # built, or read from the disk cache (kinsim.phaseset_cache)
 
     def counting(ps, params, T, points, names):
         built.append(T)
         return real(ps, params, T, points, names)
 
-    monkeypatch.setattr(phaseset, "build_start_table", counting)
+    monkeypatch.setattr(phaseset, "cached_start_table", counting)
     model = load_phases(GAP, ["ALPHA"], ["A", "B"])
     for _ in range(3):  # a constant-temperature run: one table
         model.equilibrium([[0.3], [0.6]], 1000.0)

@@ -1,0 +1,63 @@
+"""Disk cache of the global-start tables of phase sets (kinsim.global_start).
+
+Building a table samples every candidate phase, relaxes the samples with the
+single-phase equilibrium kernel and takes lower convex hulls with qhull: about half a
+second, scipy's import and two kernels to load.  Reading it back takes a millisecond, and
+gives the same arrays (a table is a pure function of its inputs), so a warm run starts
+from exactly the table a cold one built.
+
+An entry is keyed by everything a table follows from: the parameter arrays of the phase
+set and of each candidate phase (which follow from the database file, the phases, the
+components and the mobility policy), the temperature, the sample budget, and the source
+of the code that builds it (kinsim.global_start and the kernels it calls), so that a
+change of any of them builds a new table.  The entries sit next to the converted phases
+(kinsim.thermo.cache: KINSIM_CACHE_DIR moves both, KINSIM_NO_CACHE=1 bypasses both).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+
+from . import global_start
+from .kernels import gibbs, kkt, mptypes
+from .kernels.mptypes import StartTable
+from .thermo.cache import cache_dir, cache_enabled, read_entry, write_entry
+
+TABLE_FORMAT = "1"  # the layout of an entry (a pickled StartTable)
+_SOURCES = (global_start, gibbs, kkt, mptypes)  # the code a table depends on
+
+
+def _hash_params(h, params) -> None:
+    """Feed a NamedTuple of arrays and scalars (field names, dtypes, shapes, bytes) to h."""
+    for name, value in params._asdict().items():
+        a = np.ascontiguousarray(value)
+        h.update(f"|{name}:{a.dtype.str}:{a.shape}|".encode())
+        h.update(a.tobytes())
+
+
+def table_key(ps, phase_params, T: float, points: int) -> str:
+    """The cache key of the start table of the phase set ps (PhaseSetParams) made of the
+    phases phase_params (their ThermoParams) at T (K) with ``points`` samples per phase."""
+    h = hashlib.sha256(f"start-table {TABLE_FORMAT}|T={float(T)!r}|points={int(points)}".encode())
+    for module in _SOURCES:
+        h.update(Path(module.__file__).read_bytes())
+    _hash_params(h, ps)
+    for p in phase_params:
+        _hash_params(h, p)
+    return h.hexdigest()[:32]
+
+
+def cached_start_table(ps, phase_params, T: float, points: int, names) -> StartTable:
+    """``kinsim.global_start.build_start_table`` through the disk cache."""
+    if not cache_enabled():
+        return global_start.build_start_table(ps, phase_params, T, points, names)
+    f = cache_dir() / f"start-{table_key(ps, phase_params, T, points)}.pkl"
+    tab = read_entry(f)
+    if isinstance(tab, StartTable) and tab.T == float(T):
+        return tab
+    tab = global_start.build_start_table(ps, phase_params, T, points, names)
+    write_entry(f, tab)
+    return tab

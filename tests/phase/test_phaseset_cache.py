@@ -1,0 +1,78 @@
+"""The disk cache of global-start tables (kinsim.phaseset_cache): a table read back is the
+table built, every input of a table is part of its key, and a broken entry or a
+disabled cache falls back to building."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import TESTS_DB
+
+import kinsim.global_start as global_start
+from kinsim.phaseset import load_phases
+from kinsim.phaseset_cache import cached_start_table, table_key
+
+FECRNI = TESTS_DB / "fe-cr-ni.tdb"
+T = 1373.15
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_phases(FECRNI, ["FCC_A1", "BCC_A2"], ["FE", "CR", "NI"])
+
+
+@pytest.fixture
+def phases(model, tmp_path, monkeypatch):
+    """FCC_A1 + BCC_A2 of Fe-Cr-Ni with the cache in a folder of its own: (PhaseSetParams,
+    the phases' ThermoParams, names, cache folder)."""
+    monkeypatch.setenv("KINSIM_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("KINSIM_NO_CACHE", raising=False)
+    return model.params, [m.params for m in model.models], model.phases, tmp_path
+
+
+def assert_same_table(a, b):
+    for name, va, vb in zip(a._fields, a, b):
+        np.testing.assert_array_equal(np.asarray(va), np.asarray(vb), err_msg=name)
+
+
+def test_a_table_read_back_is_the_table_built(phases, monkeypatch):
+    ps, params, names, folder = phases
+    built = global_start.build_start_table(ps, params, T, 200, names)
+    first = cached_start_table(ps, params, T, 200, names)
+    assert len(list(folder.glob("start-*.pkl"))) == 1
+    assert_same_table(first, built)
+
+    def no_build(*args):
+        raise AssertionError("the cached table was built again")
+
+    monkeypatch.setattr(global_start, "build_start_table", no_build)
+    again = cached_start_table(ps, params, T, 200, names)
+    assert again is not first
+    assert_same_table(again, built)
+
+
+def test_every_input_is_part_of_the_key(phases):
+    ps, params, _, _ = phases
+    key = table_key(ps, params, T, 200)
+    assert table_key(ps, params, T, 200) == key
+    assert table_key(ps, params, T + 1e-9, 200) != key
+    assert table_key(ps, params, T, 201) != key
+    assert table_key(ps._replace(y_ratio=ps.y_ratio * 2.0), params, T, 200) != key
+    assert table_key(ps, [params[0]._replace(fn_coef=params[0].fn_coef + 1.0), params[1]], T, 200) != key
+
+
+def test_a_broken_entry_is_rebuilt(phases):
+    ps, params, names, folder = phases
+    entry = folder / f"start-{table_key(ps, params, T, 200)}.pkl"
+    entry.write_bytes(b"not a pickle")
+    tab = cached_start_table(ps, params, T, 200, names)
+    assert_same_table(tab, global_start.build_start_table(ps, params, T, 200, names))
+    assert entry.read_bytes() != b"not a pickle"  # replaced by the table
+
+
+def test_no_cache_builds_and_writes_nothing(phases, monkeypatch):
+    ps, params, names, folder = phases
+    monkeypatch.setenv("KINSIM_NO_CACHE", "1")
+    tab = cached_start_table(ps, params, T, 200, names)
+    assert_same_table(tab, global_start.build_start_table(ps, params, T, 200, names))
+    assert not list(folder.glob("start-*.pkl"))
