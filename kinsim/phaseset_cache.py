@@ -17,6 +17,7 @@ change of any of them builds a new table.  The entries sit next to the converted
 from __future__ import annotations
 
 import hashlib
+import inspect
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +44,7 @@ def table_key(ps, phase_params, T: float, points: int) -> str:
     phases phase_params (their ThermoParams) at T (K) with ``points`` samples per phase."""
     h = hashlib.sha256(f"start-table {TABLE_FORMAT}|T={float(T)!r}|points={int(points)}".encode())
     for module in _SOURCES:
-        h.update(Path(module.__file__).read_bytes())
+        h.update(Path(inspect.getfile(module)).read_bytes())
     _hash_params(h, ps)
     for p in phase_params:
         _hash_params(h, p)
