@@ -70,6 +70,16 @@ def node_jacobian(p, scratch, problem, U, fields, T, Gm, Gp):
         homog.homogenization_jacobian(p, scratch, problem, U, fields, T, Gm, Gp)
 
 
+def kinetics_kernels(p, fnval, problem, U, Y, fields, scratch) -> list:
+    """The node model's kernels that the stepper calls besides its node equilibria, each
+    as (kernel, arguments of the types the stepper calls it with): for
+    ``kinsim.kernels.step.stage_kernels``.  None for the homogenization model (its node
+    evaluation is its multiphase equilibrium)."""
+    if isinstance(p, homog.Homogenization):
+        return []
+    return single.kinetics_kernels(p, fnval, problem.material, problem.onsager, U, Y, fields.DMDU, fields.L, scratch)
+
+
 def node_scratch(p, N: int):
     """Work arrays of ``evaluate_nodes`` for N nodes (allocated once per run)."""
     if isinstance(p, homog.Homogenization):
