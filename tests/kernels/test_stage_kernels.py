@@ -1,7 +1,9 @@
 """``kinsim.kernels.step.stage_kernels`` lists every kernel the stepper calls besides the
 node equilibrium, with the argument types the stepper calls it with: once they and the
-equilibrium are compiled, compiling ``advance`` compiles no other kinsim function (what
-the helper process of a cold run, ``kinsim.simulation.precompile``, relies on).  Each case
+equilibrium are compiled, compiling ``advance`` compiles no other kinsim function but the
+node model's overloads that numba compiles while it types them (``kinsim.kernels.
+node_models``; the node evaluation's links the equilibrium) - what the helper process of
+a cold run, ``kinsim.simulation.precompile``, relies on.  Each case
 runs in a fresh process with an empty numba cache, so that every compilation is seen."""
 
 from __future__ import annotations
@@ -67,4 +69,5 @@ def test_advance_compiles_only_itself_after_the_stage_kernels(tmp_path, name):
     assert p.returncode == 0, p.stderr
     out = json.loads(p.stdout.strip().splitlines()[-1])
     assert out["failed"] == 0
-    assert out["compiled"] == ["kinsim.kernels.step.advance"]
+    others = [f for f in out["compiled"] if not f.startswith("kinsim.kernels.node_models.")]
+    assert others == ["kinsim.kernels.step.advance"]
