@@ -222,7 +222,7 @@ def jacobian_blocks(problem, U, fields, T, Gm, Gp):
     )
 
 
-@jit(**LEAF)
+@jit(**INLINE)
 def solve_block_tridiag(grid, material, a0, dt, Gm, Gp, R, dU, X, Y, Dm, rhs, piv):
     """(a0 I - dt dF/dU) dU = -R for the independent components (block Thomas); 1 when a
     diagonal block is singular."""
@@ -469,7 +469,7 @@ def bdf2_residual(U, Unew, hist_U, F, a0, a1, a2, dt, nh, R):
             R[i, k] = r
 
 
-@jit(**LEAF)
+@jit(**INLINE)
 def newton_update(Unew, dU, rtol, atol):
     """Apply the Newton correction dU to the independent components of Unew, damped so
     that every u stays positive.  Returns (the largest correction scaled by
