@@ -19,8 +19,8 @@ solve).  It gives, in bytes,
   held in memory (``kinsim.run`` without ``output``) also its snapshots, checkpoint and
   parameters.  Python's own objects and the loaded kernels are not counted: they are
   already in use when the check is made, so the available memory excludes them.  Nor are
-  the work arrays a run allocates but never writes (``workspace`` makes the cyclic
-  blocks for every run, the sharp solver's for gradient runs too): ``np.zeros`` maps
+  the work arrays a run allocates but never writes (``workspace`` makes the sharp
+  solver's block-Thomas arrays for gradient and periodic runs too): ``np.zeros`` maps
   their pages lazily, and an untouched page takes no memory;
 - the size of the result file: the snapshots as the writer stores them (whole chunks
   along time, :func:`snapshots_per_chunk`; with /free_energy and, with gradient energy,

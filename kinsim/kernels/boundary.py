@@ -223,7 +223,7 @@ def boundary_fluxes(grid, material, onsager, bparams, bstate, U, L, M, T, Jp, J)
         Jp[f, 0] = -s
 
 
-@jit(**LEAF)
+@jit(**INLINE)
 def boundary_jacobian(grid, material, onsager, bparams, bstate, U, DMDU, L, M, T, Gm, Gp):
     """The derivative of the boundary face fluxes with respect to the unknowns of the node
     next to each face: Gp[0] (left) and Gm[N] (right), n x n-1 each (zero rows for closed

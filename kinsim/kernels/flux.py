@@ -195,7 +195,7 @@ def to_volume_frame(subst, ua, ub, G):
             G[k, j] -= uf * s
 
 
-@jit(**LEAF)
+@jit(**INLINE)
 def interior_jacobian(grid, material, onsager, U, DMDU, L, T, Gm, Gp):
     """dJ_f/dU_{f-1} (Gm[f]) and dJ_f/dU_f (Gp[f]) at the interior faces 1..N-1 at
     temperature T."""

@@ -41,6 +41,18 @@ def scratch_gibbs(scratch):
     return scratch[3]
 
 
+def kinetics_kernels(p, fnval, material, onsager, U, Y, DMDU, L, scratch) -> list:
+    """The kernels of ``evaluate_nodes`` and ``unstable_node`` besides the equilibrium
+    batch, each as (kernel, arguments of the types they are called with); Python, for
+    ``kinsim.kernels.step.stage_kernels``."""
+    X, Tn = scratch[0], scratch[5]
+    return [
+        (_equilibrium_inputs, (U, 0.0, X, Tn)),
+        (_node_kinetics, (p, fnval, 0.0, material, onsager, U, Y, DMDU, L, scratch)),
+        (unstable_node, (scratch,)),
+    ]
+
+
 @jit(**LEAF)
 def _equilibrium_inputs(U, T, X, Tn):
     """Mole fractions X = U / sum(U) and the temperature Tn of every node (the inputs of

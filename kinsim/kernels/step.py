@@ -32,7 +32,7 @@ import numpy as np
 
 from .._jit import INLINE, LEAF, jit
 from .blocksolve import BlockWork, block_work, solve_block_tridiagonal
-from .boundary import boundary_jacobian, is_periodic
+from .boundary import boundary_at, boundary_jacobian, is_periodic
 from .codes import (
     ADV_DT_UNDERFLOW,
     ADV_MAX_STEPS,
@@ -57,8 +57,17 @@ from .gradient import (
     update_psi,
 )
 from .linalg import lu_factor, lu_solve
-from .node_models import evaluate_nodes, node_jacobian, node_scratch, state_width, tfunc_sizes, unstable_node
+from .node_models import (
+    evaluate_nodes,
+    kinetics_kernels,
+    node_jacobian,
+    node_scratch,
+    state_width,
+    tfunc_sizes,
+    unstable_node,
+)
 from .nodes import fill_dependent
+from .schedule import potentials_at
 
 MAX_NEWTON = 12  # Newton iterations per implicit step attempt
 
@@ -152,6 +161,44 @@ def explicit_flag(method: str):
     return True if method == "explicit" else None
 
 
+def stage_kernels(p, problem, state, fields, work, gradient, cyclic) -> list:
+    """The kernels ``advance`` calls besides the node equilibrium, each as (kernel,
+    arguments of the types ``advance`` calls it with) for these arguments of ``advance``:
+    compiled ahead, in a process of their own while a cold run compiles the node
+    equilibrium (``kinsim.simulation.precompile``), they leave ``advance`` only its own
+    compilation.  (tests/kernels/test_stage_kernels.py checks that the list is complete.)"""
+    t = 0.0  # times, temperatures, step sizes, coefficients and tolerances are float64
+    nh = state.nhist[0]
+    U, Unew, Ytr = state.U, work.U_trial, work.Y_trial
+    grid, material = problem.grid, problem.material
+    calls = [
+        (bdf2_coefficients, (t, t, state.hist_t, nh)),
+        (bdf2_predictor, (U, state.Y, state.hist_U, t, nh, Unew, Ytr)),
+        (rates, (grid, material, fields.J, work.F)),
+        (bdf2_residual, (U, Unew, state.hist_U, work.F, t, t, t, t, nh, work.R)),
+        (fill_dependent, (material, Unew)),
+        (bdf2_error, (Unew, U, state.hist_U, state.hist_t, nh, t, t, t, t)),
+        (control_step, (t, t)),
+        (move_markers, (grid, material, fields.Jp, state.markers, t)),
+        (accept_step, (state, Unew, Ytr, t)),
+        (potentials_at, (problem.schedules, t, fields.PHI, problem.boundary_state.phi)),
+        (boundary_at, (problem.boundary, problem.boundary_state, material, 0, t, t, work.boundary[0])),
+    ]
+    # the sharp model's stages: numba prunes a branch on ``x is None`` only where x is None,
+    # so the stepper of the gradient-energy model calls them too
+    calls += [
+        (state_fluxes, (problem, U, fields, t)),
+        (newton_step, (p, problem, Unew, fields, t, t, t, work.R, work, cyclic, t, t)),
+    ]
+    if gradient is not None:
+        calls += [
+            (gradient_potential, (grid, problem.boundary, gradient.kappa, U, gradient.psi)),
+            (gradient_fluxes, (problem, gradient, U, fields, t)),
+            (mixed_newton_step, (problem, gradient, Unew, fields, t, t, t, work.R, work, t, t)),
+        ]
+    return calls + kinetics_kernels(p, work.fnval, problem, U, state.Y, fields, work.nodes)
+
+
 @jit(**LEAF)
 def bdf2_coefficients(dt, t, hist_t, nh):
     """(w, a0, a1, a2) of a step of size dt from t: BDF2 with the previous step
@@ -175,7 +222,7 @@ def jacobian_blocks(problem, U, fields, T, Gm, Gp):
     )
 
 
-@jit(**LEAF)
+@jit(**INLINE)
 def solve_block_tridiag(grid, material, a0, dt, Gm, Gp, R, dU, X, Y, Dm, rhs, piv):
     """(a0 I - dt dF/dU) dU = -R for the independent components (block Thomas); 1 when a
     diagonal block is singular."""
@@ -253,6 +300,42 @@ def solve_cyclic(problem, a0, dt, Gm, Gp, R, dU, cyclic):
 
 
 @jit(**LEAF)
+def newton_step(p, problem, Unew, fields, T, a0, dt, Rs, work, cyclic, rtol, atol):
+    """One Newton step of the sharp model on the trial state Unew, whose nodes ``fields``
+    holds, with the BDF2 residual Rs: the Jacobian blocks of the face fluxes (the
+    workspace's Gm, Gp, with the node model's own terms), the block solve (cyclic on a
+    periodic grid: ``cyclic`` its scratch, None otherwise), the damped update.  Returns
+    (1 when the Newton matrix is singular, else 0; the largest scaled correction of u;
+    the damping factor; its node), like ``mixed_newton_step``."""
+    jacobian_blocks(problem, Unew, fields, T, work.Gm, work.Gp)
+    node_jacobian(p, work.nodes, problem, Unew, fields, T, work.Gm, work.Gp)
+    if cyclic is not None:
+        if solve_cyclic(problem, a0, dt, work.Gm, work.Gp, Rs, work.dU, cyclic) != 0:
+            return 1, 0.0, 0.0, -1
+    elif (
+        solve_block_tridiag(
+            problem.grid,
+            problem.material,
+            a0,
+            dt,
+            work.Gm,
+            work.Gp,
+            Rs,
+            work.dU,
+            work.X,
+            work.Yb,
+            work.Dm,
+            work.rhs,
+            work.piv,
+        )
+        != 0
+    ):
+        return 1, 0.0, 0.0, -1
+    corr, lam, node = newton_update(Unew, work.dU, rtol, atol)
+    return 0, corr, lam, node
+
+
+@jit(**LEAF)
 def mixed_newton_step(problem, gradient, Unew, fields, T, a0, dt, Rs, work, rtol, atol):
     """One Newton step of the mixed form (``kinsim.kernels.gradient``) on the trial state
     Unew, gradient.psi with the BDF2 residual Rs of u: the residual of psi, the Jacobian
@@ -295,7 +378,7 @@ def bdf2_attempt(p, T, problem, state, t, dt, rtol, atol, fields, work, gradient
     gradient.psi (started from the predictor's); on a periodic grid the Newton matrix is
     solved with the scratch ``cyclic`` (None otherwise).  Returns (converged, failed status,
     failed node, node of the largest Newton correction)."""
-    F, Rs, dU, Unew, Ytr = work.F, work.R, work.dU, work.U_trial, work.Y_trial
+    F, Rs, Unew, Ytr = work.F, work.R, work.U_trial, work.Y_trial
     U = state.U
     hist_U = state.hist_U
     nh = state.nhist[0]
@@ -339,37 +422,13 @@ def bdf2_attempt(p, T, problem, state, t, dt, rtol, atol, fields, work, gradient
         rates(problem.grid, problem.material, fields.J, F)
         bdf2_residual(U, Unew, hist_U, F, a0, a1, a2, dt, nh, Rs)
         if gradient is None:
-            jacobian_blocks(problem, Unew, fields, T, work.Gm, work.Gp)
-            node_jacobian(p, work.nodes, problem, Unew, fields, T, work.Gm, work.Gp)
-            if cyclic is not None:
-                if solve_cyclic(problem, a0, dt, work.Gm, work.Gp, Rs, dU, cyclic) != 0:
-                    break
-            elif (
-                solve_block_tridiag(
-                    problem.grid,
-                    problem.material,
-                    a0,
-                    dt,
-                    work.Gm,
-                    work.Gp,
-                    Rs,
-                    dU,
-                    work.X,
-                    work.Yb,
-                    work.Dm,
-                    work.rhs,
-                    work.piv,
-                )
-                != 0
-            ):
-                break
-            corr, lam, node = newton_update(Unew, dU, rtol, atol)
+            singular, corr, lam, node = newton_step(p, problem, Unew, fields, T, a0, dt, Rs, work, cyclic, rtol, atol)
         else:
             singular, corr, lam, node = mixed_newton_step(
                 problem, gradient, Unew, fields, T, a0, dt, Rs, work, rtol, atol
             )
-            if singular != 0:
-                break
+        if singular != 0:
+            break
         state.stats[S_NEWTON] += 1
         if node >= 0:
             worst = node
@@ -410,7 +469,7 @@ def bdf2_residual(U, Unew, hist_U, F, a0, a1, a2, dt, nh, R):
             R[i, k] = r
 
 
-@jit(**LEAF)
+@jit(**INLINE)
 def newton_update(Unew, dU, rtol, atol):
     """Apply the Newton correction dU to the independent components of Unew, damped so
     that every u stays positive.  Returns (the largest correction scaled by

@@ -37,7 +37,7 @@ from ..phase import load_phase
 from ..resources import check_memory, run_size
 from ..spinodal import modes_of_case
 from ..storage import ResultWriter, RunStore
-from . import setup
+from . import precompile, setup
 from .energy import FREE_ENERGY_UNITS, free_energy
 from .failures import raise_failure
 from .resume import restore_state
@@ -354,21 +354,29 @@ class Simulation:
         temporaries do not add to the run's peak memory): every composition a valid state
         of the phase, then (not on resume) the stability check, warned about once the start
         is accepted.  On a cold cache the equilibrium kernel compiles here: say so on stderr
-        when ``announce``.  Returns (the stability check or None, seconds of the
-        composition check, whether the compile notice was printed)."""
+        when ``announce``, and have a helper process compile the stepper's other kernels
+        meanwhile (``kinsim.simulation.precompile``).  Returns (the stability check or
+        None, seconds of the composition check, seconds of the stability check, whether the
+        compile notice was printed, the helper process or None)."""
         check = (
             self.model.kernel_check()
             if isinstance(self.model, HomogenizationModel)
             else (equilibrium_batch, _equilibrium_arguments(self.model.params))
         )
-        cold = announce and needs_compile(check[0], *check[1])
-        if cold:
+        cold = needs_compile(check[0], *check[1])
+        if announce and cold:
             print("kinsim: compiling kernels (first run only) ...", file=sys.stderr, flush=True)
-        t0 = time.perf_counter()
-        self.check_compositions()
-        t1 = time.perf_counter()
-        stability = None if resume else self.check_stability(warn=False)
-        return stability, t1 - t0, time.perf_counter() - t1, cold
+        ahead = precompile.start(self.case) if cold else None
+        try:
+            t0 = time.perf_counter()
+            self.check_compositions()
+            t1 = time.perf_counter()
+            stability = None if resume else self.check_stability(warn=False)
+        except BaseException:
+            if ahead is not None:
+                ahead.stop()
+            raise
+        return stability, t1 - t0, time.perf_counter() - t1, announce and cold, ahead
 
     def _load_kernels(
         self, state, fields, work, announce: bool, announced: bool = False, seconds_before: float = 0.0
@@ -403,20 +411,32 @@ class Simulation:
             writer_class = writer_class.sized(self.size)
         out_path = str(output or case.output.file)
         N = self.grid.z.shape[0]
-        stability, t_check, t_stability, announced = self._check_start(progress, resume)
-        state, fields, work = self._stepper_arrays()
-        stats = state.stats
-        duration = float(case.conditions.duration)
-        max_steps_total = case.solver.max_steps or 10**9
-        timings = {"compile": 0.0, "solve": 0.0, "io": 0.0}
-        if not resume:
-            timings["stability"] = t_stability
-        if resume:
-            restore_state(out_path, state)
-        self.problem = self._problem(setup.stage_index(case, float(state.t[0])))
-        timings["compile"] = self._load_kernels(
-            state, fields, work, announce=progress, announced=announced, seconds_before=t_check
-        )
+        stability, t_check, t_stability, announced, ahead = self._check_start(progress, resume)
+        try:
+            state, fields, work = self._stepper_arrays()
+            stats = state.stats
+            duration = float(case.conditions.duration)
+            max_steps_total = case.solver.max_steps or 10**9
+            timings = {"compile": 0.0, "solve": 0.0, "io": 0.0}
+            if not resume:
+                timings["stability"] = t_stability
+            if resume:
+                restore_state(out_path, state)
+            self.problem = self._problem(setup.stage_index(case, float(state.t[0])))
+            t0 = time.perf_counter()
+            if ahead is not None:
+                ahead.wait()  # the helper compiles what the stepper calls: load it from the cache
+            timings["compile"] = self._load_kernels(
+                state,
+                fields,
+                work,
+                announce=progress,
+                announced=announced,
+                seconds_before=t_check + time.perf_counter() - t0,
+            )
+        finally:
+            if ahead is not None:
+                ahead.stop()
         if resume:
             writer = writer_class.reopen(out_path)
         else:

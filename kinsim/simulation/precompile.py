@@ -1,0 +1,134 @@
+"""Compile the stepper's kernels ahead, in a process of their own, while a cold run
+compiles its node equilibrium: a first run uses two cores instead of one.
+
+numba compiles one function at a time in a process.  A cold run compiles the node
+equilibrium first (its start checks call it, and the stepper links it), then, while it
+compiles the stepper ``advance``, every kernel ``advance`` calls, then ``advance`` itself.
+The kernels ``advance`` calls besides the node equilibrium
+(``kinsim.kernels.step.stage_kernels``) do not depend on it, so a helper process compiles
+them into numba's disk cache while the run compiles the equilibrium and checks its start,
+and the run loads them from the cache when it compiles ``advance`` (:meth:`Precompile.wait`
+first).
+
+The helper starts only where it can help (:func:`start`): the equilibrium kernel not in
+numba's cache (so neither is the stepper), a case without moving regions (their stepper is
+another kernel), two CPUs or more and one of them idle by the load average, and
+``KINSIM_PRECOMPILE`` not set to 0 (set to 1, the load is not looked at).  It is best
+effort: what it does not compile, the run
+compiles itself, so the helper changes how long a first run takes, never what it computes.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+
+from .._jit import compile_for
+
+ENV_SWITCH = "KINSIM_PRECOMPILE"  # "0": no helper process; "1": one whatever the load
+WAIT_LIMIT = 600.0  # s: the run stops waiting for the helper (and stops it) after this long
+
+
+class Precompile:
+    """A helper process compiling the stepper's kernels ahead (made by :func:`start`)."""
+
+    def __init__(self, process: subprocess.Popen, case_path: str):
+        self.process = process
+        self.case_path = case_path
+
+    def wait(self, timeout: float = WAIT_LIMIT) -> bool:
+        """Wait until the helper has finished (it compiles what the run needs next), at most
+        ``timeout`` seconds; True if it compiled everything it tried.  A helper still running
+        then is stopped."""
+        try:
+            code = self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            code = None
+        self.stop()
+        return code == 0
+
+    def stop(self) -> None:
+        """Stop the helper if it still runs (the run failed or was interrupted) and remove
+        its case file."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        try:
+            os.unlink(self.case_path)
+        except OSError:
+            pass
+
+
+def _cpus() -> int:
+    """CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+def worthwhile() -> bool:
+    """Whether a helper process can compile in parallel here: two CPUs or more and one of
+    them idle by the 1-minute load average; KINSIM_PRECOMPILE=0 says never, =1 always."""
+    switch = os.environ.get(ENV_SWITCH, "").strip()
+    if switch in ("0", "1"):
+        return switch == "1"
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # pragma: no cover - no load average on this system
+        load = 0.0
+    cpus = _cpus()
+    return cpus >= 2 and load <= cpus - 1.0
+
+
+def start(case) -> Precompile | None:
+    """Start a helper process compiling the stepper's kernels for ``case`` (a
+    :class:`~kinsim.case.Case` without regions, whose stepper is not in numba's cache), or
+    None where it cannot help (:func:`worthwhile`)."""
+    if case.regions or not worthwhile():
+        return None
+    fd, path = tempfile.mkstemp(prefix="kinsim-precompile-", suffix=".toml")
+    with os.fdopen(fd, "w") as f:
+        f.write(case.to_toml())
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", __name__, path],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    except OSError:
+        os.unlink(path)
+        return None
+    return Precompile(process, path)
+
+
+def compile_stages(case) -> int:
+    """Compile (or load from numba's cache) the kernels the stepper of ``case`` calls
+    besides its node equilibria; the number that failed."""
+    from ..kernels.step import stage_kernels
+    from .runner import Simulation
+
+    sim = Simulation(case)
+    state, fields, work = sim._stepper_arrays()
+    failed = 0
+    for kernel, args in stage_kernels(sim.model.params, sim.problem, state, fields, work, sim.gradient, sim.cyclic):
+        try:
+            compile_for(kernel, *args)
+        except Exception:  # noqa: BLE001 - the run compiles what the helper could not
+            failed += 1
+    return failed
+
+
+def main(argv=None) -> int:
+    """The helper process: ``python -m kinsim.simulation.precompile CASE.toml``."""
+    from ..case import load_case
+
+    argv = sys.argv[1:] if argv is None else argv
+    return 1 if compile_stages(load_case(argv[0])) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

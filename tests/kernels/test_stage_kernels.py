@@ -1,0 +1,73 @@
+"""``kinsim.kernels.step.stage_kernels`` lists every kernel the stepper calls besides the
+node equilibrium, with the argument types the stepper calls it with: once they and the
+equilibrium are compiled, compiling ``advance`` compiles no other kinsim function but the
+node model's overloads that numba compiles while it types them (``kinsim.kernels.
+node_models``; the node evaluation's links the equilibrium) - what the helper process of
+a cold run, ``kinsim.simulation.precompile``, relies on.  Each case
+runs in a fresh process with an empty numba cache, so that every compilation is seen."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+_CHILD = r"""
+import json, sys, warnings
+warnings.simplefilter("ignore")
+from numba.core import event
+from kinsim._jit import compile_for
+from kinsim.case import load_case
+from kinsim.simulation import Simulation
+from kinsim.simulation.precompile import compile_stages
+
+case = load_case(sys.argv[1])
+failed = compile_stages(case)
+sim = Simulation(case)
+sim.check_compositions()  # the equilibrium kernel
+state, fields, work = sim._stepper_arrays()
+kernel, args = sim._advance_call(state, fields, work, 0.0, 1)
+seen = []
+
+class Compiles(event.Listener):
+    def on_start(self, ev):
+        seen.append((ev.data["dispatcher"], tuple(ev.data["args"])))
+
+    def on_end(self, ev):
+        pass
+
+event.register("numba:compile", Compiles())
+compile_for(kernel, *args)
+# numba also tries the other node model's functions while it prunes their branches:
+# those attempts fail and leave no specialisation
+compiled = sorted(
+    f"{d.py_func.__module__}.{d.py_func.__qualname__}"
+    for d, a in seen
+    if d.py_func.__module__.startswith("kinsim") and a in d.overloads
+)
+print(json.dumps({"failed": failed, "compiled": compiled}))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["darken-fe-si-c", "fe-cr-spinodal"])
+def test_advance_compiles_only_itself_after_the_stage_kernels(tmp_path, name):
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba-cache")}
+    p = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(REPO / "cases" / f"{name}.toml")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=1800,
+    )
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout.strip().splitlines()[-1])
+    assert out["failed"] == 0
+    others = [f for f in out["compiled"] if not f.startswith("kinsim.kernels.node_models.")]
+    assert others == ["kinsim.kernels.step.advance"]

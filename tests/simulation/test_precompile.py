@@ -1,0 +1,80 @@
+"""The helper process of a cold run (kinsim.simulation.precompile): when it starts, and
+that the run can always stop it.  (That what it compiles is what the stepper needs:
+tests/kernels/test_stage_kernels.py.)"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from kinsim.case import load_case
+from kinsim.simulation import precompile
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_switch_turns_the_helper_off_or_on_whatever_the_load(monkeypatch):
+    monkeypatch.setenv(precompile.ENV_SWITCH, "0")
+    assert not precompile.worthwhile()
+    assert precompile.start(load_case(REPO / "cases" / "darken-fe-si-c.toml")) is None
+    monkeypatch.setenv(precompile.ENV_SWITCH, "1")
+    assert precompile.worthwhile()
+
+
+def test_no_helper_on_a_busy_or_single_cpu_machine(monkeypatch):
+    monkeypatch.delenv(precompile.ENV_SWITCH, raising=False)
+    monkeypatch.setattr(precompile, "_cpus", lambda: 2)
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.5, 1.0, 1.0))
+    assert not precompile.worthwhile()
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.5, 1.0, 1.0))
+    assert precompile.worthwhile()
+    monkeypatch.setattr(precompile, "_cpus", lambda: 1)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert not precompile.worthwhile()
+
+
+def test_no_helper_for_moving_regions(monkeypatch):
+    """Their stepper is another kernel (kinsim.kernels.moving)."""
+    monkeypatch.setenv(precompile.ENV_SWITCH, "1")
+    assert precompile.start(load_case(REPO / "cases" / "ferrite-growth-fe-c.toml")) is None
+
+
+def test_stop_ends_the_helper_and_removes_its_case_file(tmp_path):
+    path = tmp_path / "case.toml"
+    path.write_text("")
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    helper = precompile.Precompile(proc, str(path))
+    assert not helper.wait(timeout=0.1)  # still running: stopped
+    assert proc.poll() is not None
+    assert not path.exists()
+    helper.stop()  # a second stop does nothing
+
+
+def test_wait_reports_a_failed_helper(tmp_path):
+    path = tmp_path / "case.toml"
+    path.write_text("")
+    proc = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+    assert not precompile.Precompile(proc, str(path)).wait()
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    path.write_text("")
+    assert precompile.Precompile(proc, str(path)).wait()
+
+
+def test_a_helper_that_cannot_start_is_no_helper(monkeypatch):
+    """start writes the resolved case to a file for the helper; when the helper cannot
+    start (here: no such interpreter), the run has none and no file is left behind."""
+    monkeypatch.setenv(precompile.ENV_SWITCH, "1")
+    monkeypatch.setattr(sys, "executable", "/nonexistent/python")
+    written = []
+    real_mkstemp = precompile.tempfile.mkstemp
+
+    def mkstemp(**kw):
+        fd, path = real_mkstemp(**kw)
+        written.append(path)
+        return fd, path
+
+    monkeypatch.setattr(precompile.tempfile, "mkstemp", mkstemp)
+    assert precompile.start(load_case(REPO / "cases" / "darken-fe-si-c.toml")) is None
+    assert written and not os.path.exists(written[0])
