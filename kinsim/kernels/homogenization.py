@@ -491,7 +491,7 @@ def _tangent(hp, material, T, i, U, Y, MU, DMDU, L, lay, sc):
     if not positive:
         return False
     for k in range(Y.shape[1]):
-        Y[i, k] = sc.Y_last[i, k]  # the count of solves since the audit
+        Y[i, k] = sc.Y_last[i, k]  # the last solve's count of solves since its audit
     _pack(Y[i], lay, sc.sp, sc.sa, sc.sy, sc.mu, sc.py)
     if not (near and sc.DF_last[i] + dmu_max < TOL_DF * R * T):
         sc.counts[COUNT_PREDICTED] += 1
