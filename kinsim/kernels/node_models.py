@@ -30,7 +30,7 @@ from .gibbs import eval_tfuncs
 
 def _is(p, cls) -> bool:
     """Whether the numba type p is the NamedTuple class cls."""
-    return isinstance(p, types.BaseNamedTuple) and p.instance_class is cls
+    return isinstance(p, types.BaseNamedTuple) and getattr(p, "instance_class", None) is cls
 
 
 def evaluate_nodes(p, fnval, T, material, onsager, U, Y, warm, MU, DMDU, L, scratch):
