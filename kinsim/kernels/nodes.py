@@ -9,18 +9,22 @@ and u_0 = 1 - sum of the other substitutional u (``fill_dependent``).
 from __future__ import annotations
 
 import numpy as np
+from numba import typeof, types
 
 from .._jit import INLINE, LEAF, jit
 from .codes import ONSAGER_ABSOLUTE, STATUS_NAN, STATUS_OK, STATUS_ONSAGER, STATUS_SPINODAL
+from .kernel_ref import KernelRef, call_ref
 from .kkt import equilibrium_batch, minimise_flag
 from .mobility import diagonal_onsager, mobilities, onsager_is_psd
 
 
 def node_scratch(p, N):
-    """Work arrays of ``evaluate_nodes`` for N nodes (allocated once per run), and the
-    ``minimise`` argument of the equilibrium kernel for the phase p."""
+    """Work arrays of ``evaluate_nodes`` for N nodes (allocated once per run), the
+    ``minimise`` argument of the equilibrium kernel for the phase p and the reference
+    to the equilibrium kernel (``equilibrium_ref``)."""
     n = p.n_comp
     m = max(n - 1, 1)
+    minimise = minimise_flag(p)
     return (
         np.zeros((N, n)),
         np.zeros((N, n, n)),
@@ -31,8 +35,36 @@ def node_scratch(p, N):
         np.zeros(n),
         np.zeros(p.z_c.shape[0]),
         np.zeros((n, n)),
-        minimise_flag(p),
+        minimise,
+        equilibrium_ref(p, minimise),
     )
+
+
+def equilibrium_ref(p, minimise) -> KernelRef:
+    """The equilibrium kernel ``equilibrium_batch`` for the phase p as the node
+    evaluation calls it (C-contiguous float64 rows, int64 flags): a reference, so that
+    the kernels that evaluate nodes (the steppers, the start evaluation) call the one
+    compiled equilibrium instead of each linking a copy of it (kinsim.kernels.kernel_ref).
+    These are also the types ``kinsim.phase.PhaseModel.equilibrium`` calls it with, so a
+    run compiles it once."""
+    rows1 = types.float64[::1]
+    rows2 = types.float64[:, ::1]
+    rows3 = types.float64[:, :, ::1]
+    flags = types.int64[::1]
+    args = (
+        typeof(p),
+        rows1,  # T
+        rows2,  # X
+        rows2,  # Y
+        flags,  # warm
+        rows2,  # MU
+        rows3,  # PD
+        rows3,  # DMU
+        rows1,  # GM
+        flags,  # status
+        typeof(minimise),
+    )
+    return KernelRef(equilibrium_batch, args)
 
 
 def scratch_gibbs(scratch):
@@ -73,7 +105,7 @@ def _node_kinetics(p, fnval, T, material, onsager, U, Y, DMDU, L, scratch):
     """After the equilibrium batch: its status, then L' and dmu/du at every node."""
     N = U.shape[0]
     n = U.shape[1]
-    X, PD, DMU, GM, status, Tn, Mk, zb, W, _ = scratch
+    X, PD, DMU, GM, status, Tn, Mk, zb, W, _, _ = scratch
     for i in range(N):
         if status[i] != STATUS_OK:
             return status[i], i
@@ -112,11 +144,11 @@ def evaluate_nodes(p, fnval, T, material, onsager, U, Y, warm, MU, DMDU, L, scra
     fractions Y (in/out) where warm[i] == 1.  Returns (status, node): STATUS_OK and -1,
     or the status of the first node that failed.
 
-    Inlined into its callers, so that the equilibrium kernel is linked into ``advance``
-    only (kinsim._jit): everything but the equilibrium call is in the two helpers."""
-    X, PD, DMU, GM, status, Tn, Mk, zb, W, minimise = scratch
+    The equilibrium kernel is called through its reference in the scratch (compiled
+    once, not linked into the callers); everything else is in the two helpers."""
+    X, PD, DMU, GM, status, Tn, Mk, zb, W, minimise, equilibrium = scratch
     _equilibrium_inputs(U, T, X, Tn)
-    equilibrium_batch(p, Tn, X, Y, warm, MU, PD, DMU, GM, status, minimise)
+    call_ref(equilibrium, (p, Tn, X, Y, warm, MU, PD, DMU, GM, status, minimise))
     return _node_kinetics(p, fnval, T, material, onsager, U, Y, DMDU, L, scratch)
 
 

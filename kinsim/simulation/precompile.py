@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 
-from .._jit import compile_for
+from .._jit import compile_for, needs_compile
 
 ENV_SWITCH = "KINSIM_PRECOMPILE"  # "0": no helper process; "1": one whatever the load
 WAIT_LIMIT = 600.0  # s: the run stops waiting for the helper (and stops it) after this long
@@ -38,10 +38,22 @@ class Precompile:
         self.process = process
         self.case_path = case_path
 
-    def wait(self, timeout: float = WAIT_LIMIT) -> bool:
+    def wait(self, timeout: float = WAIT_LIMIT, share=()) -> bool:
         """Wait until the helper has finished (it compiles what the run needs next), at most
         ``timeout`` seconds; True if it compiled everything it tried.  A helper still running
-        then is stopped."""
+        then is stopped.  ``share``: the helper's list of (kernel, arguments) but the stepper
+        (``stage_kernels``), which this process compiles from the end while the helper
+        works from the start, until they meet (a kernel the helper has put in numba's
+        cache loads from there; the helper then loads what this process compiled)."""
+        for kernel, args in reversed(list(share)):
+            if self.process.poll() is not None:
+                break
+            if not needs_compile(kernel, *args):
+                break  # the helper got here: it has compiled all before this one too
+            try:
+                compile_for(kernel, *args)
+            except Exception:  # noqa: BLE001 - the stepper's own compile reports it
+                break
         try:
             code = self.process.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -106,15 +118,19 @@ def start(case) -> Precompile | None:
 
 
 def compile_stages(case) -> int:
-    """Compile (or load from numba's cache) the kernels the stepper of ``case`` calls
-    besides its node equilibria; the number that failed."""
+    """Compile (or load from numba's cache) the stepper of ``case`` and the kernels it
+    calls, all but its node equilibria; the number that failed."""
     from ..kernels.step import stage_kernels
     from .runner import Simulation
 
     sim = Simulation(case)
     state, fields, work = sim._stepper_arrays()
+    calls = stage_kernels(sim.model.params, sim.problem, state, fields, work, sim.gradient, sim.cyclic)
+    # the stepper itself last: it calls the node equilibrium through a kernel reference
+    # (kinsim.kernels.kernel_ref), so it compiles without it, in parallel with the run
+    calls.append(sim._advance_call(state, fields, work, 0.0, 1))
     failed = 0
-    for kernel, args in stage_kernels(sim.model.params, sim.problem, state, fields, work, sim.gradient, sim.cyclic):
+    for kernel, args in calls:
         try:
             compile_for(kernel, *args)
         except Exception:  # noqa: BLE001 - the run compiles what the helper could not

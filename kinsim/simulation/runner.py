@@ -32,7 +32,7 @@ from ..kernels.evaluate import Problem
 from ..kernels.kkt import equilibrium_batch, minimise_flag
 from ..kernels.node_models import state_width
 from ..kernels.nodes import scratch_gibbs
-from ..kernels.step import advance, explicit_flag, workspace
+from ..kernels.step import advance, explicit_flag, stage_kernels, workspace
 from ..phase import load_phase
 from ..resources import check_memory, run_size
 from ..spinodal import modes_of_case
@@ -425,7 +425,13 @@ class Simulation:
             self.problem = self._problem(setup.stage_index(case, float(state.t[0])))
             t0 = time.perf_counter()
             if ahead is not None:
-                ahead.wait()  # the helper compiles what the stepper calls: load it from the cache
+                # the helper compiles the stepper and what it calls (this process shares the
+                # work): load them from the cache
+                ahead.wait(
+                    share=stage_kernels(
+                        self.model.params, self.problem, state, fields, work, self.gradient, self.cyclic
+                    )
+                )
             timings["compile"] = self._load_kernels(
                 state,
                 fields,

@@ -43,13 +43,24 @@ FECRNI_GRADIENT = {
     "output": {"snapshots": 2},
 }
 
+# a small run of the case in a process of its own, before the measuring one: the kernels
+# it needs are then in numba's disk cache, whatever ran before (a cold compile in the
+# measuring process would free memory that its run reuses, lowering the measured peak by
+# several MB, so the measurement would depend on the order the tests run in)
+_WARM = textwrap.dedent("""
+    import sys
+    from kinsim.case import load_case
+    from kinsim.simulation import Simulation
+    case_path, out = sys.argv[1], sys.argv[2]
+    sets = ["output.snapshots=2", "conditions.duration=0.01 s", "grid.nodes=20"] + sys.argv[3:]
+    Simulation(load_case(case_path, overrides=sets)).run(output=out, progress=False)
+""")
+
 # one run in a fresh process: the peak resident memory it adds (from before its
 # Simulation is made to the end), with glibc returning every freed block >= 16 KiB to the
 # system (so that the peak is that of the live arrays, not of the heap's leftovers).  The
-# peak (VmHWM) is reset after the warm-up run, whose compile or cache loading may have
-# taken more.  (With numba's disk cache cold, the memory the warm-up's compile frees
-# during the measured run lowers the measured peak by several MB: the figures are those of
-# a warm cache, as in a second test run.)  Further arguments: overrides of the case.
+# peak (VmHWM) is reset after the warm-up run, whose loading of the kernels from numba's
+# cache takes more.  Further arguments: overrides of the case.
 _MEASURE = textwrap.dedent("""
     import json, os, sys
     from kinsim.case import load_case
@@ -112,6 +123,14 @@ def test_estimate_against_the_real_allocation(tmp_path, case, mode, sets):
         case.write_text(tomli_w.dumps(FECRNI_GRADIENT))
     env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "16384", "PYTHONWARNINGS": "ignore"}
     out = tmp_path / "run.h5"
+    warm = subprocess.run(
+        [sys.executable, "-c", _WARM, str(case), str(tmp_path / "compile.h5"), *sets],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert warm.returncode == 0, warm.stderr
     done = subprocess.run(
         [sys.executable, "-c", _MEASURE, str(case), "30000", str(out), mode, *sets],
         capture_output=True,
