@@ -29,6 +29,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+from numba import types
 
 from .._jit import INLINE, LEAF, jit
 from .blocksolve import BlockWork, block_work, solve_block_tridiagonal
@@ -56,6 +57,7 @@ from .gradient import (
     psi_residual,
     update_psi,
 )
+from .kernel_ref import KernelRef, call_ref
 from .linalg import lu_factor, lu_solve
 from .node_models import (
     evaluate_nodes,
@@ -123,6 +125,26 @@ class CyclicWork(NamedTuple):
     blocks: BlockWork  # scratch of the cyclic block solve
 
 
+class StepKernels(NamedTuple):
+    """The kernels ``advance`` calls through kernel references (``kinsim.kernels.kernel_ref``)
+    instead of linking them: each compiles on its own, so ``advance`` compiles without it
+    (in parallel with it on a cold start) and its cache file carries no copy of it."""
+
+    newton: KernelRef  # newton_step, one Newton step of the sharp model
+
+
+NEWTON_RETURNS = types.Tuple((types.int64, types.float64, types.float64, types.int64))
+
+
+def step_kernels(p, problem, fields, work, cyclic) -> StepKernels:
+    """The ``kernels`` argument of ``advance`` for these arguments of it."""
+    t = 0.0
+    newton = KernelRef.for_values(
+        newton_step, (p, problem, work.U_trial, fields, t, t, t, work.R, work, cyclic, t, t), NEWTON_RETURNS
+    )
+    return StepKernels(newton=newton)
+
+
 def workspace(p, N: int, n: int) -> Workspace:
     """The scratch of ``advance`` for N nodes of n components of the phase (or phases) p."""
     m = n - 1
@@ -186,17 +208,17 @@ def stage_kernels(p, problem, state, fields, work, gradient, cyclic) -> list:
     ]
     # the sharp model's stages: numba prunes a branch on ``x is None`` only where x is None,
     # so the stepper of the gradient-energy model calls them too
-    calls += [
-        (state_fluxes, (problem, U, fields, t)),
-        (newton_step, (p, problem, Unew, fields, t, t, t, work.R, work, cyclic, t, t)),
-    ]
+    calls += [(state_fluxes, (problem, U, fields, t))]
     if gradient is not None:
         calls += [
             (gradient_potential, (grid, problem.boundary, gradient.kappa, U, gradient.psi)),
             (gradient_fluxes, (problem, gradient, U, fields, t)),
             (mixed_newton_step, (problem, gradient, Unew, fields, t, t, t, work.R, work, t, t)),
         ]
-    return calls + kinetics_kernels(p, work.fnval, problem, U, state.Y, fields, work.nodes)
+    calls += kinetics_kernels(p, work.fnval, problem, U, state.Y, fields, work.nodes)
+    # the kernels of references last (a cold run, sharing the helper's list from its end,
+    # starts with the largest); advance does not link them, they are called all the same
+    return calls + [(newton_step, (p, problem, Unew, fields, t, t, t, work.R, work, cyclic, t, t))]
 
 
 @jit(**LEAF)
@@ -370,14 +392,15 @@ def mixed_newton_step(problem, gradient, Unew, fields, T, a0, dt, Rs, work, rtol
 
 
 @jit(**INLINE)
-def bdf2_attempt(p, T, problem, state, t, dt, rtol, atol, fields, work, gradient, cyclic):
+def bdf2_attempt(p, T, problem, state, t, dt, rtol, atol, fields, work, gradient, cyclic, kernels):
     """One implicit step of size dt from state.t = t at temperature T (the boundary
     states already at t + dt): the predictor, then Newton iterations on the BDF2 residual
     until the scaled correction of u is below 1e-3 undamped, then the nodes of the
     solution.  The trial state is work's (U_trial, Y_trial) and, with gradient energy,
     gradient.psi (started from the predictor's); on a periodic grid the Newton matrix is
-    solved with the scratch ``cyclic`` (None otherwise).  Returns (converged, failed status,
-    failed node, node of the largest Newton correction)."""
+    solved with the scratch ``cyclic`` (None otherwise); the sharp model's Newton step is
+    the kernel of ``kernels.newton``.  Returns (converged, failed status, failed node,
+    node of the largest Newton correction)."""
     F, Rs, Unew, Ytr = work.F, work.R, work.U_trial, work.Y_trial
     U = state.U
     hist_U = state.hist_U
@@ -422,7 +445,9 @@ def bdf2_attempt(p, T, problem, state, t, dt, rtol, atol, fields, work, gradient
         rates(problem.grid, problem.material, fields.J, F)
         bdf2_residual(U, Unew, hist_U, F, a0, a1, a2, dt, nh, Rs)
         if gradient is None:
-            singular, corr, lam, node = newton_step(p, problem, Unew, fields, T, a0, dt, Rs, work, cyclic, rtol, atol)
+            singular, corr, lam, node = call_ref(
+                kernels.newton, (p, problem, Unew, fields, T, a0, dt, Rs, work, cyclic, rtol, atol)
+            )
         else:
             singular, corr, lam, node = mixed_newton_step(
                 problem, gradient, Unew, fields, T, a0, dt, Rs, work, rtol, atol
@@ -618,7 +643,7 @@ def explicit_step(p, t, t_target, problem, state, fields, work):
 
 
 @jit(**LEAF)
-def advance(p, problem, state, fields, work, t_target, rtol, atol, max_steps, explicit, gradient, cyclic):
+def advance(p, problem, state, fields, work, t_target, rtol, atol, max_steps, explicit, gradient, cyclic, kernels):
     """Advance the state from state.t towards t_target, by at most max_steps steps, with
     the relative / absolute tolerances rtol / atol of the u-fractions (implicit,
     ``explicit`` None) or forward Euler (``explicit`` True; ``explicit_flag``), with the
@@ -626,7 +651,8 @@ def advance(p, problem, state, fields, work, t_target, rtol, atol, max_steps, ex
     inside the spinodal stops the run with ADV_NODE_FAILED and STATUS_SPINODAL), or the
     gradient-energy model with its scratch (``kinsim.kernels.gradient.gradient_model``;
     implicit steps only: the case layer refuses explicit ones).  ``cyclic``: None, or on
-    a periodic grid the scratch of its Newton solve (``cyclic_work``).  Returns an ADV_*
+    a periodic grid the scratch of its Newton solve (``cyclic_work``).  ``kernels``: the
+    kernels it calls through references (``step_kernels``).  Returns an ADV_*
     code; state.t, state.dt and the rest of the state are updated, and ``fields`` (and
     problem.boundary_state) hold the chemical potentials, external potentials and fluxes
     of the final state.  Temperature, boundary values and potentials follow their time
@@ -665,7 +691,7 @@ def advance(p, problem, state, fields, work, t_target, rtol, atol, max_steps, ex
         if code != ADV_REACHED:
             break
         ok, fail_st, fail_node, worst = bdf2_attempt(
-            p, T, problem, state, t, dt, rtol, atol, fields, work, gradient, cyclic
+            p, T, problem, state, t, dt, rtol, atol, fields, work, gradient, cyclic, kernels
         )
         if not ok:
             stats[S_REJECTED] += 1

@@ -32,7 +32,7 @@ from ..kernels.evaluate import Problem
 from ..kernels.kkt import equilibrium_batch, minimise_flag
 from ..kernels.node_models import state_width
 from ..kernels.nodes import scratch_gibbs
-from ..kernels.step import advance, explicit_flag, stage_kernels, workspace
+from ..kernels.step import advance, explicit_flag, stage_kernels, step_kernels, workspace
 from ..phase import load_phase
 from ..resources import check_memory, run_size
 from ..spinodal import modes_of_case
@@ -241,6 +241,7 @@ class Simulation:
             explicit_flag(solver.method),
             self.gradient,
             self.cyclic,
+            step_kernels(self.model.params, self.problem, fields, work, self.cyclic),
         )
 
     def _advance(self, state, fields, work, t_target: float, max_steps: int) -> int:
