@@ -183,6 +183,12 @@ def explicit_flag(method: str):
     return True if method == "explicit" else None
 
 
+def is_referenced(kernel) -> bool:
+    """Whether ``advance`` calls ``kernel`` through a kernel reference (``StepKernels``)
+    rather than linking it."""
+    return kernel is newton_step
+
+
 def stage_kernels(p, problem, state, fields, work, gradient, cyclic) -> list:
     """The kernels ``advance`` calls besides the node equilibrium, each as (kernel,
     arguments of the types ``advance`` calls it with) for these arguments of ``advance``:

@@ -24,6 +24,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 
 from .._jit import compile_for, needs_compile
 
@@ -38,28 +39,30 @@ class Precompile:
         self.process = process
         self.case_path = case_path
 
-    def wait(self, timeout: float = WAIT_LIMIT, share=()) -> bool:
-        """Wait until the helper has finished (it compiles what the run needs next), at most
-        ``timeout`` seconds; True if it compiled everything it tried.  A helper still running
-        then is stopped.  ``share``: the helper's list of (kernel, arguments) but the stepper
-        (``stage_kernels``), which this process compiles from the end while the helper
-        works from the start, until they meet (a kernel the helper has put in numba's
-        cache loads from there; the helper then loads what this process compiled)."""
+    def wait(self, stepper, share=(), timeout: float = WAIT_LIMIT) -> bool:
+        """Share the helper's work, then wait until the stepper ``stepper`` (kernel,
+        arguments) is in numba's cache, the helper has stopped or ``timeout`` seconds have
+        passed; True if the stepper is in the cache.  The helper is stopped then (what it
+        has not compiled, the run compiles).  ``share``: the kernels the stepper calls
+        (``stage_kernels``: those it calls through references last), which this process
+        compiles from the end, the referenced ones first (the helper compiles them after
+        the stepper, which does not need them), until it meets the helper (a kernel the
+        helper has put in numba's cache loads from there, and so does every kernel before
+        it in the list)."""
+        deadline = time.monotonic() + timeout
         for kernel, args in reversed(list(share)):
-            if self.process.poll() is not None:
+            if self.process.poll() is not None or not needs_compile(kernel, *args):
                 break
-            if not needs_compile(kernel, *args):
-                break  # the helper got here: it has compiled all before this one too
             try:
                 compile_for(kernel, *args)
             except Exception:  # noqa: BLE001 - the stepper's own compile reports it
                 break
-        try:
-            code = self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            code = None
+        kernel, args = stepper
+        while needs_compile(kernel, *args) and self.process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        ready = not needs_compile(kernel, *args)
         self.stop()
-        return code == 0
+        return ready
 
     def stop(self) -> None:
         """Stop the helper if it still runs (the run failed or was interrupted) and remove
@@ -120,15 +123,18 @@ def start(case) -> Precompile | None:
 def compile_stages(case) -> int:
     """Compile (or load from numba's cache) the stepper of ``case`` and the kernels it
     calls, all but its node equilibria; the number that failed."""
-    from ..kernels.step import stage_kernels
+    from ..kernels.step import is_referenced, stage_kernels
     from .runner import Simulation
 
     sim = Simulation(case)
     state, fields, work = sim._stepper_arrays()
-    calls = stage_kernels(sim.model.params, sim.problem, state, fields, work, sim.gradient, sim.cyclic)
-    # the stepper itself last: it calls the node equilibrium through a kernel reference
-    # (kinsim.kernels.kernel_ref), so it compiles without it, in parallel with the run
+    stages = stage_kernels(sim.model.params, sim.problem, state, fields, work, sim.gradient, sim.cyclic)
+    # the stepper after the kernels it links and before those it calls through kernel
+    # references (kinsim.kernels.kernel_ref), which it does not need to compile: the run
+    # compiles the node equilibrium, and takes the referenced stages from the end meanwhile
+    calls = [c for c in stages if not is_referenced(c[0])]
     calls.append(sim._advance_call(state, fields, work, 0.0, 1))
+    calls += [c for c in stages if is_referenced(c[0])]
     failed = 0
     for kernel, args in calls:
         try:

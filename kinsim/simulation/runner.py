@@ -429,9 +429,10 @@ class Simulation:
                 # the helper compiles the stepper and what it calls (this process shares the
                 # work): load them from the cache
                 ahead.wait(
+                    self._advance_call(state, fields, work, 0.0, 1),
                     share=stage_kernels(
                         self.model.params, self.problem, state, fields, work, self.gradient, self.cyclic
-                    )
+                    ),
                 )
             timings["compile"] = self._load_kernels(
                 state,

@@ -41,25 +41,64 @@ def test_no_helper_for_moving_regions(monkeypatch):
     assert precompile.start(load_case(REPO / "cases" / "ferrite-growth-fe-c.toml")) is None
 
 
-def test_stop_ends_the_helper_and_removes_its_case_file(tmp_path):
+def _cached_after(monkeypatch, calls: int):
+    """needs_compile says the stepper is missing from the cache for the first ``calls``
+    questions, then there (the helper has compiled it)."""
+    asked = []
+
+    def needs_compile(kernel, *args):
+        asked.append(kernel)
+        return len(asked) <= calls
+
+    monkeypatch.setattr(precompile, "needs_compile", needs_compile)
+    return asked
+
+
+def test_stop_ends_the_helper_and_removes_its_case_file(tmp_path, monkeypatch):
+    _cached_after(monkeypatch, 10**9)
     path = tmp_path / "case.toml"
     path.write_text("")
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     helper = precompile.Precompile(proc, str(path))
-    assert not helper.wait(timeout=0.1)  # still running: stopped
+    assert not helper.wait(("stepper", ()), timeout=0.1)  # still running, no stepper: stopped
     assert proc.poll() is not None
     assert not path.exists()
     helper.stop()  # a second stop does nothing
 
 
-def test_wait_reports_a_failed_helper(tmp_path):
+def test_wait_ends_when_the_stepper_is_cached_or_the_helper_stopped(tmp_path, monkeypatch):
     path = tmp_path / "case.toml"
+    # the stepper appears in the cache while the helper still works (on the kernels the
+    # stepper calls through references): the run goes on and the helper is stopped
+    _cached_after(monkeypatch, 3)
+    path.write_text("")
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    assert precompile.Precompile(proc, str(path)).wait(("stepper", ()))
+    assert proc.poll() is not None and not path.exists()
+    # the helper failed without the stepper: the run compiles it itself
+    _cached_after(monkeypatch, 10**9)
     path.write_text("")
     proc = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
-    assert not precompile.Precompile(proc, str(path)).wait()
-    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    assert not precompile.Precompile(proc, str(path)).wait(("stepper", ()))
+
+
+def test_the_run_shares_the_list_from_its_end_until_it_meets_the_helper(tmp_path, monkeypatch):
+    cached = {"a", "b"}  # the helper, working from the start, has compiled these
+    monkeypatch.setattr(precompile, "needs_compile", lambda kernel, *args: kernel not in cached)
+    compiled = []
+
+    def compile_for(kernel, *args):
+        compiled.append(kernel)
+        cached.add(kernel)
+
+    monkeypatch.setattr(precompile, "compile_for", compile_for)
+    path = tmp_path / "case.toml"
     path.write_text("")
-    assert precompile.Precompile(proc, str(path)).wait()
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    share = [(k, ()) for k in ("a", "b", "c", "d", "newton")]
+    cached.add("stepper")
+    assert precompile.Precompile(proc, str(path)).wait(("stepper", ()), share=share)
+    assert compiled == ["newton", "d", "c"]
 
 
 def test_a_helper_that_cannot_start_is_no_helper(monkeypatch):
