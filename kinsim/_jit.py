@@ -59,6 +59,12 @@ JIT_OPTIONS: _JITOptions = {
 LEAF = dict(_nrt=False)
 # small helpers and the stepper's stages: inlined into their callers by numba
 INLINE = dict(inline="always")
+# kernels that allocate nothing and are only called from other kernels (directly or
+# through a kernel reference, kinsim.kernels.kernel_ref), never from Python: no Python
+# wrapper either (it unboxes every argument from Python objects: for the NamedTuples of
+# arrays of the stepper, thousands of lines of LLVM IR in every such kernel's library).
+# compile_for still compiles them ahead (the precompile helper).
+INTERNAL = dict(_nrt=False, no_cpython_wrapper=True)
 
 
 def jit(func=None, **overrides):

@@ -36,7 +36,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._jit import INLINE, LEAF, jit
+from .._jit import INLINE, INTERNAL, LEAF, jit
 from .codes import BC_ACTIVITY, BC_CLOSED, BC_COMPOSITION, BC_FLUX, BC_PERIODIC, BC_POTENTIAL
 from .flux import face_flux, face_flux_derivative, ideal_derivative, to_volume_frame
 from .gibbs import R
@@ -82,7 +82,7 @@ def is_periodic(bparams):
     return bparams.kind[0, 0] == BC_PERIODIC
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def boundary_at(bparams, bstate, material, s, t, T, U1):
     """The boundary condition of side s at time t and temperature T: the fixed flux,
     potential or activity of each component into bstate; for a fixed composition its

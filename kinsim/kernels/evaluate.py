@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._jit import INLINE, LEAF, jit
+from .._jit import INLINE, INTERNAL, jit
 from .boundary import (
     BoundaryParams,
     BoundaryState,
@@ -100,7 +100,7 @@ def update_to_time(p, fnval, bvals, t, problem, bc_Y, bc_warm, bscratch, PHI, st
     return ADV_REACHED, T
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def state_fluxes(problem, U, fields, T):
     """The driving potential at the nodes and the face fluxes (interior and boundary) of
     the state U whose node values ``fields`` holds (MU, L; PHI at the same time)."""

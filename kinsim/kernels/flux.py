@@ -32,7 +32,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._jit import INLINE, LEAF, jit
+from .._jit import INLINE, INTERNAL, LEAF, jit
 from .codes import FACE_GEOMETRIC, ONSAGER_DIAGONAL
 from .gibbs import R
 from .mobility import onsager_coef
@@ -108,7 +108,7 @@ def face_flux(onsager, material, La, Lb, Ma, Mb, ua, ub, dist, T, Jp_f, J_f):
         J_f[k] = Jp_f[k] - 0.5 * (ua[k] + ub[k]) * s
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def interior_fluxes(grid, material, onsager, U, L, M, T, Jp, J):
     """J' and J at the interior faces 1..N-1 at temperature T."""
     for f in range(1, U.shape[0]):
@@ -211,7 +211,7 @@ def interior_jacobian(grid, material, onsager, U, DMDU, L, T, Gm, Gp):
         to_volume_frame(material.subst, U[il], U[ir], Gm[f])
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def rates(grid, material, J, F):
     """du_k/dt = -V_s div J at every node for the independent components (F: N x n-1)."""
     for i in range(F.shape[0]):
@@ -241,7 +241,7 @@ def rate_blocks(grid, material, periodic, dt, Gm, Gp, Lo, Di, Up, col):
                 Up[i, k, col + j] = c * Ar * Gp[i + 1, k + 1, j] if has_up else 0.0
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def move_markers(grid, material, Jp, markers, dt):
     """Kirkendall markers move for dt with the lattice velocity v = -V_s sum_subst J'
     (interpolated linearly between the faces)."""

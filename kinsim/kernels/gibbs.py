@@ -144,7 +144,7 @@ def _ihj(tau, p):
     return g, g1, g2
 
 
-@jit(_nrt=False, forceinline=True)
+@jit(_nrt=False, forceinline=True, no_cpython_wrapper=True)
 def gm_core(
     mc,
     T,

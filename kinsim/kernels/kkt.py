@@ -50,7 +50,7 @@ MINIMISE = True  # the ``minimise`` argument of equilibrium_batch for a phase wi
 _u = np.uint64
 
 
-@jit(_nrt=False, forceinline=True)
+@jit(_nrt=False, forceinline=True, no_cpython_wrapper=True)
 def _constraints(x, y_sub, y_comp, y_ratio, n_const, S, C, d):
     """Rows of C y = d: the site sums of the S free sublattices, then the mass balance of
     components 1..n-1 (per formula unit, relative to the total atoms)."""
@@ -76,7 +76,7 @@ def _constraints(x, y_sub, y_comp, y_ratio, n_const, S, C, d):
         d[r] = x[a] * N0 - n_const[a]
 
 
-@jit(_nrt=False, forceinline=True)
+@jit(_nrt=False, forceinline=True, no_cpython_wrapper=True)
 def _direct_y(C, d, y, A, b, piv):
     """y from the square system C y = d (no internal degrees of freedom)."""
     K = y.shape[0]
@@ -313,7 +313,7 @@ def _newton_y(p, fnval, T, C, d, y, warm, gy, Hy, ytr, dy, gws):
     return STATUS_NOT_CONVERGED
 
 
-@jit(_nrt=False, forceinline=True)
+@jit(_nrt=False, forceinline=True, no_cpython_wrapper=True)
 def _potentials(
     y, GM, gy, Hy, S, y_sub, y_comp, y_ratio, n_const, gf, Hf, LS, lsb, A, b, piv, W, HW, MU, PD, DMU, i, minimise
 ):

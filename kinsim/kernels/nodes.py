@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import typeof, types
 
-from .._jit import INLINE, LEAF, jit
+from .._jit import INLINE, INTERNAL, LEAF, jit
 from .codes import ONSAGER_ABSOLUTE, STATUS_NAN, STATUS_OK, STATUS_ONSAGER, STATUS_SPINODAL
 from .kernel_ref import KernelRef, call_ref
 from .kkt import equilibrium_batch, minimise_flag
@@ -85,7 +85,7 @@ def kinetics_kernels(p, fnval, material, onsager, U, Y, DMDU, L, scratch) -> lis
     ]
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def _equilibrium_inputs(U, T, X, Tn):
     """Mole fractions X = U / sum(U) and the temperature Tn of every node (the inputs of
     the equilibrium batch)."""
@@ -100,7 +100,7 @@ def _equilibrium_inputs(U, T, X, Tn):
         Tn[i] = T
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def _node_kinetics(p, fnval, T, material, onsager, U, Y, DMDU, L, scratch):
     """After the equilibrium batch: its status, then L' and dmu/du at every node."""
     N = U.shape[0]
@@ -179,7 +179,7 @@ def unstable_node(scratch):
     return STATUS_OK, -1
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def fill_dependent(material, U):
     """u_0 = 1 - sum of the other substitutional u, at every node of U."""
     for i in range(U.shape[0]):

@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._jit import INLINE, LEAF, jit
+from .._jit import INLINE, INTERNAL, jit
 
 
 class Schedules(NamedTuple):
@@ -56,7 +56,7 @@ def temperature_at(sched, t):
     return table_at(sched.T_time, sched.T_value, t)
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def potentials_at(sched, t, PHI, PHI_face):
     """External potentials at time t: PHI (N, n) at the nodes and PHI_face (2, n) at the
     left and right boundary faces, J/mol (zero for species no potential acts on)."""

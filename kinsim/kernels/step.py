@@ -31,7 +31,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import types
 
-from .._jit import INLINE, LEAF, jit
+from .._jit import INLINE, INTERNAL, LEAF, jit
 from .blocksolve import BlockWork, block_work, solve_block_tridiagonal
 from .boundary import boundary_at, boundary_jacobian, is_periodic
 from .codes import (
@@ -327,7 +327,7 @@ def solve_cyclic(problem, a0, dt, Gm, Gp, R, dU, cyclic):
     return solve_block_tridiagonal(cyclic.Lo, cyclic.Di, cyclic.Up, dU, cyclic.blocks)
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def newton_step(p, problem, Unew, fields, T, a0, dt, Rs, work, cyclic, rtol, atol):
     """One Newton step of the sharp model on the trial state Unew, whose nodes ``fields``
     holds, with the BDF2 residual Rs: the Jacobian blocks of the face fluxes (the
@@ -468,7 +468,7 @@ def bdf2_attempt(p, T, problem, state, t, dt, rtol, atol, fields, work, gradient
     return ok, fail_st, fail_node, worst
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def bdf2_predictor(U, Y, hist_U, w, nh, Unew, Ytr):
     """The trial state of a step: u linearly extrapolated from the last two states (w:
     the ratio of the step sizes; no extrapolation after a start, nh < 2, and none that
@@ -488,7 +488,7 @@ def bdf2_predictor(U, Y, hist_U, w, nh, Unew, Ytr):
             Ytr[i, k] = Y[i, k]
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def bdf2_residual(U, Unew, hist_U, F, a0, a1, a2, dt, nh, R):
     """The BDF2 residual a0 u_{n+1} + a1 u_n + a2 u_{n-1} - dt f(u_{n+1}) of the
     independent components (a2 only when two states are known, nh >= 2)."""
@@ -573,7 +573,7 @@ def control_step(err, dt):
     return True, dt * 2.0
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def accept_step(state, Unew, Ytr, tn):
     """Make the trial state (Unew, Ytr) at tn the state: push it onto the history."""
     U = state.U

@@ -12,8 +12,8 @@ first).
 
 The helper starts only where it can help (:func:`start`): the equilibrium kernel not in
 numba's cache (so neither is the stepper), a case without moving regions (their stepper is
-another kernel), two CPUs or more and one of them idle by the load average, and
-``KINSIM_PRECOMPILE`` not set to 0 (set to 1, the load is not looked at).  It is best
+another kernel), two CPUs or more and one of them idle, and ``KINSIM_PRECOMPILE`` not
+set to 0 (set to 1, the load is not looked at).  It is best
 effort: what it does not compile, the run
 compiles itself, so the helper changes how long a first run takes, never what it computes.
 """
@@ -84,18 +84,45 @@ def _cpus() -> int:
         return os.cpu_count() or 1
 
 
+def _idle_cpus(interval: float = 0.1) -> float | None:
+    """CPUs idle over the next ``interval`` seconds (from /proc/stat), or None where that
+    cannot be read.  (Not the load average: it trails the last minute, so that a machine
+    that has just installed kinsim looks busy.)"""
+    try:
+
+        def sample():
+            with open("/proc/stat") as f:
+                fields = [int(v) for v in f.readline().split()[1:]]
+            return fields[3] + fields[4], sum(fields[:8])  # idle + iowait; user .. steal
+
+        idle0, total0 = sample()
+        time.sleep(interval)
+        idle1, total1 = sample()
+    except (OSError, ValueError, IndexError):
+        return None
+    if total1 <= total0:
+        return None
+    return (idle1 - idle0) / (total1 - total0) * (os.cpu_count() or 1)
+
+
 def worthwhile() -> bool:
     """Whether a helper process can compile in parallel here: two CPUs or more and one of
-    them idle by the 1-minute load average; KINSIM_PRECOMPILE=0 says never, =1 always."""
+    them idle (measured over 0.1 s; by the 1-minute load average where that cannot be
+    measured); KINSIM_PRECOMPILE=0 says never, =1 always."""
     switch = os.environ.get(ENV_SWITCH, "").strip()
     if switch in ("0", "1"):
         return switch == "1"
+    cpus = _cpus()
+    if cpus < 2:
+        return False
+    idle = _idle_cpus()
+    if idle is not None:
+        return idle >= 0.9
     try:
         load = os.getloadavg()[0]
     except OSError:  # pragma: no cover - no load average on this system
         load = 0.0
-    cpus = _cpus()
-    return cpus >= 2 and load <= cpus - 1.0
+    return load <= cpus - 1.0
 
 
 def start(case) -> Precompile | None:

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from kinsim.case import load_case
 from kinsim.simulation import precompile
 
@@ -26,13 +28,26 @@ def test_switch_turns_the_helper_off_or_on_whatever_the_load(monkeypatch):
 def test_no_helper_on_a_busy_or_single_cpu_machine(monkeypatch):
     monkeypatch.delenv(precompile.ENV_SWITCH, raising=False)
     monkeypatch.setattr(precompile, "_cpus", lambda: 2)
+    monkeypatch.setattr(precompile, "_idle_cpus", lambda: 0.4)
+    assert not precompile.worthwhile()
+    monkeypatch.setattr(precompile, "_idle_cpus", lambda: 1.3)
+    assert precompile.worthwhile()
+    # without /proc/stat: the load average
+    monkeypatch.setattr(precompile, "_idle_cpus", lambda: None)
     monkeypatch.setattr(os, "getloadavg", lambda: (1.5, 1.0, 1.0))
     assert not precompile.worthwhile()
     monkeypatch.setattr(os, "getloadavg", lambda: (0.5, 1.0, 1.0))
     assert precompile.worthwhile()
     monkeypatch.setattr(precompile, "_cpus", lambda: 1)
-    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    monkeypatch.setattr(precompile, "_idle_cpus", lambda: 1.0)
     assert not precompile.worthwhile()
+
+
+def test_idle_cpus_are_measured_between_none_and_all():
+    idle = precompile._idle_cpus(0.05)
+    if idle is None:
+        pytest.skip("no /proc/stat here")
+    assert 0.0 <= idle <= (os.cpu_count() or 1) + 1e-9
 
 
 def test_no_helper_for_moving_regions(monkeypatch):
