@@ -1,21 +1,22 @@
-"""Compile the stepper's kernels ahead, in a process of their own, while a cold run
-compiles its node equilibrium: a first run uses two cores instead of one.
+"""Compile the stepper ahead, in a process of its own, while a cold run compiles its node
+equilibrium: a first run uses two cores instead of one.
 
 numba compiles one function at a time in a process.  A cold run compiles the node
-equilibrium first (its start checks call it, and the stepper links it), then, while it
-compiles the stepper ``advance``, every kernel ``advance`` calls, then ``advance`` itself.
-The kernels ``advance`` calls besides the node equilibrium
-(``kinsim.kernels.step.stage_kernels``) do not depend on it, so a helper process compiles
-them into numba's disk cache while the run compiles the equilibrium and checks its start,
-and the run loads them from the cache when it compiles ``advance`` (:meth:`Precompile.wait`
-first).
+equilibrium first (its start checks call it), then the stepper ``advance`` with every
+kernel it calls.  ``advance`` calls the node equilibrium and its Newton step through
+kernel references (``kinsim.kernels.kernel_ref``): it compiles without them.  So a helper
+process compiles the kernels ``advance`` links (``kinsim.kernels.step.stage_kernels``),
+then ``advance`` itself, into numba's disk cache while the run compiles the equilibrium
+and checks its start; the run then compiles the referenced kernels (the Newton step) and
+what is left of the stage list from its end, and loads ``advance`` from the cache as soon
+as the helper has put it there (:meth:`Precompile.wait`).
 
 The helper starts only where it can help (:func:`start`): the equilibrium kernel not in
 numba's cache (so neither is the stepper), a case without moving regions (their stepper is
 another kernel), two CPUs or more and one of them idle, and ``KINSIM_PRECOMPILE`` not
-set to 0 (set to 1, the load is not looked at).  It is best
-effort: what it does not compile, the run
-compiles itself, so the helper changes how long a first run takes, never what it computes.
+set to 0 (set to 1, the load is not looked at).  It is best effort: what it does not
+compile, the run compiles itself, so the helper changes how long a first run takes, never
+what it computes.
 """
 
 from __future__ import annotations
