@@ -125,6 +125,15 @@ def kinetics_kernels(p, fnval, problem, U, Y, fields, scratch) -> list:
     return single.kinetics_kernels(p, fnval, problem.material, problem.onsager, U, Y, fields.DMDU, fields.L, scratch)
 
 
+def tfunc_kernels(p, bvals, fnval) -> list:
+    """The kernel of ``thermo_at`` for p as (kernel, arguments of the types the stepper
+    calls it with), for ``kinsim.kernels.step.stage_kernels``: the phase's T functions
+    (one phase), none for the homogenization model (its check is inlined)."""
+    if isinstance(p, homog.Homogenization):
+        return []
+    return [(eval_tfuncs, (0.0, p.t_breaks, p.basis_pow, p.basis_log, p.basis_exp, p.fn_coef, bvals, fnval))]
+
+
 def node_scratch(p, N: int):
     """Work arrays of ``evaluate_nodes`` for N nodes (allocated once per run)."""
     if isinstance(p, homog.Homogenization):

@@ -65,6 +65,7 @@ from .node_models import (
     node_jacobian,
     node_scratch,
     state_width,
+    tfunc_kernels,
     tfunc_sizes,
     unstable_node,
 )
@@ -222,6 +223,7 @@ def stage_kernels(p, problem, state, fields, work, gradient, cyclic) -> list:
             (mixed_newton_step, (problem, gradient, Unew, fields, t, t, t, work.R, work, t, t)),
         ]
     calls += kinetics_kernels(p, work.fnval, problem, U, state.Y, fields, work.nodes)
+    calls += tfunc_kernels(p, work.bvals, work.fnval)
     # the kernels of references last (a cold run, sharing the helper's list from its end,
     # starts with the largest); advance does not link them, they are called all the same
     return calls + [(newton_step, (p, problem, Unew, fields, t, t, t, work.R, work, cyclic, t, t))]
