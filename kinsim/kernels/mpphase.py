@@ -150,7 +150,7 @@ def mp_workspace(ps):
     )
 
 
-@jit(inline="always")
+@jit(forceinline=True)
 def mp_coefs(ps, T, ws):
     """Monomial coefficients of every phase at T into ws.mcs (Gibbs energy) and ws.mqc
     (mobilities).  Returns 0, or 1 if T is outside the range of some phase's parameters."""
@@ -241,7 +241,7 @@ def _gm_plain(
     )
 
 
-@jit(inline="always")
+@jit(forceinline=True)
 def phase_eval(ps, a, T, y, order, ws):
     """G of phase a per formula unit at site fractions y (length n_y[a]); for order 1 and
     2 its gradient and Hessian in y into ws.gf, ws.Hf; the moles of each component per
@@ -301,7 +301,7 @@ def phase_eval(ps, a, T, y, order, ws):
     return G
 
 
-@jit(inline="always")
+@jit(forceinline=True)
 def phase_moles(ps, a, y, N):
     """Moles of each component per formula unit of phase a at y into N; returns the
     atoms per formula unit."""
@@ -317,7 +317,7 @@ def phase_moles(ps, a, y, N):
     return Nt
 
 
-@jit(inline="always")
+@jit(forceinline=True)
 def reduce_phase(ps, a, y, mu, shift, ws):
     """Reduced residual and Hessian of G - (mu + shift).N at y, from ws.gf and ws.Hf: the
     coordinate pairs into ws.fidx/ws.didx, Z^T (g - E^T (mu + shift)) into ws.rr, Hr into
@@ -361,7 +361,7 @@ def reduce_phase(ps, a, y, mu, shift, ws):
     return q
 
 
-@jit(inline="always")
+@jit(forceinline=True)
 def factor_shifted(q, ws):
     """Cholesky factor of Hr + tau I into ws.Lc, with tau = 0 where Hr is positive
     definite (a descent direction elsewhere).  Returns tau, or -1 if none was found."""
@@ -376,7 +376,7 @@ def factor_shifted(q, ws):
     return -1.0
 
 
-@jit(inline="always")
+@jit(forceinline=True)
 def _cholesky(H, L, q, tau):
     """L L^T = H[:q, :q] + tau I; False if that is not safely positive definite."""
     for i in range(q):
@@ -395,7 +395,7 @@ def _cholesky(H, L, q, tau):
     return True
 
 
-@jit(inline="always")
+@jit(forceinline=True)
 def chol_solve_vec(L, q, b):
     """Solve (L L^T) x = b[:q] in place."""
     for i in range(q):
@@ -410,7 +410,7 @@ def chol_solve_vec(L, q, b):
         b[i] = s / L[i, i]
 
 
-@jit(inline="always")
+@jit(forceinline=True)
 def minimize_phase(ps, T, a, mu, shift, y, ws):
     """Minimise h(y) = G(y) - (mu + shift).N(y) (J per formula unit) over the site
     fractions of phase a, from y (overwritten by the minimiser): Newton in the reduced

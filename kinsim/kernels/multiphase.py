@@ -83,7 +83,7 @@ WARM_AUDIT = 2  # warm, then the audit for new composition sets
 _u = np.uint64
 
 
-@jit(inline="always")
+@jit(forceinline=True)
 def _reduced_solves(ps, a, q, K, j, ws):
     """Newton pieces of set j from the reduced residual and Hessian (``reduce_phase``):
     u = Hr^-1 rr and U = Hr^-1 Z^T E^T (Hr need not be positive definite: a set in its
@@ -173,7 +173,7 @@ def _newton_matrix(ps, T, x, nset, sp, sa, sy, mu, ws):
     return STATUS_OK
 
 
-@jit(inline="always")
+@jit(forceinline=True)
 def _remove_set(j, nset, sp, sa, sy):
     """Remove set j (the later sets move up one slot); returns the new number of sets."""
     for i in range(j, nset - 1):
@@ -186,7 +186,7 @@ def _remove_set(j, nset, sp, sa, sy):
     return nset - 1
 
 
-@jit(inline="always")
+@jit(forceinline=True)
 def _set_of(b, nset, sp):
     """The last set of phase b (-1 if none)."""
     for j in range(nset - 1, -1, -1):
@@ -195,7 +195,7 @@ def _set_of(b, nset, sp):
     return -1
 
 
-@jit(inline="always")
+@jit(forceinline=True)
 def _smallest_set(ps, nset, sp, sa, sy, ws):
     """The set holding the fewest atoms."""
     jmin = 0
@@ -208,7 +208,7 @@ def _smallest_set(ps, nset, sp, sa, sy, ws):
     return jmin
 
 
-@jit(inline="always")
+@jit(forceinline=True)
 def _merge_same(ps, nset, sp, sa, sy, tol):
     """Merge the first two sets of one phase whose site fractions differ by less than
     tol; returns the new number of sets (unchanged if none)."""
@@ -225,7 +225,7 @@ def _merge_same(ps, nset, sp, sa, sy, tol):
     return nset
 
 
-@jit(inline="always")
+@jit(forceinline=True)
 def _enter(ps, b, yb, nset, sp, sa, sy, ws):
     """Phase b at site fractions yb enters as a new set: with amount zero if there is a
     free slot, otherwise in place of the set that the simplex ratio test removes (the
@@ -270,7 +270,7 @@ def _enter(ps, b, yb, nset, sp, sa, sy, ws):
     return nset
 
 
-@jit(inline="always")
+@jit(forceinline=True)
 def _apply_step(ps, T, n, nset, sp, sa, sy, mu, fresh, ws):
     """Apply the Newton step in ws.rhs (dmu, dn) and ws.set_v, ws.set_W (dy), cut back to
     keep the site fractions positive and, except for the set that has just entered
@@ -308,7 +308,7 @@ def _apply_step(ps, T, n, nset, sp, sa, sy, mu, fresh, ws):
     return alpha, r, leave
 
 
-@jit(inline="always")
+@jit(forceinline=True)
 def _most_unstable(ps, T, nset, sp, mu, py, df, ws):
     """Driving forces (into df) of the phases without a set, and the phase with the
     largest one above TOL_DF RT (-1 if none).  Returns (phase, status)."""
@@ -410,7 +410,7 @@ def _solve_sets(ps, T, x, nset, sp, sa, sy, mu, py, df, ws):
     return nset, STATUS_PHASE_SET
 
 
-@jit(inline="always")
+@jit(forceinline=True)
 def _nearest_set(ps, b, yb, nset, sp, sy):
     """The set of phase b whose site fractions are nearest yb (largest difference), and
     that difference; (-1, inf) if b has no set."""
@@ -428,7 +428,7 @@ def _nearest_set(ps, b, yb, nset, sp, sy):
     return jb, dbest
 
 
-@jit(inline="always")
+@jit(forceinline=True)
 def _move_across(ps, T, b, j, shift, mu, yb, sy, ws):
     """Before a new composition set of phase b enters at yb (a minimum of
     G - (mu + shift).N), move set j of the same phase to the minimum of that plane on
@@ -456,7 +456,7 @@ def _move_across(ps, T, b, j, shift, mu, yb, sy, ws):
             sy[j, k] = y[k]
 
 
-@jit(inline="always")
+@jit(forceinline=True)
 def _missed_state(ps, T, tab, nset, sp, sy, mu, py, ws):
     """Compare mu with every sample; if one lies below the tangent plane, minimise its
     phase from it (into py) and confirm a positive driving force away from the phase's
@@ -494,7 +494,7 @@ def _audit(ps, T, tab, nset, sp, sa, sy, mu, py, ws):
     return m, True
 
 
-@jit(inline="always")
+@jit(forceinline=True)
 def _sensitivity(n, nset, ws, PD, DMU):
     """partial_dmu_dx (PD) and dmu_dx (DMU) from the factored matrix in ws.A, that of
     the last Newton iteration (its step at most R_FAST times the tolerances: PD is
@@ -518,7 +518,7 @@ def _sensitivity(n, nset, ws, PD, DMU):
             DMU[r - 1, j - 1] = (PD[r, j] - PD[r, 0]) - (PD[0, j] - PD[0, 0])
 
 
-@jit(inline="always")
+@jit(forceinline=True)
 def _sort_sets(ps, nset, sp, sa, sy, ws):
     """Order the sets by phase and, within a phase, by decreasing amount of atoms (the
     order of a global start; warm starts keep the order, so a set keeps its name), with
@@ -541,7 +541,7 @@ def _sort_sets(ps, nset, sp, sa, sy, ws):
             m -= 1
 
 
-@jit(inline="always")
+@jit(forceinline=True)
 def _fail(st, sp, sa, mu, df, PD, DMU):
     """NaN outputs and an empty state for a node that failed with status st."""
     for j in range(sp.shape[0]):
@@ -603,7 +603,7 @@ def _solve_node(ps, T, x, tab, mode, sp, sa, sy, mu, py, df, ws):
         return nset, cold, STATUS_OK
 
 
-@jit(_nrt=False)
+@jit(inline="always")
 def mp_node(ps, T, x, tab, mode, sp, sa, sy, mu, py, df, PD, DMU, ws):
     """Multiphase equilibrium at one node.  Returns a status code.
 
