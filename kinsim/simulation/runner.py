@@ -122,6 +122,7 @@ class Simulation:
         self.gradient = setup.gradient(case, self.grid.z.shape[0], self.n)
         #: the scratch of the Newton solve on a periodic grid (None when the ends are not joined)
         self.cyclic = setup.cyclic(case, self.grid.z.shape[0], self.n)
+        self._kernel_refs: tuple | None = None  # (fields, work, StepKernels): _step_kernels
 
     # ---------------------------------------------------------------- set-up
     def _problem(self, stages) -> Problem | RegionProblem:
@@ -241,8 +242,18 @@ class Simulation:
             explicit_flag(solver.method),
             self.gradient,
             self.cyclic,
-            step_kernels(self.model.params, self.problem, fields, work, self.cyclic),
+            self._step_kernels(fields, work),
         )
+
+    def _step_kernels(self, fields, work):
+        """The kernels ``advance`` calls through references (``step_kernels``), made once
+        per run's arrays: their types do not change between output times (a stage's
+        problem has the same types), and the references keep their compiled addresses."""
+        made = self._kernel_refs
+        if made is None or made[0] is not fields or made[1] is not work:
+            made = (fields, work, step_kernels(self.model.params, self.problem, fields, work, self.cyclic))
+            self._kernel_refs = made
+        return made[2]
 
     def _advance(self, state, fields, work, t_target: float, max_steps: int) -> int:
         """Advance ``state`` towards ``t_target`` by at most ``max_steps`` steps; an ADV_* code."""
