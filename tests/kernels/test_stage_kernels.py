@@ -79,3 +79,30 @@ def test_advance_compiles_only_itself_after_the_stage_kernels(tmp_path, name):
     others = [f for f in out["compiled"] if not f.startswith("kinsim.kernels.node_models.")]
     assert others == ["kinsim.kernels.step.advance"]
     assert out["equilibria"] == 0  # the stepper compiled without the node equilibrium
+
+
+_ONCE = r"""
+import json, sys, warnings
+warnings.simplefilter("ignore")
+import kinsim
+from kinsim.kernels.kkt import equilibrium_batch
+kinsim.run(sys.argv[1], overrides={"grid.nodes": 20, "output.snapshots": 2})
+print(json.dumps([str(s) for s in equilibrium_batch.overloads]))
+"""
+
+
+@pytest.mark.slow
+def test_a_run_compiles_the_node_equilibrium_once(tmp_path):
+    """The start checks (``PhaseModel.equilibrium``) and the stepper's reference
+    (``kinsim.kernels.nodes.equilibrium_ref``) call the equilibrium kernel with the same
+    types: one specialisation in a cold run."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba-cache"), "KINSIM_PRECOMPILE": "0"}
+    p = subprocess.run(
+        [sys.executable, "-c", _ONCE, str(REPO / "cases" / "darken-fe-si-c.toml")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=1800,
+    )
+    assert p.returncode == 0, p.stderr
+    assert len(json.loads(p.stdout.strip().splitlines()[-1])) == 1
