@@ -577,6 +577,9 @@ class Simulation:
             writer.set_status("interrupted", reason, steps=int(stats[S_STEPS]), time=float(state.t[0]))
             raise
         finally:
+            # the run's arrays are freed when it returns (a result held in memory is
+            # stacked afterwards, in their room): the references no longer hold them
+            self._kernel_refs = None
             self._restore_signal_handlers(handlers)
             if bar is not None:
                 bar.close()
