@@ -87,7 +87,13 @@ def needs_compile(dispatcher, *args) -> bool:
     internals cannot be read, and without the JIT (nothing is announced then)."""
     if not isinstance(dispatcher, Dispatcher):
         return False
-    sig = _signature(dispatcher, args)
+    return needs_compile_types(dispatcher, _signature(dispatcher, args))
+
+
+def needs_compile_types(dispatcher, sig: tuple) -> bool:
+    """``needs_compile`` for the argument types ``sig`` (numba types)."""
+    if not isinstance(dispatcher, Dispatcher):
+        return False
     if sig in dispatcher.overloads:
         return False
     internals: Any = dispatcher  # numba's private cache API, which its type stubs leave out

@@ -18,7 +18,7 @@ import numpy as np
 from .kernels import codes as C
 from .kernels.homogenization import Homogenization, state_layout
 from .kernels.mpphase import mp_workspace
-from .kernels.multiphase import COLD, mp_rows
+from .kernels.multiphase import COLD, mp_node_ref, mp_rows
 from .phaseset import load_phases
 
 AVERAGING_CODES = {
@@ -86,6 +86,7 @@ class HomogenizationModel:
         compile notice)."""
         ps = self.params.ps
         n, NP, K = ps.n_comp, ps.n_y.shape[0], ps.y_comp.shape[1]
+        ws = mp_workspace(ps)
         return mp_rows, (
             ps,
             self.T,
@@ -101,7 +102,8 @@ class HomogenizationModel:
             np.zeros((1, n, n)),
             np.zeros((1, n - 1, n - 1)),
             np.zeros(1, dtype=np.int64),
-            mp_workspace(ps),
+            ws,
+            mp_node_ref(ps, self.params.tab, ws),
         )
 
     def parameters(self) -> dict:

@@ -22,7 +22,7 @@ from .kernels import codes as C
 from .kernels.mpmobility import mp_set_mobilities
 from .kernels.mpphase import mp_workspace
 from .kernels.mptypes import MOB_NONE
-from .kernels.multiphase import COLD, WARM, WARM_AUDIT, mp_driving_forces, mp_rows
+from .kernels.multiphase import COLD, WARM, WARM_AUDIT, mp_driving_forces, mp_node_ref, mp_rows
 from .phase import PhaseModel, raise_for_status
 from .phaseset_cache import cached_start_table
 from .phaseset_params import phase_set_params
@@ -200,16 +200,18 @@ class PhaseSetModel:
             part = [np.ascontiguousarray(a[rows]) for a in st]
             out = [np.empty_like(a[rows]) for a in (DF, PD, DMU)]
             stat = np.empty(rows.size, dtype=np.int64)
+            tab = self.start_table(Tv)
             mp_rows(
                 self.params,
                 float(Tv),
                 np.ascontiguousarray(X[rows]),
-                self.start_table(Tv),
+                tab,
                 np.ascontiguousarray(mode[rows]),
                 *part,
                 *out,
                 stat,
                 ws,
+                mp_node_ref(self.params, tab, ws),
             )
             for a, v in zip(st, part):
                 a[rows] = v

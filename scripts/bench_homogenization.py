@@ -175,7 +175,7 @@ def _stages_child(bound: str, launch: float, output: str) -> None:
 
     def keep_arrays(self):
         state, fields, work = arrays(self)
-        keep["scratch"] = work.nodes
+        keep["scratch"] = getattr(work.nodes, "work", work.nodes)
         return state, fields, work
 
     Simulation._stepper_arrays = keep_arrays

@@ -57,7 +57,7 @@ def main():
     os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 
     from kinsim.kernels.mpphase import mp_workspace
-    from kinsim.kernels.multiphase import COLD, WARM, mp_rows
+    from kinsim.kernels.multiphase import COLD, WARM, mp_node_ref, mp_rows
     from kinsim.phaseset import load_phases
 
     rng = np.random.default_rng(0)
@@ -88,12 +88,13 @@ def main():
         ]
 
     ws = mp_workspace(model.params)
+    node = mp_node_ref(model.params, table, ws)
     state = model.empty_state(N)
     out = outputs(N)
     cold = np.full(N, COLD, dtype=np.int64)
 
     def solve_cold():
-        mp_rows(model.params, T, X, table, cold, *state, *out, ws)
+        mp_rows(model.params, T, X, table, cold, *state, *out, ws, node)
 
     dt_cold = best_time(solve_cold, args.repeats)
     status = out[3]
@@ -109,7 +110,7 @@ def main():
     def solve_warm():
         st = [a.copy() for a in base]
         t0 = time.perf_counter()
-        mp_rows(model.params, T, X2, table, warm, *st, *out2, ws)
+        mp_rows(model.params, T, X2, table, warm, *st, *out2, ws, node)
         return time.perf_counter() - t0
 
     dt_warm = min(solve_warm() for _ in range(args.repeats))

@@ -60,16 +60,19 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+from numba import typeof, types
 
 from .._jit import LEAF, jit
 from .averaging import average
 from .codes import BC_COMPOSITION, STATUS_NAN, STATUS_OK, STATUS_T_RANGE
 from .flux import coefficient_derivative
 from .gibbs import R
+from .kernel_ref import KernelRef, call_ref
+from .mobility import Material, Onsager
 from .mpmobility import set_mobilities
 from .mpphase import mp_coefs, mp_workspace, phase_moles
 from .mptypes import PhaseSetParams, StartTable
-from .multiphase import COLD, TOL_DF, WARM, WARM_AUDIT, mp_node
+from .multiphase import COLD, TOL_DF, WARM, WARM_AUDIT, mp_node_ref
 from .nodes import dmu_du
 
 H = 1e-7  # step (in u) of the forward difference of L' along the state's derivatives
@@ -169,6 +172,36 @@ class NodeScratch(NamedTuple):
     DL_ok: np.ndarray  # i8[N] 1 where DL serves the last solve (taken within DL_KEEP of it)
     U_dl: np.ndarray  # f8[N, n] u where DL was taken (NaN: nowhere)
     counts: np.ndarray  # i8[N_COUNTS] what the evaluations did (COUNT_* slots)
+    node: KernelRef  # the node equilibrium (kinsim.kernels.multiphase.mp_node_ref)
+
+
+class StepperScratch(NamedTuple):
+    """The node scratch of the stepper for the homogenization model
+    (``kinsim.kernels.node_models.node_scratch``): the stepper calls
+    ``homogenization_nodes`` through a reference, so that it compiles once, on its own,
+    instead of inside every kernel that evaluates nodes."""
+
+    work: NodeScratch
+    nodes: KernelRef  # homogenization_nodes (``nodes_ref``)
+
+
+def stepper_scratch(hp: Homogenization, N: int) -> StepperScratch:
+    """The stepper's node scratch for N nodes."""
+    work = node_scratch(hp, N)
+    return StepperScratch(work, nodes_ref(hp, work))
+
+
+def nodes_ref(hp: Homogenization, work: NodeScratch) -> KernelRef:
+    """``homogenization_nodes`` for hp and the scratch ``work`` as the stepper calls it:
+    fnval (one float per T function, unused), the case's Material and Onsager terms, and
+    C-contiguous float64 arrays U, Y, MU, DMDU, L and int64 warm (kinsim.kernels.step)."""
+    f1 = types.float64[::1]
+    f2 = types.float64[:, ::1]
+    material = typeof(Material(1.0, np.ones(1), np.ones(1), 0.0, 0))
+    onsager = typeof(Onsager(0, np.zeros((1, 1))))
+    f3 = types.float64[:, :, ::1]
+    args = (typeof(hp), f1, types.float64, material, onsager, f2, f2, types.int64[::1], f2, f3, f2, typeof(work))
+    return KernelRef(homogenization_nodes, args, types.UniTuple(types.int64, 2))
 
 
 def node_scratch(hp: Homogenization, N: int) -> NodeScratch:
@@ -179,8 +212,9 @@ def node_scratch(hp: Homogenization, N: int) -> NodeScratch:
     K = ps.y_comp.shape[1]
     SM = n
     m = max(n - 1, 1)
+    ws = mp_workspace(ps)
     return NodeScratch(
-        ws=mp_workspace(ps),
+        ws=ws,
         sp=np.full(SM, -1, dtype=np.int64),
         sa=np.zeros(SM),
         sy=np.zeros((SM, K)),
@@ -216,6 +250,7 @@ def node_scratch(hp: Homogenization, N: int) -> NodeScratch:
         DL_ok=np.zeros(N, dtype=np.int64),
         U_dl=np.full((N, n), np.nan),
         counts=np.zeros(N_COUNTS, dtype=np.int64),
+        node=mp_node_ref(ps, hp.tab, ws),
     )
 
 
@@ -532,7 +567,8 @@ def _solve_node(hp, T, i, warm, Y, lay, sc):
         mode = COLD
     elif Y[i, o_audit] + 1.0 >= AUDIT_EVERY:
         mode = WARM_AUDIT
-    st = mp_node(hp.ps, T, sc.x, hp.tab, mode, sc.sp, sc.sa, sc.sy, sc.mu, sc.py, sc.df, sc.PD, sc.DMU, sc.ws)
+    args = (hp.ps, T, sc.x, hp.tab, mode, sc.sp, sc.sa, sc.sy, sc.mu, sc.py, sc.df, sc.PD, sc.DMU, sc.ws)
+    st = call_ref(sc.node, args)
     sc.counts[COUNT_SOLVES] += 1
     if mode == WARM_AUDIT:
         sc.counts[COUNT_AUDITS] += 1

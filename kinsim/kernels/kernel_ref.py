@@ -28,6 +28,8 @@ from numba.core import cgutils
 from numba.core.errors import TypingError
 from numba.extending import NativeValue, intrinsic, models, register_model, typeof_impl, unbox
 
+from .._jit import needs_compile_types
+
 
 class KernelRefType(types.Type):
     """numba type of a :class:`KernelRef`: the kernel's name, argument types and return
@@ -79,6 +81,11 @@ class KernelRef:
                 f"its kernel reference says {self.return_type}"
             )
         return cres
+
+    def needs_compile(self) -> bool:
+        """Whether taking the address compiles the kernel (neither in memory nor in
+        numba's disk cache)."""
+        return needs_compile_types(self.dispatcher, self.argtypes)
 
     @property
     def address(self) -> int:

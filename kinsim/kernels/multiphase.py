@@ -55,11 +55,13 @@ arrays, see its docstring); ``mp_rows`` solves rows of one temperature and
 from __future__ import annotations
 
 import numpy as np
+from numba import typeof, types
 
-from .._jit import jit
+from .._jit import INTERNAL, jit
 from .codes import STATUS_BAD_COMPOSITION, STATUS_NAN, STATUS_OK, STATUS_PHASE_SET, STATUS_SINGULAR, STATUS_T_RANGE
 from .gibbs import R
 from .hull import audit_scan, global_start, sample_start
+from .kernel_ref import KernelRef, call_ref
 from .linalg import lu_factor, lu_solve, lu_solve_cols
 from .mpphase import driving_force, minimize_phase, mp_coefs, phase_eval, phase_moles, reduce_phase
 
@@ -643,17 +645,38 @@ def mp_node(ps, T, x, tab, mode, sp, sa, sy, mu, py, df, PD, DMU, ws):
     return STATUS_OK
 
 
+@jit(**INTERNAL)
+def mp_node_kernel(ps, T, x, tab, mode, sp, sa, sy, mu, py, df, PD, DMU, ws):
+    """``mp_node`` compiled on its own: the node equilibrium that ``mp_rows`` and the
+    homogenization model's node evaluation call through a reference (``mp_node_ref``),
+    so that it compiles once for both instead of once inside each."""
+    return mp_node(ps, T, x, tab, mode, sp, sa, sy, mu, py, df, PD, DMU, ws)
+
+
+def mp_node_ref(ps, tab, ws) -> KernelRef:
+    """``mp_node_kernel`` for the phase set ps, start table tab and workspace ws, called
+    with C-contiguous float64 arrays (int64 for the set phases sp) and an int64 mode:
+    the types of ``mp_rows``'s rows and of the homogenization model's node scratch
+    (kinsim.kernels.kernel_ref)."""
+    f1 = types.float64[::1]
+    f2 = types.float64[:, ::1]
+    args = (typeof(ps), types.float64, f1, typeof(tab), types.int64, types.int64[::1], f1, f2, f1, f2, f1, f2, f2)
+    return KernelRef(mp_node_kernel, (*args, typeof(ws)), types.int64)
+
+
 @jit(_nrt=False)
-def mp_rows(ps, T, X, tab, mode, SP, SA, SY, MU, PY, DF, PD, DMU, status, ws):
+def mp_rows(ps, T, X, tab, mode, SP, SA, SY, MU, PY, DF, PD, DMU, status, ws, node):
     """``mp_node`` for every row of X (N, n) at one temperature T, with mode (N,) per row;
-    the state and output arrays are those of ``mp_node`` with a leading row dimension,
-    ws a workspace from ``mp_workspace(ps)``."""
+    the state and output arrays are those of ``mp_node`` with a leading row dimension
+    (C-contiguous), ws a workspace from ``mp_workspace(ps)``, node its ``mp_node_ref``."""
     bad = mp_coefs(ps, T, ws)
     for i in range(X.shape[0]):
         if bad != 0:
             status[i] = _fail(STATUS_T_RANGE, SP[i], SA[i], MU[i], DF[i], PD[i], DMU[i])
             continue
-        status[i] = mp_node(ps, T, X[i], tab, mode[i], SP[i], SA[i], SY[i], MU[i], PY[i], DF[i], PD[i], DMU[i], ws)
+        status[i] = call_ref(
+            node, (ps, T, X[i], tab, mode[i], SP[i], SA[i], SY[i], MU[i], PY[i], DF[i], PD[i], DMU[i], ws)
+        )
 
 
 @jit(_nrt=False)

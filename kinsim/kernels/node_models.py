@@ -26,6 +26,7 @@ from . import homogenization as homog
 from . import nodes as single
 from .codes import STATUS_OK
 from .gibbs import eval_tfuncs
+from .kernel_ref import call_ref
 
 
 def _is(p, cls) -> bool:
@@ -39,15 +40,15 @@ def evaluate_nodes(p, fnval, T, material, onsager, U, Y, warm, MU, DMDU, L, scra
     ``kinsim.kernels.homogenization.homogenization_nodes``.  Returns (status, node).
     (This body runs only without the JIT; jitted callers get the overload below.)"""
     if isinstance(p, homog.Homogenization):
-        return homog.homogenization_nodes(p, fnval, T, material, onsager, U, Y, warm, MU, DMDU, L, scratch)
+        return homog.homogenization_nodes(p, fnval, T, material, onsager, U, Y, warm, MU, DMDU, L, scratch.work)
     return single.evaluate_nodes(p, fnval, T, material, onsager, U, Y, warm, MU, DMDU, L, scratch)
 
 
 @overload(evaluate_nodes, inline="always", jit_options=JIT_OPTIONS)
 def _evaluate_nodes(p, fnval, T, material, onsager, U, Y, warm, MU, DMDU, L, scratch):
     if _is(p, homog.Homogenization):
-        return lambda p, fnval, T, material, onsager, U, Y, warm, MU, DMDU, L, scratch: homog.homogenization_nodes(
-            p, fnval, T, material, onsager, U, Y, warm, MU, DMDU, L, scratch
+        return lambda p, fnval, T, material, onsager, U, Y, warm, MU, DMDU, L, scratch: call_ref(
+            scratch.nodes, (p, fnval, T, material, onsager, U, Y, warm, MU, DMDU, L, scratch.work)
         )
     if _is(p, ThermoParams):
         return lambda p, fnval, T, material, onsager, U, Y, warm, MU, DMDU, L, scratch: single.evaluate_nodes(
@@ -101,14 +102,14 @@ def node_jacobian(p, scratch, problem, U, fields, T, Gm, Gp):
     ``evaluate_nodes``): none for one phase (L' frozen), the derivatives through L' for
     the homogenization model.  (Without the JIT only.)"""
     if isinstance(p, homog.Homogenization):
-        homog.homogenization_jacobian(p, scratch, problem, U, fields, T, Gm, Gp)
+        homog.homogenization_jacobian(p, scratch.work, problem, U, fields, T, Gm, Gp)
 
 
 @overload(node_jacobian, inline="always", jit_options=JIT_OPTIONS)
 def _node_jacobian(p, scratch, problem, U, fields, T, Gm, Gp):
     if _is(p, homog.Homogenization):
         return lambda p, scratch, problem, U, fields, T, Gm, Gp: homog.homogenization_jacobian(
-            p, scratch, problem, U, fields, T, Gm, Gp
+            p, scratch.work, problem, U, fields, T, Gm, Gp
         )
     if _is(p, ThermoParams):
         return lambda p, scratch, problem, U, fields, T, Gm, Gp: None
@@ -137,7 +138,7 @@ def tfunc_kernels(p, bvals, fnval) -> list:
 def node_scratch(p, N: int):
     """Work arrays of ``evaluate_nodes`` for N nodes (allocated once per run)."""
     if isinstance(p, homog.Homogenization):
-        return homog.node_scratch(p, N)
+        return homog.stepper_scratch(p, N)
     return single.node_scratch(p, N)
 
 

@@ -29,6 +29,7 @@ from ..grid import make_grid
 from ..homogenization import HomogenizationModel
 from ..kernels.codes import ADV_MAX_STEPS, ADV_REACHED, S_NEWTON, S_REJECTED, S_STEPS, STATUS_TEXT
 from ..kernels.evaluate import Problem
+from ..kernels.kernel_ref import KernelRef
 from ..kernels.kkt import equilibrium_batch, minimise_flag
 from ..kernels.node_models import state_width
 from ..kernels.nodes import scratch_gibbs
@@ -375,7 +376,10 @@ class Simulation:
             if isinstance(self.model, HomogenizationModel)
             else (equilibrium_batch, _equilibrium_arguments(self.model.params))
         )
-        cold = needs_compile(check[0], *check[1])
+        # the kernel and those it calls through a reference (compiled when it is called)
+        cold = needs_compile(check[0], *check[1]) or any(
+            a.needs_compile() for a in check[1] if isinstance(a, KernelRef)
+        )
         if announce and cold:
             print("kinsim: compiling kernels (first run only) ...", file=sys.stderr, flush=True)
         ahead = precompile.start(self.case) if cold else None

@@ -12,7 +12,7 @@ from mp_oracles import assert_phase_rule_and_mass_balance, assert_same_equilibri
 
 import kinsim.phaseset as phaseset
 from kinsim.kernels.mpphase import mp_workspace
-from kinsim.kernels.multiphase import COLD, WARM_AUDIT, mp_rows
+from kinsim.kernels.multiphase import COLD, WARM_AUDIT, mp_node_ref, mp_rows
 from kinsim.phaseset import load_phases
 
 FECRNI = TESTS_DB / "fe-cr-ni.tdb"
@@ -77,7 +77,9 @@ def solve_with_table(model, X, T, table, mode, state):
         np.empty((N, n - 1, n - 1)),
         np.empty(N, dtype=np.int64),
     ]
-    mp_rows(model.params, T, X, table, np.full(N, mode, dtype=np.int64), *state, *out, mp_workspace(model.params))
+    ws = mp_workspace(model.params)
+    mode = np.full(N, mode, dtype=np.int64)
+    mp_rows(model.params, T, X, table, mode, *state, *out, ws, mp_node_ref(model.params, table, ws))
     return out[3]
 
 

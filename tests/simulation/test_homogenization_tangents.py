@@ -31,7 +31,7 @@ def run(request):
 
     def keep(self):
         state, fields, work = arrays(self)
-        scratch["nodes"] = work.nodes
+        scratch["nodes"] = work.nodes.work
         return state, fields, work
 
     Simulation._stepper_arrays = keep
