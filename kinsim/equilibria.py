@@ -22,6 +22,7 @@ import numpy as np
 
 from .kernels.kkt import minimise_flag
 from .kernels.kkt_parallel import equilibrium_chunks
+from .kernels.nodes import equilibrium_ref
 from .phase import EquilibriumResult, PhaseModel
 
 # a chunk of rows per thread, but no thread for fewer rows than this
@@ -64,7 +65,9 @@ def solve_rows(model: PhaseModel, x_indep, T, raise_on_failure: bool = True) -> 
     GM = np.empty(N)
     status = np.empty(N, dtype=np.int64)
     n_chunks = max(1, min(numba.get_num_threads(), N // _MIN_ROWS_PER_CHUNK))
-    equilibrium_chunks(model.params, Tarr, X, Y, warm, MU, PD, DMU, GM, status, minimise_flag(model.params), n_chunks)
+    minimise = minimise_flag(model.params)
+    batch = equilibrium_ref(model.params, minimise)
+    equilibrium_chunks(model.params, Tarr, X, Y, warm, MU, PD, DMU, GM, status, minimise, n_chunks, batch)
     res = EquilibriumResult(model.components, model.desc.site_names, Tarr, X, GM, MU, PD, DMU, Y, status)
     if raise_on_failure:
         model.raise_for_status(res)
