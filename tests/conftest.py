@@ -17,6 +17,56 @@ SHARED_DB = REPO.parent / "shared" / "databases"
 os.environ.setdefault("KINSIM_CACHE_DIR", str(REPO / ".pytest_cache" / "kinsim-phases"))
 
 
+# Test files that compile the same large kernels from an empty numba cache: the
+# multiphase node equilibrium (kinsim.kernels.multiphase.mp_node_kernel, about two
+# minutes), then the homogenization and moving-boundary steppers built on it.  Under
+# pytest-xdist they run in one worker, one after the other and first (they are the
+# longest unit), instead of two workers compiling the same kernels at the same time
+# (which the suite did: about 200 s of a 790 s run on two cores); every other file is
+# its own unit, as with --dist loadfile.
+KERNEL_GROUPS = {
+    "multiphase": [
+        "tests/phase/test_multiphase.py",
+        "tests/phase/test_multiphase_mobility.py",
+        "tests/phase/test_multiphase_temperature.py",
+        "tests/phase/test_phase_members.py",
+        "tests/phase/test_phaseset_cache.py",
+        "tests/phase/test_stability.py",
+        "tests/cli/test_cli_multiphase.py",
+        "tests/api/test_api_multiphase.py",
+        "tests/case/test_homogenization_case.py",
+        "tests/comparisons/test_homogenization_kawin.py",
+        "tests/simulation/test_homogenization_outputs.py",
+        "tests/simulation/test_homogenization_single.py",
+        "tests/simulation/test_homogenization_stefan.py",
+        "tests/simulation/test_homogenization_tangents.py",
+        "tests/simulation/test_moving_boundary.py",
+        "tests/simulation/test_moving_vs_homogenization.py",
+    ],
+}
+_GROUP_OF = {path: group for group, paths in KERNEL_GROUPS.items() for path in paths}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """--dist loadfile with the files of each KERNEL_GROUPS entry as one unit, the
+    groups handed out first."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class KernelGroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return _GROUP_OF.get(path, path)
+
+        def _assign_work_unit(self, node) -> None:
+            for group in reversed(list(KERNEL_GROUPS)):
+                if group in self.workqueue:
+                    self.workqueue.move_to_end(group, last=False)
+            super()._assign_work_unit(node)
+
+    return KernelGroupScheduling(config, log)
+
+
 def run_case(case, directory, *sets, name="out.h5"):
     """Run ``case`` (a path, dict or Case) through the public :func:`kinsim.run` with the
     ``section.key=value`` overrides ``sets``, writing ``directory/name``; returns the
