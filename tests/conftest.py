@@ -17,13 +17,16 @@ SHARED_DB = REPO.parent / "shared" / "databases"
 os.environ.setdefault("KINSIM_CACHE_DIR", str(REPO / ".pytest_cache" / "kinsim-phases"))
 
 
-# Test files that compile the same large kernels from an empty numba cache: the
-# multiphase node equilibrium (kinsim.kernels.multiphase.mp_node_kernel, about two
-# minutes), then the homogenization and moving-boundary steppers built on it.  Under
-# pytest-xdist they run in one worker, one after the other and first (they are the
-# longest unit), instead of two workers compiling the same kernels at the same time
-# (which the suite did: about 200 s of a 790 s run on two cores); every other file is
-# its own unit, as with --dist loadfile.
+# Test files that compile the same large kernels from an empty numba cache.  Under
+# pytest-xdist each group runs in one worker, one file after the other, instead of two
+# workers compiling the same kernels at the same time (which the suite did: about 200 s
+# of a 790 s run on two cores); every other file is its own unit, as with --dist loadfile.
+# - "multiphase": the multiphase node equilibrium (kinsim.kernels.multiphase.mp_node_kernel,
+#   about 130 s) and the homogenization stepper built on it; handed out first;
+# - "moving": the moving-boundary stepper (about 160 s), whose runs start from the
+#   multiphase equilibrium's tie-lines: handed out once the first group has had
+#   GROUP_DELAY seconds to compile that equilibrium (earlier only if nothing else is
+#   left), so that the other worker compiles the stepper meanwhile, not the equilibrium.
 KERNEL_GROUPS = {
     "multiphase": [
         "tests/phase/test_multiphase.py",
@@ -40,28 +43,39 @@ KERNEL_GROUPS = {
         "tests/simulation/test_homogenization_single.py",
         "tests/simulation/test_homogenization_stefan.py",
         "tests/simulation/test_homogenization_tangents.py",
+    ],
+    "moving": [
         "tests/simulation/test_moving_boundary.py",
         "tests/simulation/test_moving_vs_homogenization.py",
     ],
 }
+GROUP_DELAY = {"moving": 200.0}
 _GROUP_OF = {path: group for group, paths in KERNEL_GROUPS.items() for path in paths}
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
     """--dist loadfile with the files of each KERNEL_GROUPS entry as one unit, the
-    groups handed out first."""
+    groups handed out first (a delayed group once its GROUP_DELAY has passed)."""
+    import time
+
     from xdist.scheduler import LoadScopeScheduling
 
     class KernelGroupScheduling(LoadScopeScheduling):
+        started: float | None = None
+
         def _split_scope(self, nodeid: str) -> str:
             path = nodeid.split("::", 1)[0]
             return _GROUP_OF.get(path, path)
 
         def _assign_work_unit(self, node) -> None:
+            if self.started is None:
+                self.started = time.monotonic()
+            waited = time.monotonic() - self.started
             for group in reversed(list(KERNEL_GROUPS)):
                 if group in self.workqueue:
-                    self.workqueue.move_to_end(group, last=False)
+                    early = waited < GROUP_DELAY.get(group, 0.0) and len(self.workqueue) > 1
+                    self.workqueue.move_to_end(group, last=early)
             super()._assign_work_unit(node)
 
     return KernelGroupScheduling(config, log)
