@@ -22,11 +22,11 @@ os.environ.setdefault("KINSIM_CACHE_DIR", str(REPO / ".pytest_cache" / "kinsim-p
 # workers compiling the same kernels at the same time (which the suite did: about 200 s
 # of a 790 s run on two cores); every other file is its own unit, as with --dist loadfile.
 # - "multiphase": the multiphase node equilibrium (kinsim.kernels.multiphase.mp_node_kernel,
-#   about 130 s) and the homogenization stepper built on it; handed out first;
+#   about 140 s) and the homogenization stepper built on it;
 # - "moving": the moving-boundary stepper (about 160 s), whose runs start from the
-#   multiphase equilibrium's tie-lines: handed out once the first group has had
-#   GROUP_DELAY seconds to compile that equilibrium (earlier only if nothing else is
-#   left), so that the other worker compiles the stepper meanwhile, not the equilibrium.
+#   multiphase equilibrium's tie-lines, so it must not start before that equilibrium is
+#   compiled (else both workers compile it): it goes to the other worker, after the
+#   memory-estimate file (about 160 s of runs in fresh processes).
 KERNEL_GROUPS = {
     "multiphase": [
         "tests/phase/test_multiphase.py",
@@ -49,33 +49,38 @@ KERNEL_GROUPS = {
         "tests/simulation/test_moving_vs_homogenization.py",
     ],
 }
-GROUP_DELAY = {"moving": 200.0}
+# the units handed out first, in this order (the rest follow, largest first)
+FIRST_UNITS = ["multiphase", "tests/storage/test_resources.py", "moving"]
+# a unit not handed to a worker that still runs the other one (unless nothing else is left)
+NOT_WITH = {"moving": "multiphase"}
 _GROUP_OF = {path: group for group, paths in KERNEL_GROUPS.items() for path in paths}
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
     """--dist loadfile with the files of each KERNEL_GROUPS entry as one unit, the
-    groups handed out first (a delayed group once its GROUP_DELAY has passed)."""
-    import time
-
+    FIRST_UNITS handed out first (see NOT_WITH)."""
     from xdist.scheduler import LoadScopeScheduling
 
     class KernelGroupScheduling(LoadScopeScheduling):
-        started: float | None = None
-
         def _split_scope(self, nodeid: str) -> str:
             path = nodeid.split("::", 1)[0]
             return _GROUP_OF.get(path, path)
 
         def _assign_work_unit(self, node) -> None:
-            if self.started is None:
-                self.started = time.monotonic()
-            waited = time.monotonic() - self.started
-            for group in reversed(list(KERNEL_GROUPS)):
-                if group in self.workqueue:
-                    early = waited < GROUP_DELAY.get(group, 0.0) and len(self.workqueue) > 1
-                    self.workqueue.move_to_end(group, last=early)
+            queue = self.workqueue
+            for unit in reversed(FIRST_UNITS):
+                if unit in queue:
+                    queue.move_to_end(unit, last=False)
+            first = next(iter(queue))
+            held = self.assigned_work.get(node, {}).get(NOT_WITH.get(first, ""), {})
+            if len(queue) > 1 and not all(held.values()):
+                # the other worker takes it: hand this one the next unit
+                work = queue.pop(first)
+                super()._assign_work_unit(node)
+                queue[first] = work
+                queue.move_to_end(first, last=False)
+                return
             super()._assign_work_unit(node)
 
     return KernelGroupScheduling(config, log)
