@@ -49,8 +49,19 @@ KERNEL_GROUPS = {
         "tests/simulation/test_moving_vs_homogenization.py",
     ],
 }
-# the units handed out first, in this order (the rest follow, largest first)
-FIRST_UNITS = ["multiphase", "tests/storage/test_resources.py", "moving"]
+# the units handed out first, in this order: the longest (from an empty cache, on two
+# cores: the two groups about 300 and 200 s, the others 40-230 s), so that no long unit
+# is left for the end while the other worker idles; the rest follow, most tests first
+FIRST_UNITS = [
+    "multiphase",
+    "tests/storage/test_resources.py",
+    "moving",
+    "tests/kernels/test_stage_kernels.py",
+    "tests/comparisons/test_kawin_compare.py",
+    "tests/simulation/test_resume.py",
+    "tests/storage/test_faults.py",
+    "tests/simulation/test_diffusion.py",
+]
 # a unit not handed to a worker that still runs the other one (unless nothing else is left)
 NOT_WITH = {"moving": "multiphase"}
 _GROUP_OF = {path: group for group, paths in KERNEL_GROUPS.items() for path in paths}
