@@ -103,7 +103,9 @@ def main():
         from kawin_ref import kawin_available, kawin_thermo_batch
     except ImportError:
         kawin_available = lambda: False  # noqa: E731
-    if kawin_available():
+    if args.kawin_nodes <= 0:
+        print("kawin: --kawin-nodes 0 - side-by-side comparison skipped")
+    elif kawin_available():
         m = min(args.kawin_nodes, N)
         kw = kawin_thermo_batch(str(DB), "FCC_A1", COMPS, T, Xi[:m])
         ratio = kw["seconds_per_node"] / per_node
