@@ -59,3 +59,34 @@ def test_a_reference_that_misstates_the_return_type_is_refused():
     ref = KernelRef(_scaled_sum, (types.float64[::1], types.float64, types.float64[::1]), types.float64)
     with pytest.raises(TypeError, match="returns Tuple"):
         ref.address  # noqa: B018 - the compile checks the declared return type
+
+
+_COLD_CHECK = r"""
+import json
+from numba import types
+from kinsim.kernels.homogenization import state_layout
+from kinsim.kernels.kernel_ref import KernelRef
+
+ref = KernelRef(state_layout, (types.int64, types.int64, types.int64), types.UniTuple(types.int64, 6))
+before = ref.needs_compile()
+ref.address
+print(json.dumps([before, ref.needs_compile()]))
+"""
+
+
+def test_needs_compile_says_whether_taking_the_address_compiles(tmp_path):
+    """What the compile notice asks of a kernel a run calls through a reference: True
+    with an empty numba cache, False once compiled, and False in a new process that
+    finds it in the disk cache."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba-cache")}
+    seen = []
+    for _ in range(2):
+        p = subprocess.run([sys.executable, "-c", _COLD_CHECK], capture_output=True, text=True, env=env, timeout=600)
+        assert p.returncode == 0, p.stderr
+        seen.append(json.loads(p.stdout.strip().splitlines()[-1]))
+    assert seen == [[True, False], [False, False]]
