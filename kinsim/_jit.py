@@ -81,17 +81,22 @@ def _signature(dispatcher, args) -> tuple:
 
 
 def needs_compile(dispatcher, *args) -> bool:
-    """Whether calling ``dispatcher(*args)`` compiles it: it is neither in memory nor in
-    numba's disk cache for these argument types (numba's cache index, keyed on the
-    signature, the CPU and the function's source file).  False when numba's cache
+    """Whether calling ``dispatcher(*args)`` compiles it, or a kernel it is passed a
+    reference to: it is neither in memory nor in numba's disk cache for these argument
+    types (numba's cache index, keyed on the signature, the CPU and the function's
+    source file).  False when numba's cache
     internals cannot be read, and without the JIT (nothing is announced then)."""
     if not isinstance(dispatcher, Dispatcher):
         return False
-    return needs_compile_types(dispatcher, _signature(dispatcher, args))
+    # a kernel reference among the arguments (kinsim.kernels.kernel_ref) compiles its
+    # kernel when the call unboxes it
+    referenced = any(a.needs_compile() for a in args if callable(getattr(a, "needs_compile", None)))
+    return referenced or needs_compile_types(dispatcher, _signature(dispatcher, args))
 
 
 def needs_compile_types(dispatcher, sig: tuple) -> bool:
-    """``needs_compile`` for the argument types ``sig`` (numba types)."""
+    """``needs_compile`` for the argument types ``sig`` (numba types) of ``dispatcher``
+    alone."""
     if not isinstance(dispatcher, Dispatcher):
         return False
     if sig in dispatcher.overloads:

@@ -111,6 +111,14 @@ class PhaseSetModel:
         self.params = phase_set_params(self.models)
         self.points = points
         self._tables = OrderedDict()  # T -> StartTable, least recently used first
+        self._node_ref = None  # mp_node_ref: its types are the same at every T and for every workspace
+
+    def node_ref(self, tab, ws):
+        """The node equilibrium's kernel reference for ``mp_rows`` (made once: building
+        it types the whole phase set, about 1 ms)."""
+        if self._node_ref is None:
+            self._node_ref = mp_node_ref(self.params, tab, ws)
+        return self._node_ref
 
     @property
     def components(self):
@@ -211,7 +219,7 @@ class PhaseSetModel:
                 *out,
                 stat,
                 ws,
-                mp_node_ref(self.params, tab, ws),
+                self.node_ref(tab, ws),
             )
             for a, v in zip(st, part):
                 a[rows] = v

@@ -70,8 +70,15 @@ _GROUP_OF = {path: group for group, paths in KERNEL_GROUPS.items() for path in p
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
     """--dist loadfile with the files of each KERNEL_GROUPS entry as one unit, the
-    FIRST_UNITS handed out first (see NOT_WITH)."""
+    FIRST_UNITS handed out first (see NOT_WITH).  It builds on pytest-xdist's private
+    scheduler internals: where they are not as expected, xdist's own scheduler runs
+    (the suite is the same, only slower)."""
     from xdist.scheduler import LoadScopeScheduling
+
+    if config.getoption("dist") != "loadfile" or not all(
+        hasattr(LoadScopeScheduling, name) for name in ("_split_scope", "_assign_work_unit")
+    ):
+        return None
 
     class KernelGroupScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:

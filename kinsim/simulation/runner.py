@@ -29,7 +29,6 @@ from ..grid import make_grid
 from ..homogenization import HomogenizationModel
 from ..kernels.codes import ADV_MAX_STEPS, ADV_REACHED, S_NEWTON, S_REJECTED, S_STEPS, STATUS_TEXT
 from ..kernels.evaluate import Problem
-from ..kernels.kernel_ref import KernelRef
 from ..kernels.kkt import equilibrium_batch, minimise_flag
 from ..kernels.node_models import state_width
 from ..kernels.nodes import scratch_gibbs
@@ -376,10 +375,7 @@ class Simulation:
             if isinstance(self.model, HomogenizationModel)
             else (equilibrium_batch, _equilibrium_arguments(self.model.params))
         )
-        # the kernel and those it calls through a reference (compiled when it is called)
-        cold = needs_compile(check[0], *check[1]) or any(
-            a.needs_compile() for a in check[1] if isinstance(a, KernelRef)
-        )
+        cold = needs_compile(check[0], *check[1])
         if announce and cold:
             print("kinsim: compiling kernels (first run only) ...", file=sys.stderr, flush=True)
         ahead = precompile.start(self.case) if cold else None
@@ -421,6 +417,15 @@ class Simulation:
         ``reopen`` and methods (None: ResultWriter, the HDF5 file); a
         :class:`~kinsim.storage.RunStore` gets the run's estimated size first
         (``RunStore.sized``), so that it refuses a result its disk or memory cannot hold."""
+        try:
+            return self._run(output, progress, resume, storage)
+        finally:
+            # the stepper's kernel references (_step_kernels) hold the run's arrays: drop
+            # them however the run ends, so that they are freed when it returns (a result
+            # held in memory is stacked afterwards, in their room)
+            self._kernel_refs = None
+
+    def _run(self, output, progress, resume, storage) -> RunSummary:
         case = self.case
         writer_class = storage or ResultWriter
         if issubclass(writer_class, RunStore):  # kinsim's stores check the room for the run before they write
@@ -581,9 +586,6 @@ class Simulation:
             writer.set_status("interrupted", reason, steps=int(stats[S_STEPS]), time=float(state.t[0]))
             raise
         finally:
-            # the run's arrays are freed when it returns (a result held in memory is
-            # stacked afterwards, in their room): the references no longer hold them
-            self._kernel_refs = None
             self._restore_signal_handlers(handlers)
             if bar is not None:
                 bar.close()

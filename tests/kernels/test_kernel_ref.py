@@ -61,32 +61,56 @@ def test_a_reference_that_misstates_the_return_type_is_refused():
         ref.address  # noqa: B018 - the compile checks the declared return type
 
 
+_MODULE = """
+from kinsim._jit import jit
+from kinsim.kernels.kernel_ref import call_ref
+
+
+@jit
+def twice(x):
+    return 2.0 * x
+
+
+@jit
+def caller(ref, x):
+    return call_ref(ref, (x,))
+"""
+
 _COLD_CHECK = r"""
-import json
+import json, sys
+sys.path.insert(0, sys.argv[1])
 from numba import types
-from kinsim.kernels.homogenization import state_layout
+from cached_kernels import caller, twice
+from kinsim._jit import compile_for, needs_compile
 from kinsim.kernels.kernel_ref import KernelRef
 
-ref = KernelRef(state_layout, (types.int64, types.int64, types.int64), types.UniTuple(types.int64, 6))
-before = ref.needs_compile()
+ref = KernelRef(twice, (types.float64,), types.float64)
+seen = [ref.needs_compile()]
+compile_for(caller, ref, 1.0)  # typing the caller does not compile the referenced kernel
+seen += [needs_compile(caller, ref, 1.0)]
 ref.address
-print(json.dumps([before, ref.needs_compile()]))
+seen += [ref.needs_compile(), needs_compile(caller, ref, 1.0), caller(ref, 1.5)]
+print(json.dumps(seen))
 """
 
 
-def test_needs_compile_says_whether_taking_the_address_compiles(tmp_path):
-    """What the compile notice asks of a kernel a run calls through a reference: True
-    with an empty numba cache, False once compiled, and False in a new process that
-    finds it in the disk cache."""
+def test_needs_compile_counts_the_kernels_a_call_compiles_through_references(tmp_path):
+    """What the compile notice asks: a reference needs compiling with an empty numba
+    cache and not once compiled, or in a new process that finds it in the disk cache;
+    ``needs_compile`` of a compiled kernel is still True while a kernel it is passed a
+    reference to is not compiled (the call would compile it)."""
     import json
     import os
     import subprocess
     import sys
 
+    (tmp_path / "cached_kernels.py").write_text(_MODULE)
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba-cache")}
     seen = []
     for _ in range(2):
-        p = subprocess.run([sys.executable, "-c", _COLD_CHECK], capture_output=True, text=True, env=env, timeout=600)
+        p = subprocess.run(
+            [sys.executable, "-c", _COLD_CHECK, str(tmp_path)], capture_output=True, text=True, env=env, timeout=600
+        )
         assert p.returncode == 0, p.stderr
         seen.append(json.loads(p.stdout.strip().splitlines()[-1]))
-    assert seen == [[True, False], [False, False]]
+    assert seen == [[True, True, False, False, 3.0], [False, False, False, False, 3.0]]
