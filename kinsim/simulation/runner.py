@@ -193,10 +193,12 @@ class Simulation:
         return report
 
     @staticmethod
-    def warn_stability(report: StartStability | None) -> None:
-        """One :class:`StabilityWarning` per unstable or unchecked phase of the report."""
+    def warn_stability(report: StartStability | None, stacklevel: int = 3) -> None:
+        """One :class:`StabilityWarning` per unstable or unchecked phase of the report,
+        attributed to the frame ``stacklevel`` - 1 above the caller (the default: the
+        caller's caller)."""
         for message in report.messages() if report is not None else []:
-            warnings.warn(message, StabilityWarning, stacklevel=3)
+            warnings.warn(message, StabilityWarning, stacklevel=stacklevel)
 
     def parameters(self) -> dict:
         """The arrays the kernels use, for the result file (with several phases: the phase
@@ -506,7 +508,7 @@ class Simulation:
             timings["compile"] += time.perf_counter() - t0
             if code != ADV_REACHED:
                 fail(code, at_start=True)  # a refused start is one error, without the stability warnings
-            self.warn_stability(stability)
+            self.warn_stability(stability, stacklevel=4)  # the caller of run(), above _run
             if not resume:
                 snapshot()
                 checkpoint()

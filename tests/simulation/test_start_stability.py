@@ -194,3 +194,13 @@ def test_gradient_energy_resolves_the_gap_of_its_own_phase_without_a_warning():
         warnings.simplefilter("error", StabilityWarning)
         r = run(_regular_gap_case(0.25, gradient=True))
     assert r.stability.unstable == [] and "ALPHA#2" not in r.stability.checked
+
+
+def test_the_warning_points_at_the_line_that_runs_the_simulation(tmp_path):
+    from kinsim import load_case
+    from kinsim.simulation import Simulation
+
+    sim = Simulation(load_case(_case(BCC_SIDE, ["BCC_A2"]), overrides=["grid.nodes=20", "output.snapshots=2"]))
+    with pytest.warns(StabilityWarning) as rec:
+        sim.run(output=tmp_path / "r.h5", progress=False)
+    assert [w.filename for w in rec if issubclass(w.category, StabilityWarning)] == [__file__]
