@@ -115,3 +115,48 @@ def compile_for(dispatcher, *args) -> None:
     ``dispatcher(*args)`` without calling it."""
     if isinstance(dispatcher, Dispatcher):
         dispatcher.compile(_signature(dispatcher, args))
+
+
+_SCALARS = (bool, int, float)
+
+
+class RepeatedCall:
+    """Calls a kernel again and again with the same argument objects, as the run loop
+    calls the stepper at every output time, without numba's dispatch.
+
+    A dispatcher types every argument of every call to pick the compiled code: for the
+    stepper's NamedTuples of arrays that is thousands of ``typeof`` calls, about 8 ms a
+    call, more than a short interval's steps take.  While the arguments other than Python
+    scalars are the same objects as on the last call (held here, so they cannot be
+    replaced by others at the same address) and the scalars have the same Python types,
+    their numba types cannot differ, and the call goes straight to the machine code numba
+    compiled for them (``Dispatcher.compile`` returns its entry point).  Otherwise the
+    call is dispatched as usual and the entry point looked up for the new types.
+
+    ``clear()`` drops the held arguments (the run's arrays) when a run ends."""
+
+    def __init__(self) -> None:
+        self._kernel: Any = None
+        self._held: tuple = ()
+        self._kinds: tuple = ()
+        self._entry: Any = None
+
+    def __call__(self, kernel, args: tuple):
+        held = tuple(a for a in args if not isinstance(a, _SCALARS))
+        kinds = tuple(type(a) for a in args if isinstance(a, _SCALARS))
+        same = (
+            kernel is self._kernel
+            and kinds == self._kinds
+            and len(held) == len(self._held)
+            and all(a is b for a, b in zip(held, self._held))
+        )
+        if not same:
+            self.clear()
+            if not isinstance(kernel, Dispatcher):  # without the JIT: the plain function
+                return kernel(*args)
+            entry = kernel.compile(_signature(kernel, args))
+            self._kernel, self._held, self._kinds, self._entry = kernel, held, kinds, entry
+        return self._entry(*args)
+
+    def clear(self) -> None:
+        self._kernel, self._held, self._kinds, self._entry = None, (), (), None

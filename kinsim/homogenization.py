@@ -144,9 +144,11 @@ class HomogenizationModel:
         total = atoms.sum(axis=1)
         frac = np.zeros((N, NP * n))
         comp = np.full((N, NP * n, n), np.nan)
-        for i, j in zip(*np.nonzero(present)):
-            k = int(np.count_nonzero(sp[i, :j] == sp[i, j]))  # earlier sets of its phase in the node
-            col = a[i, j] * n + k
-            frac[i, col] = atoms[i, j] / total[i]
-            comp[i, col] = Nv[i, j] / Nt[i, j]
+        # a set's column: its phase's, after the node's earlier sets of the same phase
+        earlier = np.tril(np.ones((n, n), dtype=bool), -1)  # [j, j']: j' < j
+        k = ((sp[:, :, None] == sp[:, None, :]) & earlier).sum(axis=2)
+        i, j = np.nonzero(present)
+        col = a[i, j] * n + k[i, j]
+        frac[i, col] = atoms[i, j] / total[i]
+        comp[i, col] = Nv[i, j] / Nt[i, j][:, None]
         return frac, comp

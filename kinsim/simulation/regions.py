@@ -36,6 +36,7 @@ import json
 
 import numpy as np
 
+from .._jit import RepeatedCall
 from ..case.regions import region_faces, region_walls
 from ..errors import ConvergenceError, InputError, KinsimError
 from ..grid import GEOMETRIES, Grid1D
@@ -85,6 +86,7 @@ class RegionSimulation(Simulation):
 
     def __init__(self, case):
         self.case = case
+        self._stepper = RepeatedCall()  # as Simulation's
         th = case.thermo
         self.components = list(th.components)
         self.n = len(self.components)
@@ -369,7 +371,7 @@ class RegionSimulation(Simulation):
         while True:
             before = int(state.stats[S_STEPS])
             kernel, args = self._advance_call(state, fields, work, t_target, max_steps)
-            code = kernel(*args)
+            code = self._stepper(kernel, args)
             if code != ADV_REGION_VANISHED:
                 return code
             self._remove_region(int(state.stats[S_FAIL_NODE]), state, work)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .._jit import compile_for, needs_compile
+from .._jit import RepeatedCall, compile_for, needs_compile
 from ..errors import ConvergenceError, InputError, ResultWriteError, StabilityWarning
 from ..grid import make_grid
 from ..homogenization import HomogenizationModel
@@ -123,6 +123,7 @@ class Simulation:
         #: the scratch of the Newton solve on a periodic grid (None when the ends are not joined)
         self.cyclic = setup.cyclic(case, self.grid.z.shape[0], self.n)
         self._kernel_refs: tuple | None = None  # (fields, work, StepKernels): _step_kernels
+        self._stepper = RepeatedCall()  # the stepper's calls of a run, without numba's dispatch
 
     # ---------------------------------------------------------------- set-up
     def _problem(self, stages) -> Problem | RegionProblem:
@@ -260,7 +261,7 @@ class Simulation:
     def _advance(self, state, fields, work, t_target: float, max_steps: int) -> int:
         """Advance ``state`` towards ``t_target`` by at most ``max_steps`` steps; an ADV_* code."""
         kernel, args = self._advance_call(state, fields, work, t_target, max_steps)
-        return kernel(*args)
+        return self._stepper(kernel, args)
 
     def _restart_history(self, state) -> None:
         """Restart the multistep history at the state's time (backward Euler) with a small
@@ -422,10 +423,11 @@ class Simulation:
         try:
             return self._run(output, progress, resume, storage)
         finally:
-            # the stepper's kernel references (_step_kernels) hold the run's arrays: drop
-            # them however the run ends, so that they are freed when it returns (a result
+            # the stepper's kernel references (_step_kernels) and its repeated call hold the
+            # run's arrays: drop them however the run ends, so that they are freed when it returns (a result
             # held in memory is stacked afterwards, in their room)
             self._kernel_refs = None
+            self._stepper.clear()
 
     def _run(self, output, progress, resume, storage) -> RunSummary:
         case = self.case

@@ -43,7 +43,7 @@ import numpy as np
 from kinsim.errors import OutputRefusedError, ResultFileError
 from kinsim.resources import CHUNK_CACHE_BYTES, check_disk, run_disk_advice, snapshots_per_chunk
 
-from .checkpoint import write_checkpoint_group
+from .checkpoint import checkpoint_bytes, write_checkpoint_group
 from .existing import inspect, keep
 from .layout import DIMENSIONS, FLUX_FRAME, SERIES, UNITS, decode, extra_dimensions
 from .lock import WriterLock
@@ -86,6 +86,7 @@ class ResultWriter(RunStore):
             keep(existing)
             try:
                 self._f = h5py.File(self.path, "w", rdcc_nbytes=CHUNK_CACHE_BYTES)
+                self._checkpoint_held: dict = {}  # the checkpoint's datasets (write_checkpoint_group)
             except OSError as exc:
                 raise ResultFileError(f"result file {self.path} cannot be created: {exc}") from None
             self._fill(z, faces, attrs, parameters)
@@ -252,15 +253,12 @@ class ResultWriter(RunStore):
 
     def _write_checkpoint(self, state):
         g = self._f.require_group("checkpoint")
+        held = self._checkpoint_held
         # datasets of an earlier checkpoint are overwritten in place: only new ones take room
-        need = sum(
-            np.asarray(v).nbytes
-            for key, v in state.items()
-            if np.ndim(v) and not (key in g and g[key].shape == np.shape(v))
-        )
+        need = checkpoint_bytes(g, state, held)
         if need:
             self._open_reservation.ensure(self._f.id.get_filesize(), need)
-        write_checkpoint_group(g, state)
+        write_checkpoint_group(g, state, held)
 
     def _set_attrs(self, attrs):
         a = self._f.attrs
@@ -308,6 +306,7 @@ class ResultWriter(RunStore):
             )
         try:
             self._f = f = h5py.File(self.path, "r+", rdcc_nbytes=CHUNK_CACHE_BYTES)
+            self._checkpoint_held = {}
         except OSError as exc:
             raise ResultFileError(f"result file {self.path} cannot be opened for writing: {exc}") from None
         a = f.attrs

@@ -106,3 +106,34 @@ def test_free_energy_of_the_multiphase_nodes_never_increases(stored):
     expected = [np.sum(np.diff(r.faces) * np.sum(r.x[i] * r.mu[i], axis=1)) / Vs for i in range(r.time.size)]
     np.testing.assert_allclose(F, expected, rtol=1e-12)
     assert np.all(np.diff(F) <= 1e-12 * np.abs(F[0])) and F[-1] < F[0]
+
+
+def test_phase_outputs_name_each_set_of_a_node_by_its_phase_and_its_order():
+    """Nodes with two sets of one phase (the second is PHASE#2), sets out of the phases'
+    order, and an absent set: the fractions and compositions land in the columns of the
+    set names, NaN where a set is absent."""
+    from kinsim import load_case
+    from kinsim.homogenization import HomogenizationModel
+    from kinsim.kernels.homogenization import state_layout
+    from kinsim.kernels.node_models import state_width
+
+    model = HomogenizationModel(load_case(stefan_case(30)), 1000.0)
+    ps = model.params.ps
+    n, NP, K = ps.n_comp, ps.n_y.shape[0], ps.y_comp.shape[1]
+    assert model.set_names == ["ALPHA", "ALPHA#2", "BETA", "BETA#2"] and (n, NP, K) == (2, 2, 2)
+    o_sa, o_sy = state_layout(n, NP, K)[:2]
+    Y = np.zeros((3, state_width(model.params)))
+    ALPHA, BETA, ABSENT = 0, 1, -1
+    sets = [(ALPHA, ALPHA), (BETA, ALPHA), (BETA, ABSENT)]  # the phase of each set slot per node
+    amounts = [(0.25, 0.75), (0.4, 0.6), (1.0, 0.0)]
+    sites = [((0.9, 0.1), (0.2, 0.8)), ((0.3, 0.7), (0.6, 0.4)), ((0.45, 0.55), (0.0, 0.0))]
+    for i in range(3):
+        Y[i, :n] = sets[i]
+        Y[i, o_sa : o_sa + n] = amounts[i]
+        Y[i, o_sy : o_sy + n * K] = np.ravel(sites[i])  # one A,B sublattice of ratio 1 (and VA)
+    frac, comp = model.phase_outputs(Y)
+    np.testing.assert_allclose(frac, [[0.25, 0.75, 0, 0], [0.6, 0, 0.4, 0], [0, 0, 1.0, 0]], rtol=0, atol=1e-15)
+    np.testing.assert_allclose(comp[0, :2], [[0.9, 0.1], [0.2, 0.8]], rtol=1e-15)
+    np.testing.assert_allclose(comp[1, [0, 2]], [[0.6, 0.4], [0.3, 0.7]], rtol=1e-15)
+    np.testing.assert_allclose(comp[2, 2], [0.45, 0.55], rtol=1e-15)
+    assert np.isnan(comp[0, 2:]).all() and np.isnan(comp[1, [1, 3]]).all() and np.isnan(comp[2, [0, 1, 3]]).all()

@@ -500,3 +500,32 @@ def test_result_case_is_parsed_from_the_stored_text(tmp_path):
     with pytest.raises(ResultFileError, match=r"r\.h5"):
         _ = disk.case  # the test's case text is no kinsim case
     assert mem.temperature.shape == (3,) and mem.potential.shape == (3, NZ, 3)
+
+
+def test_checkpoint_group_rewrites_held_datasets_and_replaces_reshaped_ones(tmp_path):
+    """The checkpoint of every output time overwrites the datasets found at the first
+    (kept in ``held``); an array whose shape or dtype changed replaces its dataset, and
+    scalars are attributes; what is read back is the last state written."""
+    from kinsim.storage.checkpoint import checkpoint_bytes, write_checkpoint_group
+
+    held: dict = {}
+    with h5py.File(tmp_path / "c.h5", "w") as f:
+        g = f.create_group("checkpoint")
+        first = {"U": np.ones((3, 2)), "nhist": np.int64(2), "dt": np.array([0.5])}
+        assert checkpoint_bytes(g, first, held) == 6 * 8 + 8
+        write_checkpoint_group(g, first, held)
+        assert set(held) == {"U", "dt"} and g.attrs["complete"]
+        U = held["U"][0]
+        second = {"U": np.arange(6.0).reshape(3, 2), "nhist": np.int64(3), "dt": np.array([1, 2])}
+        assert checkpoint_bytes(g, second, held) == 2 * 8  # only dt changes shape
+        write_checkpoint_group(g, second, held)
+        assert held["U"][0] is U  # written in place
+        assert g["dt"].dtype == np.int64 and g["dt"].shape == (2,)
+    with h5py.File(tmp_path / "c.h5", "r") as f:
+        g = f["checkpoint"]
+        assert np.array_equal(g["U"][()], np.arange(6.0).reshape(3, 2))
+        assert np.array_equal(g["dt"][()], [1, 2]) and g.attrs["nhist"] == 3 and g.attrs["complete"]
+    # a group written by an earlier process: its datasets are found in the file
+    with h5py.File(tmp_path / "c.h5", "r+") as f:
+        write_checkpoint_group(f["checkpoint"], {"U": np.zeros((3, 2)), "dt": np.array([7, 8])})
+        assert np.array_equal(f["checkpoint/U"][()], np.zeros((3, 2))) and list(f["checkpoint/dt"][()]) == [7, 8]
