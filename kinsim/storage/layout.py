@@ -142,8 +142,11 @@ def as_read_back(value):
     return decode(np.asarray(value)[()])  # Python and numpy scalars come back as Python scalars
 
 
-# per-snapshot extras whose dimensions are fixed by name (the moving-boundary model's)
+# per-snapshot extras whose dimensions are fixed by name (the moving-boundary and the
+# homogenization model's)
 NAMED_DIMENSIONS = {
+    "phase_fraction": ("z", "phase_set"),
+    "phase_composition": ("z", "phase_set", "component"),
     "node_position": ("z",),
     "face_position": ("face",),
     "interface_position": ("interface",),
@@ -154,6 +157,23 @@ NAMED_DIMENSIONS = {
     "interface_flux_right": ("interface", "component"),
     "region_width": ("region",),
 }
+
+
+# dimensions of extras whose coordinate is a list of names held in a root attribute
+LABELLED_DIMENSIONS = {"phase_set": "phase_sets"}  # the homogenization model's composition sets
+
+
+def dimension_labels(dim: str, attrs, n: int) -> list[str] | None:
+    """The coordinate values (names) of the extra dimension ``dim`` of length ``n`` from
+    the result's root attributes ``attrs``, or None (a dimension without coordinate)."""
+    key = LABELLED_DIMENSIONS.get(dim)
+    if key is None or key not in attrs:
+        return None
+    names = decode(attrs[key])
+    if isinstance(names, str):
+        names = json.loads(names)
+    names = [str(v) for v in np.asarray(names).ravel()]
+    return names if len(names) == n else None
 
 
 def extra_dimensions(name: str, shape, sizes: dict[str, int]) -> list[str]:

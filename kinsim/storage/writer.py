@@ -45,7 +45,7 @@ from kinsim.resources import CHUNK_CACHE_BYTES, check_disk, run_disk_advice, sna
 
 from .checkpoint import checkpoint_bytes, write_checkpoint_group
 from .existing import inspect, keep
-from .layout import DIMENSIONS, FLUX_FRAME, SERIES, UNITS, decode, extra_dimensions
+from .layout import DIMENSIONS, FLUX_FRAME, SERIES, UNITS, decode, dimension_labels, extra_dimensions
 from .lock import WriterLock
 from .reader import n_complete_or_zero
 from .room import Reservation
@@ -181,6 +181,18 @@ class ResultWriter(RunStore):
         ds.make_scale(f"{_NC_DIM_ONLY}{n:10d}")
         return ds
 
+    def _extra_scale(self, dim, n):
+        """The dimension scale of an extra's dimension ``dim`` (length n): a coordinate of
+        names where the root attributes hold them (``dimension_labels``), else a dimension
+        without coordinate values."""
+        names = dimension_labels(dim, self._f.attrs, n)
+        if names is None or dim in self._f:
+            return self._dim_only_scale(self._f, dim, n) if names is None else self._f[dim]
+        ds = self._f.create_dataset(dim, data=names, dtype=h5py.string_dtype("utf-8"))
+        _label(ds, dim, "1", dim.replace("_", " ") + " name")
+        ds.make_scale(dim)
+        return ds
+
     def _write_parameters(self, parameters):
         g = self._f.create_group("parameters")
         g.attrs["long_name"] = "parameter arrays the kernels used"
@@ -199,7 +211,7 @@ class ResultWriter(RunStore):
         scales = [self._time]
         sizes = self.dimension_sizes
         for dim, n in zip(extra_dimensions(name, shape, sizes), shape):
-            scales.append(self._f[dim] if dim in sizes else self._dim_only_scale(self._f, dim, n))
+            scales.append(self._f[dim] if dim in sizes else self._extra_scale(dim, n))
         ds = self._series(name, shape, scales, units=self._extra_units.get(name, ""), long_name=name)
         self._extras[name] = ds
         return ds

@@ -2,9 +2,11 @@
 
 Dimensions ``time`` (s), ``z`` (node positions, m), ``face`` (face positions, m),
 ``component`` (names, the dependent one first) and ``marker`` (index), each with its
-coordinate; data variables ``x``, ``mu``, ``flux``, ``markers`` and the per-snapshot
-extras (``temperature``, ``potential``...), each with ``units`` and ``long_name``
-attributes (udunits spelling, as in the result file).  The dataset attributes are the
+coordinate, and those of the extras (``phase_set``, the composition-set names of a
+homogenization result, with its coordinate; ``interface``, ``region``); data variables
+``x``, ``mu``, ``flux``, ``markers`` and the per-snapshot extras (``temperature``,
+``potential``...), each with ``units`` and ``long_name`` attributes (udunits spelling, as
+in the result file).  The dataset attributes are the
 result's root attributes (case TOML in ``case``, ``status``, ``stop_reason``, versions,
 step counts, status information) without those that depend on when and how long the run
 took or how the file was written (``created``, ``closed``, ``timings``, ``timing_*``,
@@ -18,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from .layout import FLUX_FRAME, SERIES, UNITS, extra_dimensions
+from .layout import FLUX_FRAME, SERIES, UNITS, dimension_labels, extra_dimensions
 from .reader import Result
 
 # root attributes that say when or how a particular copy was written, not what was run
@@ -56,4 +58,9 @@ def to_dataset(r: Result) -> xr.Dataset:
     for name, arr in r.extra.items():
         dims = ("time", *extra_dimensions(name, arr.shape[1:], sizes))
         data[name] = (dims, arr, {"units": r.extra_units.get(name, ""), "long_name": name})
+        for dim, n in zip(dims[1:], arr.shape[1:]):
+            names = None if dim in coords else dimension_labels(dim, r.attrs, n)
+            if names is not None:  # e.g. the composition-set names of phase_fraction
+                label = {"units": "1", "long_name": dim.replace("_", " ") + " name"}
+                coords[dim] = (dim, np.array(names, dtype=str), label)
     return xr.Dataset(data, coords=coords, attrs=_dataset_attrs(r))

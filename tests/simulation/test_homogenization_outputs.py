@@ -54,6 +54,26 @@ def test_phase_datasets_survive_the_file(stored):
     assert np.all(np.isnan(comp[:, -1, 0]))  # no alpha at the right end
 
 
+def test_the_phase_set_axis_is_a_named_coordinate_in_the_file_and_in_xarray(stored):
+    """``phase_fraction.sel(phase_set=...)`` works on the result held in memory, on the
+    file read back, and on the file opened by xarray itself (netCDF dimension scales)."""
+    import xarray as xr
+
+    from kinsim.storage import read_result
+
+    out, mem = stored
+    names = ["ALPHA", "ALPHA#2", "BETA", "BETA#2"]
+    from_file = read_result(out).to_xarray()
+    xr.testing.assert_identical(mem.to_xarray(), from_file)
+    assert from_file.phase_fraction.dims == ("time", "z", "phase_set")
+    assert from_file.phase_composition.dims == ("time", "z", "phase_set", "component")
+    assert list(from_file.phase_set.values) == names
+    beta = from_file.phase_fraction.sel(phase_set="BETA").isel(time=-1).values
+    np.testing.assert_array_equal(beta, read_result(out).extra["phase_fraction"][-1, :, 2])
+    with xr.open_dataset(out, engine="h5netcdf", phony_dims="access") as raw:
+        assert raw.phase_fraction.dims == ("time", "z", "phase_set") and list(raw.phase_set.values) == names
+
+
 def test_plot_phases_and_shaded_profiles(stored, tmp_path):
     from kinsim.plotting import figure, plot_phases, plot_profiles
 
