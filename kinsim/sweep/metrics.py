@@ -1,32 +1,39 @@
 """Summary metrics of one run, the columns of a sweep's index.
 
-Functions of a :class:`~kinsim.storage.Result`, defined precisely.  Let ``x0 = x[0]`` (the
-stored initial profile), ``xf = x[-1]`` (the final one), and the *reference range* of
-component k: the minimum and maximum of ``x0[:, k]`` together with the mole fraction of k
-in every boundary composition the case fixes (every stage, every point of a time table)
-and, at an end whose boundary lets matter in without fixing a composition (fixed flux,
-activity or potential), the mole fraction of k at that end node in every snapshot.  The
-case is the one stored in the result file (:attr:`kinsim.storage.Result.case`): its
-initial type and weld position and its boundary stages.
+Functions of a :class:`~kinsim.storage.Result`, defined precisely. Let ``x0 = x[0]``
+(the stored initial profile), ``xf = x[-1]`` (the final one), and the *reference range*
+of component k: the minimum and maximum of ``x0[:, k]`` together with the mole fraction
+of k in every boundary composition the case fixes (every stage, every point of a time
+table) and, at an end whose boundary lets matter in without fixing a composition (fixed
+flux, activity or potential), the mole fraction of k at that end node in every snapshot;
+in a moving-boundary run ([[region]] tables) also the mole fraction of k on either side
+of every interface in every snapshot (the interface's local equilibrium fixes them as a
+boundary does: the carbon a growing ferrite rejects piles up ahead of the interface at
+the tie-line composition, which is not uphill diffusion). The case is the one stored in
+the result file (:attr:`kinsim.storage.Result.case`): its initial type and weld position
+and its boundary stages.
 
 ``penetration_<COMP>_m``  (one per component, m)
-    ``d = |xf_k - x0_k|`` per node; the *jump* ``s_k`` is the larger of the initial
-    range of k (``max x0_k - min x0_k``) and, for every composition in the reference
-    range that comes from a boundary, ``|x_boundary,k - x0_k(end node)|`` (for a fixed
-    activity, flux or potential: the largest change of the end node); if ``s_k`` is zero
-    the largest change ``max d`` is used instead (a component that is uniform at first but
-    moves uphill), and if that is below 1e-9 the depth is 0.  The *changed zone* is the
-    set of nodes with ``d > 0.01 s_k``.  *Sources* are: the weld ``initial.position`` of a
-    step start, and every domain end whose boundary is not ``closed`` (fixed composition,
-    flux, activity or potential, in any stage); with neither (a uniform or table start
-    between closed ends) the source is the midpoint of the neighbouring nodes where the
-    initial profile (summed over the components) jumps most.  Every node of the changed
-    zone belongs to its nearest source; where the zone ends (the next node away from that
-    source is unchanged) the edge is located by linear interpolation of ``d`` to
-    ``0.01 s_k`` between the two nodes, or is the domain end if the zone reaches it.  The
-    depth is the largest distance from a source to one of its edges.  For an erfc couple it
-    is ``2 sqrt(D t) erfcinv(0.02)`` on either side; for a uniform start with a fixed
-    surface composition, ``2 sqrt(D t) erfcinv(0.01)``.
+    ``d = |xf_k - x0_k|`` per node (in a moving-boundary run, whose nodes move with the
+    interfaces, the final profile is interpolated linearly to the nodes' positions at t
+    = 0); the *jump* ``s_k`` is the larger of the initial range of k (``max x0_k - min
+    x0_k``) and, for every composition in the reference range that comes from a
+    boundary, ``|x_boundary,k - x0_k(end node)|`` (for a fixed activity, flux or
+    potential: the largest change of the end node); if ``s_k`` is zero the largest
+    change ``max d`` is used instead (a component that is uniform at first but moves
+    uphill), and if that is below 1e-9 the depth is 0. The *changed zone* is the set of
+    nodes with ``d > 0.01 s_k``. *Sources* are: the weld ``initial.position`` of a step
+    start (the interfaces at t = 0 of a moving-boundary run), and every domain end whose
+    boundary is not ``closed`` (fixed composition, flux, activity or potential, in any
+    stage); with neither (a uniform or table start between closed ends) the source is
+    the midpoint of the neighbouring nodes where the initial profile (summed over the
+    components) jumps most. Every node of the changed zone belongs to its nearest
+    source; where the zone ends (the next node away from that source is unchanged) the
+    edge is located by linear interpolation of ``d`` to ``0.01 s_k`` between the two
+    nodes, or is the domain end if the zone reaches it. The depth is the largest
+    distance from a source to one of its edges. For an erfc couple it is ``2 sqrt(D t)
+    erfcinv(0.02)`` on either side; for a uniform start with a fixed surface
+    composition, ``2 sqrt(D t) erfcinv(0.01)``.
 
 ``uphill_excursion`` (mole fraction) and ``uphill_component``
     For each component, how far its mole fraction goes outside its reference range at
@@ -106,12 +113,16 @@ def penetration_depths(result) -> dict[str, float]:
     case = result.case
     sides = _open_sides(result, case)
     sources = np.array(_sources(result, case, sides))
-    z = np.asarray(result.z, dtype=float)
+    z = np.asarray(result.node_positions(0), dtype=float)
+    zf = np.asarray(result.node_positions(-1), dtype=float)
     lo_end, hi_end = float(result.faces[0]), float(result.faces[-1])
     x0, xf = result.x[0], result.x[-1]
     out = {}
     for k, comp in enumerate(result.components):
-        d = np.abs(xf[:, k] - x0[:, k])
+        # the final profile where the nodes were at t = 0 (they move with the interfaces
+        # of a moving-boundary run)
+        xfk = xf[:, k] if zf is z or np.array_equal(zf, z) else np.interp(z, zf, xf[:, k])
+        d = np.abs(xfk - x0[:, k])
         s = float(x0[:, k].max() - x0[:, k].min())
         for side in sides:
             for xb in side.fixed:
@@ -141,6 +152,17 @@ def penetration_depths(result) -> dict[str, float]:
     return out
 
 
+def _interface_compositions(result) -> np.ndarray:
+    """(m, nc) the mole fractions on both sides of every interface of a moving-boundary
+    run in every snapshot (its local equilibrium fixes them, as a boundary does); (0, nc)
+    for other runs."""
+    sides = [result.extra[k] for k in ("interface_x_left", "interface_x_right") if k in result.extra]
+    if not sides:
+        return np.zeros((0, len(result.components)))
+    x = np.concatenate([np.reshape(s, (-1, s.shape[-1])) for s in sides])
+    return x[np.isfinite(x).all(axis=1)]  # NaN once an interface is gone
+
+
 def uphill_excursion(result) -> tuple[float, str]:
     """(largest excursion outside the reference range, component) (module docstring)."""
     sides = _open_sides(result, result.case)
@@ -148,9 +170,12 @@ def uphill_excursion(result) -> tuple[float, str]:
     if result.x.shape[0] < 2:
         return 0.0, ""
     later = result.x[1:]
+    walls = _interface_compositions(result)
     best, who = 0.0, ""
     for k, comp in enumerate(result.components):
         lo, hi = float(x0[:, k].min()), float(x0[:, k].max())
+        if walls.shape[0]:
+            lo, hi = min(lo, float(walls[:, k].min())), max(hi, float(walls[:, k].max()))
         for side in sides:
             for xb in side.fixed:
                 lo, hi = min(lo, float(xb[k])), max(hi, float(xb[k]))

@@ -115,3 +115,31 @@ def test_conservation_fractions_and_mass_balance(runs):
     for t, i in zip(*np.nonzero(two)):
         present = frac[t, i] > 1e-9
         assert np.sort(comp[t, i, present, 1]) == pytest.approx([CAB, CBA], abs=1e-8)
+
+
+def test_sweep_metrics_of_the_two_phase_couple_against_the_stefan_solution(runs):
+    """The sweep's penetration depth (kinsim/sweep/metrics.py: where the profile has
+    changed by 1 % of the initial jump, farthest from the weld) on the homogenization
+    result converges to that of the exact solution; the overall composition stays within
+    the couple's range (no uphill excursion in a binary)."""
+    from scipy.optimize import brentq
+
+    from kinsim.sweep import run_metrics
+
+    k = stefan_k()
+    thr = 0.01 * (CB - CA)
+    s = 2.0 * k * np.sqrt(DURATION)
+
+    def change(z):
+        return abs(exact_profile(z, DURATION, k) - (CA if z < 0.0 else CB)) - thr
+
+    reach = 20.0 * np.sqrt(DB * DURATION)
+    exact = max(-brentq(change, -reach, s - 1e-12), brentq(change, 1e-12, reach))
+    errs = []
+    for _nodes, res in sorted(runs.items()):
+        m = run_metrics(res)
+        assert m["penetration_A_m"] == m["penetration_B_m"]
+        assert m["uphill_excursion"] == 0.0 and m["uphill_component"] == ""
+        errs.append(abs(m["penetration_B_m"] / exact - 1.0))
+    print("penetration depth: exact", exact, "relative errors (100, 200, 400 nodes):", errs)
+    assert errs[-1] < 0.02 and errs[-1] < errs[0]
