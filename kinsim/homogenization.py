@@ -31,6 +31,28 @@ AVERAGING_CODES = {
 }
 
 
+OUTPUT_BLOCK = 4096  # nodes per block of HomogenizationModel.phase_outputs
+
+
+def phase_output_floats(params) -> tuple[int, int]:
+    """(stored, work): 8-byte numbers per node that the phase outputs of the
+    homogenization model's kernel parameters ``params`` add to every snapshot
+    (/phase_fraction and /phase_composition over the composition sets), and per node of
+    a block (OUTPUT_BLOCK nodes) of the work arrays of
+    :meth:`HomogenizationModel.phase_outputs`; (0, 0) for other node models.  For the size estimate of a run
+    (kinsim.resources)."""
+    if not isinstance(params, Homogenization):
+        return 0, 0
+    n = params.ps.n_comp
+    sets = params.ps.n_y.shape[0] * n  # the set-name axis: n sets per candidate phase
+    SM = n  # sets per node
+    # per node of a block: Nv (SM, n), the set columns (SM, SM), sp, a, Nt, atoms and
+    # present (SM), total; per set present (at most SM) its indices, column, amount and
+    # composition (the fancy-indexed copies)
+    block = SM * n + SM * SM + 5 * SM + 2 + SM * (8 + 2 * n)
+    return sets * (1 + n), block
+
+
 class HomogenizationModel:
     """The candidate phases of a case (``case.thermo.phases``) with the case's
     [homogenization] options, as the stepper's node model.  It offers what the run needs
@@ -125,7 +147,19 @@ class HomogenizationModel:
         """Phase fractions (N, S; mole fraction of atoms in each set, 0 where a set is
         absent: its atoms over the node's, exactly 1 for a node of one set) and
         compositions (N, S, n; mole fractions, NaN where absent) on the set-name axis
-        (``set_names``) of the packed node states Y (N, width)."""
+        (``set_names``) of the packed node states Y (N, width).  Made in blocks of
+        OUTPUT_BLOCK nodes: the work arrays take no more than a block's room."""
+        ps = self.params.ps
+        n, NP = ps.n_comp, ps.n_y.shape[0]
+        N = Y.shape[0]
+        frac = np.zeros((N, NP * n))
+        comp = np.full((N, NP * n, n), np.nan)
+        for b in range(0, N, OUTPUT_BLOCK):
+            self._phase_outputs(Y[b : b + OUTPUT_BLOCK], frac[b : b + OUTPUT_BLOCK], comp[b : b + OUTPUT_BLOCK])
+        return frac, comp
+
+    def _phase_outputs(self, Y, frac, comp) -> None:
+        """``phase_outputs`` of the nodes Y into frac and comp (zero and NaN at first)."""
         ps = self.params.ps
         n, NP, K = ps.n_comp, ps.n_y.shape[0], ps.y_comp.shape[1]
         o_sa, o_sy = state_layout(n, NP, K)[:2]
@@ -138,12 +172,13 @@ class HomogenizationModel:
         E = np.zeros((NP, K, n))
         ia, ik = np.nonzero(ps.y_comp >= 0)
         E[ia, ik, ps.y_comp[ia, ik]] = ps.y_ratio[ia, ik]
-        Nv = ps.n_const[a] + np.einsum("nsk,nskc->nsc", sy, E[a])
+        Nv = np.empty((N, n, n))  # moles of each component per formula unit of each set
+        for ph in range(NP):  # phase by phase: no (N, sets, K, n) copy of E
+            sel = a == ph
+            Nv[sel] = ps.n_const[ph] + np.einsum("sk,kc->sc", sy[sel], E[ph])
         Nt = Nv.sum(axis=2)
         atoms = np.where(present, sa * Nt, 0.0)  # atoms in each set per mole of atoms (1 up to the solve's tolerance)
         total = atoms.sum(axis=1)
-        frac = np.zeros((N, NP * n))
-        comp = np.full((N, NP * n, n), np.nan)
         # a set's column: its phase's, after the node's earlier sets of the same phase
         earlier = np.tril(np.ones((n, n), dtype=bool), -1)  # [j, j']: j' < j
         k = ((sp[:, :, None] == sp[:, None, :]) & earlier).sum(axis=2)
@@ -151,4 +186,3 @@ class HomogenizationModel:
         col = a[i, j] * n + k[i, j]
         frac[i, col] = atoms[i, j] / total[i]
         comp[i, col] = Nv[i, j] / Nt[i, j][:, None]
-        return frac, comp

@@ -118,6 +118,10 @@ class RunSize:
     snapshot_bytes: int = 0  # the file's growth per snapshot
     gradient: bool = False  # gradient energy (the mixed form)
     periodic: bool = False  # periodic ends (the cyclic block solve)
+    node_floats: int | None = None  # per node, the node model's scratch (None: one phase's)
+    extra_floats: int = 0  # per node and snapshot, the node model's further result arrays
+    output_floats: int = 0  # per node, the arrays that make those at a snapshot
+    output_work: int = 0  # and the work arrays that make them
 
     @property
     def memory_bytes(self) -> int:
@@ -154,18 +158,33 @@ def estimate(
     in_memory: bool = False,
     gradient: bool = False,
     periodic: bool = False,
+    node_floats: int | None = None,
+    extra_floats: int = 0,
+    output_floats: int = 0,
+    output_work: int = 0,
 ) -> RunSize:
     """The memory and result-file size of a run (see the module docstring).
 
     ``snapshots`` counts every stored snapshot, the initial one included;
-    ``parameter_bytes`` is the size of the phase's parameter arrays (stored with the
-    result); ``in_memory``: the result is held in memory instead of a file; ``gradient``:
-    the run has gradient energy; ``periodic``: its ends are periodic."""
+    ``site_fractions``: the floats per node of the node model's state (one phase's site
+    fractions, or the homogenization model's packed state); ``parameter_bytes`` is the
+    size of the phase's parameter arrays (stored with the result); ``in_memory``: the
+    result is held in memory instead of a file; ``gradient``: the run has gradient
+    energy; ``periodic``: its ends are periodic.  The node model's share, in 8-byte
+    numbers per node: ``node_floats`` its scratch (None: one phase's, ``evaluate_nodes``'),
+    ``extra_floats`` the further arrays it adds to every snapshot (the homogenization
+    model's phase fractions and compositions, the moving boundary's node and face
+    positions), ``output_floats`` the arrays that make them at a snapshot; and
+    ``output_work`` 8-byte numbers of work arrays while they are made."""
     N, n, K, S, M, E = (int(v) for v in (nodes, components, site_fractions, snapshots, markers, potentials))
     G, P = bool(gradient), bool(periodic)
     m = max(n - 1, 1)
     b = 2 * m  # the unknowns per node of the mixed form (u and psi)
+    # the node model's scratch: one phase's X (N, n), PD (N, n, n), (N, m, m) and three (N)
+    node = n + n * n + m * m + 3 if node_floats is None else int(node_floats)
     per_snapshot = {"x": N * n, "mu": N * n, "flux": (N + 1) * n, "markers": M, "temperature": 1, "free_energy": 1}
+    if extra_floats:
+        per_snapshot["node model"] = N * int(extra_floats)
     if E:
         per_snapshot["potential"] = N * n
     if G:
@@ -193,13 +212,15 @@ def estimate(
         memory["HDF5 chunk caches"] = CHUNK_CACHE_BYTES * (3 + (E > 0) + G)
     # the buffers of a snapshot, made while the workspace is held: x from u (with its
     # temporaries, 2 (N, n) and (N)), a copy of the potentials (N, n) and of psi (N, m)
-    memory["snapshot buffers"] = _F8 * (2 * N * n + N + (N * n if E else 0) + (N * m if G else 0))
+    memory["snapshot buffers"] = _F8 * (
+        2 * N * n + N + (N * n if E else 0) + (N * m if G else 0) + N * int(output_floats) + int(output_work)
+    )
     # and the larger of: the work arrays of advance(), freed when the run returns, and
     # the stacked copy of a result held in memory (MemoryStore.result(), made after the
-    # run).  The Workspace arrays every run writes: node scratch X (N, n), PD (N, n, n),
-    # (N, m, m) and three (N) arrays; F, R (N, m); Gm, Gp (N+1, n, m); U_trial (N, n),
-    # Y_trial (N, K), warm (N).  Those of its solver:
-    work = N * (2 * n + n * n + m * m + 2 * m + 4 + K) + 2 * (N + 1) * n * m
+    # run).  The Workspace arrays every run writes: the node scratch (``node`` per node);
+    # F, R (N, m); Gm, Gp (N+1, n, m); U_trial (N, n), Y_trial (N, K), warm (N).  Those
+    # of its solver:
+    work = N * (node + n + 2 * m + 1 + K) + 2 * (N + 1) * n * m
     if G:
         # the mixed form (Gradient): psi, Rpsi (N, m); dJ/dpsi Gm, Gp (N+1, n, m); the
         # Newton blocks Lo, Di, Up and the block solve's X, Z (N, 2m, 2m); sol, Y (N, 2m)
@@ -225,27 +246,51 @@ def estimate(
         "checkpoint": checkpoint,
         "metadata": _METADATA,
     }
-    return RunSize(N, n, K, S, E, bool(in_memory), memory, result, series, G, P)
+    return RunSize(
+        N,
+        n,
+        K,
+        S,
+        E,
+        bool(in_memory),
+        memory,
+        result,
+        series,
+        G,
+        P,
+        node_floats,
+        int(extra_floats),
+        int(output_floats),
+        int(output_work),
+    )
 
 
-def run_size(case, params, in_memory: bool = False, state_width: int | None = None) -> RunSize:
-    """The estimate of a run of ``case`` on a phase with parameter arrays ``params``
-    (:class:`~kinsim.thermo.params.ThermoParams`).  ``state_width``: floats per node of
-    the node model's warm-start state (default: the phase's site fractions; the
-    homogenization model's packed state is wider; its per-set work arrays are not
-    counted)."""
+def run_size(case, params, in_memory: bool = False, extra_floats: int = 0) -> RunSize:
+    """The estimate of a run of ``case`` with the node model of the kernel parameters
+    ``params`` (one phase's :class:`~kinsim.thermo.params.ThermoParams`, or the
+    homogenization model's): its state, scratch and result arrays.  ``extra_floats``:
+    further floats per node and snapshot the run's model stores (the moving boundary's
+    positions)."""
+    from .homogenization import OUTPUT_BLOCK, phase_output_floats
+    from .kernels.node_models import scratch_floats, state_width
+
     parameter_bytes = sum(v.nbytes + _SCALE * sum(v.shape) for v in params._asdict().values() if hasattr(v, "nbytes"))
     periodic = any(st.type == "periodic" for b in (case.boundary.left, case.boundary.right) for st in b.stages)
+    stored, block = phase_output_floats(params)
     return estimate(
         case.grid.nodes,
         len(case.components),
-        params.n_y if state_width is None else state_width,
+        state_width(params),
         len(case.output.snapshots) + 1,
         potentials=len(case.potentials),
         parameter_bytes=parameter_bytes,
         in_memory=in_memory,
         gradient=getattr(case, "gradient", None) is not None,
         periodic=periodic,
+        node_floats=scratch_floats(params),
+        extra_floats=stored + extra_floats,
+        output_floats=stored,
+        output_work=block * min(int(case.grid.nodes), OUTPUT_BLOCK),
     )
 
 
@@ -407,6 +452,10 @@ def resized(size: RunSize, **change) -> RunSize:
         in_memory=size.in_memory,
         gradient=size.gradient,
         periodic=size.periodic,
+        node_floats=size.node_floats,
+        extra_floats=size.extra_floats,
+        output_floats=size.output_floats,
+        output_work=size.output_work,
     )
     parameter_bytes = size.result["parameters"] - estimate(**args).result["parameters"]
     args.update(change)

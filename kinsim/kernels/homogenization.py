@@ -204,6 +204,17 @@ def nodes_ref(hp: Homogenization, work: NodeScratch) -> KernelRef:
     return KernelRef(homogenization_nodes, args, types.UniTuple(types.int64, 2))
 
 
+def scratch_floats(hp: Homogenization) -> int:
+    """8-byte numbers per node of the per-node arrays of ``node_scratch`` (for the size
+    estimate of a run, kinsim.resources; tests/storage/test_resources.py checks it against
+    the arrays ``node_scratch`` makes)."""
+    n = hp.ps.n_comp
+    m = max(n - 1, 1)
+    SM, K = n, hp.ps.y_comp.shape[1]
+    # DL, DMDU_last; U_last, MU_last, L_last, U_dl; Y_last; S_last; W_last; DF_last, DL_ok
+    return 2 * n * m + 4 * n + state_size(hp) + (n + SM) * n + SM * K * n + 2
+
+
 def node_scratch(hp: Homogenization, N: int) -> NodeScratch:
     """Work arrays of ``homogenization_nodes`` for N nodes (allocated once per run)."""
     ps = hp.ps

@@ -142,6 +142,13 @@ def node_scratch(p, N: int):
     return single.node_scratch(p, N)
 
 
+def scratch_floats(p) -> int:
+    """8-byte numbers per node of the node model's scratch (``node_scratch``)."""
+    if isinstance(p, homog.Homogenization):
+        return homog.scratch_floats(p)
+    return single.scratch_floats(p)
+
+
 def state_width(p) -> int:
     """Floats per node of the state the node equilibria warm-start from (the stepper's
     Y): the site fractions of one phase, or the packed multiphase state."""

@@ -18,6 +18,14 @@ from .kkt import equilibrium_batch, minimise_flag
 from .mobility import diagonal_onsager, mobilities, onsager_is_psd
 
 
+def scratch_floats(p) -> int:
+    """8-byte numbers per node of the per-node arrays of ``node_scratch`` (for the size
+    estimate of a run, kinsim.resources)."""
+    n = p.n_comp
+    m = max(n - 1, 1)
+    return n + n * n + m * m + 3
+
+
 def node_scratch(p, N):
     """Work arrays of ``evaluate_nodes`` for N nodes (allocated once per run), the
     ``minimise`` argument of the equilibrium kernel for the phase p and the reference

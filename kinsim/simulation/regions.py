@@ -139,8 +139,9 @@ class RegionSimulation(Simulation):
         self.problem = self._problem(setup.stage_index(case, 0.0))
         # the memory and file of the run, estimated as a one-phase run of the same nodes with
         # the region phase of most site fractions (the interface unknowns are a few per wall)
+        # that stores the node and face positions with every snapshot
         widest = max((self.models[s.phase].params for s in self.regions), key=lambda p: p.n_y)
-        self.size = check_memory(run_size(case, widest))
+        self.size = check_memory(run_size(case, widest, extra_floats=2))
 
     # ---------------------------------------------------------------- geometry at t = 0
     def _nucleus_width(self) -> float:

@@ -30,7 +30,6 @@ from ..homogenization import HomogenizationModel
 from ..kernels.codes import ADV_MAX_STEPS, ADV_REACHED, S_NEWTON, S_REJECTED, S_STEPS, STATUS_TEXT
 from ..kernels.evaluate import Problem
 from ..kernels.kkt import equilibrium_batch, minimise_flag
-from ..kernels.node_models import state_width
 from ..kernels.nodes import scratch_gibbs
 from ..kernels.step import advance, explicit_flag, stage_kernels, step_kernels, workspace
 from ..phase import load_phase
@@ -99,7 +98,7 @@ class Simulation:
             for i, (t, T) in enumerate(cond.schedule):
                 self.model.check_temperature(T, f"conditions.temperature[{i}] (the schedule at t = {t:g} s):")
         # the memory of the run's arrays, before any of them is made (kinsim.resources)
-        self.size = check_memory(run_size(case, self.model.params, state_width=state_width(self.model.params)))
+        self.size = check_memory(run_size(case, self.model.params))
         self.grid = make_grid(case.grid)
         self.n = len(self.components)
         self.subst = 1.0 - interstitial.astype(np.float64)

@@ -24,6 +24,7 @@ from kinsim.resources import estimate, format_bytes, resized, run_size, snapshot
 NICRAL = REPO / "cases" / "nicral-couple.toml"
 ROD = REPO / "cases" / "stressed-rod.toml"
 FECR = REPO / "cases" / "fe-cr-spinodal.toml"
+HOMOG = REPO / "cases" / "fe-cr-ni-alpha-gamma.toml"  # the homogenization model (two phases)
 # 30000 nodes at the case's spacing of 0.25 nm
 FECR_SETS = ["grid.length=7.5 um"]
 # a ternary with gradient energy (2m = 4 unknowns per node) and closed ends: the stable
@@ -104,6 +105,8 @@ _MEASURE = textwrap.dedent("""
         # a few steps (the peak is that of the first one): at the default 0.01 s its
         # random fluctuations take 339 steps, 170 s
         ("fe-cr-ni gradient", "file", ["conditions.duration=1e-8 s"]),
+        (HOMOG, "file", []),
+        (HOMOG, "memory", []),
     ],
     ids=[
         "Ni-Cr-Al to a file",
@@ -113,6 +116,8 @@ _MEASURE = textwrap.dedent("""
         "Fe-Cr spinodal (gradient, periodic) to a file",
         "Fe-Cr spinodal (gradient, periodic) in memory",
         "Fe-Cr-Ni ternary gradient, closed ends, to a file",
+        "Fe-Cr-Ni alpha/gamma homogenization to a file",
+        "Fe-Cr-Ni alpha/gamma homogenization in memory",
     ],
 )
 def test_estimate_against_the_real_allocation(tmp_path, case, mode, sets):
@@ -148,6 +153,30 @@ def test_estimate_against_the_real_allocation(tmp_path, case, mode, sets):
     if mode == "file":
         # the file: never more than estimated (the writer reserves the estimate), at most a few % less
         assert m["file"] <= m["file_estimate"] <= 1.05 * m["file"] + 300_000, m
+
+
+@pytest.mark.parametrize("case", [NICRAL, HOMOG], ids=["one phase", "homogenization"])
+def test_the_node_models_scratch_per_node_is_what_it_allocates(case):
+    """``scratch_floats`` (what the estimate counts) against the arrays ``node_scratch``
+    makes: their growth per node."""
+    from kinsim.homogenization import HomogenizationModel
+    from kinsim.kernels.node_models import node_scratch, scratch_floats
+    from kinsim.phase import load_phase
+
+    c = load_case(case)
+    th = c.thermo
+    if th.phases:
+        params = HomogenizationModel(c, c.conditions.temperature).params
+    else:
+        params = load_phase(th.database, th.phase, th.components).params
+
+    def nbytes(obj) -> int:
+        if isinstance(obj, np.ndarray):
+            return obj.nbytes
+        return sum(nbytes(v) for v in obj) if isinstance(obj, tuple) else 0
+
+    per_node = (nbytes(node_scratch(params, 101)) - nbytes(node_scratch(params, 1))) / 100
+    assert per_node == 8 * scratch_floats(params) > 0
 
 
 def test_file_estimate_of_small_results_and_the_writers_chunks(tmp_path):
