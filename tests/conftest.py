@@ -43,6 +43,7 @@ KERNEL_GROUPS = {
         "tests/simulation/test_homogenization_single.py",
         "tests/simulation/test_homogenization_stefan.py",
         "tests/simulation/test_homogenization_tangents.py",
+        "tests/storage/test_resources_homogenization.py",
     ],
     "moving": [
         "tests/simulation/test_moving_boundary.py",

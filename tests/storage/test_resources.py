@@ -105,8 +105,6 @@ _MEASURE = textwrap.dedent("""
         # a few steps (the peak is that of the first one): at the default 0.01 s its
         # random fluctuations take 339 steps, 170 s
         ("fe-cr-ni gradient", "file", ["conditions.duration=1e-8 s"]),
-        (HOMOG, "file", []),
-        (HOMOG, "memory", []),
     ],
     ids=[
         "Ni-Cr-Al to a file",
@@ -116,18 +114,23 @@ _MEASURE = textwrap.dedent("""
         "Fe-Cr spinodal (gradient, periodic) to a file",
         "Fe-Cr spinodal (gradient, periodic) in memory",
         "Fe-Cr-Ni ternary gradient, closed ends, to a file",
-        "Fe-Cr-Ni alpha/gamma homogenization to a file",
-        "Fe-Cr-Ni alpha/gamma homogenization in memory",
     ],
 )
 def test_estimate_against_the_real_allocation(tmp_path, case, mode, sets):
-    if not os.access("/proc/self/clear_refs", os.W_OK):
-        pytest.skip("needs /proc (Linux) to read and reset the peak resident memory")
     if case == "fe-cr-ni gradient":
         import tomli_w
 
         case = tmp_path / "fe-cr-ni-gradient.toml"
         case.write_text(tomli_w.dumps(FECRNI_GRADIENT))
+    check_estimate(tmp_path, case, mode, sets)
+
+
+def check_estimate(tmp_path, case, mode, sets) -> None:
+    """A 30000-node run of ``case`` (with the overrides ``sets``) to a file or in memory
+    (``mode``): its estimate against the peak memory and the file it takes (also used by
+    tests/storage/test_resources_homogenization.py)."""
+    if not os.access("/proc/self/clear_refs", os.W_OK):
+        pytest.skip("needs /proc (Linux) to read and reset the peak resident memory")
     env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "16384", "PYTHONWARNINGS": "ignore"}
     out = tmp_path / "run.h5"
     warm = subprocess.run(
@@ -147,7 +150,7 @@ def test_estimate_against_the_real_allocation(tmp_path, case, mode, sets):
     )
     assert done.returncode == 0, done.stderr
     m = json.loads(done.stdout.strip().splitlines()[-1])
-    # the arrays of 30000 nodes take 16-50 MB; the estimate is the peak within a few percent
+    # the arrays of 30000 nodes take 16-100 MB; the estimate is the peak within a few percent
     # (it errs on the safe side for results held in memory)
     assert 0.95 * m["measured"] <= m["estimate"] <= 1.15 * m["measured"], m
     if mode == "file":
