@@ -142,6 +142,13 @@ class RepeatedCall:
         self._entry: Any = None
 
     def __call__(self, kernel, args: tuple):
+        entry = self.load(kernel, args)
+        return kernel(*args) if entry is None else entry(*args)
+
+    def load(self, kernel, args: tuple):
+        """The compiled entry point for these arguments (loaded from numba's disk cache or
+        compiled if it is not in memory yet), kept for the next calls; None without the
+        JIT."""
         held = tuple(a for a in args if not isinstance(a, _SCALARS))
         kinds = tuple(type(a) for a in args if isinstance(a, _SCALARS))
         same = (
@@ -153,10 +160,10 @@ class RepeatedCall:
         if not same:
             self.clear()
             if not isinstance(kernel, Dispatcher):  # without the JIT: the plain function
-                return kernel(*args)
+                return None
             entry = kernel.compile(_signature(kernel, args))
             self._kernel, self._held, self._kinds, self._entry = kernel, held, kinds, entry
-        return self._entry(*args)
+        return self._entry
 
     def clear(self) -> None:
         self._kernel, self._held, self._kinds, self._entry = None, (), (), None

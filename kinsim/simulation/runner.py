@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .._jit import RepeatedCall, compile_for, needs_compile
+from .._jit import RepeatedCall, needs_compile
 from ..errors import ConvergenceError, InputError, ResultWriteError, StabilityWarning
 from ..grid import make_grid
 from ..homogenization import HomogenizationModel
@@ -403,7 +403,7 @@ class Simulation:
         if cold and not announced:
             print("kinsim: compiling kernels (first run only) ...", file=sys.stderr, flush=True)
         t0 = time.perf_counter()
-        compile_for(kernel, *args)
+        self._stepper.load(kernel, args)  # and kept for the run's calls (the same argument objects)
         seconds = time.perf_counter() - t0 + seconds_before
         if cold:
             print(

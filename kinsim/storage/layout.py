@@ -10,6 +10,7 @@ Units follow the udunits spelling netCDF tools expect: ``s``, ``m``, ``J mol-1``
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import json
 import platform
 from importlib import metadata
@@ -76,15 +77,22 @@ UNITS = {
 FLUX_FRAME = "volume-fixed"
 
 
-def package_versions() -> dict[str, str]:
-    """Installed versions of the packages a run depends on (without importing them)."""
+@functools.cache
+def _installed_versions() -> tuple[tuple[str, str], ...]:
     out = {"python": platform.python_version(), "hdf5": h5py.version.hdf5_version}
     for name in PACKAGES:
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             pass
-    return out
+    return tuple(out.items())
+
+
+def package_versions() -> dict[str, str]:
+    """Installed versions of the packages a run depends on (without importing them;
+    looked up once per process: reading the installed packages' metadata takes some
+    milliseconds per package)."""
+    return dict(_installed_versions())
 
 
 def now() -> str:
