@@ -73,6 +73,7 @@ from .nodes import fill_dependent
 from .schedule import potentials_at
 
 MAX_NEWTON = 12  # Newton iterations per implicit step attempt
+NEWTON_TOL = 1e-3  # the Newton iterations' error, scaled by atol + rtol |u| (newton_converged)
 
 
 class StepperState(NamedTuple):
@@ -400,11 +401,26 @@ def mixed_newton_step(problem, gradient, Unew, fields, T, a0, dt, Rs, work, rtol
 
 
 @jit(**INLINE)
+def newton_converged(corr, lam, last):
+    """Whether the Newton iterate after an undamped (lam = 1) correction of scaled size
+    corr is within NEWTON_TOL of the solution (in units of the tolerances): corr itself
+    is, or, converging at the rate r = corr / last < 1 from the previous correction
+    ``last`` (inf: none), the corrections still to come sum to at most
+    r / (1 - r) corr = corr^2 / (last - corr) (Hairer & Wanner, Solving ODEs II,
+    section IV.8): one iteration fewer where Newton converges fast."""
+    if lam != 1.0:
+        return False
+    if corr < NEWTON_TOL:
+        return True
+    return corr < last < np.inf and corr * corr < NEWTON_TOL * (last - corr)
+
+
+@jit(**INLINE)
 def bdf2_attempt(p, T, problem, state, t, dt, rtol, atol, fields, work, gradient, cyclic, kernels):
     """One implicit step of size dt from state.t = t at temperature T (the boundary
     states already at t + dt): the predictor, then Newton iterations on the BDF2 residual
-    until the scaled correction of u is below 1e-3 undamped, then the nodes of the
-    solution.  The trial state is work's (U_trial, Y_trial) and, with gradient energy,
+    until they are within NEWTON_TOL of the solution (``newton_converged``), then the
+    nodes of the solution.  The trial state is work's (U_trial, Y_trial) and, with gradient energy,
     gradient.psi (started from the predictor's); on a periodic grid the Newton matrix is
     solved with the scratch ``cyclic`` (None otherwise); the sharp model's Newton step is
     the kernel of ``kernels.newton``.  Returns (converged, failed status, failed node,
@@ -422,6 +438,7 @@ def bdf2_attempt(p, T, problem, state, t, dt, rtol, atol, fields, work, gradient
     fail_st = 0
     fail_node = -1
     worst = -1  # node of the largest Newton correction (reported when Newton fails)
+    last = np.inf  # the previous undamped scaled correction
     for it in range(MAX_NEWTON + 1):
         if it == MAX_NEWTON and not converged:
             break
@@ -466,7 +483,8 @@ def bdf2_attempt(p, T, problem, state, t, dt, rtol, atol, fields, work, gradient
         if node >= 0:
             worst = node
         fill_dependent(problem.material, Unew)
-        converged = corr < 1e-3 and lam == 1.0
+        converged = newton_converged(corr, lam, last)
+        last = corr if lam == 1.0 else np.inf
     return ok, fail_st, fail_node, worst
 
 

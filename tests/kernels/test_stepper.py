@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pytest
 
-from kinsim.kernels.step import bdf2_coefficients, bdf2_error, control_step
+from kinsim.kernels.step import NEWTON_TOL, bdf2_coefficients, bdf2_error, control_step, newton_converged
 
 LAM = 1.0
 
@@ -104,6 +104,21 @@ def test_controller_rejects_above_one_and_bounds_the_step_change():
     assert ok and dt == 2.5  # grows at most 2.5x
     ok, dt = control_step(0.0, 1.0)
     assert ok and dt == 2.0
+
+
+def test_newton_stops_when_the_corrections_still_to_come_are_within_its_tolerance():
+    inf = float("inf")
+    assert newton_converged(0.5 * NEWTON_TOL, 1.0, inf)  # the correction itself is small enough
+    assert not newton_converged(0.5 * NEWTON_TOL, 0.5, inf)  # not after a damped one
+    # fast convergence: r = 0.01 / 0.5, the rest r / (1 - r) 0.01 = 2.0e-4 < 1e-3
+    assert newton_converged(0.01, 1.0, 0.5)
+    # slow: r = 1/2, the rest 0.01 > 1e-3; diverging; no previous correction to take a rate from
+    assert not newton_converged(0.01, 1.0, 0.02)
+    assert not newton_converged(0.01, 1.0, 0.005)
+    assert not newton_converged(0.01, 1.0, inf)
+    # the bound r / (1 - r) corr = corr^2 / (last - corr) on either side of the tolerance
+    assert newton_converged(0.01, 1.0, 0.01 + 0.01**2 / NEWTON_TOL * 1.01)
+    assert not newton_converged(0.01, 1.0, 0.01 + 0.01**2 / NEWTON_TOL * 0.99)
 
 
 def _adaptive(rtol, atol, t_end=5.0, dt0=1e-4):
