@@ -24,6 +24,7 @@ from .global_start import sample_phase
 from .kernels.codes import STATUS_OK
 from .kernels.gibbs import R
 from .kernels.kkt import equilibrium_batch, minimise_flag
+from .phaseset_cache import cached_samples
 
 MAX_NEWTON = 100
 TOL_DEC = 1e-13  # Newton decrement at convergence, in units of RT
@@ -71,6 +72,16 @@ def _evaluate(params, T, X, Y):
     return GM, MU, DMU, status
 
 
+def relaxed_samples(params, T: float) -> tuple:
+    """(X, Y, GM, ok): the samples of the phase (``sample_phase``), their mole fractions,
+    their site fractions relaxed at fixed composition and GM by the single-phase
+    equilibrium at T, and which of them converged."""
+    Ys = np.ascontiguousarray(sample_phase(params))
+    Xs = phase_compositions(params, Ys)
+    GMs, _, _, sts = _evaluate(params, T, Xs, Ys)
+    return Xs, Ys, GMs, sts == STATUS_OK
+
+
 def tangent_plane_maximum(model, MU, T: float):
     """The largest mu . x - GM(x) (J/mol of atoms) over the compositions of ``model`` (a
     PhaseModel of a phase holding every component, free composition) for each row of the
@@ -83,11 +94,7 @@ def tangent_plane_maximum(model, MU, T: float):
     RT = R * T
     dmu = MU[:, 1:] - MU[:, :1]
     # start: the sample of lowest GM - mu.x
-    Ys = sample_phase(p)
-    Xs = phase_compositions(p, Ys)
-    Ys = np.ascontiguousarray(Ys)
-    GMs, _, _, sts = _evaluate(p, T, Xs, Ys)
-    ok = sts == STATUS_OK
+    Xs, Ys, GMs, ok = cached_samples(p, T, relaxed_samples)
     if not ok.any():
         return np.full(N, np.nan), np.full((N, n), np.nan)
     # the sample of lowest tangent-plane distance per row, in blocks of rows that keep the

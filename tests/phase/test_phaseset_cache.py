@@ -76,3 +76,38 @@ def test_no_cache_builds_and_writes_nothing(phases, monkeypatch):
     tab = cached_start_table(ps, params, T, 200, names)
     assert_same_table(tab, global_start.build_start_table(ps, params, T, 200, names))
     assert not list(folder.glob("start-*.pkl"))
+
+
+def test_the_relaxed_samples_of_the_start_check_read_back_are_those_built(model, tmp_path, monkeypatch):
+    """The tangent-plane search starts from the same samples whether they are relaxed or
+    read from the cache (``cached_samples``), keyed by the phase, T and the code; the
+    driving force is the same to the last bit; a disabled cache relaxes them again."""
+    import kinsim.tangent_plane as tp
+    from kinsim.phaseset_cache import cached_samples, samples_key
+
+    monkeypatch.setenv("KINSIM_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("KINSIM_NO_CACHE", raising=False)
+    fcc, bcc = model.models
+    mu = fcc.equilibrium(np.array([[0.25, 0.1], [0.3, 0.05]]), T).MU
+    built = tp.relaxed_samples(bcc.params, T)
+    first_df = tp.tangent_plane_maximum(bcc, mu, T)
+    assert len(list(tmp_path.glob("samples-*.pkl"))) == 1
+    calls = []
+    sample = tp.sample_phase
+    monkeypatch.setattr(tp, "sample_phase", lambda *a: calls.append(a) or sample(*a))  # only relaxing samples
+    read = cached_samples(bcc.params, T, tp.relaxed_samples)
+    assert not calls  # read back, not relaxed
+    for a, b in zip(read, built):
+        np.testing.assert_array_equal(a, b)
+    again_df = tp.tangent_plane_maximum(bcc, mu, T)
+    for a, b in zip(again_df, first_df):
+        np.testing.assert_array_equal(a, b)
+    assert not calls
+    # the key follows the phase and T
+    assert samples_key(bcc.params, T, tp.relaxed_samples) != samples_key(fcc.params, T, tp.relaxed_samples)
+    assert samples_key(bcc.params, T, tp.relaxed_samples) != samples_key(bcc.params, T + 1.0, tp.relaxed_samples)
+    monkeypatch.setenv("KINSIM_NO_CACHE", "1")
+    no_cache_df = tp.tangent_plane_maximum(bcc, mu, T)
+    assert len(calls) == 1
+    for a, b in zip(no_cache_df, first_df):
+        np.testing.assert_array_equal(a, b)
