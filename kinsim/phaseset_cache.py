@@ -58,17 +58,27 @@ def table_key(ps, phase_params, T: float, points: int) -> str:
     return h.hexdigest()[:32]
 
 
+def _through_cache(name: str | None, build, valid):
+    """``build()`` through the cache entry ``name`` (None: the cache is off); an entry that
+    is missing, unreadable or not ``valid`` is built again and written."""
+    if name is None:
+        return build()
+    f = cache_dir() / name
+    got = read_entry(f)
+    if got is not None and valid(got):
+        return got
+    got = build()
+    write_entry(f, got)
+    return got
+
+
 def cached_start_table(ps, phase_params, T: float, points: int, names) -> StartTable:
     """``kinsim.global_start.build_start_table`` through the disk cache."""
-    if not cache_enabled():
-        return global_start.build_start_table(ps, phase_params, T, points, names)
-    f = cache_dir() / f"start-{table_key(ps, phase_params, T, points)}.pkl"
-    tab = read_entry(f)
-    if isinstance(tab, StartTable) and tab.T == float(T):
-        return tab
-    tab = global_start.build_start_table(ps, phase_params, T, points, names)
-    write_entry(f, tab)
-    return tab
+    return _through_cache(
+        f"start-{table_key(ps, phase_params, T, points)}.pkl" if cache_enabled() else None,
+        lambda: global_start.build_start_table(ps, phase_params, T, points, names),
+        lambda tab: isinstance(tab, StartTable) and tab.T == float(T),
+    )
 
 
 SAMPLES_FORMAT = "1"  # the layout of an entry (a pickled tuple of arrays)
@@ -87,12 +97,8 @@ def samples_key(params, T: float, build) -> str:
 def cached_samples(params, T: float, build) -> tuple:
     """``build(params, T)`` (a tuple of arrays, a pure function of its arguments) through
     the disk cache."""
-    if not cache_enabled():
-        return build(params, T)
-    f = cache_dir() / f"samples-{samples_key(params, T, build)}.pkl"
-    got = read_entry(f)
-    if isinstance(got, tuple) and all(isinstance(a, np.ndarray) for a in got):
-        return got
-    got = build(params, T)
-    write_entry(f, got)
-    return got
+    return _through_cache(
+        f"samples-{samples_key(params, T, build)}.pkl" if cache_enabled() else None,
+        lambda: build(params, T),
+        lambda got: isinstance(got, tuple) and all(isinstance(a, np.ndarray) for a in got),
+    )
