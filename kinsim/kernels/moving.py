@@ -41,7 +41,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._jit import INLINE, LEAF, jit
+from .._jit import INLINE, INTERNAL, LEAF, jit
 from .bordered import bordered_solve
 from .boundary import boundary_fluxes, boundary_jacobian
 from .codes import (
@@ -262,7 +262,7 @@ def site_fraction_size(params, layout) -> int:
 
 
 # ------------------------------------------------------------------------ geometry
-@jit(**LEAF)
+@jit(**INTERNAL)
 def history_geometry(layout, state, work):
     """Face volume coordinates (VF[1], VF[2]) and cell volumes (Vc[1], Vc[2]) at the two
     accepted times t and t - dt_prev (wall positions hist_walls[0], [1])."""
@@ -273,7 +273,7 @@ def history_geometry(layout, state, work):
         cell_volumes(layout, state.active, work.VF[h], work.Vc[h])
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def cell_volumes(layout, active, VF, Vc):
     """Cell volumes of the node rows from the face volume coordinates."""
     for r in range(active.shape[0]):
@@ -284,7 +284,7 @@ def cell_volumes(layout, active, VF, Vc):
             Vc[i] = VF[i] - VF[i - 1]
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def new_geometry(layout, state, work, walls, a0, a1, a2, nh):
     """Row positions, face volume coordinates, areas, cell volumes and dVol at the wall
     positions ``walls`` (t + dt) for the BDF coefficients a0, a1, a2 (a2 with nh >= 2)."""
@@ -310,7 +310,7 @@ def new_geometry(layout, state, work, walls, a0, a1, a2, nh):
 
 
 # ------------------------------------------------------------------------ fluxes
-@jit(**LEAF)
+@jit(**INTERNAL)
 def face_fluxes(problem, state, work, fields, U, T):
     """J' and J at every face of the active regions (after ``new_geometry``): between
     the face's two rows, and at the outer ends the boundary condition of the side."""
@@ -361,7 +361,7 @@ def face_fluxes(problem, state, work, fields, U, T):
         fields.J[e - 1, k] = work.bJ[2, k]
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def outer_proxies(U, fields, s, e, work):
     """The nodes next to the outer ends (rows s + 1 and e - 1) as the two nodes of
     kinsim.kernels.boundary's arrays."""
@@ -377,7 +377,7 @@ def outer_proxies(U, fields, s, e, work):
             work.DM2[1, k, j] = fields.DMDU[e - 1, k, j]
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def place_outer_ends(layout, active, fixed, bcU, U):
     """The outer end rows: the fixed boundary composition of the side, or a copy of the
     nearest node (any state of the phase would do: it carries no flux)."""
@@ -388,7 +388,7 @@ def place_outer_ends(layout, active, fixed, bcU, U):
 
 
 # ------------------------------------------------------------------------ the chain
-@jit(**LEAF)
+@jit(**INTERNAL)
 def build_chain(layout, state, work):
     """The blocks of the Newton system in chain order, the moving walls (bordered
     columns), each interface's reference volume (the smaller neighbouring cell at t) and
@@ -443,7 +443,7 @@ def build_chain(layout, state, work):
 
 
 # ------------------------------------------------------------------------ residual
-@jit(**LEAF)
+@jit(**INTERNAL)
 def _transport(state, work, fields, U, EX, s, N, f, k, r, c):
     """T_f of component k (module docstring) through face row f of region r (first face
     row s, N nodes); c = dt V_s."""
@@ -455,7 +455,7 @@ def _transport(state, work, fields, U, EX, s, N, f, k, r, c):
     return c * work.area[f] * fields.J[f, k] - 0.5 * (U[f, k] + U[f + 1, k]) * work.dvol[f]
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def assemble_residual(problem, state, work, fields, U, EX, walls, a0, a1, a2, nh, dt, T, F, Fs):
     """The residual of the chain unknowns (F) and of the position rows (Fs) at the
     trial state (U, EX, walls), whose rows ``fields`` holds (MU, DMDU, L)."""
@@ -519,7 +519,7 @@ def assemble_residual(problem, state, work, fields, U, EX, walls, a0, a1, a2, nh
                 Fs[work.wcol[w]] = work.Fl[work.wrow[w]]
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def _region_of_row(layout, active, i):
     """The active region that owns row i."""
     for r in range(active.shape[0]):
@@ -529,7 +529,7 @@ def _region_of_row(layout, active, i):
 
 
 # ------------------------------------------------------------------------ Jacobian
-@jit(**LEAF)
+@jit(**INTERNAL)
 def face_derivatives(problem, state, work, fields, U, T):
     """dJ_f/du of both rows of every face (Gm: left row, Gp: right row), L' and the frame
     factor frozen; at the outer ends the boundary condition's (after ``face_fluxes``)."""
@@ -577,7 +577,7 @@ def face_derivatives(problem, state, work, fields, U, T):
             work.Gp[e - 1, k, j] = 0.0
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def _coefficient_terms(subst, L, MU, U, s, a, b, d, G):
     """Add to G (dJ'/du of row s, at the face between rows a and b at distance d) the
     part of the diagonal L' that is proportional to u_k (L'_kk = u_k M_k / V_s): with
@@ -596,7 +596,7 @@ def _coefficient_terms(subst, L, MU, U, s, a, b, d, G):
             G[k, k - 1] += g
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def assemble_jacobian(problem, state, work, fields, U, EX, a0, dt, T):
     """The block-tridiagonal part (Dg, Lo, Up) and the bordered rows (Cr) of the Newton
     matrix at the trial state (after ``assemble_residual`` at unperturbed positions)."""
@@ -703,7 +703,7 @@ def assemble_jacobian(problem, state, work, fields, U, EX, a0, dt, T):
                     work.Cr[col, work.boff[b] + j] = work.Jl[row, m + j]
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def wall_columns(problem, state, work, fields, U, EX, walls, a0, a1, a2, nh, dt, T):
     """The bordered columns (Bc) and corner (Ds) of the Newton matrix: forward
     differences of the residual in each moving wall's position (only the geometry
@@ -727,7 +727,7 @@ def wall_columns(problem, state, work, fields, U, EX, walls, a0, a1, a2, nh, dt,
 
 
 # ------------------------------------------------------------------------ Newton
-@jit(**LEAF)
+@jit(**INTERNAL)
 def wall_scale(state, work, walls, w, rtol, atol):
     """The accuracy asked of the position of interface w (m): rtol times the narrower
     of its two regions plus atol times the specimen's length."""
@@ -737,7 +737,7 @@ def wall_scale(state, work, walls, w, rtol, atol):
     return rtol * min(wa, wb) + atol * length
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def newton_update_regions(state, work, U, EX, walls, rtol, atol):
     """Apply the Newton correction (dx, ds), damped so that every u stays positive and
     no region loses more than half its width.  Returns (the largest correction scaled by
@@ -790,7 +790,7 @@ def newton_update_regions(state, work, U, EX, walls, rtol, atol):
     return corr, lam, worst
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def _positive(U, row, dx, o, m, lam):
     """The damping factor that keeps the u of ``row`` positive."""
     for k in range(m):
@@ -802,7 +802,7 @@ def _positive(U, row, dx, o, m, lam):
     return lam
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def _apply(U, row, dx, o, m, lam, rtol, atol, corr, worst):
     """Add lam dx to the u of ``row``; the largest scaled correction so far and its row."""
     for k in range(m):
@@ -814,7 +814,7 @@ def _apply(U, row, dx, o, m, lam, rtol, atol, corr, worst):
     return corr, worst
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def predict(state, work, w, nh):
     """The trial state of a step: u and the wall positions extrapolated linearly from the
     last two states (none after a start, nh < 2; none that would make an independent u
@@ -935,7 +935,7 @@ def moving_attempt(problem, state, fields, work, T, t, dt, rtol, atol):
 
 
 # ------------------------------------------------------------------------ steps
-@jit(**LEAF)
+@jit(**INTERNAL)
 def step_error(problem, state, work, t, dt, rtol, atol):
     """The scaled local error estimate of the trial state: the BDF2 estimate of
     kinsim.kernels.step over every node of the active regions (atol + rtol |u|) and over
@@ -967,7 +967,7 @@ def step_error(problem, state, work, t, dt, rtol, atol):
     return max(err, e)
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def accept_regions(state, work, tn):
     """Make the trial state at tn the state: push it onto the history."""
     for h in range(2, 0, -1):
@@ -993,7 +993,7 @@ def accept_regions(state, work, tn):
         state.nhist[0] += 1
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def vanished_region(layout, state, vanish_width):
     """An active region narrower than its vanishing width, or -1."""
     for r in range(state.active.shape[0]):
