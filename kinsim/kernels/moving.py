@@ -33,6 +33,17 @@ The local error of a step is the BDF2 estimate of ``kinsim.kernels.step.bdf2_err
 the nodes of every region and over the interface positions (scaled the same way).
 ``advance_regions`` stops with ADV_REGION_VANISHED when a region has become narrower than
 its vanishing width, for Python to remove it.
+
+Compilation (kinsim._jit).  ``advance_regions`` calls ``moving_attempt`` (the Newton
+iterations of a step attempt: the node evaluation, the residual, the Newton matrix and its
+bordered solve) through a kernel reference (``MovingKernels``, made once per run by
+``moving_kernels``): the two compile on their own, so ``advance_regions`` is not
+optimised again with a copy of the whole Newton system, and a cold run compiles them in
+parallel (kinsim.simulation.precompile, ``stage_kernels``).  One reference call per step
+attempt.  Every other kernel here and in kinsim.kernels.regions is INTERNAL: only
+``advance_regions`` is called from Python, and the Python wrappers of the others (which
+unbox the problem's, state's and scratch's NamedTuples of arrays) would be optimised
+again in every kernel that links them.
 """
 
 from __future__ import annotations
@@ -40,6 +51,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+from numba import types
 
 from .._jit import INLINE, INTERNAL, LEAF, jit
 from .bordered import bordered_solve
@@ -60,7 +72,8 @@ from .codes import (
 from .flux import face_flux, face_flux_derivative, to_volume_frame
 from .gibbs import R
 from .interface import interface_equations, position_row
-from .nodes import fill_dependent, node_scratch
+from .kernel_ref import KernelRef, call_ref
+from .nodes import fill_dependent, kinetics_kernels, node_scratch, unstable_node
 from .regions import (
     boundary_rows,
     conditions_at,
@@ -243,6 +256,72 @@ def moving_workspace(params, layout, state) -> MovingWork:
         Pc=np.zeros((S + 1, 2)),
         Ph=np.zeros((3, S + 1, 2)),
     )
+
+
+class MovingKernels(NamedTuple):
+    """The kernels ``advance_regions`` calls through kernel references
+    (``kinsim.kernels.kernel_ref``) instead of linking them: each compiles on its own,
+    so ``advance_regions`` compiles without it (in parallel with it on a cold start) and
+    its cache file carries no copy of it."""
+
+    attempt: KernelRef  # moving_attempt, one implicit step attempt (the Newton iterations)
+
+
+ATTEMPT_RETURNS = types.Tuple((types.boolean, types.int64, types.int64))
+
+
+def moving_kernels(problem, state, fields, work) -> MovingKernels:
+    """The ``kernels`` argument of ``advance_regions`` for these arguments of it."""
+    t = 0.0  # temperatures, times, step sizes and tolerances are float64
+    attempt = KernelRef.for_values(moving_attempt, (problem, state, fields, work, t, t, t, t, t), ATTEMPT_RETURNS)
+    return MovingKernels(attempt=attempt)
+
+
+def is_referenced(kernel) -> bool:
+    """Whether ``advance_regions`` calls ``kernel`` through a kernel reference
+    (``MovingKernels``) rather than linking it."""
+    return kernel is moving_attempt
+
+
+def stage_kernels(problem, state, fields, work, vanish_width) -> list:
+    """The kernels ``advance_regions`` calls besides the node equilibrium, each as
+    (kernel, arguments of the types it calls them with) for these arguments of it, those
+    it calls through references last (``kinsim.kernels.step.stage_kernels`` for the
+    single-phase stepper; ``kinsim.simulation.precompile`` compiles them ahead, and
+    tests/kernels/test_stage_kernels.py checks that the list is complete)."""
+    t = 0.0  # times, temperatures, step sizes and tolerances are float64
+    nh = state.nhist[0]
+    lay = problem.layout
+    p = problem.params[0]  # every region's parameters have the same type
+    rows = state.U[0:2]  # a region's rows: a slice of the per-row arrays
+    calls = [
+        (conditions_at, (problem, work.fnvals, work.bvals, t, state.active, work.bcU, work.fixed, work.U1)),
+        (control_step, (t, t)),
+        (step_error, (problem, state, work, t, t, t, t)),
+        (new_geometry, (lay, state, work, state.walls, t, t, t, nh)),
+        (face_fluxes, (problem, state, work, fields, state.U, t)),
+        (accept_regions, (state, work, t)),
+        (vanished_region, (lay, state, vanish_width)),
+        (place_outer_ends, (lay, state.active, work.fixed, work.bcU, state.U)),
+        (store_fixed_compositions, (problem, state.active, work.fixed, state.U, fields.MU, fields.L)),
+        (region_failure, (problem, state.active, work.fixed, nh, nh, state.stats)),
+    ]
+    # the node evaluation of evaluate_state, without the spinodal check (no such check here)
+    kinetics = kinetics_kernels(
+        p,
+        work.fnvals[0],
+        problem.material,
+        problem.onsager,
+        rows,
+        work.Ys[0],
+        fields.DMDU[0:2],
+        fields.L[0:2],
+        work.scratch[0],
+    )
+    calls += [c for c in kinetics if c[0] is not unstable_node]
+    # the kernel of the reference last (a cold run, sharing the helper's list from its end,
+    # starts with it); advance_regions does not link it
+    return calls + [(moving_attempt, (problem, state, fields, work, t, t, t, t, t))]
 
 
 def site_fraction_views(Y, params, layout) -> tuple:
@@ -846,13 +925,16 @@ def predict(state, work, w, nh):
             work.exch_trial[v, k] = state.exchange[v, k]
 
 
-@jit(**INLINE)
+@jit(**INTERNAL)
 def moving_attempt(problem, state, fields, work, T, t, dt, rtol, atol):
     """One implicit step of size dt from t at temperature T (the conditions already at
     t + dt): the predictor, then Newton iterations on the whole system until the scaled
     correction is below 1e-3 undamped, then the rows of the solution.  The trial state
     is work's (U_trial, Y_trial, walls_trial, exch_trial).  Returns (converged, failure
-    code (ADV_*, 0 for none), the row of the largest Newton correction)."""
+    code (ADV_*, 0 for none), the row of the largest Newton correction).
+
+    Compiled on its own: ``advance_regions`` calls it through its kernel reference
+    (``MovingKernels.attempt``), once per step attempt."""
     Un = work.U_trial
     EX = work.exch_trial
     walls = work.walls_trial
@@ -1029,18 +1111,21 @@ def evaluate_state(problem, state, fields, work, t):
     if st != STATUS_OK:
         return region_failure(problem, state.active, work.fixed, row, st, state.stats)
     store_fixed_compositions(problem, state.active, work.fixed, state.U, fields.MU, fields.L)
-    new_geometry(problem.layout, state, work, state.walls, 0.0, 0.0, 0.0, 1)
+    # (no dVol: the BDF coefficients are 0, whatever the history count; not the constant
+    # 1, with which new_geometry would compile once more, kinsim._jit)
+    new_geometry(problem.layout, state, work, state.walls, 0.0, 0.0, 0.0, state.nhist[0])
     face_fluxes(problem, state, work, fields, state.U, T)
     return ADV_REACHED
 
 
 @jit(**LEAF)
-def advance_regions(problem, state, fields, work, vanish_width, t_target, rtol, atol, max_steps):
+def advance_regions(problem, state, fields, work, vanish_width, t_target, rtol, atol, max_steps, kernels):
     """Advance the regions from state.t towards t_target, by at most max_steps steps,
     with the relative / absolute tolerances rtol / atol of the u-fractions (and of the
     interface positions, ``wall_scale``).  Returns an ADV_* code: ADV_REGION_VANISHED
     (the region in stats[S_FAIL_NODE]) after a step that left a region narrower than its
-    ``vanish_width`` (m).  state.t, state.dt and the rest of the state are updated;
+    ``vanish_width`` (m).  ``kernels``: the kernels it calls through references
+    (``moving_kernels``).  state.t, state.dt and the rest of the state are updated;
     ``fields`` hold the rows and fluxes of the final state."""
     stats = state.stats
     t = state.t[0]
@@ -1059,7 +1144,7 @@ def advance_regions(problem, state, fields, work, vanish_width, t_target, rtol, 
         code, T = conditions_at(problem, work.fnvals, work.bvals, t + dt, state.active, work.bcU, work.fixed, work.U1)
         if code != ADV_REACHED:
             break
-        ok, fail, worst = moving_attempt(problem, state, fields, work, T, t, dt, rtol, atol)
+        ok, fail, worst = call_ref(kernels.attempt, (problem, state, fields, work, T, t, dt, rtol, atol))
         if not ok:
             stats[S_REJECTED] += 1
             dt *= 0.25
@@ -1078,7 +1163,8 @@ def advance_regions(problem, state, fields, work, vanish_width, t_target, rtol, 
             stats[S_REJECTED] += 1
             dt = dt_next
             continue
-        new_geometry(problem.layout, state, work, work.walls_trial, 0.0, 0.0, 0.0, 1)
+        # (no dVol, as in evaluate_state)
+        new_geometry(problem.layout, state, work, work.walls_trial, 0.0, 0.0, 0.0, state.nhist[0])
         face_fluxes(problem, state, work, fields, work.U_trial, T)
         tn = t + dt
         accept_regions(state, work, tn)

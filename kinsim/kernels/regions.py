@@ -179,7 +179,8 @@ def evaluate_regions(problem, fnvals, T, active, U, Ys, warm, MU, DMDU, L, scrat
     its phase (``kinsim.kernels.nodes.evaluate_nodes``, warm-started from the site
     fractions Ys[r]).  Returns (STATUS_OK, -1) or (the status, the row that failed).
 
-    Inlined into its callers: the node equilibrium is linked into ``advance`` only."""
+    Inlined into its callers (``kinsim.kernels.moving.moving_attempt`` and
+    ``evaluate_state``), which call the node equilibrium through its reference."""
     lay = problem.layout
     for r in range(active.shape[0]):
         if active[r] == 0:
