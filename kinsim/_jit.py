@@ -17,9 +17,11 @@ small function of its own costs a fraction of a second.  So:
   that calls them and are not compiled on their own there: small helpers, and the
   stepper's stages between ``advance`` and the node evaluation;
 - the largest kernels are not linked at all where it pays: the node evaluation calls the
-  equilibrium kernel, and ``advance`` the Newton step, through a kernel reference
-  (``kinsim.kernels.kernel_ref``, an address typed with the callee's signature), so each
-  compiles once, on its own, and a cold run can compile the stepper in parallel with them;
+  equilibrium kernel, ``advance`` the Newton step and the moving-boundary stepper
+  ``advance_regions`` its step attempt (the Newton iterations), through a kernel
+  reference (``kinsim.kernels.kernel_ref``, an address typed with the callee's
+  signature), so each compiles once, on its own, and a cold run can compile the stepper
+  in parallel with them;
 - a jitted function called with an integer or boolean constant is compiled once more
   for that constant (numba types it as a literal): pass flags as arrays or variables;
 - no C-callable (``cfunc``) wrapper: numba makes one per function for use as a

@@ -23,7 +23,7 @@ os.environ.setdefault("KINSIM_CACHE_DIR", str(REPO / ".pytest_cache" / "kinsim-p
 # of a 790 s run on two cores); every other file is its own unit, as with --dist loadfile.
 # - "multiphase": the multiphase node equilibrium (kinsim.kernels.multiphase.mp_node_kernel,
 #   about 140 s) and the homogenization stepper built on it;
-# - "moving": the moving-boundary stepper (about 160 s), whose runs start from the
+# - "moving": the moving-boundary stepper (about 80 s), whose runs start from the
 #   multiphase equilibrium's tie-lines, so it must not start before that equilibrium is
 #   compiled (else both workers compile it): it goes to the other worker, after the
 #   memory-estimate file (about 160 s of runs in fresh processes).

@@ -15,11 +15,11 @@ A [X0 X1] = [r B] by one block-Thomas sweep with 1 + ns right-hand sides, then
 
 from __future__ import annotations
 
-from .._jit import LEAF, jit
+from .._jit import INTERNAL, jit
 from .linalg import lu_factor, lu_solve, lu_solve_cols
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def bordered_solve(nb, size, off, Dg, Lo, Up, Bc, Cr, Ds, r, q, ns, X, W, A, piv, T, S, spiv, x, s):
     """Solve the system (see the module docstring) into x and s; 1 when a diagonal
     block or the Schur complement is singular, else 0.

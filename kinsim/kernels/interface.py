@@ -28,11 +28,11 @@ one region enters the other exactly.  Local rows are ordered [phase condition (n
 
 from __future__ import annotations
 
-from .._jit import LEAF, jit
+from .._jit import INTERNAL, jit
 from .codes import WALL_LOCAL_EQ, WALL_MERGED, WALL_PARA_EQ
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def interface_equations(kind, subst, ra, rb, fa, fb, U, MU, DMDU, J, Gm, Gp, area, dvol, e, vref, dt, Vs, RT, Fl, Jl):
     """Residuals Fl (3m + 1) and their derivatives Jl ((3m + 1) x 5m, L' frozen) of the
     interface equations (module docstring) of a wall of kind ``kind`` (WALL_*): end
@@ -105,7 +105,7 @@ def interface_equations(kind, subst, ra, rb, fa, fb, U, MU, DMDU, J, Gm, Gp, are
         Jl[ib, cb + k - 1] += dvol[fb] / vref
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def position_row(kind, U, ra, rb):
     """The local row of a moving interface's equations that goes to its position (the
     bordered row): the exchange seen from b of the component whose interface

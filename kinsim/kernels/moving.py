@@ -33,6 +33,17 @@ The local error of a step is the BDF2 estimate of ``kinsim.kernels.step.bdf2_err
 the nodes of every region and over the interface positions (scaled the same way).
 ``advance_regions`` stops with ADV_REGION_VANISHED when a region has become narrower than
 its vanishing width, for Python to remove it.
+
+Compilation (kinsim._jit).  ``advance_regions`` calls ``moving_attempt`` (the Newton
+iterations of a step attempt: the node evaluation, the residual, the Newton matrix and its
+bordered solve) through a kernel reference (``MovingKernels``, made once per run by
+``moving_kernels``): the two compile on their own, so ``advance_regions`` is not
+optimised again with a copy of the whole Newton system, and a cold run compiles them in
+parallel (kinsim.simulation.precompile, ``stage_kernels``).  One reference call per step
+attempt.  Every other kernel here and in kinsim.kernels.regions is INTERNAL: only
+``advance_regions`` is called from Python, and the Python wrappers of the others (which
+unbox the problem's, state's and scratch's NamedTuples of arrays) would be optimised
+again in every kernel that links them.
 """
 
 from __future__ import annotations
@@ -40,8 +51,9 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+from numba import types
 
-from .._jit import INLINE, LEAF, jit
+from .._jit import INLINE, INTERNAL, LEAF, jit
 from .bordered import bordered_solve
 from .boundary import boundary_fluxes, boundary_jacobian
 from .codes import (
@@ -60,7 +72,8 @@ from .codes import (
 from .flux import face_flux, face_flux_derivative, to_volume_frame
 from .gibbs import R
 from .interface import interface_equations, position_row
-from .nodes import fill_dependent, node_scratch
+from .kernel_ref import KernelRef, call_ref
+from .nodes import fill_dependent, kinetics_kernels, node_scratch, unstable_node
 from .regions import (
     boundary_rows,
     conditions_at,
@@ -245,6 +258,72 @@ def moving_workspace(params, layout, state) -> MovingWork:
     )
 
 
+class MovingKernels(NamedTuple):
+    """The kernels ``advance_regions`` calls through kernel references
+    (``kinsim.kernels.kernel_ref``) instead of linking them: each compiles on its own,
+    so ``advance_regions`` compiles without it (in parallel with it on a cold start) and
+    its cache file carries no copy of it."""
+
+    attempt: KernelRef  # moving_attempt, one implicit step attempt (the Newton iterations)
+
+
+ATTEMPT_RETURNS = types.Tuple((types.boolean, types.int64, types.int64))
+
+
+def moving_kernels(problem, state, fields, work) -> MovingKernels:
+    """The ``kernels`` argument of ``advance_regions`` for these arguments of it."""
+    t = 0.0  # temperatures, times, step sizes and tolerances are float64
+    attempt = KernelRef.for_values(moving_attempt, (problem, state, fields, work, t, t, t, t, t), ATTEMPT_RETURNS)
+    return MovingKernels(attempt=attempt)
+
+
+def is_referenced(kernel) -> bool:
+    """Whether ``advance_regions`` calls ``kernel`` through a kernel reference
+    (``MovingKernels``) rather than linking it."""
+    return kernel is moving_attempt
+
+
+def stage_kernels(problem, state, fields, work, vanish_width) -> list:
+    """The kernels ``advance_regions`` calls besides the node equilibrium, each as
+    (kernel, arguments of the types it calls them with) for these arguments of it, those
+    it calls through references last (``kinsim.kernels.step.stage_kernels`` for the
+    single-phase stepper; ``kinsim.simulation.precompile`` compiles them ahead, and
+    tests/kernels/test_stage_kernels.py checks that the list is complete)."""
+    t = 0.0  # times, temperatures, step sizes and tolerances are float64
+    nh = state.nhist[0]
+    lay = problem.layout
+    p = problem.params[0]  # every region's parameters have the same type
+    rows = state.U[0:2]  # a region's rows: a slice of the per-row arrays
+    calls = [
+        (conditions_at, (problem, work.fnvals, work.bvals, t, state.active, work.bcU, work.fixed, work.U1)),
+        (control_step, (t, t)),
+        (step_error, (problem, state, work, t, t, t, t)),
+        (new_geometry, (lay, state, work, state.walls, t, t, t, nh)),
+        (face_fluxes, (problem, state, work, fields, state.U, t)),
+        (accept_regions, (state, work, t)),
+        (vanished_region, (lay, state, vanish_width)),
+        (place_outer_ends, (lay, state.active, work.fixed, work.bcU, state.U)),
+        (store_fixed_compositions, (problem, state.active, work.fixed, state.U, fields.MU, fields.L)),
+        (region_failure, (problem, state.active, work.fixed, nh, nh, state.stats)),
+    ]
+    # the node evaluation of evaluate_state, without the spinodal check (no such check here)
+    kinetics = kinetics_kernels(
+        p,
+        work.fnvals[0],
+        problem.material,
+        problem.onsager,
+        rows,
+        work.Ys[0],
+        fields.DMDU[0:2],
+        fields.L[0:2],
+        work.scratch[0],
+    )
+    calls += [c for c in kinetics if c[0] is not unstable_node]
+    # the kernel of the reference last (a cold run, sharing the helper's list from its end,
+    # starts with it); advance_regions does not link it
+    return calls + [(moving_attempt, (problem, state, fields, work, t, t, t, t, t))]
+
+
 def site_fraction_views(Y, params, layout) -> tuple:
     """Each region's (rows, n_y) block of the flat site fractions Y, as views."""
     out = []
@@ -262,7 +341,7 @@ def site_fraction_size(params, layout) -> int:
 
 
 # ------------------------------------------------------------------------ geometry
-@jit(**LEAF)
+@jit(**INTERNAL)
 def history_geometry(layout, state, work):
     """Face volume coordinates (VF[1], VF[2]) and cell volumes (Vc[1], Vc[2]) at the two
     accepted times t and t - dt_prev (wall positions hist_walls[0], [1])."""
@@ -273,7 +352,7 @@ def history_geometry(layout, state, work):
         cell_volumes(layout, state.active, work.VF[h], work.Vc[h])
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def cell_volumes(layout, active, VF, Vc):
     """Cell volumes of the node rows from the face volume coordinates."""
     for r in range(active.shape[0]):
@@ -284,7 +363,7 @@ def cell_volumes(layout, active, VF, Vc):
             Vc[i] = VF[i] - VF[i - 1]
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def new_geometry(layout, state, work, walls, a0, a1, a2, nh):
     """Row positions, face volume coordinates, areas, cell volumes and dVol at the wall
     positions ``walls`` (t + dt) for the BDF coefficients a0, a1, a2 (a2 with nh >= 2)."""
@@ -310,7 +389,7 @@ def new_geometry(layout, state, work, walls, a0, a1, a2, nh):
 
 
 # ------------------------------------------------------------------------ fluxes
-@jit(**LEAF)
+@jit(**INTERNAL)
 def face_fluxes(problem, state, work, fields, U, T):
     """J' and J at every face of the active regions (after ``new_geometry``): between
     the face's two rows, and at the outer ends the boundary condition of the side."""
@@ -361,7 +440,7 @@ def face_fluxes(problem, state, work, fields, U, T):
         fields.J[e - 1, k] = work.bJ[2, k]
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def outer_proxies(U, fields, s, e, work):
     """The nodes next to the outer ends (rows s + 1 and e - 1) as the two nodes of
     kinsim.kernels.boundary's arrays."""
@@ -377,7 +456,7 @@ def outer_proxies(U, fields, s, e, work):
             work.DM2[1, k, j] = fields.DMDU[e - 1, k, j]
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def place_outer_ends(layout, active, fixed, bcU, U):
     """The outer end rows: the fixed boundary composition of the side, or a copy of the
     nearest node (any state of the phase would do: it carries no flux)."""
@@ -388,7 +467,7 @@ def place_outer_ends(layout, active, fixed, bcU, U):
 
 
 # ------------------------------------------------------------------------ the chain
-@jit(**LEAF)
+@jit(**INTERNAL)
 def build_chain(layout, state, work):
     """The blocks of the Newton system in chain order, the moving walls (bordered
     columns), each interface's reference volume (the smaller neighbouring cell at t) and
@@ -443,7 +522,7 @@ def build_chain(layout, state, work):
 
 
 # ------------------------------------------------------------------------ residual
-@jit(**LEAF)
+@jit(**INTERNAL)
 def _transport(state, work, fields, U, EX, s, N, f, k, r, c):
     """T_f of component k (module docstring) through face row f of region r (first face
     row s, N nodes); c = dt V_s."""
@@ -455,7 +534,7 @@ def _transport(state, work, fields, U, EX, s, N, f, k, r, c):
     return c * work.area[f] * fields.J[f, k] - 0.5 * (U[f, k] + U[f + 1, k]) * work.dvol[f]
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def assemble_residual(problem, state, work, fields, U, EX, walls, a0, a1, a2, nh, dt, T, F, Fs):
     """The residual of the chain unknowns (F) and of the position rows (Fs) at the
     trial state (U, EX, walls), whose rows ``fields`` holds (MU, DMDU, L)."""
@@ -519,7 +598,7 @@ def assemble_residual(problem, state, work, fields, U, EX, walls, a0, a1, a2, nh
                 Fs[work.wcol[w]] = work.Fl[work.wrow[w]]
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def _region_of_row(layout, active, i):
     """The active region that owns row i."""
     for r in range(active.shape[0]):
@@ -529,7 +608,7 @@ def _region_of_row(layout, active, i):
 
 
 # ------------------------------------------------------------------------ Jacobian
-@jit(**LEAF)
+@jit(**INTERNAL)
 def face_derivatives(problem, state, work, fields, U, T):
     """dJ_f/du of both rows of every face (Gm: left row, Gp: right row), L' and the frame
     factor frozen; at the outer ends the boundary condition's (after ``face_fluxes``)."""
@@ -577,7 +656,7 @@ def face_derivatives(problem, state, work, fields, U, T):
             work.Gp[e - 1, k, j] = 0.0
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def _coefficient_terms(subst, L, MU, U, s, a, b, d, G):
     """Add to G (dJ'/du of row s, at the face between rows a and b at distance d) the
     part of the diagonal L' that is proportional to u_k (L'_kk = u_k M_k / V_s): with
@@ -596,7 +675,7 @@ def _coefficient_terms(subst, L, MU, U, s, a, b, d, G):
             G[k, k - 1] += g
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def assemble_jacobian(problem, state, work, fields, U, EX, a0, dt, T):
     """The block-tridiagonal part (Dg, Lo, Up) and the bordered rows (Cr) of the Newton
     matrix at the trial state (after ``assemble_residual`` at unperturbed positions)."""
@@ -703,7 +782,7 @@ def assemble_jacobian(problem, state, work, fields, U, EX, a0, dt, T):
                     work.Cr[col, work.boff[b] + j] = work.Jl[row, m + j]
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def wall_columns(problem, state, work, fields, U, EX, walls, a0, a1, a2, nh, dt, T):
     """The bordered columns (Bc) and corner (Ds) of the Newton matrix: forward
     differences of the residual in each moving wall's position (only the geometry
@@ -727,7 +806,7 @@ def wall_columns(problem, state, work, fields, U, EX, walls, a0, a1, a2, nh, dt,
 
 
 # ------------------------------------------------------------------------ Newton
-@jit(**LEAF)
+@jit(**INTERNAL)
 def wall_scale(state, work, walls, w, rtol, atol):
     """The accuracy asked of the position of interface w (m): rtol times the narrower
     of its two regions plus atol times the specimen's length."""
@@ -737,7 +816,7 @@ def wall_scale(state, work, walls, w, rtol, atol):
     return rtol * min(wa, wb) + atol * length
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def newton_update_regions(state, work, U, EX, walls, rtol, atol):
     """Apply the Newton correction (dx, ds), damped so that every u stays positive and
     no region loses more than half its width.  Returns (the largest correction scaled by
@@ -790,7 +869,7 @@ def newton_update_regions(state, work, U, EX, walls, rtol, atol):
     return corr, lam, worst
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def _positive(U, row, dx, o, m, lam):
     """The damping factor that keeps the u of ``row`` positive."""
     for k in range(m):
@@ -802,7 +881,7 @@ def _positive(U, row, dx, o, m, lam):
     return lam
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def _apply(U, row, dx, o, m, lam, rtol, atol, corr, worst):
     """Add lam dx to the u of ``row``; the largest scaled correction so far and its row."""
     for k in range(m):
@@ -814,7 +893,7 @@ def _apply(U, row, dx, o, m, lam, rtol, atol, corr, worst):
     return corr, worst
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def predict(state, work, w, nh):
     """The trial state of a step: u and the wall positions extrapolated linearly from the
     last two states (none after a start, nh < 2; none that would make an independent u
@@ -846,13 +925,16 @@ def predict(state, work, w, nh):
             work.exch_trial[v, k] = state.exchange[v, k]
 
 
-@jit(**INLINE)
+@jit(**INTERNAL)
 def moving_attempt(problem, state, fields, work, T, t, dt, rtol, atol):
     """One implicit step of size dt from t at temperature T (the conditions already at
     t + dt): the predictor, then Newton iterations on the whole system until the scaled
     correction is below 1e-3 undamped, then the rows of the solution.  The trial state
     is work's (U_trial, Y_trial, walls_trial, exch_trial).  Returns (converged, failure
-    code (ADV_*, 0 for none), the row of the largest Newton correction)."""
+    code (ADV_*, 0 for none), the row of the largest Newton correction).
+
+    Compiled on its own: ``advance_regions`` calls it through its kernel reference
+    (``MovingKernels.attempt``), once per step attempt."""
     Un = work.U_trial
     EX = work.exch_trial
     walls = work.walls_trial
@@ -935,7 +1017,7 @@ def moving_attempt(problem, state, fields, work, T, t, dt, rtol, atol):
 
 
 # ------------------------------------------------------------------------ steps
-@jit(**LEAF)
+@jit(**INTERNAL)
 def step_error(problem, state, work, t, dt, rtol, atol):
     """The scaled local error estimate of the trial state: the BDF2 estimate of
     kinsim.kernels.step over every node of the active regions (atol + rtol |u|) and over
@@ -967,7 +1049,7 @@ def step_error(problem, state, work, t, dt, rtol, atol):
     return max(err, e)
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def accept_regions(state, work, tn):
     """Make the trial state at tn the state: push it onto the history."""
     for h in range(2, 0, -1):
@@ -993,7 +1075,7 @@ def accept_regions(state, work, tn):
         state.nhist[0] += 1
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def vanished_region(layout, state, vanish_width):
     """An active region narrower than its vanishing width, or -1."""
     for r in range(state.active.shape[0]):
@@ -1029,18 +1111,21 @@ def evaluate_state(problem, state, fields, work, t):
     if st != STATUS_OK:
         return region_failure(problem, state.active, work.fixed, row, st, state.stats)
     store_fixed_compositions(problem, state.active, work.fixed, state.U, fields.MU, fields.L)
-    new_geometry(problem.layout, state, work, state.walls, 0.0, 0.0, 0.0, 1)
+    # (no dVol: the BDF coefficients are 0, whatever the history count; not the constant
+    # 1, with which new_geometry would compile once more, kinsim._jit)
+    new_geometry(problem.layout, state, work, state.walls, 0.0, 0.0, 0.0, state.nhist[0])
     face_fluxes(problem, state, work, fields, state.U, T)
     return ADV_REACHED
 
 
 @jit(**LEAF)
-def advance_regions(problem, state, fields, work, vanish_width, t_target, rtol, atol, max_steps):
+def advance_regions(problem, state, fields, work, vanish_width, t_target, rtol, atol, max_steps, kernels):
     """Advance the regions from state.t towards t_target, by at most max_steps steps,
     with the relative / absolute tolerances rtol / atol of the u-fractions (and of the
     interface positions, ``wall_scale``).  Returns an ADV_* code: ADV_REGION_VANISHED
     (the region in stats[S_FAIL_NODE]) after a step that left a region narrower than its
-    ``vanish_width`` (m).  state.t, state.dt and the rest of the state are updated;
+    ``vanish_width`` (m).  ``kernels``: the kernels it calls through references
+    (``moving_kernels``).  state.t, state.dt and the rest of the state are updated;
     ``fields`` hold the rows and fluxes of the final state."""
     stats = state.stats
     t = state.t[0]
@@ -1059,7 +1144,7 @@ def advance_regions(problem, state, fields, work, vanish_width, t_target, rtol, 
         code, T = conditions_at(problem, work.fnvals, work.bvals, t + dt, state.active, work.bcU, work.fixed, work.U1)
         if code != ADV_REACHED:
             break
-        ok, fail, worst = moving_attempt(problem, state, fields, work, T, t, dt, rtol, atol)
+        ok, fail, worst = call_ref(kernels.attempt, (problem, state, fields, work, T, t, dt, rtol, atol))
         if not ok:
             stats[S_REJECTED] += 1
             dt *= 0.25
@@ -1078,7 +1163,8 @@ def advance_regions(problem, state, fields, work, vanish_width, t_target, rtol, 
             stats[S_REJECTED] += 1
             dt = dt_next
             continue
-        new_geometry(problem.layout, state, work, work.walls_trial, 0.0, 0.0, 0.0, 1)
+        # (no dVol, as in evaluate_state)
+        new_geometry(problem.layout, state, work, work.walls_trial, 0.0, 0.0, 0.0, state.nhist[0])
         face_fluxes(problem, state, work, fields, work.U_trial, T)
         tn = t + dt
         accept_regions(state, work, tn)

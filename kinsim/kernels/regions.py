@@ -27,7 +27,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._jit import INLINE, LEAF, jit
+from .._jit import INLINE, INTERNAL, jit
 from .boundary import BoundaryParams, BoundaryState, boundary_at, boundary_drives, set_fixed_composition
 from .codes import ADV_BOUNDARY_FAILED, ADV_NODE_FAILED, ADV_REACHED, ADV_T_RANGE, S_FAIL_NODE, S_FAIL_STATUS, STATUS_OK
 from .flux import Grid
@@ -85,7 +85,7 @@ class RegionState(NamedTuple):
     t_last_snapshot: np.ndarray  # f8[1] time of the last stored snapshot (s; -1 before the first)
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def volume_coordinate(z, m):
     """Vol(z) = z^(m+1) / (m+1): the volume between 0 and z."""
     if m == 0:
@@ -95,14 +95,14 @@ def volume_coordinate(z, m):
     return z * z * z / 3.0
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def region_extent(state_walls, left_wall, right_wall, r):
     """(left end, width) of region r for the wall positions ``state_walls`` (m)."""
     lo = state_walls[left_wall[r]]
     return lo, state_walls[right_wall[r]] - lo
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def first_last_active(active):
     """The first and the last active region."""
     first = -1
@@ -115,7 +115,7 @@ def first_last_active(active):
     return first, last
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def next_active(active, r):
     """The next active region after r, or -1."""
     for q in range(r + 1, active.shape[0]):
@@ -124,7 +124,7 @@ def next_active(active, r):
     return -1
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def row_positions(layout, active, left_wall, right_wall, walls, zr):
     """Positions zr (m) of every row of the active regions."""
     for r in range(active.shape[0]):
@@ -138,7 +138,7 @@ def row_positions(layout, active, left_wall, right_wall, walls, zr):
         zr[s + layout.nodes[r] + 1] = lo + w
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def face_volumes(layout, active, left_wall, right_wall, walls, VF, area):
     """Vol(z_f) of every face of the active regions (VF) and, when ``area`` has entries,
     the face areas z_f^m."""
@@ -160,7 +160,7 @@ def face_volumes(layout, active, left_wall, right_wall, walls, VF, area):
                 area[f] = 1.0 if m == 0 else z**m
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def copy_outer_ends(layout, active, U):
     """The outer end rows of the first and last active regions hold a copy of their
     nearest node (a state the equilibrium accepts; a fixed boundary composition replaces
@@ -179,7 +179,8 @@ def evaluate_regions(problem, fnvals, T, active, U, Ys, warm, MU, DMDU, L, scrat
     its phase (``kinsim.kernels.nodes.evaluate_nodes``, warm-started from the site
     fractions Ys[r]).  Returns (STATUS_OK, -1) or (the status, the row that failed).
 
-    Inlined into its callers: the node equilibrium is linked into ``advance`` only."""
+    Inlined into its callers (``kinsim.kernels.moving.moving_attempt`` and
+    ``evaluate_state``), which call the node equilibrium through its reference."""
     lay = problem.layout
     for r in range(active.shape[0]):
         if active[r] == 0:
@@ -205,14 +206,14 @@ def evaluate_regions(problem, fnvals, T, active, U, Ys, warm, MU, DMDU, L, scrat
     return STATUS_OK, -1
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def boundary_rows(layout, active):
     """The rows of the left and right outer end states."""
     first, last = first_last_active(active)
     return layout.start[first], layout.start[last] + layout.nodes[last] + 1
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def conditions_at(problem, fnvals, bvals, t, active, bcU, fixed, U1):
     """T(t), every region's T functions and the outer boundary conditions at time t; a
     fixed boundary composition of side s goes to bcU[s] (``fixed[s]`` = 1), to be put in
@@ -234,7 +235,7 @@ def conditions_at(problem, fnvals, bvals, t, active, bcU, fixed, U1):
     return ADV_REACHED, T
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def store_fixed_compositions(problem, active, fixed, U, MU, L):
     """After the rows are evaluated: the fixed boundary compositions into the boundary
     state, and the driving potentials of both sides."""
@@ -246,7 +247,7 @@ def store_fixed_compositions(problem, active, fixed, U, MU, L):
     boundary_drives(problem.boundary_state)
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def region_failure(problem, active, fixed, row, status, stats):
     """The ADV_* code and statistics of a row whose evaluation failed: a fixed boundary
     composition (ADV_BOUNDARY_FAILED, its side) or a row (its status)."""
@@ -261,7 +262,7 @@ def region_failure(problem, active, fixed, row, status, stats):
     return ADV_NODE_FAILED
 
 
-@jit(**LEAF)
+@jit(**INTERNAL)
 def outer_distances(problem, active, zr):
     """The distance from each outer boundary face to its nearest node, into the
     boundary faces' Grid (``problem.faces.bnd_dist``)."""

@@ -2,21 +2,22 @@
 equilibrium: a first run uses two cores instead of one.
 
 numba compiles one function at a time in a process.  A cold run compiles the node
-equilibrium first (its start checks call it), then the stepper ``advance`` with every
-kernel it calls.  ``advance`` calls the node equilibrium and its Newton step through
-kernel references (``kinsim.kernels.kernel_ref``): it compiles without them.  So a helper
-process compiles the kernels ``advance`` links (``kinsim.kernels.step.stage_kernels``),
-then ``advance`` itself, into numba's disk cache while the run compiles the equilibrium
-and checks its start; the run then compiles the referenced kernels (the Newton step) and
-what is left of the stage list from its end, and loads ``advance`` from the cache as soon
-as the helper has put it there (:meth:`Precompile.wait`).
+equilibrium first (its start checks call it), then the stepper (``advance``, or
+``advance_regions`` for moving regions) with every kernel it calls.  The stepper calls
+the node equilibrium and its Newton step (of the moving regions: its step attempt)
+through kernel references (``kinsim.kernels.kernel_ref``): it compiles without them.  So
+a helper process compiles the kernels the stepper links (the simulation's
+``_stage_kernels``: ``kinsim.kernels.step.stage_kernels``,
+``kinsim.kernels.moving.stage_kernels``), then the stepper itself, into numba's disk
+cache while the run compiles the equilibrium and checks its start; the run then compiles
+the referenced kernels and what is left of the stage list from its end, and loads the
+stepper from the cache as soon as the helper has put it there (:meth:`Precompile.wait`).
 
 The helper starts only where it can help (:func:`start`): the equilibrium kernel not in
-numba's cache (so neither is the stepper), a case without moving regions (their stepper is
-another kernel), two CPUs or more and one of them idle, and ``KINSIM_PRECOMPILE`` not
-set to 0 (set to 1, the load is not looked at).  It is best effort: what it does not
-compile, the run compiles itself, so the helper changes how long a first run takes, never
-what it computes.
+numba's cache (so neither is the stepper), two CPUs or more and one of them idle, and
+``KINSIM_PRECOMPILE`` not set to 0 (set to 1, the load is not looked at).  It is best
+effort: what it does not compile, the run compiles itself, so the helper changes how long
+a first run takes, never what it computes.
 """
 
 from __future__ import annotations
@@ -128,9 +129,9 @@ def worthwhile() -> bool:
 
 def start(case) -> Precompile | None:
     """Start a helper process compiling the stepper's kernels for ``case`` (a
-    :class:`~kinsim.case.Case` without regions, whose stepper is not in numba's cache), or
-    None where it cannot help (:func:`worthwhile`)."""
-    if case.regions or not worthwhile():
+    :class:`~kinsim.case.Case` whose stepper is not in numba's cache), or None where it
+    cannot help (:func:`worthwhile`)."""
+    if not worthwhile():
         return None
     fd, path = tempfile.mkstemp(prefix="kinsim-precompile-", suffix=".toml")
     with os.fdopen(fd, "w") as f:
@@ -151,18 +152,17 @@ def start(case) -> Precompile | None:
 def compile_stages(case) -> int:
     """Compile (or load from numba's cache) the stepper of ``case`` and the kernels it
     calls, all but its node equilibria; the number that failed."""
-    from ..kernels.step import is_referenced, stage_kernels
     from .runner import Simulation
 
     sim = Simulation(case)
     state, fields, work = sim._stepper_arrays()
-    stages = stage_kernels(sim.model.params, sim.problem, state, fields, work, sim.gradient, sim.cyclic)
+    stages = sim._stage_kernels(state, fields, work)
     # the stepper after the kernels it links and before those it calls through kernel
     # references (kinsim.kernels.kernel_ref), which it does not need to compile: the run
     # compiles the node equilibrium, and takes the referenced stages from the end meanwhile
-    calls = [c for c in stages if not is_referenced(c[0])]
+    calls = [c for c in stages if not sim._is_referenced(c[0])]
     calls.append(sim._advance_call(state, fields, work, 0.0, 1))
-    calls += [c for c in stages if is_referenced(c[0])]
+    calls += [c for c in stages if sim._is_referenced(c[0])]
     failed = 0
     for kernel, args in calls:
         try:

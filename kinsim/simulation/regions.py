@@ -56,7 +56,15 @@ from ..kernels.codes import (
     WALL_PARA_EQ,
 )
 from ..kernels.flux import Grid
-from ..kernels.moving import RegionFields, advance_regions, moving_workspace, site_fraction_size
+from ..kernels.moving import (
+    RegionFields,
+    advance_regions,
+    is_referenced,
+    moving_kernels,
+    moving_workspace,
+    site_fraction_size,
+    stage_kernels,
+)
 from ..kernels.regions import RegionLayout, RegionProblem, RegionState
 from ..phase import PhaseModel, load_phase
 from ..resources import check_memory, run_size
@@ -142,6 +150,7 @@ class RegionSimulation(Simulation):
         # that stores the node and face positions with every snapshot
         widest = max((self.models[s.phase].params for s in self.regions), key=lambda p: p.n_y)
         self.size = check_memory(run_size(case, widest, extra_floats=2))
+        self._kernel_refs: tuple | None = None  # (fields, work, MovingKernels): _step_kernels
 
     # ---------------------------------------------------------------- geometry at t = 0
     def _nucleus_width(self) -> float:
@@ -365,7 +374,24 @@ class RegionSimulation(Simulation):
             solver.rtol,
             solver.atol,
             max_steps,
+            self._step_kernels(state, fields, work),
         )
+
+    def _step_kernels(self, state, fields, work):
+        """The kernels ``advance_regions`` calls through references (``moving_kernels``),
+        made once per run's arrays (as ``Simulation._step_kernels``)."""
+        made = self._kernel_refs
+        if made is None or made[0] is not fields or made[1] is not work:
+            made = (fields, work, moving_kernels(self.problem, state, fields, work))
+            self._kernel_refs = made
+        return made[2]
+
+    def _stage_kernels(self, state, fields, work) -> list:
+        return stage_kernels(self.problem, state, fields, work, self.vanish_width)
+
+    @staticmethod
+    def _is_referenced(kernel) -> bool:
+        return is_referenced(kernel)
 
     def _advance(self, state, fields, work, t_target, max_steps):
         """Advance, removing the regions that vanish on the way."""

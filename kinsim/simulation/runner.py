@@ -31,7 +31,7 @@ from ..kernels.codes import ADV_MAX_STEPS, ADV_REACHED, S_NEWTON, S_REJECTED, S_
 from ..kernels.evaluate import Problem
 from ..kernels.kkt import equilibrium_batch, minimise_flag
 from ..kernels.nodes import scratch_gibbs
-from ..kernels.step import advance, explicit_flag, stage_kernels, step_kernels, workspace
+from ..kernels.step import advance, explicit_flag, is_referenced, stage_kernels, step_kernels, workspace
 from ..phase import load_phase
 from ..resources import check_memory, run_size
 from ..spinodal import modes_of_case
@@ -244,10 +244,10 @@ class Simulation:
             explicit_flag(solver.method),
             self.gradient,
             self.cyclic,
-            self._step_kernels(fields, work),
+            self._step_kernels(state, fields, work),
         )
 
-    def _step_kernels(self, fields, work):
+    def _step_kernels(self, state, fields, work):
         """The kernels ``advance`` calls through references (``step_kernels``), made once
         per run's arrays: their types do not change between output times (a stage's
         problem has the same types), and the references keep their compiled addresses."""
@@ -256,6 +256,18 @@ class Simulation:
             made = (fields, work, step_kernels(self.model.params, self.problem, fields, work, self.cyclic))
             self._kernel_refs = made
         return made[2]
+
+    def _stage_kernels(self, state, fields, work) -> list:
+        """The kernels the stepper calls besides the node equilibrium, each as (kernel,
+        arguments), those it calls through kernel references last (``stage_kernels``):
+        what ``kinsim.simulation.precompile`` compiles ahead."""
+        return stage_kernels(self.model.params, self.problem, state, fields, work, self.gradient, self.cyclic)
+
+    @staticmethod
+    def _is_referenced(kernel) -> bool:
+        """Whether the stepper calls ``kernel`` (of ``_stage_kernels``) through a kernel
+        reference rather than linking it."""
+        return is_referenced(kernel)
 
     def _advance(self, state, fields, work, t_target: float, max_steps: int) -> int:
         """Advance ``state`` towards ``t_target`` by at most ``max_steps`` steps; an ADV_* code."""
@@ -395,15 +407,19 @@ class Simulation:
     def _load_kernels(
         self, state, fields, work, announce: bool, announced: bool = False, seconds_before: float = 0.0
     ) -> float:
-        """Load the stepper for this run's argument types, from numba's disk cache or
-        compiled; on a compile, say so on stderr when ``announce`` (unless ``announced``
-        already).  Returns the seconds it took plus ``seconds_before``."""
+        """Load the stepper for this run's argument types and the kernels it calls through
+        references (``_step_kernels``), from numba's disk cache or compiled; on a compile,
+        say so on stderr when ``announce`` (unless ``announced`` already).  Returns the
+        seconds it took plus ``seconds_before``."""
         kernel, args = self._advance_call(state, fields, work, 0.0, 1)
-        cold = announced or (announce and needs_compile(kernel, *args))
+        refs = self._step_kernels(state, fields, work)
+        cold = announced or (announce and (needs_compile(kernel, *args) or any(r.needs_compile() for r in refs)))
         if cold and not announced:
             print("kinsim: compiling kernels (first run only) ...", file=sys.stderr, flush=True)
         t0 = time.perf_counter()
         self._stepper.load(kernel, args)  # and kept for the run's calls (the same argument objects)
+        for ref in refs:  # (else the first call compiles them, after the notice)
+            ref.compile()
         seconds = time.perf_counter() - t0 + seconds_before
         if cold:
             print(
@@ -453,9 +469,7 @@ class Simulation:
                 # work): load them from the cache
                 ahead.wait(
                     self._advance_call(state, fields, work, 0.0, 1),
-                    share=stage_kernels(
-                        self.model.params, self.problem, state, fields, work, self.gradient, self.cyclic
-                    ),
+                    share=self._stage_kernels(state, fields, work),
                 )
             timings["compile"] = self._load_kernels(
                 state,

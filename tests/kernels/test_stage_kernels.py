@@ -1,13 +1,16 @@
-"""``kinsim.kernels.step.stage_kernels`` lists every kernel the stepper calls besides the
-node equilibrium, with the argument types the stepper calls it with: once they are
-compiled, compiling ``advance`` compiles no other kinsim function but the node model's
-overloads that numba compiles while it types them (``kinsim.kernels.node_models``) - and
-not the node equilibrium, which the stepper calls through a kernel reference
-(``kinsim.kernels.kernel_ref``).  What the helper process of a cold run,
-``kinsim.simulation.precompile``, relies on: it compiles the stepper while the run
-compiles the equilibrium.  Each case runs in a fresh process with an empty numba cache,
-so that every compilation is seen; the Darken case is then run, which compiles the node
-equilibrium once: the start checks and the stepper's reference use the same types."""
+"""The stage lists of the steppers (``kinsim.kernels.step.stage_kernels``, and for moving
+regions ``kinsim.kernels.moving.stage_kernels``; a simulation's ``_stage_kernels``) list
+every kernel the stepper calls besides the node equilibrium, with the argument types the
+stepper calls it with: once they are compiled, compiling the stepper compiles no other
+kinsim function but the node model's overloads that numba compiles while it types them
+(``kinsim.kernels.node_models``) - not the node equilibrium, nor the kernels it calls
+through kernel references (``kinsim.kernels.kernel_ref``: the Newton step, the moving
+regions' step attempt, which the lists hold last).  What the helper process of a cold
+run, ``kinsim.simulation.precompile``, relies on: it compiles the stepper while the run
+compiles the equilibrium and the referenced kernels.  Each case runs in a fresh process
+with an empty numba cache, so that every compilation is seen; the Darken case is then
+run, which compiles the node equilibrium once: the start checks and the stepper's
+reference use the same types."""
 
 from __future__ import annotations
 
@@ -29,14 +32,15 @@ import kinsim
 from kinsim._jit import compile_for
 from kinsim.case import load_case
 from kinsim.kernels.kkt import equilibrium_batch
-from kinsim.kernels.step import stage_kernels
 from kinsim.simulation import Simulation
 
 case = load_case(sys.argv[1])
-sim = Simulation(case)
+sim = Simulation(case)  # (moving regions: the tie-lines of the interfaces, by the multiphase equilibrium)
 state, fields, work = sim._stepper_arrays()
+before_stages = len(equilibrium_batch.overloads)
 failed = 0
-for kernel, args in stage_kernels(sim.model.params, sim.problem, state, fields, work, sim.gradient, sim.cyclic):
+stages = sim._stage_kernels(state, fields, work)
+for kernel, args in stages:
     try:
         compile_for(kernel, *args)
     except Exception:
@@ -60,20 +64,36 @@ compiled = sorted(
     for d, a in seen
     if d.py_func.__module__.startswith("kinsim") and a in d.overloads
 )
-before_run = len(equilibrium_batch.overloads)
+before_run = len(equilibrium_batch.overloads) - before_stages
 # then a run of the case: its start checks (PhaseModel.equilibrium) and the stepper's
 # reference (kinsim.kernels.nodes.equilibrium_ref) call the equilibrium with the same
 # types, so it compiles once
 if sys.argv[2:] == ["run"]:
     kinsim.run(sys.argv[1], overrides={"grid.nodes": 20, "output.snapshots": 2})
+name = lambda d: f"{d.py_func.__module__}.{d.py_func.__qualname__}"
 print(json.dumps({"failed": failed, "compiled": compiled, "equilibria": before_run,
-                  "after_run": [str(s) for s in equilibrium_batch.overloads]}))
+                  "after_run": [str(s) for s in equilibrium_batch.overloads],
+                  "stepper": name(kernel), "referenced": [name(k) for k, _ in stages if sim._is_referenced(k)],
+                  "last": [name(k) for k, _ in stages[-1:]]}))
 """
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name,run", [("darken-fe-si-c", True), ("fe-cr-spinodal", False)])
-def test_advance_compiles_only_itself_after_the_stage_kernels(tmp_path, name, run):
+@pytest.mark.parametrize(
+    "name,run,stepper,referenced",
+    [
+        ("darken-fe-si-c", True, "kinsim.kernels.step.advance", "kinsim.kernels.step.newton_step"),
+        ("fe-cr-spinodal", False, "kinsim.kernels.step.advance", "kinsim.kernels.step.newton_step"),
+        # moving regions: advance_regions calls its step attempt (the Newton iterations) through a reference
+        (
+            "ferrite-growth-fe-c",
+            False,
+            "kinsim.kernels.moving.advance_regions",
+            "kinsim.kernels.moving.moving_attempt",
+        ),
+    ],
+)
+def test_advance_compiles_only_itself_after_the_stage_kernels(tmp_path, name, run, stepper, referenced):
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba-cache"), "KINSIM_PRECOMPILE": "0"}
     p = subprocess.run(
         [sys.executable, "-c", _CHILD, str(REPO / "cases" / f"{name}.toml"), *(["run"] if run else [])],
@@ -86,7 +106,9 @@ def test_advance_compiles_only_itself_after_the_stage_kernels(tmp_path, name, ru
     out = json.loads(p.stdout.strip().splitlines()[-1])
     assert out["failed"] == 0
     others = [f for f in out["compiled"] if not f.startswith("kinsim.kernels.node_models.")]
-    assert others == ["kinsim.kernels.step.advance"]
-    assert out["equilibria"] == 0  # the stepper compiled without the node equilibrium
+    assert out["stepper"] == stepper
+    assert others == [stepper]  # not the kernel it calls through a reference, which it compiles without
+    assert out["referenced"] == out["last"] == [referenced]  # listed last: a cold run compiles it first
+    assert out["equilibria"] == 0  # the stepper and its stages compiled without the node equilibrium
     if run:  # a run compiles the equilibrium once
         assert len(out["after_run"]) == 1, out["after_run"]
