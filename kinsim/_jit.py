@@ -90,10 +90,19 @@ def needs_compile(dispatcher, *args) -> bool:
     internals cannot be read, and without the JIT (nothing is announced then)."""
     if not isinstance(dispatcher, Dispatcher):
         return False
-    # a kernel reference among the arguments (kinsim.kernels.kernel_ref) compiles its
-    # kernel when the call unboxes it
-    referenced = any(a.needs_compile() for a in args if callable(getattr(a, "needs_compile", None)))
+    # a kernel reference among the arguments (kinsim.kernels.kernel_ref), also inside a
+    # tuple of them (the stepper's StepKernels), compiles its kernel when the call unboxes it
+    referenced = any(r.needs_compile() for r in _references(args))
     return referenced or needs_compile_types(dispatcher, _signature(dispatcher, args))
+
+
+def _references(args):
+    """The kernel references among ``args`` and the tuples in them."""
+    for a in args:
+        if callable(getattr(a, "needs_compile", None)):
+            yield a
+        elif isinstance(a, tuple) and not hasattr(a, "dtype"):
+            yield from _references(a)
 
 
 def needs_compile_types(dispatcher, sig: tuple) -> bool:

@@ -413,7 +413,7 @@ class Simulation:
         seconds it took plus ``seconds_before``."""
         kernel, args = self._advance_call(state, fields, work, 0.0, 1)
         refs = self._step_kernels(state, fields, work)
-        cold = announced or (announce and (needs_compile(kernel, *args) or any(r.needs_compile() for r in refs)))
+        cold = announced or (announce and needs_compile(kernel, *args))  # with the referenced kernels
         if cold and not announced:
             print("kinsim: compiling kernels (first run only) ...", file=sys.stderr, flush=True)
         t0 = time.perf_counter()

@@ -114,3 +114,18 @@ def test_needs_compile_counts_the_kernels_a_call_compiles_through_references(tmp
         assert p.returncode == 0, p.stderr
         seen.append(json.loads(p.stdout.strip().splitlines()[-1]))
     assert seen == [[True, True, False, False, 3.0], [False, False, False, False, 3.0]]
+
+
+def test_needs_compile_sees_references_inside_tuple_arguments():
+    """The stepper passes its references in a NamedTuple (StepKernels): a reference whose
+    kernel is not compiled makes the call a compile wherever it sits among the arguments."""
+    from kinsim._jit import needs_compile
+
+    class Cold:
+        def needs_compile(self):
+            return True
+
+    a = np.ones(3)
+    _scaled_sum(a, 1.0, np.zeros(3))  # the caller itself compiled
+    assert not needs_compile(_scaled_sum, a, 1.0, np.zeros(3))
+    assert needs_compile(_scaled_sum, a, 1.0, (np.zeros(3), (Cold(),)))
