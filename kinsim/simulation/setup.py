@@ -126,13 +126,12 @@ class ReferenceTables:
         """(temperatures (K), G (J/mol)) of ``comp`` in ``phase``."""
         key = (phase, comp)
         if key not in self._tables:
-            # thermo.tdb imports pycalphad and sympy (seconds); only fixed activities need it
-            from ..thermo.tdb import reference_gibbs_energy
+            from ..thermo.cache import cached_reference_gibbs_energy
 
             Ts = np.array([T for _, T in self.case.conditions.temperature_table])
             lo, hi = float(Ts.min()), float(Ts.max())
             grid = np.array([lo]) if hi - lo < 1e-9 else np.linspace(lo, hi, int(np.ceil((hi - lo) / 0.25)) + 1)
-            G = reference_gibbs_energy(self.case.thermo.database, phase, comp, grid)
+            G = cached_reference_gibbs_energy(self.case.thermo.database, phase, comp, grid)
             self._tables[key] = (grid, G)
         return self._tables[key]
 

@@ -98,3 +98,30 @@ def cached_build(database, phase: str, components, mobility=None, member=False):
     if use_cache:
         write_entry(f, (params, desc))
     return params, desc
+
+
+def cached_reference_gibbs_energy(database, phase: str, component: str, temperatures):
+    """``reference_gibbs_energy`` (kinsim.thermo.tdb: G of the pure component in a
+    reference phase at each temperature, by pycalphad) through the disk cache, keyed by
+    the database's bytes, the phase, the component and the temperatures: a fixed-activity
+    run imports pycalphad (seconds) only the first time."""
+    import numpy as np
+
+    T = np.ascontiguousarray(np.atleast_1d(np.asarray(temperatures, dtype=float)))
+    path = Path(database)
+    use_cache = cache_enabled() and path.is_file()
+    f = None
+    if use_cache:
+        h = hashlib.sha256(f"reference {CONVERTER_VERSION}|{phase.upper()}|{component.upper()}|".encode())
+        h.update(path.read_bytes())
+        h.update(T.tobytes())
+        f = cache_dir() / f"reference-{h.hexdigest()[:32]}.pkl"
+        got = read_entry(f)
+        if isinstance(got, np.ndarray) and got.shape == T.shape:
+            return got
+    from .tdb import reference_gibbs_energy  # pycalphad and sympy only on a cache miss
+
+    G = reference_gibbs_energy(database, phase, component, T)
+    if f is not None:
+        write_entry(f, G)
+    return G
