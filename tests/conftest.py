@@ -39,6 +39,7 @@ KERNEL_GROUPS = {
         "tests/api/test_api_multiphase.py",
         "tests/case/test_homogenization_case.py",
         "tests/comparisons/test_homogenization_kawin.py",
+        "tests/simulation/test_carbide_carburizing.py",
         "tests/simulation/test_homogenization_outputs.py",
         "tests/simulation/test_homogenization_single.py",
         "tests/simulation/test_homogenization_stefan.py",

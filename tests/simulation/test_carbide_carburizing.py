@@ -1,0 +1,132 @@
+"""The shipped carburizing case with carbides (cases/fe-cr-c-carbide-carburizing.toml):
+Fe-5Cr-0.1C (wt%) austenite at 1223.15 K under a carbon activity of 0.5, every node a
+local equilibrium of austenite, M7C3, M23C6 and cementite (the homogenization model with
+the carbides excluded from the flux).  Checked against oracles nobody here wrote:
+pycalphad's equilibrium at the nodes' compositions, the SGTE Gibbs energy of graphite
+for the surface activity (Dinsdale, Calphad 15 (1991) 317), and the parabolic (Boltzmann)
+scaling of a semi-infinite specimen under a constant surface activity; and the metals'
+conservation at ends closed to them."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from conftest import REPO
+from mp_oracles import pycalphad_grid
+
+CASE = REPO / "cases" / "fe-cr-c-carbide-carburizing.toml"
+DB = REPO / "cases" / "databases" / "fe-cr-c.tdb"
+T = 1223.15
+R = 8.314462618  # pycalphad's gas constant
+TIMES = (900.0, 3600.0)  # 15 min and 1 h: the carbon has not reached the far end (3 mm)
+
+
+def _graphite(T):
+    """G of graphite (J/mol): GHSERCC of the SGTE unary database (Dinsdale 1991)."""
+    return (
+        -17368.441
+        + 170.73 * T
+        - 24.3 * T * math.log(T)
+        - 4.723e-4 * T**2
+        + 2562600.0 / T
+        - 2.643e8 / T**2
+        + 1.2e10 / T**3
+    )
+
+
+@pytest.fixture(scope="module")
+def run():
+    import kinsim
+
+    return kinsim.run(
+        CASE, overrides={"grid.nodes": 60, "conditions.duration": "1 h", "output.snapshots": ["15 min", "1 h"]}
+    )
+
+
+def _carbides(r):
+    """(time, node) total mole fraction of the carbide phases (every set but austenite's)."""
+    from kinsim.analysis import phase_sets
+
+    sets = phase_sets(r)
+    cols = [j for j, s in enumerate(sets) if not s.startswith("FCC_A1")]
+    return r.extra["phase_fraction"][:, :, cols].sum(axis=2)
+
+
+def _contents(r):
+    """(time, component) amounts per unit area over the substitutional lattice: sum of
+    u dz (u = x / (x_Fe + x_Cr))."""
+    u = r.x / r.x[:, :, :2].sum(axis=2, keepdims=True)
+    return (u * np.diff(np.asarray(r.faces))[None, :, None]).sum(axis=1)
+
+
+def test_m7c3_precipitates_under_the_surface_as_pycalphad_says(run):
+    r = run
+    assert list(r.time) == [0.0, *TIMES]
+    frac, comp = r.extra["phase_fraction"], r.extra["phase_composition"]
+    assert np.all(frac >= 0.0) and np.all(frac <= 1.0)
+    assert np.allclose(frac.sum(axis=2), 1.0, atol=1e-10)
+    rebuilt = np.nansum(frac[..., None] * np.nan_to_num(comp), axis=2)  # mass balance per node
+    assert np.max(np.abs(rebuilt - r.x)) < 1e-9
+    carb = _carbides(r)
+    assert np.all(carb[0] == 0.0)  # austenite alone at the start
+    assert carb[-1, 0] > 0.05  # a carbide zone under the surface ...
+    assert carb[-1, -1] == 0.0  # ... and none far from it
+    # every node's phases, fractions and compositions are pycalphad's equilibrium at its
+    # composition with the case's phases: at the surface, inside the zone and beyond it
+    nodes = [0, int(np.flatnonzero(carb[-1] > 0.0)[-1]) // 2, int(np.flatnonzero(carb[-1] > 0.0)[-1]) + 2]
+    from kinsim.analysis import phase_sets
+
+    sets = phase_sets(r)
+    for i in nodes:
+        x = r.x[-1, i]
+        ((names, nf, nx, mu, _),) = pycalphad_grid(DB, ["FE", "CR", "C"], r.case.thermo.phases, T, [[x[1]], [x[2]]])
+        present = [j for j in range(len(sets)) if frac[-1, i, j] > 1e-12]
+        assert sorted(sets[j].split("#")[0] for j in present) == sorted(names), (i, names)
+        for j in present:
+            k = names.index(sets[j].split("#")[0])
+            assert frac[-1, i, j] == pytest.approx(nf[k], abs=1e-6), (i, sets[j])
+            np.testing.assert_allclose(comp[-1, i, j], nx[k], atol=1e-6)
+        np.testing.assert_allclose(r.mu[-1, i], mu, rtol=1e-7)
+    # only M7C3 at this activity (cementite needs a_C > 0.53 at the surface)
+    assert set(sets[j].split("#")[0] for j in np.flatnonzero(frac.max(axis=(0, 1)) > 0.0)) == {"FCC_A1", "M7C3_D101"}
+    # the carbide is rich in chromium: (Fe,Cr)7C3 with Cr/(Fe+Cr) well above the steel's
+    m7 = sets.index("M7C3_D101")
+    assert comp[-1, 0, m7, 2] == pytest.approx(0.3, abs=1e-12)
+    assert comp[-1, 0, m7, 1] / comp[-1, 0, m7, :2].sum() > 5 * r.x[0, -1, 1] / r.x[0, -1, :2].sum()
+
+
+def test_the_surface_holds_the_atmospheres_carbon_activity(run):
+    """The surface node sits half a cell (9 um here) from the face where a_C = 0.5: its
+    activity is just below, by the drop that drives the carbon flux in, and that flux,
+    like the drop, falls as 1 / sqrt(t)."""
+    mu_c = run.mu[1:, 0, 2]
+    a = np.exp((mu_c - _graphite(T)) / (R * T))
+    assert np.all(a < 0.5) and np.all(a > 0.47), a
+    drop = 0.5 - a
+    assert drop[0] / drop[1] == pytest.approx(math.sqrt(TIMES[1] / TIMES[0]), rel=0.05), drop
+
+
+def test_carbide_zone_and_carbon_uptake_grow_as_the_square_root_of_time(run):
+    r = run
+    carb = _carbides(r)
+    depth = []
+    for j in (1, 2):  # where the carbide fraction falls through 1 %, interpolated
+        i = int(np.flatnonzero(carb[j] > 0.01)[-1])
+        depth.append(np.interp(0.01, [carb[j, i + 1], carb[j, i]], [r.z[i + 1], r.z[i]]))
+    k = np.array(depth) / np.sqrt(TIMES)
+    assert abs(k[1] / k[0] - 1.0) < 0.01, k
+    assert 0.1e-3 < depth[0] < depth[1] < 0.5e-3  # a few tenths of a millimetre
+    uptake = _contents(r)[1:, 2] - _contents(r)[0, 2]
+    q = uptake / np.sqrt(TIMES)
+    assert abs(q[1] / q[0] - 1.0) < 0.01, q
+
+
+def test_the_metals_are_conserved_and_the_substitution_is_recorded(run):
+    """Both ends are closed to Fe and Cr (the surface fixes carbon's activity only)."""
+    q = _contents(run)
+    np.testing.assert_allclose(q[:, 1], q[0, 1], rtol=1e-10, atol=0)
+    np.testing.assert_allclose(q[:, 0], q[0, 0], rtol=1e-10, atol=0)
+    subs = str(run.attrs["mobility_substituted"])
+    assert "MQ(FCC_A1&CR,CR:C;0) <- MQ(FCC_A1&CR,FE:C;0)" in subs
