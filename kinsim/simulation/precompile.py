@@ -14,7 +14,10 @@ the referenced kernels and what is left of the stage list from its end, and load
 stepper from the cache as soon as the helper has put it there (:meth:`Precompile.wait`).
 
 The helper starts only where it can help (:func:`start`): the equilibrium kernel not in
-numba's cache (so neither is the stepper), two CPUs or more and one of them idle, and
+numba's cache (so neither is the stepper), or, with the equilibrium cached (another case
+ran before), the stepper and the last kernel of its list, one it calls through a
+reference, both not (``Simulation._stepper_cold``: the helper compiles the stepper while
+the run compiles that kernel); two CPUs or more and one of them idle, and
 ``KINSIM_PRECOMPILE`` not set to 0 (set to 1, the load is not looked at).  It is best
 effort: what it does not compile, the run compiles itself, so the helper changes how long
 a first run takes, never what it computes.

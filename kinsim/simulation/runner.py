@@ -404,6 +404,17 @@ class Simulation:
             raise
         return stability, t1 - t0, time.perf_counter() - t1, announce and cold, ahead
 
+    def _stepper_cold(self, state, fields, work) -> bool:
+        """Whether the stepper for these arguments is missing from numba's cache, and so is
+        the last kernel it calls through a reference (its Newton step, or the moving
+        regions' step attempt): then a helper process can compile the one while the run
+        compiles the other (``kinsim.simulation.precompile``)."""
+        kernel, args = self._advance_call(state, fields, work, 0.0, 1)
+        if not needs_compile(kernel, *args):
+            return False
+        stages = self._stage_kernels(state, fields, work)
+        return bool(stages) and self._is_referenced(stages[-1][0]) and needs_compile(stages[-1][0], *stages[-1][1])
+
     def _load_kernels(
         self, state, fields, work, announce: bool, announced: bool = False, seconds_before: float = 0.0
     ) -> float:
@@ -464,6 +475,13 @@ class Simulation:
                 restore_state(out_path, state)
             self.problem = self._problem(setup.stage_index(case, float(state.t[0])))
             t0 = time.perf_counter()
+            if ahead is None and self._stepper_cold(state, fields, work):
+                # the node equilibrium was in numba's cache, the stepper is not: a helper
+                # compiles it while this process compiles the kernels it calls through references
+                if progress and not announced:
+                    print("kinsim: compiling kernels (first run only) ...", file=sys.stderr, flush=True)
+                    announced = True
+                ahead = precompile.start(case)
             if ahead is not None:
                 # the helper compiles the stepper and what it calls (this process shares the
                 # work): load them from the cache

@@ -139,3 +139,32 @@ def test_a_helper_that_cannot_start_is_no_helper(monkeypatch):
     monkeypatch.setattr(precompile.tempfile, "mkstemp", mkstemp)
     assert precompile.start(load_case(REPO / "cases" / "darken-fe-si-c.toml")) is None
     assert written and not os.path.exists(written[0])
+
+
+@pytest.mark.parametrize(
+    "cold,started",
+    [
+        ({"equilibrium"}, 1),  # a first run: the helper starts at the start check, once
+        ({"stepper", "newton_step"}, 1),  # the equilibrium cached (another case ran before), the stepper not
+        ({"stepper"}, 0),  # the Newton step cached: nothing for the run to compile meanwhile
+        (set(), 0),  # all cached
+    ],
+)
+def test_a_helper_whenever_the_stepper_and_its_referenced_kernel_are_cold(monkeypatch, cold, started):
+    """The run starts the helper when its node equilibrium is not in numba's cache, or,
+    with the equilibrium cached, when its stepper and the kernel the stepper calls through
+    a reference (the Newton step) are not: then the helper compiles the one while the run
+    compiles the other.  (needs_compile is told which are cold; the helper is not started:
+    everything is in the suite's cache, and the run loads it.)"""
+    import kinsim
+    from kinsim.kernels.kkt import equilibrium_batch
+    from kinsim.kernels.step import advance, newton_step
+    from kinsim.simulation import runner
+
+    names = {equilibrium_batch: "equilibrium", advance: "stepper", newton_step: "newton_step"}
+    monkeypatch.setattr(runner, "needs_compile", lambda kernel, *args: names.get(kernel) in cold)
+    calls = []
+    monkeypatch.setattr(precompile, "start", lambda case: calls.append(case) or None)
+    r = kinsim.run(REPO / "cases" / "ideal-binary-erf.toml", overrides={"grid.nodes": 20, "output.snapshots": 2})
+    assert r.finished
+    assert len(calls) == started
