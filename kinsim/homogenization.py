@@ -64,13 +64,22 @@ class HomogenizationModel:
         hs = case.homogenization
         self.case = case
         self.T = float(T)
-        self.phases = load_phases(th.database, th.phases, th.components, mobility=case.mobility.missing)
+        self.phases = load_phases(
+            th.database, th.phases, th.components, mobility=case.mobility.missing, no_flux=hs.excluded
+        )
         self.phase = th.label
         names = self.phases.phases
         models = self.phases.models
+        # an excluded phase's mobilities are never used: say so instead of listing its data
+        carrying = [m for m in models if m.phase not in hs.excluded]
         self.desc = SimpleNamespace(
-            mobility_substituted=[f"{m.phase}: {s}" for m in models for s in m.desc.mobility_substituted],
-            missing_mobility=[f"{m.phase}: {s}" for m in models for s in m.desc.missing_mobility],
+            mobility_substituted=[f"{m.phase}: {s}" for m in carrying for s in m.desc.mobility_substituted]
+            + [
+                f"{p}: excluded from the flux (homogenization.excluded): no mobility used"
+                for p in names
+                if p in hs.excluded
+            ],
+            missing_mobility=[f"{m.phase}: {s}" for m in carrying for s in m.desc.missing_mobility],
         )
         flux = np.array([0.0 if p in hs.excluded else 1.0 for p in names])
         lo, hi = self.phases.t_range

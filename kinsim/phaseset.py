@@ -100,14 +100,20 @@ class PhaseSetModel:
     reference).  A candidate may hold only some of the components (graphite in Fe-C)
     and may have a fixed composition (cementite FE3C); it must hold at least one."""
 
-    def __init__(self, database, phases, components, mobility=None, points=POINTS_PER_PHASE):
+    def __init__(self, database, phases, components, mobility=None, points=POINTS_PER_PHASE, no_flux=()):
         names = [p.strip().upper() for p in phases]
         if not names:
             raise InputError("give at least one phase")
         dup = sorted({p for p in names if names.count(p) > 1})
         if dup:
             raise InputError(f"phases repeated: {', '.join(dup)}")
-        self.models = [PhaseModel(database, p, components, mobility, member=True) for p in names]
+        # a phase that carries no flux (no_flux) needs no mobility data: with a policy, it
+        # takes "solvent", which makes a phase without MQ parameters immobile
+        skip = {p.strip().upper() for p in no_flux}
+        self.models = [
+            PhaseModel(database, p, components, "solvent" if mobility and p in skip else mobility, member=True)
+            for p in names
+        ]
         self.params = phase_set_params(self.models)
         self.points = points
         self._tables = OrderedDict()  # T -> StartTable, least recently used first
@@ -330,10 +336,11 @@ class PhaseSetModel:
         raise_for_status("+".join(self.phases), self.components, self.t_range, res.X, res.T, res.status)
 
 
-def load_phases(database, phases, components, mobility=None) -> PhaseSetModel:
+def load_phases(database, phases, components, mobility=None, no_flux=()) -> PhaseSetModel:
     """Candidate phases of a TDB database (a list of names) over components (reference
     first).  mobility: None, or the policy for missing mobility end-members ("error" or
-    "solvent") as in :func:`kinsim.phase.load_phase`."""
+    "solvent") as in :func:`kinsim.phase.load_phase`; the phases of ``no_flux`` (those a
+    homogenization model excludes from the flux) need none: they take "solvent"."""
     if isinstance(phases, str):
         phases = [phases]
-    return PhaseSetModel(database, phases, components, mobility)
+    return PhaseSetModel(database, phases, components, mobility, no_flux=no_flux)

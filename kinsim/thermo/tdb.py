@@ -583,8 +583,13 @@ def build_phase(db, phase: str, components, dbname="database", mobility=None, me
     if partitioned and mobility is not None and has_mob:
         raise DatabaseError(f"phase {pname}: mobilities of order/disorder partitioned phases are not supported")
     if mobility is not None and not has_mob:
-        if not (member and mobility == "solvent"):
+        if not member:
             raise DatabaseError(f"phase {pname} has no mobility (MQ) parameters in {dbname}")
+        if mobility != "solvent":
+            raise DatabaseError(
+                f"phase {pname} has no mobility (MQ) parameters in {dbname} (list it in homogenization.excluded "
+                f'if it carries no flux, or set [mobility] missing = "solvent" to make it immobile)'
+            )
         mobility_zero = True
     mob: dict[int, list[Term]]
     if partitioned or mobility_zero:

@@ -9,11 +9,12 @@ conservation at ends closed to them."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
 import pytest
-from conftest import REPO
+from conftest import REPO, one_error_line
 from mp_oracles import pycalphad_grid
 
 CASE = REPO / "cases" / "fe-cr-c-carbide-carburizing.toml"
@@ -130,3 +131,41 @@ def test_the_metals_are_conserved_and_the_substitution_is_recorded(run):
     np.testing.assert_allclose(q[:, 0], q[0, 0], rtol=1e-10, atol=0)
     subs = str(run.attrs["mobility_substituted"])
     assert "MQ(FCC_A1&CR,CR:C;0) <- MQ(FCC_A1&CR,FE:C;0)" in subs
+
+
+def _full_database(tmp_path):
+    """The case's database with the one austenite mobility end-member it lacks (Cr in
+    Cr:C, here Cr's value in Cr:VA: a test fixture, not data), so that [mobility]
+    missing = "error" can be tried on the carbides alone."""
+    text = DB.read_text()
+    line = "PARAMETER MQ(FCC_A1&CR,CR:VA;0)    298.15 -286000-71.9*T; 6000.00 N 07TUR !"
+    assert line in text
+    path = tmp_path / "fe-cr-c-full.tdb"
+    path.write_text(text.replace(line, line + "\n" + line.replace("CR:VA", "CR:C")))
+    return path
+
+
+def test_excluded_carbides_need_no_mobility_data(tmp_path, capsys):
+    """The carbides carry no flux: under missing = "error" they need no MQ parameters,
+    and the result file says their mobility is not used.  A carbide that is not excluded
+    and has none is one clear error naming it and the two ways out."""
+    import kinsim
+    from kinsim.cli import main
+
+    db = _full_database(tmp_path)
+    sets = {"thermo.database": str(db), "mobility.missing": "error", "grid.nodes": 20}
+    sets |= {"conditions.duration": "15 min", "output.snapshots": 1}
+    r = kinsim.run(CASE, overrides=sets)
+    assert r.finished
+    notes = json.loads(r.attrs["mobility_substituted"])
+    assert notes == [
+        f"{p}: excluded from the flux (homogenization.excluded): no mobility used"
+        for p in ("M7C3_D101", "M23C6_D84", "CEMENTITE_D011")
+    ], notes
+    args = ["run", str(CASE), "-o", str(tmp_path / "out.h5"), "--quiet"]
+    args += [f"--set={k}={v}" for k, v in sets.items() if k != "conditions.duration"]
+    args += ["--set=conditions.duration=15 min", '--set=homogenization.excluded=["M23C6_D84", "CEMENTITE_D011"]']
+    code = main(args)
+    err = capsys.readouterr().err
+    one_error_line(code, err, "M7C3_D101 has no mobility (MQ) parameters", "homogenization.excluded", '"solvent"')
+    assert not (tmp_path / "out.h5").exists()
