@@ -333,7 +333,8 @@ def _build_parser():
         "flux: fluxes against distance; energy: the free energy F(t) - F(0); spinodal: an early "
         "profile of a gradient-energy run with the fastest-growing wavelength marked; "
         "interfaces: positions of the moving interfaces against sqrt(t); phases: phase "
-        "fractions against distance (several phases)",
+        "fractions against distance (several phases; phases that stay below 25 %% again in a panel of "
+        "their own scale)",
     )
     pl.add_argument("--times", help="comma separated times, e.g. '1 d,13 d' (nearest snapshots; default: a few)")
     pl.add_argument(

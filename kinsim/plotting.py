@@ -20,7 +20,8 @@ Kinds:
               wavelength of the profile marked
     interfaces the positions of the moving interfaces (regions) against sqrt(t), with the
               parabolic fit
-    phases    phase fractions against distance (a result of several phases, thermo.phases)
+    phases    phase fractions against distance (a result of several phases, thermo.phases;
+              phases below MINOR_PHASE again in a panel of their own scale)
 
 Runs of the moving-boundary model ([[region]]) are drawn at each snapshot's own node
 positions, with the interfaces marked (thin dotted lines in the colour of the time).
@@ -351,25 +352,54 @@ def plot_flux(result, ax=None, component=None, times=None, legend=True):
     return _finish_distance_axes(ax, r, ylabel, legend)
 
 
-def plot_phases(result, ax=None, times=None, legend=True):
-    """Phase fractions (mole fraction of atoms in each composition set) against distance
-    at chosen times, one line style per set and one colour per time (a homogenization
-    result only)."""
-    r = _read(result)
+MINOR_PHASE = 0.25  # a set whose fraction stays below this (at the times drawn) is a minor phase
+
+
+def _present_sets(r, times):
+    """(set names, fractions (time, z, set) with NaN as 0, indices of the sets present at
+    some time, the time indices drawn) of a homogenization result."""
     names = phase_sets(r)
     if names is None:
         raise InputError("--kind phases needs a result of several phases (thermo.phases); this one has one phase")
-    ax = ax if ax is not None else _new_axes()
-    zs = r.z * _length_unit(r)[0]
     frac = np.nan_to_num(r.extra["phase_fraction"])
     shown = [j for j in range(len(names)) if np.any(frac[:, :, j] > 0.0)]
+    return names, frac, shown, time_indices(r, times)
+
+
+def minor_phases(result, times=None) -> list[str]:
+    """The composition sets present in a homogenization result whose fraction stays below
+    MINOR_PHASE at the times drawn (precipitates in a matrix, e.g. carbides in
+    austenite), when some other set is above it: ``kinsim plot --kind phases`` draws them
+    again in a panel of their own scale."""
+    r = _read(result)
+    names, frac, shown, idx = _present_sets(r, times)
+    peak = {j: float(frac[idx][:, :, j].max()) for j in shown}
+    minor = [j for j in shown if 0.0 < peak[j] < MINOR_PHASE]
+    if not minor or all(peak[j] < MINOR_PHASE for j in shown):
+        return []
+    return [names[j] for j in minor]
+
+
+def plot_phases(result, ax=None, times=None, legend=True, sets=None):
+    """Phase fractions (mole fraction of atoms in each composition set) against distance
+    at chosen times, one line style per set and one colour per time (a homogenization
+    result only).  ``sets``: the names of the sets to draw (default: every set present),
+    on a scale of their own (default: 0 to 1)."""
+    r = _read(result)
+    names, frac, shown, idx = _present_sets(r, times)
+    ax = ax if ax is not None else _new_axes()
+    zs = r.z * _length_unit(r)[0]
     styles = ("-", "--", ":", "-.")
-    idx = time_indices(r, times)
+    draw = shown if sets is None else [names.index(n) for n in sets]
     for color, it in zip(_time_colors(len(idx)), idx):
-        for s, j in enumerate(shown):
+        for j in draw:
             label = f"{names[j]}, {time_label(r.time[it])}" if len(shown) > 1 else time_label(r.time[it])
-            ax.plot(zs, frac[it, :, j], color=color, ls=styles[s % len(styles)], label=label)
-    ax.set_ylim(-0.02, 1.02)
+            ax.plot(zs, frac[it, :, j], color=color, ls=styles[shown.index(j) % len(styles)], label=label)
+    if sets is None:
+        ax.set_ylim(-0.02, 1.02)
+    else:
+        top = max(float(frac[idx][:, :, j].max()) for j in draw)
+        ax.set_ylim(-0.02 * top, 1.05 * top)
     return _finish_distance_axes(ax, r, "phase fraction", legend)
 
 
@@ -687,8 +717,17 @@ def figure(result, out, kind="profiles", times=None, components=None, unit="mole
         elif kind == "phases":
             if components:
                 raise InputError("--components does not apply to --kind phases")
-            fig = Figure(figsize=(COLUMN_WIDTH, 2.8), layout="constrained")
-            plot_phases(r, fig.add_subplot(), times)
+            minor = minor_phases(r, times)
+            if not minor:
+                fig = Figure(figsize=(COLUMN_WIDTH, 2.8), layout="constrained")
+                plot_phases(r, fig.add_subplot(), times)
+            else:  # the minor phases again below, on their own scale
+                fig = Figure(figsize=(COLUMN_WIDTH, 4.6), layout="constrained")
+                top, low = fig.subplots(2, 1, sharex=True, height_ratios=[1.2, 1.0])
+                plot_phases(r, top, times)
+                top.set_xlabel("")
+                plot_phases(r, low, times, legend=False, sets=minor)
+                low.set_ylabel(f"phase fraction ({', '.join(minor)})" if len(minor) < 3 else "phase fraction")
         elif kind == "path":
             fig = Figure(figsize=(COLUMN_WIDTH, 3.0), layout="constrained")
             plot_path(r, fig.add_subplot(), components, times, unit)

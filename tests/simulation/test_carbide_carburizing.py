@@ -169,3 +169,18 @@ def test_excluded_carbides_need_no_mobility_data(tmp_path, capsys):
     err = capsys.readouterr().err
     one_error_line(code, err, "M7C3_D101 has no mobility (MQ) parameters", "homogenization.excluded", '"solvent"')
     assert not (tmp_path / "out.h5").exists()
+
+
+def test_the_phase_plot_draws_the_carbide_again_on_its_own_scale(run, tmp_path):
+    """A few per cent of carbide would be a line on the floor of a 0-1 axis: the phases
+    figure draws the minor phases again in a panel of their own scale."""
+    from kinsim.plotting import figure, minor_phases, plot_phases
+
+    assert minor_phases(run) == ["M7C3_D101"]
+    ax = plot_phases(run, sets=["M7C3_D101"])
+    labels = {line.get_label().split(",")[0] for line in ax.get_lines()}
+    assert labels == {"M7C3_D101"}
+    peak = float(np.nanmax(run.extra["phase_fraction"][:, :, 3]))
+    lo, hi = ax.get_ylim()
+    assert lo < 0.0 < peak < hi < 0.1
+    assert figure(run, tmp_path / "phases.png", kind="phases").stat().st_size > 0

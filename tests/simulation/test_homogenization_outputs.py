@@ -75,9 +75,10 @@ def test_the_phase_set_axis_is_a_named_coordinate_in_the_file_and_in_xarray(stor
 
 
 def test_plot_phases_and_shaded_profiles(stored, tmp_path):
-    from kinsim.plotting import figure, plot_phases, plot_profiles
+    from kinsim.plotting import figure, minor_phases, plot_phases, plot_profiles
 
     out, _ = stored
+    assert minor_phases(out) == []  # both phases large somewhere: one panel
     ax = plot_phases(out)
     ydata = [line.get_ydata() for line in ax.get_lines() if line.get_label() != "weld"]
     assert all(np.all((y >= 0.0) & (y <= 1.0)) for y in ydata) and len(ydata) >= 2
