@@ -241,7 +241,7 @@ def _columns(plan: SweepPlan) -> tuple[list[str], set[str]]:
             si.append(f"{k} (SI)")
     cols += si
     numeric.update(si)
-    metrics = metric_columns(plan.components)
+    metrics = metric_columns(plan.components, plan.phases)
     numeric.update(m for m in metrics if m != "uphill_component")
     cols += ["status", "file", "wall_s", "error", "case_sha256"] + metrics
     return cols, numeric

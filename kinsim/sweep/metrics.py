@@ -46,6 +46,15 @@ and its boundary stages.
 ``kirkendall_shift_m`` (m)
     Final minus initial position of the Kirkendall marker (with several markers, the
     signed shift of the one that moved farthest; NaN without markers).
+
+``phase_zone_<PHASE>_m`` (one per candidate phase of a homogenization run, m)
+    How deep the amount of the phase has changed: the penetration depth above, with the
+    phase's fraction (summed over its composition sets, mole fraction of atoms) in place
+    of a component's mole fraction and a fixed threshold: the changed zone is the set of
+    nodes where the fraction changed by more than ``PHASE_ZONE_FRACTION`` = 0.01, 0 when
+    none did.  For a precipitate forming under a surface (carbides in carburizing) it is
+    the depth of the precipitation zone; for one dissolving, that of the dissolved zone.
+    Empty (NaN) for a result without phase fractions.
 """
 
 from __future__ import annotations
@@ -58,15 +67,28 @@ import numpy as np
 from ..case import Case
 from ..case.section import present
 
-__all__ = ["kirkendall_shift", "metric_columns", "penetration_depths", "run_metrics", "uphill_excursion"]
+__all__ = [
+    "kirkendall_shift",
+    "metric_columns",
+    "penetration_depths",
+    "phase_zone_depths",
+    "run_metrics",
+    "uphill_excursion",
+]
 
 PENETRATION_FRACTION = 0.01  # of the component's composition jump
+PHASE_ZONE_FRACTION = 0.01  # change of a phase's fraction that counts (phase_zone_<PHASE>_m)
 NOISE = 1e-9  # mole fraction: changes below this are round-off
 
 
-def metric_columns(components) -> list[str]:
-    """The index columns of :func:`run_metrics`, in order."""
-    return [f"penetration_{c}_m" for c in components] + ["uphill_excursion", "uphill_component", "kirkendall_shift_m"]
+def metric_columns(components, phases=()) -> list[str]:
+    """The index columns of :func:`run_metrics`, in order (``phases``: the candidate
+    phases of a homogenization case, none otherwise)."""
+    return (
+        [f"penetration_{c}_m" for c in components]
+        + ["uphill_excursion", "uphill_component", "kirkendall_shift_m"]
+        + [f"phase_zone_{p}_m" for p in phases]
+    )
 
 
 class _OpenSide(NamedTuple):
@@ -132,23 +154,50 @@ def penetration_depths(result) -> dict[str, float]:
         if not s > NOISE or not d.max() > NOISE:
             out[comp] = 0.0
             continue
-        thr = PENETRATION_FRACTION * s
-        changed = d > thr
-        depth = 0.0
-        for i in np.flatnonzero(changed):
-            dist = np.abs(sources - z[i])
-            p = float(sources[int(np.argmin(dist))])
-            directions = [1, -1] if z[i] == p else [1 if z[i] > p else -1]
-            for step in directions:
-                j = i + step
-                if j < 0 or j >= z.size:
-                    edge = hi_end if step > 0 else lo_end
-                elif changed[j]:
-                    continue
-                else:
-                    edge = z[i] + (z[j] - z[i]) * (d[i] - thr) / (d[i] - d[j])
-                depth = max(depth, abs(edge - p))
-        out[comp] = float(depth)
+        out[comp] = _zone_depth(d, PENETRATION_FRACTION * s, z, sources, lo_end, hi_end)
+    return out
+
+
+def _zone_depth(d, thr, z, sources, lo_end, hi_end) -> float:
+    """The largest distance from a source to an edge of the zone where ``d > thr``
+    (module docstring, penetration)."""
+    changed = d > thr
+    depth = 0.0
+    for i in np.flatnonzero(changed):
+        dist = np.abs(sources - z[i])
+        p = float(sources[int(np.argmin(dist))])
+        directions = [1, -1] if z[i] == p else [1 if z[i] > p else -1]
+        for step in directions:
+            j = i + step
+            if j < 0 or j >= z.size:
+                edge = hi_end if step > 0 else lo_end
+            elif changed[j]:
+                continue
+            else:
+                edge = z[i] + (z[j] - z[i]) * (d[i] - thr) / (d[i] - d[j])
+            depth = max(depth, abs(edge - p))
+    return float(depth)
+
+
+def phase_zone_depths(result) -> dict[str, float]:
+    """``{phase: depth in m}`` of a homogenization result (``phase_zone_<PHASE>_m``,
+    module docstring); empty for a result without phase fractions."""
+    from ..analysis import phase_sets
+
+    names = phase_sets(result)
+    if names is None:
+        return {}
+    case = result.case
+    sources = np.array(_sources(result, case, _open_sides(result, case)))
+    z = np.asarray(result.z, dtype=float)
+    lo_end, hi_end = float(result.faces[0]), float(result.faces[-1])
+    frac = np.nan_to_num(np.asarray(result.extra["phase_fraction"], dtype=float))
+    out = {}
+    for phase in dict.fromkeys(n.split("#")[0] for n in names):
+        cols = [j for j, n in enumerate(names) if n.split("#")[0] == phase]
+        f = frac[:, :, cols].sum(axis=2)
+        d = np.abs(f[-1] - f[0])
+        out[phase] = _zone_depth(d, PHASE_ZONE_FRACTION, z, sources, lo_end, hi_end) if d.max() > NOISE else 0.0
     return out
 
 
@@ -201,10 +250,12 @@ def kirkendall_shift(result) -> float:
 
 def run_metrics(result) -> dict:
     """Every summary metric of a result: ``penetration_<C>_m`` per component,
-    ``uphill_excursion``, ``uphill_component``, ``kirkendall_shift_m``."""
+    ``uphill_excursion``, ``uphill_component``, ``kirkendall_shift_m``, and of a
+    homogenization result ``phase_zone_<PHASE>_m`` per candidate phase."""
     out: dict[str, float | str] = {f"penetration_{c}_m": v for c, v in penetration_depths(result).items()}
     exc, comp = uphill_excursion(result)
     out["uphill_excursion"] = exc
     out["uphill_component"] = comp
     out["kirkendall_shift_m"] = kirkendall_shift(result)
+    out.update({f"phase_zone_{p}_m": v for p, v in phase_zone_depths(result).items()})
     return out

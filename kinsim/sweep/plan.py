@@ -32,7 +32,7 @@ from __future__ import annotations
 import builtins
 import copy
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..case import apply_override, load_case, parse_case, parse_value, read_case_file
@@ -117,6 +117,7 @@ class SweepPlan:
     base_toml: str
     base_sha256: str
     components: list[str]
+    phases: list[str] = field(default_factory=list)  # the candidate phases of a homogenization case
 
 
 def given_as_number(text: str) -> bool:
@@ -229,4 +230,5 @@ def plan_sweep(case, vary, zip: bool = False, sets=()) -> SweepPlan:  # noqa: A0
         base_toml=base.to_toml(),
         base_sha256=case_identity(base),
         components=list(base.components),
+        phases=list(base.thermo.phases) if base.thermo.multiphase else [],
     )

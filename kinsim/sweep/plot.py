@@ -32,6 +32,8 @@ def _axis_label(key: str, si: bool) -> str:
 def _metric_label(metric: str) -> str:
     if metric.startswith("penetration_") and metric.endswith("_m"):
         return f"penetration depth of {metric[len('penetration_') : -2]} (m)"
+    if metric.startswith("phase_zone_") and metric.endswith("_m"):
+        return f"depth of the {metric[len('phase_zone_') : -2]} zone (m)"
     return {
         "uphill_excursion": "largest uphill excursion (mole fraction)",
         "kirkendall_shift_m": "Kirkendall marker shift (m)",
@@ -51,7 +53,7 @@ def plot_metric(directory, metric: str, against: str, ax=None):
     metrics = [
         c
         for c in idx.order
-        if c.startswith("penetration_") or c in ("uphill_excursion", "kirkendall_shift_m", "wall_s")
+        if c.startswith(("penetration_", "phase_zone_")) or c in ("uphill_excursion", "kirkendall_shift_m", "wall_s")
     ]
     if metric not in metrics:
         raise InputError(f"--metric {metric}: unknown metric; choose from {', '.join(metrics)}")

@@ -74,7 +74,7 @@ def _row(plan: SweepPlan, run: SweepRun) -> dict:
     for k, v, res in zip(plan.keys, run.values, run.resolved):
         row[k] = v
         row[f"{k} (SI)"] = res
-    for m in metric_columns(plan.components):
+    for m in metric_columns(plan.components, plan.phases):
         row[m] = "" if m == "uphill_component" else None
     return row
 

@@ -184,3 +184,41 @@ def test_the_phase_plot_draws_the_carbide_again_on_its_own_scale(run, tmp_path):
     lo, hi = ax.get_ylim()
     assert lo < 0.0 < peak < hi < 0.1
     assert figure(run, tmp_path / "phases.png", kind="phases").stat().st_size > 0
+
+
+def test_the_sweep_metric_of_the_carbide_zone(run):
+    """``phase_zone_<PHASE>_m`` (kinsim/sweep/metrics.py): the depth where the carbide's
+    fraction changed by more than 0.01 from the surface, the same front as the sqrt(t)
+    test reads; the carbides that do not form have no zone."""
+    from kinsim.sweep import run_metrics
+    from kinsim.sweep.metrics import metric_columns
+
+    m = run_metrics(run)
+    carb = _carbides(run)[-1]
+    i = int(np.flatnonzero(carb > 0.01)[-1])
+    front = np.interp(0.01, [carb[i + 1], carb[i]], [run.z[i + 1], run.z[i]]) - run.faces[0]
+    assert m["phase_zone_M7C3_D101_m"] == pytest.approx(front, rel=1e-12)
+    assert m["phase_zone_FCC_A1_m"] == pytest.approx(front, rel=1e-12)  # the austenite it replaced
+    assert m["phase_zone_M23C6_D84_m"] == 0.0 and m["phase_zone_CEMENTITE_D011_m"] == 0.0
+    phases = list(run.case.thermo.phases)
+    assert [c for c in metric_columns(run.components, phases) if c in m] == metric_columns(run.components, phases)
+
+
+def test_a_sweep_of_the_carbide_case_indexes_and_plots_the_zone_depth(tmp_path):
+    """Carbon activity against the depth of the M7C3 zone: the index has a column per
+    candidate phase, the richer atmosphere gives the deeper zone, and ``kinsim plot`` of
+    the sweep directory draws the metric."""
+    from kinsim.sweep import plot_metric, run_sweep
+    from kinsim.sweep.directory import read_index
+
+    d = tmp_path / "sweep"
+    sets = ["grid.nodes=30", "conditions.duration=15 min", "output.snapshots=1"]
+    s = run_sweep(CASE, ["boundary.left.activity.C=0.3,0.5"], d, sets=sets, workers=1, progress=False)
+    assert (s.total, s.completed) == (2, 2)
+    idx = read_index(d)
+    cols = [c for c in idx.order if c.startswith("phase_zone_")]
+    assert cols == [f"phase_zone_{p}_m" for p in ("FCC_A1", "M7C3_D101", "M23C6_D84", "CEMENTITE_D011")]
+    zone = np.asarray(idx.columns["phase_zone_M7C3_D101_m"], dtype=float)
+    assert 0.0 < zone[0] < zone[1] < 0.3e-3
+    ax = plot_metric(d, "phase_zone_M7C3_D101_m", "boundary.left.activity.C")
+    assert "M7C3_D101 zone" in ax.get_ylabel()
