@@ -82,18 +82,19 @@ def _signature(dispatcher, args) -> tuple:
     return tuple(dispatcher.typeof_pyval(a) for a in args)
 
 
-def needs_compile(dispatcher, *args) -> bool:
+def needs_compile(dispatcher, *args, sig: tuple | None = None) -> bool:
     """Whether calling ``dispatcher(*args)`` compiles it, or a kernel it is passed a
     reference to: it is neither in memory nor in numba's disk cache for these argument
     types (numba's cache index, keyed on the signature, the CPU and the function's
-    source file).  False when numba's cache
-    internals cannot be read, and without the JIT (nothing is announced then)."""
+    source file).  ``sig``: the argument types when known (``RepeatedCall.types``).
+    False when numba's cache internals cannot be read, and without the JIT (nothing is
+    announced then)."""
     if not isinstance(dispatcher, Dispatcher):
         return False
     # a kernel reference among the arguments (kinsim.kernels.kernel_ref), also inside a
     # tuple of them (the stepper's StepKernels), compiles its kernel when the call unboxes it
     referenced = any(r.needs_compile() for r in _references(args))
-    return referenced or needs_compile_types(dispatcher, _signature(dispatcher, args))
+    return referenced or needs_compile_types(dispatcher, sig if sig is not None else _signature(dispatcher, args))
 
 
 def _references(args):
@@ -150,16 +151,17 @@ class RepeatedCall:
         self._kernel: Any = None
         self._held: tuple = ()
         self._kinds: tuple = ()
+        self._sig: tuple | None = None
         self._entry: Any = None
 
     def __call__(self, kernel, args: tuple):
         entry = self.load(kernel, args)
         return kernel(*args) if entry is None else entry(*args)
 
-    def load(self, kernel, args: tuple):
-        """The compiled entry point for these arguments (loaded from numba's disk cache or
-        compiled if it is not in memory yet), kept for the next calls; None without the
-        JIT."""
+    def types(self, kernel, args: tuple) -> tuple | None:
+        """The numba types of ``kernel(*args)``, typed once for the same argument objects
+        (what ``load`` compiles for; ``needs_compile(..., sig=)`` takes them); None
+        without the JIT."""
         held = tuple(a for a in args if not isinstance(a, _SCALARS))
         kinds = tuple(type(a) for a in args if isinstance(a, _SCALARS))
         same = (
@@ -172,9 +174,20 @@ class RepeatedCall:
             self.clear()
             if not isinstance(kernel, Dispatcher):  # without the JIT: the plain function
                 return None
-            entry = kernel.compile(_signature(kernel, args))
-            self._kernel, self._held, self._kinds, self._entry = kernel, held, kinds, entry
+            self._kernel, self._held, self._kinds = kernel, held, kinds
+            self._sig = _signature(kernel, args)
+        return self._sig
+
+    def load(self, kernel, args: tuple):
+        """The compiled entry point for these arguments (loaded from numba's disk cache or
+        compiled if it is not in memory yet), kept for the next calls; None without the
+        JIT."""
+        sig = self.types(kernel, args)
+        if sig is None:
+            return None
+        if self._entry is None:
+            self._entry = kernel.compile(sig)
         return self._entry
 
     def clear(self) -> None:
-        self._kernel, self._held, self._kinds, self._entry = None, (), (), None
+        self._kernel, self._held, self._kinds, self._sig, self._entry = None, (), (), None, None

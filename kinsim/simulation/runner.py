@@ -410,7 +410,7 @@ class Simulation:
         regions' step attempt): then a helper process can compile the one while the run
         compiles the other (``kinsim.simulation.precompile``)."""
         kernel, args = self._advance_call(state, fields, work, 0.0, 1)
-        if not needs_compile(kernel, *args):
+        if not needs_compile(kernel, *args, sig=self._stepper.types(kernel, args)):  # typed once per run
             return False
         stages = self._stage_kernels(state, fields, work)
         return bool(stages) and self._is_referenced(stages[-1][0]) and needs_compile(stages[-1][0], *stages[-1][1])
@@ -424,7 +424,8 @@ class Simulation:
         seconds it took plus ``seconds_before``."""
         kernel, args = self._advance_call(state, fields, work, 0.0, 1)
         refs = self._step_kernels(state, fields, work)
-        cold = announced or (announce and needs_compile(kernel, *args))  # with the referenced kernels
+        # with the referenced kernels; the types are those the stepper loads with
+        cold = announced or (announce and needs_compile(kernel, *args, sig=self._stepper.types(kernel, args)))
         if cold and not announced:
             print("kinsim: compiling kernels (first run only) ...", file=sys.stderr, flush=True)
         t0 = time.perf_counter()

@@ -68,3 +68,21 @@ def test_clear_lets_the_arguments_go():
     call.clear()
     gc.collect()
     assert gone() is None
+
+
+def test_types_are_typed_once_and_are_what_load_compiles_for(monkeypatch):
+    """``types`` (what the run asks ``needs_compile`` with before it loads the stepper)
+    types the arguments once for the same objects; ``load`` then reuses them."""
+    out = np.zeros(4)
+    pair = (np.arange(4.0), np.ones(4))
+    call = RepeatedCall()
+    typed = _count_typing(_fill, monkeypatch)
+    sig = call.types(_fill, (out, pair, 2.0, 1))
+    n = len(typed)
+    assert n >= 4 and call.types(_fill, (out, pair, 3.0, 2)) == sig and len(typed) == n
+    call.load(_fill, (out, pair, 2.0, 1))
+    assert len(typed) == n and tuple(sig) in _fill.overloads
+    assert call(_fill, (out, pair, 2.0, 1)) == 20.0
+    assert call.types(_fill, (np.zeros(4), pair, 2.0, 1)) == sig and len(typed) > n  # new objects: typed again
+    call.clear()
+    assert call._sig is None and call._held == ()

@@ -162,7 +162,7 @@ def test_a_helper_whenever_the_stepper_and_its_referenced_kernel_are_cold(monkey
     from kinsim.simulation import runner
 
     names = {equilibrium_batch: "equilibrium", advance: "stepper", newton_step: "newton_step"}
-    monkeypatch.setattr(runner, "needs_compile", lambda kernel, *args: names.get(kernel) in cold)
+    monkeypatch.setattr(runner, "needs_compile", lambda kernel, *args, **kw: names.get(kernel) in cold)
     calls = []
     monkeypatch.setattr(precompile, "start", lambda case: calls.append(case) or None)
     r = kinsim.run(REPO / "cases" / "ideal-binary-erf.toml", overrides={"grid.nodes": 20, "output.snapshots": 2})

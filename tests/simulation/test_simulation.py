@@ -109,7 +109,7 @@ def test_compiling_is_announced_only_when_the_cache_lacks_the_kernels(tmp_path, 
     capsys.readouterr()
     Simulation(case).run(output=tmp_path / "warm.h5", progress=True)
     assert "compiling kernels" not in capsys.readouterr().err
-    monkeypatch.setattr(runner, "needs_compile", lambda dispatcher, *args: True)
+    monkeypatch.setattr(runner, "needs_compile", lambda dispatcher, *args, **kw: True)
     Simulation(case).run(output=tmp_path / "cold.h5", progress=True)
     err = capsys.readouterr().err
     assert "kinsim: compiling kernels (first run only) ..." in err
