@@ -32,7 +32,7 @@ import numpy as np
 from . import global_start
 from .kernels import gibbs, kkt, mptypes
 from .kernels.mptypes import StartTable
-from .thermo.cache import cache_dir, cache_enabled, read_entry, write_entry
+from .thermo.cache import cache_enabled, through_cache
 
 TABLE_FORMAT = "1"  # the layout of an entry (a pickled StartTable)
 _SOURCES = (global_start, gibbs, kkt, mptypes)  # the code a table depends on
@@ -58,23 +58,9 @@ def table_key(ps, phase_params, T: float, points: int) -> str:
     return h.hexdigest()[:32]
 
 
-def _through_cache(name: str | None, build, valid):
-    """``build()`` through the cache entry ``name`` (None: the cache is off); an entry that
-    is missing, unreadable or not ``valid`` is built again and written."""
-    if name is None:
-        return build()
-    f = cache_dir() / name
-    got = read_entry(f)
-    if got is not None and valid(got):
-        return got
-    got = build()
-    write_entry(f, got)
-    return got
-
-
 def cached_start_table(ps, phase_params, T: float, points: int, names) -> StartTable:
     """``kinsim.global_start.build_start_table`` through the disk cache."""
-    return _through_cache(
+    return through_cache(
         f"start-{table_key(ps, phase_params, T, points)}.pkl" if cache_enabled() else None,
         lambda: global_start.build_start_table(ps, phase_params, T, points, names),
         lambda tab: isinstance(tab, StartTable) and tab.T == float(T),
@@ -97,7 +83,7 @@ def samples_key(params, T: float, build) -> str:
 def cached_samples(params, T: float, build) -> tuple:
     """``build(params, T)`` (a tuple of arrays, a pure function of its arguments) through
     the disk cache."""
-    return _through_cache(
+    return through_cache(
         f"samples-{samples_key(params, T, build)}.pkl" if cache_enabled() else None,
         lambda: build(params, T),
         lambda got: isinstance(got, tuple) and all(isinstance(a, np.ndarray) for a in got),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -171,6 +172,20 @@ def pycalphad_point(db_path, comps, phase, T, x, rel_h=1e-4):
         d = (mu_hi - mu_lo) / (2 * h[j])
         fd[:, j] = d[1:] - d[0]
     return GM, MU, fd
+
+
+def graphite_gibbs(T: float) -> float:
+    """G of graphite (J/mol), GHSERCC of the SGTE unary database (A.T. Dinsdale, Calphad 15
+    (1991) 317): the reference of a carbon activity."""
+    return (
+        -17368.441
+        + 170.73 * T
+        - 24.3 * T * math.log(T)
+        - 4.723e-4 * T**2
+        + 2562600.0 / T
+        - 2.643e8 / T**2
+        + 1.2e10 / T**3
+    )
 
 
 def one_error_line(code, err, *words):

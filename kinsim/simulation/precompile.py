@@ -16,8 +16,8 @@ stepper from the cache as soon as the helper has put it there (:meth:`Precompile
 The helper starts only where it can help (:func:`start`): the equilibrium kernel not in
 numba's cache (so neither is the stepper), or, with the equilibrium cached (another case
 ran before), the stepper and the last kernel of its list, one it calls through a
-reference, both not (``Simulation._stepper_cold``: the helper compiles the stepper while
-the run compiles that kernel); two CPUs or more and one of them idle, and
+reference, both not (``Simulation._stepper_cold`` and ``_reference_cold``: the helper
+compiles the stepper while the run compiles that kernel); two CPUs or more and one of them idle, and
 ``KINSIM_PRECOMPILE`` not set to 0 (set to 1, the load is not looked at).  It is best
 effort: what it does not compile, the run compiles itself, so the helper changes how long
 a first run takes, never what it computes.

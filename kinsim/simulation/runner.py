@@ -405,27 +405,32 @@ class Simulation:
         return stability, t1 - t0, time.perf_counter() - t1, announce and cold, ahead
 
     def _stepper_cold(self, state, fields, work) -> bool:
-        """Whether the stepper for these arguments is missing from numba's cache, and so is
-        the last kernel it calls through a reference (its Newton step, or the moving
-        regions' step attempt): then a helper process can compile the one while the run
-        compiles the other (``kinsim.simulation.precompile``)."""
+        """Whether loading the stepper for these arguments compiles it or a kernel it calls
+        through a reference (neither in memory nor in numba's disk cache).  The arguments
+        are typed once per run: ``RepeatedCall.types`` keeps the types the stepper then
+        loads with."""
         kernel, args = self._advance_call(state, fields, work, 0.0, 1)
-        if not needs_compile(kernel, *args, sig=self._stepper.types(kernel, args)):  # typed once per run
-            return False
+        return needs_compile(kernel, *args, sig=self._stepper.types(kernel, args))
+
+    def _reference_cold(self, state, fields, work) -> bool:
+        """Whether the last kernel of the stepper's stage list, one it calls through a
+        reference (its Newton step, or the moving regions' step attempt), is missing from
+        numba's cache: with a cold stepper, a helper process can compile the one while
+        the run compiles the other (``kinsim.simulation.precompile``)."""
         stages = self._stage_kernels(state, fields, work)
         return bool(stages) and self._is_referenced(stages[-1][0]) and needs_compile(stages[-1][0], *stages[-1][1])
 
     def _load_kernels(
-        self, state, fields, work, announce: bool, announced: bool = False, seconds_before: float = 0.0
+        self, state, fields, work, announce: bool, cold: bool, announced: bool = False, seconds_before: float = 0.0
     ) -> float:
         """Load the stepper for this run's argument types and the kernels it calls through
-        references (``_step_kernels``), from numba's disk cache or compiled; on a compile,
-        say so on stderr when ``announce`` (unless ``announced`` already).  Returns the
-        seconds it took plus ``seconds_before``."""
+        references (``_step_kernels``), from numba's disk cache or compiled; when ``cold``
+        (``_stepper_cold``, asked before any helper compiled it) say so on stderr if
+        ``announce`` (unless ``announced`` already).  Returns the seconds it took plus
+        ``seconds_before``."""
         kernel, args = self._advance_call(state, fields, work, 0.0, 1)
         refs = self._step_kernels(state, fields, work)
-        # with the referenced kernels; the types are those the stepper loads with
-        cold = announced or (announce and needs_compile(kernel, *args, sig=self._stepper.types(kernel, args)))
+        cold = announced or (announce and cold)
         if cold and not announced:
             print("kinsim: compiling kernels (first run only) ...", file=sys.stderr, flush=True)
         t0 = time.perf_counter()
@@ -476,7 +481,8 @@ class Simulation:
                 restore_state(out_path, state)
             self.problem = self._problem(setup.stage_index(case, float(state.t[0])))
             t0 = time.perf_counter()
-            if ahead is None and self._stepper_cold(state, fields, work):
+            stepper_cold = self._stepper_cold(state, fields, work)
+            if ahead is None and stepper_cold and self._reference_cold(state, fields, work):
                 # the node equilibrium was in numba's cache, the stepper is not: a helper
                 # compiles it while this process compiles the kernels it calls through references
                 if progress and not announced:
@@ -495,6 +501,7 @@ class Simulation:
                 fields,
                 work,
                 announce=progress,
+                cold=stepper_cold,
                 announced=announced,
                 seconds_before=t_check + time.perf_counter() - t0,
             )

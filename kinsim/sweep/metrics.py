@@ -54,7 +54,7 @@ and its boundary stages.
     nodes where the fraction changed by more than ``PHASE_ZONE_FRACTION`` = 0.01, 0 when
     none did.  For a precipitate forming under a surface (carbides in carburizing) it is
     the depth of the precipitation zone; for one dissolving, that of the dissolved zone.
-    Empty (NaN) for a result without phase fractions.
+    Not computed (no index column) for a result without phase fractions.
 """
 
 from __future__ import annotations

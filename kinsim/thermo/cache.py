@@ -54,6 +54,20 @@ def write_entry(f: Path, obj) -> None:
         pass
 
 
+def through_cache(name: str | None, build, valid):
+    """``build()`` through the cache entry ``name`` (None: the cache is off); an entry that
+    is missing, unreadable or not ``valid`` is built again and written."""
+    if name is None:
+        return build()
+    f = cache_dir() / name
+    got = read_entry(f)
+    if got is not None and valid(got):
+        return got
+    got = build()
+    write_entry(f, got)
+    return got
+
+
 def _key(data: bytes, phase: str, comps, mobility, member) -> str:
     h = hashlib.sha256()
     h.update(CONVERTER_VERSION.encode())
@@ -83,20 +97,17 @@ def cached_build(database, phase: str, components, mobility=None, member=False):
     path = Path(database)
     if not path.is_file():
         raise DatabaseError(f"database file not found: {path}")
-    data = path.read_bytes()
-    use_cache = cache_enabled()
-    f = cache_dir() / f"phase-{_key(data, phase, comps, mobility, member)}.pkl"
-    entry = read_entry(f) if use_cache else None
-    if isinstance(entry, tuple) and len(entry) == 2 and hasattr(entry[1], "database"):
-        params, desc = entry
-        desc.database = str(path)
-        return params, desc
-    from .tdb import build_phase, load_database  # pycalphad and sympy only on a cache miss
+    name = f"phase-{_key(path.read_bytes(), phase, comps, mobility, member)}.pkl" if cache_enabled() else None
 
-    db = load_database(path)
-    params, desc = build_phase(db, phase, comps, str(path), mobility, member)
-    if use_cache:
-        write_entry(f, (params, desc))
+    def build():
+        from .tdb import build_phase, load_database  # pycalphad and sympy only on a cache miss
+
+        return build_phase(load_database(path), phase, comps, str(path), mobility, member)
+
+    params, desc = through_cache(
+        name, build, lambda entry: isinstance(entry, tuple) and len(entry) == 2 and hasattr(entry[1], "database")
+    )
+    desc.database = str(path)  # the path this run gave (an entry may come from another)
     return params, desc
 
 
@@ -109,19 +120,16 @@ def cached_reference_gibbs_energy(database, phase: str, component: str, temperat
 
     T = np.ascontiguousarray(np.atleast_1d(np.asarray(temperatures, dtype=float)))
     path = Path(database)
-    use_cache = cache_enabled() and path.is_file()
-    f = None
-    if use_cache:
+    name = None
+    if cache_enabled() and path.is_file():
         h = hashlib.sha256(f"reference {CONVERTER_VERSION}|{phase.upper()}|{component.upper()}|".encode())
         h.update(path.read_bytes())
         h.update(T.tobytes())
-        f = cache_dir() / f"reference-{h.hexdigest()[:32]}.pkl"
-        got = read_entry(f)
-        if isinstance(got, np.ndarray) and got.shape == T.shape:
-            return got
-    from .tdb import reference_gibbs_energy  # pycalphad and sympy only on a cache miss
+        name = f"reference-{h.hexdigest()[:32]}.pkl"
 
-    G = reference_gibbs_energy(database, phase, component, T)
-    if f is not None:
-        write_entry(f, G)
-    return G
+    def build():
+        from .tdb import reference_gibbs_energy  # pycalphad and sympy only on a cache miss
+
+        return reference_gibbs_energy(database, phase, component, T)
+
+    return through_cache(name, build, lambda G: isinstance(G, np.ndarray) and G.shape == T.shape)

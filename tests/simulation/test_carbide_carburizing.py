@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import REPO, one_error_line
+from conftest import REPO, graphite_gibbs, one_error_line
 from mp_oracles import pycalphad_grid
 
 CASE = REPO / "cases" / "fe-cr-c-carbide-carburizing.toml"
@@ -22,19 +22,6 @@ DB = REPO / "cases" / "databases" / "fe-cr-c.tdb"
 T = 1223.15
 R = 8.314462618  # pycalphad's gas constant
 TIMES = (900.0, 3600.0)  # 15 min and 1 h: the carbon has not reached the far end (3 mm)
-
-
-def _graphite(T):
-    """G of graphite (J/mol): GHSERCC of the SGTE unary database (Dinsdale 1991)."""
-    return (
-        -17368.441
-        + 170.73 * T
-        - 24.3 * T * math.log(T)
-        - 4.723e-4 * T**2
-        + 2562600.0 / T
-        - 2.643e8 / T**2
-        + 1.2e10 / T**3
-    )
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +90,7 @@ def test_the_surface_holds_the_atmospheres_carbon_activity(run):
     activity is just below, by the drop that drives the carbon flux in, and that flux,
     like the drop, falls as 1 / sqrt(t)."""
     mu_c = run.mu[1:, 0, 2]
-    a = np.exp((mu_c - _graphite(T)) / (R * T))
+    a = np.exp((mu_c - graphite_gibbs(T)) / (R * T))
     assert np.all(a < 0.5) and np.all(a > 0.47), a
     drop = 0.5 - a
     assert drop[0] / drop[1] == pytest.approx(math.sqrt(TIMES[1] / TIMES[0]), rel=0.05), drop
