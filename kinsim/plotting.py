@@ -390,7 +390,11 @@ def plot_phases(result, ax=None, times=None, legend=True, sets=None):
     ax = ax if ax is not None else _new_axes()
     zs = r.z * _length_unit(r)[0]
     styles = ("-", "--", ":", "-.")
-    draw = shown if sets is None else [names.index(n) for n in sets]
+    if sets is not None:
+        unknown = [n for n in sets if n not in names]
+        if unknown:
+            raise InputError(f"phase sets {', '.join(unknown)} are not in this result (its sets: {', '.join(names)})")
+    draw = shown if sets is None else [j for j in shown if names[j] in sets]  # (a set never present: no line)
     for color, it in zip(_time_colors(len(idx)), idx):
         for j in draw:
             label = f"{names[j]}, {time_label(r.time[it])}" if len(shown) > 1 else time_label(r.time[it])
@@ -398,7 +402,7 @@ def plot_phases(result, ax=None, times=None, legend=True, sets=None):
     if sets is None:
         ax.set_ylim(-0.02, 1.02)
     else:
-        top = max(float(frac[idx][:, :, j].max()) for j in draw)
+        top = max([float(frac[idx][:, :, j].max()) for j in draw] + [0.0]) or 1.0  # (absent sets: 0 to 1)
         ax.set_ylim(-0.02 * top, 1.05 * top)
     return _finish_distance_axes(ax, r, "phase fraction", legend)
 

@@ -161,6 +161,7 @@ def test_excluded_carbides_need_no_mobility_data(tmp_path, capsys):
 def test_the_phase_plot_draws_the_carbide_again_on_its_own_scale(run, tmp_path):
     """A few per cent of carbide would be a line on the floor of a 0-1 axis: the phases
     figure draws the minor phases again in a panel of their own scale."""
+    from kinsim.errors import InputError
     from kinsim.plotting import figure, minor_phases, plot_phases
 
     assert minor_phases(run) == ["M7C3_D101"]
@@ -171,6 +172,11 @@ def test_the_phase_plot_draws_the_carbide_again_on_its_own_scale(run, tmp_path):
     lo, hi = ax.get_ylim()
     assert lo < 0.0 < peak < hi < 0.1
     assert figure(run, tmp_path / "phases.png", kind="phases").stat().st_size > 0
+    with pytest.raises(InputError, match=r"phase sets SIGMA are not in this result \(its sets: FCC_A1, "):
+        plot_phases(run, sets=["SIGMA"])
+    ax = plot_phases(run, sets=["M23C6_D84"])  # never present: no line, the 0-1 scale
+    assert not [line for line in ax.get_lines() if line.get_label().startswith("M23C6")]
+    assert ax.get_ylim() == pytest.approx((-0.02, 1.05))
 
 
 def test_the_sweep_metric_of_the_carbide_zone(run):
