@@ -24,7 +24,8 @@ TOL_UNSTABLE = 1e-6  # driving forces above TOL_UNSTABLE * RT are reported (J/mo
 @dataclass
 class StabilityReport:
     """Driving forces at each composition row; ``checked[0]`` is the phase itself (as a
-    second composition set, named "PHASE#2")."""
+    second composition set, named "PHASE#2") when ``own_set``; a multiphase report
+    (``phase`` "A+B") checks only the phases outside its equilibrium."""
 
     phase: str
     components: list
@@ -33,13 +34,14 @@ class StabilityReport:
     checked: list  # phase names, the phase itself first
     driving_forces: np.ndarray  # (N, len(checked)) J/mol of atoms
     skipped: dict = field(default_factory=dict)  # phase -> why it was not checked
+    own_set: bool = True  # checked[0] is the phase's own second composition set (one-phase reports)
 
     def unstable(self, i: int) -> list:
         """(name, driving force) of the phases with a positive driving force at row i,
         largest first."""
         tol = TOL_UNSTABLE * R * self.T
         out = [
-            ((f"{p}#2" if j == 0 else p), float(d))
+            ((f"{p}#2" if j == 0 and self.own_set else p), float(d))
             for j, (p, d) in enumerate(zip(self.checked, self.driving_forces[i]))
             if d > tol
         ]
@@ -59,7 +61,8 @@ class StabilityReport:
                 continue
             comp = ", ".join(f"{c}={v:.6g}" for c, v in zip(self.components, self.X[i]))
             others = "; ".join(f"{p} {d:+.4g} J/mol" for p, d in bad)
-            out.append(f"{self.phase} is not the stable phase at {comp} (T={self.T:g} K): driving force of {others}")
+            what = "phase" if self.own_set else "state"  # one phase, or a multiphase equilibrium "A+B"
+            out.append(f"{self.phase} is not the stable {what} at {comp} (T={self.T:g} K): driving force of {others}")
         return out
 
 
@@ -88,6 +91,57 @@ def _method(database, p: str, components):
     return "multiphase", None
 
 
+def _candidates(database, own: list, components, candidates):
+    """(methods, skipped): how each candidate's driving force is found (``_method``), for
+    the candidates named (an error when one cannot be modelled) or, by default, every
+    phase of the database not in ``own`` (those that cannot be modelled are skipped, with
+    the reason)."""
+    skipped = {}
+    methods = {}
+    if candidates is None:
+        names = [p for p in database_phases(database) if p not in own]
+    else:
+        names = [p.strip().upper() for p in candidates if p.strip().upper() not in own]
+    for p in names:
+        try:
+            methods[p] = _method(database, p, components)
+        except (InputError, DatabaseError) as exc:
+            if candidates is not None:
+                raise
+            skipped[p] = str(exc)
+    return methods, skipped
+
+
+def _candidate_driving_forces(database, own: list, components, methods: dict, MU, T: float) -> np.ndarray:
+    """Driving forces (N, len(methods)) of the candidates at the potentials MU (N, n), each
+    from the cheapest exact search for its phase (``_method``); ``own`` names the phases
+    whose equilibrium gave MU (the first is the multiphase search's companion)."""
+    DF = np.empty((MU.shape[0], len(methods)))
+    restricted = [p for p, (how, _) in methods.items() if how == "multiphase"]
+    if restricted:
+        mp = PhaseSetModel(database, [own[0]] + restricted, components).driving_forces(MU, T)
+    for j, (p, (how, model)) in enumerate(methods.items()):
+        if model is not None:
+            model.check_temperature(T)
+        if how == "free":
+            DF[:, j] = tangent_plane_maximum(model, MU, T)[0]
+        elif how == "fixed":
+            DF[:, j] = fixed_driving_force(model, MU, T)
+        else:
+            DF[:, j] = mp[:, 1 + restricted.index(p)]
+    return DF
+
+
+def _finite(DF, checked, label: str, T: float) -> None:
+    bad = np.argwhere(~np.isfinite(DF))
+    if bad.size:
+        i, j = bad[0]
+        raise ConvergenceError(
+            f"driving force of {checked[j]} at the potentials of {label} at row {i} "
+            f"(T={T:g} K): the search did not converge"
+        )
+
+
 def stability_report(database, phase: str, components, T: float, X, candidates=None) -> StabilityReport:
     """Driving forces of the candidates (default: every other phase of the database
     that kinsim can model with these components, phases of fixed composition and phases
@@ -108,39 +162,31 @@ def stability_report(database, phase: str, components, T: float, X, candidates=N
     T = float(T)
     own.check_temperature(T)
     res = own.equilibrium(X, T)
-    skipped = {}
-    methods = {}
-    if candidates is None:
-        names = [p for p in database_phases(database) if p != own.phase]
-    else:
-        names = [p.strip().upper() for p in candidates if p.strip().upper() != own.phase]
-    for p in names:
-        try:
-            methods[p] = _method(database, p, components)
-        except (InputError, DatabaseError) as exc:
-            if candidates is not None:
-                raise
-            skipped[p] = str(exc)
+    methods, skipped = _candidates(database, [own.phase], components, candidates)
     checked = [own.phase] + list(methods)
     DF = np.empty((res.X.shape[0], len(checked)))
     DF[:, 0] = tangent_plane_maximum(own, res.MU, T)[0]
-    restricted = [p for p, (how, _) in methods.items() if how == "multiphase"]
-    if restricted:
-        mp = PhaseSetModel(database, [own.phase] + restricted, components).driving_forces(res.MU, T)
-    for j, (p, (how, model)) in enumerate(methods.items(), start=1):
-        if model is not None:
-            model.check_temperature(T)
-        if how == "free":
-            DF[:, j] = tangent_plane_maximum(model, res.MU, T)[0]
-        elif how == "fixed":
-            DF[:, j] = fixed_driving_force(model, res.MU, T)
-        else:
-            DF[:, j] = mp[:, 1 + restricted.index(p)]
-    bad = np.argwhere(~np.isfinite(DF))
-    if bad.size:
-        i, j = bad[0]
-        raise ConvergenceError(
-            f"driving force of {checked[j]} at the potentials of {own.phase} at row {i} "
-            f"(T={T:g} K): the search did not converge"
-        )
+    DF[:, 1:] = _candidate_driving_forces(database, [own.phase], components, methods, res.MU, T)
+    _finite(DF, checked, own.phase, T)
     return StabilityReport(own.phase, own.components, T, res.X, checked, DF, skipped)
+
+
+def multiphase_stability_report(phases: PhaseSetModel, database, T: float, X, candidates=None) -> StabilityReport:
+    """As :func:`stability_report`, for the local equilibrium of several phases (a
+    :class:`kinsim.phaseset.PhaseSetModel`, the phases of a homogenization run): the
+    driving forces of the candidates not among ``phases.phases`` (default: every other
+    phase of the database) at the potentials of the multiphase equilibrium at each row of
+    X.  The equilibrium itself finds the stable sets of its own phases (second
+    composition sets included), so ``checked`` holds only the other phases."""
+    T = float(T)
+    own = list(phases.phases)
+    label = "+".join(own)
+    methods, skipped = _candidates(database, own, phases.components, candidates)
+    checked = list(methods)
+    if not checked:  # nothing to check: no equilibrium either
+        X = phases.full_composition(X)
+        return StabilityReport(label, list(phases.components), T, X, [], np.empty((X.shape[0], 0)), skipped, False)
+    res = phases.equilibrium(X, T)
+    DF = _candidate_driving_forces(database, own, phases.components, methods, res.MU, T)
+    _finite(DF, checked, label, T)
+    return StabilityReport(label, list(phases.components), T, res.X, checked, DF, skipped, own_set=False)

@@ -250,12 +250,6 @@ class _Parser:
         if "VA" in comps:
             raise CaseError("thermo.components: VA (vacancies) is not a component")
         cands = sec.raw("candidates")
-        if cands is not None and phases:
-            raise CaseError(
-                "thermo.candidates: the start check of a one-phase run; with thermo.phases every node "
-                "is a local equilibrium of the phases listed there (add a phase to thermo.phases "
-                "instead)"
-            )
         if cands is not None:
             if not isinstance(cands, list) or not all(isinstance(c, str) and c.strip() for c in cands):
                 raise CaseError(
@@ -266,6 +260,13 @@ class _Parser:
             dupes = sorted({c for c in cands if cands.count(c) > 1})
             if dupes:
                 raise CaseError(f"thermo.candidates: {', '.join(dupes)} given more than once")
+            inside = [c for c in cands if phases and c in phases]
+            if inside:
+                raise CaseError(
+                    f"thermo.candidates: {', '.join(inside)} {'is' if len(inside) == 1 else 'are'} in "
+                    f"thermo.phases, whose local equilibrium every node already is (candidates are the "
+                    f"phases checked against it at the start)"
+                )
         return ThermoSpec(db.resolve(), phase, comps, phases=phases, candidates=cands)
 
     def homogenization(self, thermo: ThermoSpec, onsager) -> HomogenizationSpec | None:

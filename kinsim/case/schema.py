@@ -275,8 +275,8 @@ SCHEMA = Table(
                     None,
                     default_doc="every other phase of the database",
                     doc="phases the initial and fixed boundary compositions are checked against at the start: "
-                    "a warning names each one more stable there than phase; [] turns the check off (one-phase "
-                    "runs: not with phases)",
+                    "a warning names each one more stable there than phase (or than the equilibrium of "
+                    "phases); [] turns the check off",
                 ),
             ),
             required=True,

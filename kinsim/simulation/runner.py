@@ -181,13 +181,12 @@ class Simulation:
     def check_stability(self, warn: bool = True) -> StartStability | None:
         """The stability check of the starting compositions (None when the case turns it
         off); with ``warn`` each unstable or unchecked phase is also a
-        :class:`StabilityWarning` (``warn_stability``).  A run of several phases (the
-        homogenization model) has no check: its nodes are local equilibria of
-        thermo.phases (None, stored as "null" like a check turned off)."""
-        if self.multiphase:
-            return None
+        :class:`StabilityWarning` (``warn_stability``).  In a run of several phases (the
+        homogenization model) the nodes are local equilibria of thermo.phases: the
+        database's other phases (or thermo.candidates) are checked at its potentials."""
         g = self.grid
-        report = check_start_stability(self.case, start_compositions(self.case, self.x0, g.z, g.faces))
+        phases = self.model.phases if isinstance(self.model, HomogenizationModel) else None
+        report = check_start_stability(self.case, start_compositions(self.case, self.x0, g.z, g.faces), phases)
         if warn:
             self.warn_stability(report)
         return report

@@ -9,12 +9,20 @@ each candidate, and of a second composition set of the phase itself (named
 whose largest driving force exceeds ``kinsim.stability.TOL_UNSTABLE * R T`` is reported
 (:class:`StartStability`): a warning, the run goes on.  Phases that cannot be checked
 (e.g. holding none of the components) are listed as not checked.
+
+The report is a pure function of the database file, the case's phases, components and
+candidates, the starting compositions and kinsim's code, and is kept in kinsim's disk
+cache (kinsim.thermo.cache) under a key of all of them: a warm run reads it instead of
+loading the search kernels (about 0.3-0.5 s of a process).
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -22,6 +30,9 @@ import numpy as np
 from ..errors import CaseError, ConvergenceError
 from ..kernels.gibbs import R
 from ..stability import TOL_UNSTABLE
+from ..thermo.cache import CONVERTER_VERSION, cache_enabled, through_cache
+
+CHECK_FORMAT = "1"  # the layout of a cached report (a pickled StartStability)
 
 
 class StartCompositions(NamedTuple):
@@ -59,16 +70,27 @@ class StartStability:
     unstable: list = field(default_factory=list)  # UnstablePhase, largest driving force first
     tolerance: str = f"{TOL_UNSTABLE:g} RT"
 
+    @property
+    def multiphase(self) -> bool:
+        """Whether ``phase`` is the local equilibrium of several phases ("A+B": phase names
+        hold no "+")."""
+        return "+" in self.phase
+
     def messages(self) -> list[str]:
         """One line per unstable phase, then one per phase not checked."""
         out = []
+        if self.multiphase:
+            what = f"the equilibrium of {self.phase.replace('+', ', ')} is not the stable state"
+            alone = "without {} (not in thermo.phases)"
+        else:
+            what, alone = f"{self.phase} is not the stable phase", f"with {self.phase} alone"
         for u in self.unstable:
             comp = ", ".join(f"{c}={v:.6g}" for c, v in u.composition.items())
             z = f"z = {u.z[0]:.6g} m" if u.z[0] == u.z[1] else f"z = {u.z[0]:.6g} to {u.z[1]:.6g} m"
             out.append(
-                f"{self.phase} is not the stable phase at the start: {u.phase} has a driving force of "
+                f"{what} at the start: {u.phase} has a driving force of "
                 f"{u.driving_force:+.4g} J/mol at {comp} ({u.where}, {z}, T = {u.T:g} K); the run goes "
-                f"on with {self.phase} alone"
+                f"on {alone.format(u.phase)}"
             )
         for p, why in self.not_checked.items():
             out.append(f"stability of {self.phase} not checked against {p}: {why}")
@@ -134,30 +156,76 @@ def check_candidates(case) -> None:
         )
 
 
-def check_start_stability(case, rows: StartCompositions) -> StartStability | None:
-    """Driving forces of the candidates at the starting compositions; None when the case
-    turns the check off (``thermo.candidates = []``)."""
-    from ..stability import stability_report  # the multiphase kernels: only when checking
-
+def check_start_stability(case, rows: StartCompositions, phases=None) -> StartStability | None:
+    """Driving forces of the candidates at the starting compositions, through the disk
+    cache; None when the case turns the check off (``thermo.candidates = []``).
+    ``phases``: the :class:`kinsim.phaseset.PhaseSetModel` of a run of several phases
+    (the homogenization model), whose local equilibrium gives the potentials; the phases
+    outside it are checked."""
     th = case.thermo
     if th.candidates is not None and not th.candidates:
         return None
+    return through_cache(
+        f"check-{check_key(case, rows)}.pkl" if cache_enabled() else None,
+        lambda: _check(case, rows, phases),
+        lambda got: isinstance(got, StartStability),
+    )
+
+
+@functools.cache
+def _source_digest() -> bytes:
+    """The sha256 of kinsim's own source files (about 4 ms): a cached report is made again
+    after any change of the code."""
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for f in sorted(root.rglob("*.py")):
+        h.update(f.relative_to(root).as_posix().encode())
+        h.update(f.read_bytes())
+    return h.digest()
+
+
+def check_key(case, rows: StartCompositions) -> str:
+    """The cache key of the start check of ``case`` at ``rows``: everything the report
+    follows from."""
+    th = case.thermo
+    h = hashlib.sha256(f"start-check {CHECK_FORMAT}|{CONVERTER_VERSION}|".encode())
+    h.update(_source_digest())
+    h.update(Path(th.database).read_bytes())
+    spec = (th.phase, tuple(th.phases), tuple(case.components), th.candidates, case.gradient is not None)
+    h.update(repr(spec).encode())
+    for a in (rows.x, rows.T, rows.where, rows.z_first, rows.z_last):
+        a = np.ascontiguousarray(a)
+        h.update(f"|{a.dtype.str}:{a.shape}|".encode())
+        h.update(a.tobytes())
+    h.update(repr(rows.labels).encode())
+    return h.hexdigest()[:32]
+
+
+def _check(case, rows: StartCompositions, phases) -> StartStability:
+    """The check itself (``check_start_stability`` without the cache)."""
+    from ..stability import multiphase_stability_report, stability_report  # the multiphase kernels: only when checking
+
+    th = case.thermo
     comps = list(case.components)
+    label = th.phase if phases is None else th.label
     best: dict[str, tuple[float, int]] = {}  # phase -> (driving force, row index)
     checked: list[str] = []
     not_checked: dict[str, str] = {}
     for T in np.unique(rows.T):
         group = np.flatnonzero(rows.T == T)
         try:
-            rep = stability_report(th.database, th.phase, comps, float(T), rows.x[group], th.candidates)
+            if phases is None:
+                rep = stability_report(th.database, th.phase, comps, float(T), rows.x[group], th.candidates)
+            else:
+                rep = multiphase_stability_report(phases, th.database, float(T), rows.x[group], th.candidates)
         except ConvergenceError as exc:  # the check failed: say so, the run goes on
             return StartStability(
-                th.phase, checked, {**not_checked, "(the remaining phases)": str(exc)}, _unstable(best, comps, rows)
+                label, checked, {**not_checked, "(the remaining phases)": str(exc)}, _unstable(best, comps, rows)
             )
-        names = [f"{rep.phase}#2"] + list(rep.checked[1:])
+        names = ([f"{rep.phase}#2"] if rep.own_set else []) + list(rep.checked[1 if rep.own_set else 0 :])
         # with gradient energy the run resolves a miscibility gap of its own phase (that is
         # the model): only the other phases can make it metastable
-        first = 1 if case.gradient is not None else 0
+        first = 1 if case.gradient is not None and rep.own_set else 0
         checked, not_checked = names[first:], dict(rep.skipped)
         tol = TOL_UNSTABLE * R * float(T)
         for j, name in enumerate(names):
@@ -167,7 +235,7 @@ def check_start_stability(case, rows: StartCompositions) -> StartStability | Non
             d = float(rep.driving_forces[i, j])
             if d > tol and d > best.get(name, (-np.inf,))[0]:
                 best[name] = (d, int(group[i]))
-    return StartStability(th.phase, checked, not_checked, _unstable(best, comps, rows))
+    return StartStability(label, checked, not_checked, _unstable(best, comps, rows))
 
 
 def _unstable(best: dict, comps, rows: StartCompositions) -> list:

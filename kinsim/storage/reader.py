@@ -139,11 +139,11 @@ class Result:
 
     @property
     def stability(self):
-        """The stability check of the starting compositions of a one-phase run
+        """The stability check of the starting compositions
         (:class:`kinsim.simulation.start_stability.StartStability`: the phases more stable
-        than the run's phase, with driving force, composition and z, and the phases not
-        checked), or None when the case turned it off (``thermo.candidates = []``) or the
-        result predates it."""
+        than the run's phase, or than the local equilibrium of its phases, with driving
+        force, composition and z, and the phases not checked), or None when the case turned
+        it off (``thermo.candidates = []``) or the result predates it."""
         from kinsim.simulation.start_stability import StartStability
 
         text = self.attrs.get("stability")

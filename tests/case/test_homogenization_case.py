@@ -80,10 +80,15 @@ def test_status_codes_are_unique_and_explained():
     assert codes.STATUS_NO_MATRIX not in (codes.STATUS_SPINODAL, codes.STATUS_NEEDS_MINIMISE)
 
 
-def test_candidates_of_the_start_check_with_several_phases_are_refused(tmp_path):
+def test_a_candidate_of_the_start_check_that_is_in_thermo_phases_is_refused(tmp_path):
+    """The start check of a run of several phases looks at the phases outside its local
+    equilibrium: naming one of thermo.phases as a candidate is an error; another phase of
+    the database is taken."""
     data = stefan_case(20)
     data["thermo"]["candidates"] = ["BETA"]
     with pytest.raises(CaseError) as e:
         _parse(data, tmp_path)
     msg = str(e.value)
-    assert "thermo.candidates" in msg and "thermo.phases" in msg and "\n" not in msg
+    assert "thermo.candidates: BETA is in thermo.phases" in msg and "\n" not in msg
+    data["thermo"]["candidates"] = []
+    assert _parse(data, tmp_path).thermo.candidates == ()

@@ -39,8 +39,9 @@ def test_phase_datasets_survive_the_file(stored):
     out, mem = stored
     r = read_result(out)
     assert phase_sets(r) == ["ALPHA", "ALPHA#2", "BETA", "BETA#2"] == phase_sets(mem)
-    # no start-stability check of one phase: the nodes are equilibria of thermo.phases
-    assert r.attrs["stability"] == "null" and r.stability is None and mem.stability is None
+    # the start check of a run of several phases: the database has no phase outside them
+    assert r.stability == mem.stability and r.stability.multiphase
+    assert r.stability.checked == [] and r.stability.unstable == [] and r.stability.not_checked == {}
     np.testing.assert_array_equal(r.extra["phase_fraction"], mem.extra["phase_fraction"])
     np.testing.assert_array_equal(r.extra["phase_composition"], mem.extra["phase_composition"])
     assert r.extra["phase_fraction"].shape == (r.time.size, r.z.size, 4)

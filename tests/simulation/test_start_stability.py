@@ -1,8 +1,11 @@
-"""The stability check at the start of a one-phase run: an FCC_A1-only Fe-Cr-Ni couple
-whose Cr-rich side lies where BCC_A2 is stable (pycalphad's equilibrium says so, and its
-Gibbs energies give the driving force) is warned about; a couple inside the FCC_A1
-field is not; thermo.candidates limits the check and [] turns it off; the result
-attribute round-trips; the command prints one warning line per phase."""
+"""The stability check at the start of a run: an FCC_A1-only Fe-Cr-Ni couple whose
+Cr-rich side lies where BCC_A2 is stable (pycalphad's equilibrium says so, and its Gibbs
+energies give the driving force) is warned about; a couple inside the FCC_A1 field is
+not; thermo.candidates limits the check and [] turns it off; the result attribute
+round-trips; the command prints one warning line per phase.  Runs of several phases (the
+homogenization model) are checked against the phases outside their local equilibrium,
+at its potentials (pycalphad's equilibrium of the same phases gives them); the report is
+read back from the disk cache."""
 
 from __future__ import annotations
 
@@ -47,14 +50,15 @@ def _toml(tmp_path, right, candidates=None):
     return p
 
 
-def _pycalphad_bcc_driving_force(x):
-    """max over x' of mu . x' - GM_BCC(x') with mu pycalphad's FCC_A1 potentials at x:
+def _pycalphad_bcc_driving_force(x, phases="FCC_A1"):
+    """max over x' of mu . x' - GM_BCC(x') with mu pycalphad's potentials at x of the
+    equilibrium of ``phases`` (FCC_A1 alone by default):
     pycalphad's Gibbs energies of BCC_A2 (CR,FE,NI)1(VA)3 on grids refined around the
     maximum (J/mol of atoms)."""
     from pycalphad import Database, calculate
 
     db = Database(str(DB))
-    _, mu, _ = pycalphad_point(DB, COMPS, "FCC_A1", T, [x["CR"], x["NI"]])
+    _, mu, _ = pycalphad_point(DB, COMPS, phases, T, [x["CR"], x["NI"]])
     mu_by = dict(zip(COMPS, mu))
     center, half = np.array([0.5, 0.1]), 0.45  # (x_CR, x_NI)
     for _ in range(6):
@@ -204,3 +208,125 @@ def test_the_warning_points_at_the_line_that_runs_the_simulation(tmp_path):
     with pytest.warns(StabilityWarning) as rec:
         sim.run(output=tmp_path / "r.h5", progress=False)
     assert [w.filename for w in rec if issubclass(w.category, StabilityWarning)] == [__file__]
+
+
+# ------------------------------------------------------------ runs of several phases
+
+
+def _multiphase_case(right, phases, **homogenization):
+    data = _case(right)
+    del data["thermo"]["phase"]
+    data["thermo"]["phases"] = phases
+    data["homogenization"] = homogenization
+    return data
+
+
+def test_a_run_of_several_phases_warns_of_a_phase_outside_them():
+    """FCC_A1 + SIGMA (SIGMA excluded from the flux): at Fe-50Cr-5Ni their equilibrium is
+    SIGMA alone (pycalphad agrees), but BCC_A2 is more stable: named, with the driving
+    force at the potentials of pycalphad's FCC_A1 + SIGMA equilibrium there."""
+    from pycalphad import Database, equilibrium
+    from pycalphad import variables as v
+
+    from kinsim import load_case
+    from kinsim.simulation import Simulation
+
+    case = load_case(_multiphase_case(BCC_SIDE, ["FCC_A1", "SIGMA"], excluded=["SIGMA"]))
+    with pytest.warns(StabilityWarning, match="BCC_A2 has a driving force of") as rec:
+        s = Simulation(case).check_stability()
+    (msg,) = [str(w.message) for w in rec]
+    assert msg.startswith("the equilibrium of FCC_A1, SIGMA is not the stable state at the start")
+    assert msg.endswith("the run goes on without BCC_A2 (not in thermo.phases)")
+    assert s.multiphase and s.phase == "FCC_A1+SIGMA" and s.checked == ["BCC_A2"] and s.not_checked == {}
+    (u,) = s.unstable
+    assert u.phase == "BCC_A2" and u.composition["CR"] == pytest.approx(0.5) and u.z[0] > 0.5e-3
+    eq = equilibrium(
+        Database(str(DB)),
+        COMPS + ["VA"],
+        ["FCC_A1", "SIGMA"],
+        {v.T: T, v.P: 101325, v.N: 1, v.X("CR"): 0.5, v.X("NI"): 0.05},
+    )
+    assert {str(p) for p in np.asarray(eq.Phase.values).ravel() if str(p)} == {"SIGMA"}
+    oracle = _pycalphad_bcc_driving_force(BCC_SIDE, ["FCC_A1", "SIGMA"])
+    assert u.driving_force == pytest.approx(oracle, rel=1e-5, abs=1e-3)
+    assert u.driving_force > 100.0
+
+
+def test_kawins_couple_checks_sigma_and_stores_the_report(tmp_path):
+    """kawin's Fe-Cr-Ni couple with FCC_A1 + BCC_A2: SIGMA (the database's other phase)
+    has a negative driving force on both sides, as pycalphad's equilibrium of all three
+    phases has no SIGMA there; the report is stored and read back."""
+    from pycalphad import Database, equilibrium
+    from pycalphad import variables as v
+
+    left, right = {"CR": 0.257, "NI": 0.065}, {"CR": 0.423, "NI": 0.276}
+    data = _multiphase_case(right, ["FCC_A1", "BCC_A2"], averaging="hashin-shtrikman-lower")
+    data["initial"]["left"] = left
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", StabilityWarning)
+        r = run(data, output=tmp_path / "r.h5")
+    s = r.stability
+    assert s.multiphase and s.checked == ["SIGMA"] and s.unstable == [] and s.not_checked == {}
+    assert read_result(tmp_path / "r.h5").stability == s
+    for x in (left, right):
+        eq = equilibrium(
+            Database(str(DB)),
+            COMPS + ["VA"],
+            ["FCC_A1", "BCC_A2", "SIGMA"],
+            {v.T: T, v.P: 101325, v.N: 1, v.X("CR"): x["CR"], v.X("NI"): x["NI"]},
+        )
+        assert "SIGMA" not in {str(p) for p in np.asarray(eq.Phase.values).ravel()}
+
+
+@pytest.mark.parametrize("T_K, ferrite", [(1073.15, True), (1223.15, False)])
+def test_carbide_case_at_800C_warns_that_ferrite_forms(T_K, ferrite):
+    """The shipped carbide case (austenite + three carbides) at 950 degC starts stable; at
+    800 degC its Fe-5Cr-0.1C lies where pycalphad's equilibrium of all the database's
+    phases holds BCC_A2: the check names BCC_A2, with the initial profile as the place."""
+    from conftest import REPO
+    from pycalphad import Database, equilibrium
+    from pycalphad import variables as v
+
+    from kinsim import load_case
+    from kinsim.simulation import Simulation
+
+    case = load_case(REPO / "cases" / "fe-cr-c-carbide-carburizing.toml", overrides=[f"conditions.temperature={T_K}"])
+    s = Simulation(case).check_stability(warn=False)
+    assert s.checked == ["BCC_A2", "GRAPHITE_A9"]
+    assert [u.phase for u in s.unstable] == (["BCC_A2"] if ferrite else [])
+    x = {c: float(v_) for c, v_ in zip(case.components, case.initial.profile(np.zeros(1), np.ones(1))[0])}
+    if ferrite:
+        assert s.unstable[0].where == "the initial profile" and s.unstable[0].composition == pytest.approx(x)
+    db = Database(str(case.thermo.database))
+    eq = equilibrium(
+        db,
+        ["FE", "CR", "C", "VA"],
+        sorted(db.phases),
+        {v.T: T_K, v.P: 101325, v.N: 1, v.X("CR"): x["CR"], v.X("C"): x["C"]},
+    )
+    assert ("BCC_A2" in {str(p) for p in np.asarray(eq.Phase.values).ravel()}) == ferrite
+
+
+def test_the_report_is_read_from_the_disk_cache(tmp_path, monkeypatch):
+    """A second check of the same start reads the report (the search is not run); another
+    candidate list, or KINSIM_NO_CACHE, searches again."""
+    import kinsim.stability
+    from kinsim import load_case
+    from kinsim.simulation import Simulation
+
+    monkeypatch.setenv("KINSIM_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("KINSIM_NO_CACHE", raising=False)
+    case = load_case(_case({"CR": 0.15, "NI": 0.12}))
+    first = Simulation(case).check_stability()
+    assert len(list(tmp_path.glob("check-*.pkl"))) == 1
+
+    def searched(*args, **kwargs):
+        raise AssertionError("searched again")
+
+    monkeypatch.setattr(kinsim.stability, "stability_report", searched)
+    assert Simulation(case).check_stability() == first
+    with pytest.raises(AssertionError, match="searched again"):
+        Simulation(load_case(_case({"CR": 0.15, "NI": 0.12}, ["BCC_A2"]))).check_stability()
+    monkeypatch.setenv("KINSIM_NO_CACHE", "1")
+    with pytest.raises(AssertionError, match="searched again"):
+        Simulation(case).check_stability()
