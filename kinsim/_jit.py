@@ -44,6 +44,11 @@ from typing import TYPE_CHECKING, Any
 import numba
 from numba.core.dispatcher import Dispatcher
 
+from . import _jit_load
+
+# kernels loaded from numba's disk cache without parsing their bitcode (kinsim._jit_load)
+LAZY_BITCODE = _jit_load.install()
+
 if TYPE_CHECKING:
     from numba.core.decorators import _JITOptions
 
