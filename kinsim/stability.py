@@ -142,14 +142,15 @@ def _finite(DF, checked, label: str, T: float) -> None:
         )
 
 
-def stability_report(database, phase: str, components, T: float, X, candidates=None) -> StabilityReport:
+def stability_report(database, phase: str, components, T: float, X, candidates=None, others=()) -> StabilityReport:
     """Driving forces of the candidates (default: every other phase of the database
     that kinsim can model with these components, phases of fixed composition and phases
     holding only some of the components included; the others, e.g. phases holding none
     of them, are listed in ``skipped``)
     at the potentials of ``phase``'s own equilibrium at each composition row of X (mole
     fractions of components[1:], or of all components) and temperature T.  A candidate
-    named explicitly that cannot be modelled is an error.
+    named explicitly that cannot be modelled is an error.  ``others``: phases not
+    checked (in a moving-boundary run, the other regions' phases).
 
     Each driving force comes from the cheapest exact search for its phase
     (kinsim.tangent_plane): the single-phase kernel for a phase holding every component
@@ -162,7 +163,7 @@ def stability_report(database, phase: str, components, T: float, X, candidates=N
     T = float(T)
     own.check_temperature(T)
     res = own.equilibrium(X, T)
-    methods, skipped = _candidates(database, [own.phase], components, candidates)
+    methods, skipped = _candidates(database, [own.phase] + [p.upper() for p in others], components, candidates)
     checked = [own.phase] + list(methods)
     DF = np.empty((res.X.shape[0], len(checked)))
     DF[:, 0] = tangent_plane_maximum(own, res.MU, T)[0]

@@ -276,7 +276,7 @@ SCHEMA = Table(
                     default_doc="every other phase of the database",
                     doc="phases the initial and fixed boundary compositions are checked against at the start: "
                     "a warning names each one more stable there than phase (or than the equilibrium of "
-                    "phases); [] turns the check off",
+                    "phases, or than a region's phase: not the regions' phases); [] turns the check off",
                 ),
             ),
             required=True,

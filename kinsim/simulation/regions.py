@@ -71,6 +71,7 @@ from ..resources import check_memory, run_size
 from . import setup
 from .failures import raise_failure
 from .runner import Simulation
+from .start_stability import StartStability, check_candidates, check_start_stability, start_compositions
 from .tielines import PhasePair, check_side
 
 # region slots of the kernels: cases with up to this many regions share one compiled stepper
@@ -100,6 +101,7 @@ class RegionSimulation(Simulation):
         self.n = len(self.components)
         self.regions = case.regions
         self.multiphase = False  # one phase per region ([[region]] with thermo.phases is refused: kinsim.case)
+        check_candidates(case)
         R = len(self.regions)
         self.slots = max(MIN_SLOTS, R)
         self.models: dict[str, PhaseModel] = {}
@@ -296,6 +298,7 @@ class RegionSimulation(Simulation):
             if r == R - 1:
                 X[s + spec.nodes + 1] = X[s + spec.nodes]
         X[np.isnan(X[:, 0])] = X[1]  # the empty slots: any valid state
+        self.X0 = X  # mole fractions (the start check)
         return np.ascontiguousarray(setup.to_u(X, self.subst))
 
     def _nucleus_host(self, r) -> int:
@@ -407,11 +410,22 @@ class RegionSimulation(Simulation):
                 max_steps = 1  # evaluate the new state (a step to its own time), then return
                 t_target = float(state.t[0])
 
-    def check_stability(self, warn: bool = True):
-        """The start-stability check of one-phase runs does not cover region runs (each
-        region's phase is the case's choice, its interfaces at local equilibrium): None,
-        stored as "null" like a check turned off."""
-        return None
+    def check_stability(self, warn: bool = True) -> StartStability | None:
+        """The start-stability check of the regions: each region's initial compositions
+        (a nucleus: its tie-line end) against a second composition set of its phase and the
+        database's phases that are no region's (or thermo.candidates); the regions' own
+        phases meet at the interfaces, which is the model (a region inside a two-phase
+        field is the driving force of growth)."""
+        rows = []
+        for r in range(len(self.regions)):
+            rows.append(self.X0[self._node_rows(r)])
+        part = np.concatenate([np.full(self.regions[r].nodes, r, dtype=np.int64) for r in range(len(self.regions))])
+        labels = [f"region[{r}] ({s.phase})" for r, s in enumerate(self.regions)]
+        start = start_compositions(self.case, np.concatenate(rows), self.grid.z, self.grid.faces, part, labels)
+        report = check_start_stability(self.case, start, regions=tuple(s.phase for s in self.regions))
+        if warn:
+            self.warn_stability(report)
+        return report
 
     @property
     def phase_label(self) -> str:

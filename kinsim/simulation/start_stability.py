@@ -1,4 +1,4 @@
-"""Is the phase of a one-phase run the stable state where the run starts?
+"""Is the phase of a run the stable state where the run starts?
 
 At the start of a run, the distinct compositions of the initial profile and of the fixed
 boundary compositions (:func:`start_compositions`) are checked against the database's
@@ -9,6 +9,12 @@ each candidate, and of a second composition set of the phase itself (named
 whose largest driving force exceeds ``kinsim.stability.TOL_UNSTABLE * R T`` is reported
 (:class:`StartStability`): a warning, the run goes on.  Phases that cannot be checked
 (e.g. holding none of the components) are listed as not checked.
+
+A run of several phases (the homogenization model) is checked at the potentials of the
+local equilibrium of its phases, against the phases outside them
+(:func:`kinsim.stability.multiphase_stability_report`); a run with regions (the
+moving-boundary model) region by region, each as a one-phase run of its phase, against
+the phases that are no region's.
 
 The report is a pure function of the database file, the case's phases, components and
 candidates, the starting compositions and kinsim's code, and is kept in kinsim's disk
@@ -42,9 +48,10 @@ class StartCompositions(NamedTuple):
     x: np.ndarray  # (U, n) mole fractions of all components, reference first; sorted rows
     T: np.ndarray  # (U,) K
     where: np.ndarray  # (U,) int: index into labels
-    labels: tuple  # "the initial profile", "boundary.left.composition" ...
+    labels: tuple  # "the initial profile" (or "region[r] (PHASE)"), "boundary.left.composition" ...
     z_first: np.ndarray  # (U,) m: first position of the nodes (or the face) that hold it
     z_last: np.ndarray  # (U,) m: last position
+    part: np.ndarray  # (U,) int: the region whose phase holds it (0 in a run without regions)
 
 
 @dataclass
@@ -76,12 +83,20 @@ class StartStability:
         hold no "+")."""
         return "+" in self.phase
 
+    @property
+    def regions(self) -> bool:
+        """Whether ``phase`` names the regions' phases of a moving-boundary run ("A | B")."""
+        return " | " in self.phase
+
     def messages(self) -> list[str]:
         """One line per unstable phase, then one per phase not checked."""
         out = []
         if self.multiphase:
             what = f"the equilibrium of {self.phase.replace('+', ', ')} is not the stable state"
             alone = "without {} (not in thermo.phases)"
+        elif self.regions:
+            what = f"a region's phase ({self.phase}) is not the stable one"
+            alone = "without {} (no region's phase)"
         else:
             what, alone = f"{self.phase} is not the stable phase", f"with {self.phase} alone"
         for u in self.unstable:
@@ -106,21 +121,29 @@ class StartStability:
         return cls(**d)
 
 
-def start_compositions(case, x0: np.ndarray, z: np.ndarray, faces: np.ndarray) -> StartCompositions:
+def start_compositions(
+    case, x0: np.ndarray, z: np.ndarray, faces: np.ndarray, part=None, labels=None
+) -> StartCompositions:
     """The distinct compositions a run starts from: of the initial profile x0 (N, n) at
     the nodes z and T(0) (rounded to 1e-14), and of every fixed-composition boundary stage
-    at the face it holds and at the temperature of each time of its table."""
+    at the face it holds and at the temperature of each time of its table.  ``part``: the
+    region (0, 1, ...) of each node of a run with regions, named by ``labels``; the
+    boundaries' rows belong to the first and the last region."""
     comps = list(case.components)
     cond = case.conditions
-    xs, inverse = np.unique(np.round(x0, 14), axis=0, return_inverse=True)
+    if part is None:
+        part, labels = np.zeros(x0.shape[0], dtype=np.int64), ["the initial profile"]
+    labels = list(labels)
+    keyed = np.column_stack([np.asarray(part, dtype=np.float64), np.round(x0, 14)])
+    rows_, inverse = np.unique(keyed, axis=0, return_inverse=True)
     inverse = inverse.reshape(-1)
+    xs, parts = rows_[:, 1:], rows_[:, 0].astype(np.int64)
     first = np.full(xs.shape[0], np.inf)
     last = np.full(xs.shape[0], -np.inf)
     np.minimum.at(first, inverse, z)
     np.maximum.at(last, inverse, z)
-    labels = ["the initial profile"]
-    rows = {}  # boundary rows: (x, T, label) -> face
-    for side, face in (("left", faces[0]), ("right", faces[-1])):
+    rows = {}  # boundary rows: (x, T, label, part) -> face
+    for side, face, owner in (("left", faces[0], 0), ("right", faces[-1], len(labels) - 1)):
         b = getattr(case.boundary, side)
         for j, st in enumerate(b.stages):
             if st.type != "fixed-composition":
@@ -128,21 +151,24 @@ def start_compositions(case, x0: np.ndarray, z: np.ndarray, faces: np.ndarray) -
             labels.append(f"boundary.{side}" + (f".stages[{j}]" if len(b.stages) > 1 else "") + ".composition")
             for t in st.times():
                 x = st.composition_at(t)
-                rows[(tuple(float(x[c]) for c in comps), float(cond.temperature_at(t)), len(labels) - 1)] = face
+                key = (tuple(float(x[c]) for c in comps), float(cond.temperature_at(t)), len(labels) - 1, owner)
+                rows[key] = face
     bx = np.array([k[0] for k in rows]).reshape(-1, xs.shape[1])
     bz = np.array(list(rows.values()), dtype=float)
     return StartCompositions(
         x=np.concatenate([xs, bx]),
         T=np.concatenate([np.full(xs.shape[0], float(cond.temperature_at(0.0))), [k[1] for k in rows]]),
-        where=np.concatenate([np.zeros(xs.shape[0], dtype=np.int64), np.array([k[2] for k in rows], dtype=np.int64)]),
+        where=np.concatenate([parts, np.array([k[2] for k in rows], dtype=np.int64)]),
         labels=tuple(labels),
         z_first=np.concatenate([first, bz]),
         z_last=np.concatenate([last, bz]),
+        part=np.concatenate([parts, np.array([k[3] for k in rows], dtype=np.int64)]),
     )
 
 
 def check_candidates(case) -> None:
-    """A CaseError when ``thermo.candidates`` names a phase the database does not have."""
+    """A CaseError when ``thermo.candidates`` names a phase the database does not have, or
+    a region's phase."""
     from ..stability import database_phases
 
     th = case.thermo
@@ -154,20 +180,32 @@ def check_candidates(case) -> None:
         raise CaseError(
             f"thermo.candidates: {', '.join(unknown)} not in {th.database.name} (its phases: {', '.join(known)})"
         )
+    owned = [
+        f"{p} (region[{[s.phase for s in case.regions].index(p)}])"
+        for p in th.candidates
+        if p in {s.phase for s in case.regions}
+    ]
+    if owned:
+        raise CaseError(
+            f"thermo.candidates: {', '.join(owned)} is a region's phase, which meets the others at an "
+            "interface (candidates are the phases checked against the regions at the start)"
+        )
 
 
-def check_start_stability(case, rows: StartCompositions, phases=None) -> StartStability | None:
+def check_start_stability(case, rows: StartCompositions, phases=None, regions=None) -> StartStability | None:
     """Driving forces of the candidates at the starting compositions, through the disk
     cache; None when the case turns the check off (``thermo.candidates = []``).
     ``phases``: the :class:`kinsim.phaseset.PhaseSetModel` of a run of several phases
     (the homogenization model), whose local equilibrium gives the potentials; the phases
-    outside it are checked."""
+    outside it are checked.  ``regions``: the phase of each region of a moving-boundary
+    run (``rows.part`` indexes it): each region's rows are checked as a one-phase run's,
+    against the phases that are no region's (the others meet it at an interface)."""
     th = case.thermo
     if th.candidates is not None and not th.candidates:
         return None
     return through_cache(
-        f"check-{check_key(case, rows)}.pkl" if cache_enabled() else None,
-        lambda: _check(case, rows, phases),
+        f"check-{check_key(case, rows, regions)}.pkl" if cache_enabled() else None,
+        lambda: _check(case, rows, phases, regions),
         lambda got: isinstance(got, StartStability),
     )
 
@@ -184,16 +222,16 @@ def _source_digest() -> bytes:
     return h.digest()
 
 
-def check_key(case, rows: StartCompositions) -> str:
+def check_key(case, rows: StartCompositions, regions=None) -> str:
     """The cache key of the start check of ``case`` at ``rows``: everything the report
     follows from."""
     th = case.thermo
     h = hashlib.sha256(f"start-check {CHECK_FORMAT}|{CONVERTER_VERSION}|".encode())
     h.update(_source_digest())
     h.update(Path(th.database).read_bytes())
-    spec = (th.phase, tuple(th.phases), tuple(case.components), th.candidates, case.gradient is not None)
+    spec = (th.phase, tuple(th.phases), regions, tuple(case.components), th.candidates, case.gradient is not None)
     h.update(repr(spec).encode())
-    for a in (rows.x, rows.T, rows.where, rows.z_first, rows.z_last):
+    for a in (rows.x, rows.T, rows.where, rows.z_first, rows.z_last, rows.part):
         a = np.ascontiguousarray(a)
         h.update(f"|{a.dtype.str}:{a.shape}|".encode())
         h.update(a.tobytes())
@@ -201,23 +239,31 @@ def check_key(case, rows: StartCompositions) -> str:
     return h.hexdigest()[:32]
 
 
-def _check(case, rows: StartCompositions, phases) -> StartStability:
+def _check(case, rows: StartCompositions, phases, regions) -> StartStability:
     """The check itself (``check_start_stability`` without the cache)."""
     from ..stability import multiphase_stability_report, stability_report  # the multiphase kernels: only when checking
 
     th = case.thermo
     comps = list(case.components)
-    label = th.phase if phases is None else th.label
+    if regions is not None:
+        label = " | ".join(regions)
+    else:
+        label = th.phase if phases is None else th.label
     best: dict[str, tuple[float, int]] = {}  # phase -> (driving force, row index)
     checked: list[str] = []
     not_checked: dict[str, str] = {}
-    for T in np.unique(rows.T):
-        group = np.flatnonzero(rows.T == T)
+    for T, part in sorted(set(zip(rows.T.tolist(), rows.part.tolist()))):
+        group = np.flatnonzero((rows.T == T) & (rows.part == part))
         try:
-            if phases is None:
-                rep = stability_report(th.database, th.phase, comps, float(T), rows.x[group], th.candidates)
+            if regions is not None:
+                others = [p for p in regions if p != regions[part]]
+                rep = stability_report(
+                    th.database, regions[part], comps, T, rows.x[group], th.candidates, others=others
+                )
+            elif phases is None:
+                rep = stability_report(th.database, th.phase, comps, T, rows.x[group], th.candidates)
             else:
-                rep = multiphase_stability_report(phases, th.database, float(T), rows.x[group], th.candidates)
+                rep = multiphase_stability_report(phases, th.database, T, rows.x[group], th.candidates)
         except ConvergenceError as exc:  # the check failed: say so, the run goes on
             return StartStability(
                 label, checked, {**not_checked, "(the remaining phases)": str(exc)}, _unstable(best, comps, rows)
@@ -226,8 +272,9 @@ def _check(case, rows: StartCompositions, phases) -> StartStability:
         # with gradient energy the run resolves a miscibility gap of its own phase (that is
         # the model): only the other phases can make it metastable
         first = 1 if case.gradient is not None and rep.own_set else 0
-        checked, not_checked = names[first:], dict(rep.skipped)
-        tol = TOL_UNSTABLE * R * float(T)
+        checked += [p for p in names[first:] if p not in checked]
+        not_checked.update(rep.skipped)
+        tol = TOL_UNSTABLE * R * T
         for j, name in enumerate(names):
             if j < first:
                 continue

@@ -22,6 +22,7 @@ from kinsim.simulation.start_stability import StartStability
 from kinsim.storage import read_result
 
 DB = CASES_DB / "fe-cr-ni.tdb"
+REPO_CASES = CASES_DB.parent
 T = 1373.15
 COMPS = ["FE", "CR", "NI"]
 FCC_SIDE = {"CR": 0.10, "NI": 0.10}
@@ -330,3 +331,107 @@ def test_the_report_is_read_from_the_disk_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("KINSIM_NO_CACHE", "1")
     with pytest.raises(AssertionError, match="searched again"):
         Simulation(case).check_stability()
+
+
+# ------------------------------------------------------------ runs with regions
+
+FEC = CASES_DB / "fe-c-alpha-gamma.tdb"
+T_FERRITE = 1073.15
+
+
+def _regions_case(x_c_austenite, candidates=None):
+    data = {
+        "title": "ferrite | austenite",
+        "thermo": {"database": str(FEC), "components": ["FE", "C"]},
+        "conditions": {"temperature": T_FERRITE, "duration": "1 s"},
+        "grid": {"geometry": "planar"},
+        "region": [
+            {"phase": "BCC_A2", "width": "5 um", "nodes": 10, "composition": {"C": 0.0005}},
+            {"phase": "FCC_A1", "width": "50 um", "nodes": 20, "composition": {"C": x_c_austenite}},
+        ],
+        "mobility": {"missing": "solvent"},  # as the shipped ferrite case
+        "output": {"snapshots": 1},
+    }
+    if candidates is not None:
+        data["thermo"]["candidates"] = candidates
+    return data
+
+
+def _pycalphad_fc_driving_forces(x_c):
+    """Driving forces (J/mol of atoms) of cementite (FE)3(C)1 and graphite at pycalphad's
+    FCC_A1 potentials at x_C: both phases of one composition, mu . x - G."""
+    from pycalphad import Database, calculate
+
+    db = Database(str(FEC))
+    _, mu, _ = pycalphad_point(FEC, ["FE", "C"], "FCC_A1", T_FERRITE, [x_c])
+    out = {}
+    for phase, x in (("CEMENTITE_D011", (0.75, 0.25)), ("GRAPHITE_A9", (0.0, 1.0))):
+        res = calculate(db, ["FE", "C", "VA"], phase, T=T_FERRITE, P=101325, N=1)
+        gm = float(np.asarray(res.GM.values).reshape(-1)[0])
+        out[phase] = mu[0] * x[0] + mu[1] * x[1] - gm
+    return out
+
+
+def test_regions_are_checked_against_the_phases_that_are_no_regions():
+    """Ferrite | austenite with 1.3 wt% C (x_C = 0.0575) in the austenite at 800 degC: above
+    the solubility of graphite and of cementite (pycalphad's equilibrium holds graphite),
+    so both are named, with pycalphad's driving forces at the austenite's potentials and
+    the austenite region as the place; ferrite, the other region's phase, is not checked
+    against the austenite (the interface is the model)."""
+    from pycalphad import Database, equilibrium
+    from pycalphad import variables as v
+
+    from kinsim import load_case
+    from kinsim.simulation import Simulation
+
+    x_c = 0.0575
+    with pytest.warns(StabilityWarning) as rec:
+        s = Simulation(load_case(_regions_case(x_c))).check_stability()
+    assert s.regions and s.phase == "BCC_A2 | FCC_A1"
+    assert s.checked == ["BCC_A2#2", "CEMENTITE_D011", "GRAPHITE_A9", "FCC_A1#2"] and s.not_checked == {}
+    oracle = _pycalphad_fc_driving_forces(x_c)
+    assert [u.phase for u in s.unstable] == ["GRAPHITE_A9", "CEMENTITE_D011"]
+    for u in s.unstable:
+        assert u.where == "region[1] (FCC_A1)" and u.composition["C"] == pytest.approx(x_c)
+        assert 5e-6 < u.z[0] <= u.z[1] < 55e-6
+        assert u.driving_force == pytest.approx(oracle[u.phase], rel=1e-6, abs=1e-3)
+    msgs = [str(w.message) for w in rec]
+    assert len(msgs) == 2 and msgs[0].startswith("a region's phase (BCC_A2 | FCC_A1) is not the stable one")
+    assert "(region[1] (FCC_A1), z = " in msgs[0] and msgs[0].endswith("without GRAPHITE_A9 (no region's phase)")
+    eq = equilibrium(
+        Database(str(FEC)),
+        ["FE", "C", "VA"],
+        ["FCC_A1", "CEMENTITE_D011", "GRAPHITE_A9"],
+        {v.T: T_FERRITE, v.P: 101325, v.N: 1, v.X("C"): x_c},
+    )
+    assert "GRAPHITE_A9" in {str(p) for p in np.asarray(eq.Phase.values).ravel()}
+
+
+def test_regions_inside_their_fields_do_not_warn_and_candidates_apply():
+    from kinsim import load_case
+    from kinsim.simulation import Simulation
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", StabilityWarning)
+        s = Simulation(load_case(_regions_case(0.01))).check_stability()
+        assert s.unstable == [] and s.checked == ["BCC_A2#2", "CEMENTITE_D011", "GRAPHITE_A9", "FCC_A1#2"]
+        s = Simulation(load_case(_regions_case(0.0575, ["CEMENTITE_D011"]))).check_stability(warn=False)
+    assert [u.phase for u in s.unstable] == ["CEMENTITE_D011"]
+    assert Simulation(load_case(_regions_case(0.0575, []))).check_stability() is None
+    with pytest.raises(CaseError, match=r"thermo.candidates: FCC_A1 \(region\[1\]\) is a region's phase"):
+        Simulation(load_case(_regions_case(0.01, ["FCC_A1"])))
+
+
+def test_the_shipped_ferrite_case_stores_its_check(tmp_path):
+    """Fe-0.1C austenite at 800 degC: inside the austenite field for cementite and graphite;
+    the report is stored in the result file."""
+    from kinsim import load_case
+    from kinsim.simulation import Simulation
+
+    sets = ["conditions.duration=1 s", "output.snapshots=1"]
+    case = load_case(REPO_CASES / "ferrite-growth-fe-c.toml", overrides=sets)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", StabilityWarning)
+        r = run(case, output=tmp_path / "f.h5")
+    assert r.stability.regions and r.stability.unstable == []
+    assert read_result(tmp_path / "f.h5").stability == r.stability == Simulation(case).check_stability()
