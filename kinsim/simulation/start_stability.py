@@ -33,6 +33,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..case.timetable import table_value
 from ..errors import CaseError, ConvergenceError
 from ..kernels.gibbs import R
 from ..stability import TOL_UNSTABLE
@@ -52,6 +53,7 @@ class StartCompositions(NamedTuple):
     z_first: np.ndarray  # (U,) m: first position of the nodes (or the face) that hold it
     z_last: np.ndarray  # (U,) m: last position
     part: np.ndarray  # (U,) int: the region whose phase holds it (0 in a run without regions)
+    ends: tuple  # (left, right) m: the specimen's end faces (fixed-activity boundaries)
 
 
 @dataclass
@@ -100,12 +102,13 @@ class StartStability:
         else:
             what, alone = f"{self.phase} is not the stable phase", f"with {self.phase} alone"
         for u in self.unstable:
+            # no composition: a bound at a fixed-activity face (activity_bounds)
             comp = ", ".join(f"{c}={v:.6g}" for c, v in u.composition.items())
+            at = f"of {u.driving_force:+.4g} J/mol at {comp}" if comp else f"of at least {u.driving_force:+.4g} J/mol"
             z = f"z = {u.z[0]:.6g} m" if u.z[0] == u.z[1] else f"z = {u.z[0]:.6g} to {u.z[1]:.6g} m"
             out.append(
-                f"{what} at the start: {u.phase} has a driving force of "
-                f"{u.driving_force:+.4g} J/mol at {comp} ({u.where}, {z}, T = {u.T:g} K); the run goes "
-                f"on {alone.format(u.phase)}"
+                f"{what} at the start: {u.phase} has a driving force {at} ({u.where}, {z}, T = {u.T:g} K); "
+                f"the run goes on {alone.format(u.phase)}"
             )
         for p, why in self.not_checked.items():
             out.append(f"stability of {self.phase} not checked against {p}: {why}")
@@ -163,6 +166,7 @@ def start_compositions(
         z_first=np.concatenate([first, bz]),
         z_last=np.concatenate([last, bz]),
         part=np.concatenate([parts, np.array([k[3] for k in rows], dtype=np.int64)]),
+        ends=(float(faces[0]), float(faces[-1])),
     )
 
 
@@ -230,12 +234,12 @@ def check_key(case, rows: StartCompositions, regions=None) -> str:
     h.update(_source_digest())
     h.update(Path(th.database).read_bytes())
     spec = (th.phase, tuple(th.phases), regions, tuple(case.components), th.candidates, case.gradient is not None)
-    h.update(repr(spec).encode())
+    h.update(repr((spec, case.boundary.to_dict(), case.conditions)).encode())
     for a in (rows.x, rows.T, rows.where, rows.z_first, rows.z_last, rows.part):
         a = np.ascontiguousarray(a)
         h.update(f"|{a.dtype.str}:{a.shape}|".encode())
         h.update(a.tobytes())
-    h.update(repr(rows.labels).encode())
+    h.update(repr((rows.labels, rows.ends)).encode())
     return h.hexdigest()[:32]
 
 
@@ -282,7 +286,42 @@ def _check(case, rows: StartCompositions, phases, regions) -> StartStability:
             d = float(rep.driving_forces[i, j])
             if d > tol and d > best.get(name, (-np.inf,))[0]:
                 best[name] = (d, int(group[i]))
-    return StartStability(label, checked, not_checked, _unstable(best, comps, rows))
+    own = list(regions) if regions is not None else ([th.phase] if phases is None else list(th.phases))
+    unstable = {u.phase: u for u in _unstable(best, comps, rows)}
+    for u in activity_bounds(case, own, rows.ends):
+        if u.driving_force > getattr(unstable.get(u.phase), "driving_force", -np.inf):
+            unstable[u.phase] = u
+    return StartStability(label, checked, not_checked, sorted(unstable.values(), key=lambda u: -u.driving_force))
+
+
+def activity_bounds(case, own, ends) -> list:
+    """The reference phases of fixed-activity boundaries that are more stable at the face
+    than the run's phases: an activity a_k > 1 relative to a phase P (not one of ``own``,
+    the run's phases, and among thermo.candidates when the case lists them) puts the
+    face's mu_k above G of pure k in P, so P has a driving force of at least RT ln a_k
+    there (the bound of P as pure k; UnstablePhase with no composition, at the face of
+    ``ends``, the (left, right) end faces)."""
+    th = case.thermo
+    cond = case.conditions
+    out: dict[str, UnstablePhase] = {}
+    for side in ("left", "right"):
+        b = getattr(case.boundary, side)
+        for j, st in enumerate(b.stages):
+            if st.type != "fixed-activity":
+                continue
+            where = f"boundary.{side}" + (f".stages[{j}]" if len(b.stages) > 1 else "") + ".activity"
+            for t in st.times():
+                T = float(cond.temperature_at(t))
+                for c, table in st.values.items():
+                    a = float(table_value(table, t))
+                    ref = st.reference[c]
+                    if ref in own or (th.candidates is not None and ref not in th.candidates):
+                        continue
+                    d = R * T * float(np.log(a))
+                    if d > TOL_UNSTABLE * R * T and d > getattr(out.get(ref), "driving_force", -np.inf):
+                        face = ends[0] if side == "left" else ends[1]
+                        out[ref] = UnstablePhase(ref, d, {}, (face, face), f"{where}: {c} = {a:g} against {ref}", T)
+    return list(out.values())
 
 
 def _unstable(best: dict, comps, rows: StartCompositions) -> list:

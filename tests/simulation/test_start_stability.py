@@ -435,3 +435,77 @@ def test_the_shipped_ferrite_case_stores_its_check(tmp_path):
         r = run(case, output=tmp_path / "f.h5")
     assert r.stability.regions and r.stability.unstable == []
     assert read_result(tmp_path / "f.h5").stability == r.stability == Simulation(case).check_stability()
+
+
+# ------------------------------------------------------------ fixed-activity faces
+
+
+def _carburizing_case(activity, candidates=None, phases=None):
+    thermo = {"database": str(CASES_DB / "fe-c.tdb"), "components": ["FE", "C"]}
+    thermo.update({"phases": phases} if phases else {"phase": "FCC_A1"})
+    if candidates is not None:
+        thermo["candidates"] = candidates
+    return {
+        "title": "carburizing",
+        "thermo": thermo,
+        "conditions": {"temperature": 1200.0, "duration": "1 h"},
+        "grid": {"length": "1 mm", "nodes": 16},
+        "initial": {"type": "uniform", "composition": {"C": 0.01}},
+        "boundary": {
+            "left": {
+                "stages": [
+                    {"type": "fixed-activity", "activity": {"C": 0.8}, "reference": {"C": "GRAPHITE_A9"}, "until": 30},
+                    {"type": "fixed-activity", "activity": {"C": activity}, "reference": {"C": "GRAPHITE_A9"}},
+                ]
+            },
+            "right": {"type": "closed"},
+        },
+        "output": {"snapshots": 1},
+    }
+
+
+def test_a_carbon_activity_above_one_names_graphite_at_the_face():
+    """a_C = 1.3 against graphite in the second stage: graphite (pure C, the reference
+    phase) has a driving force of at least RT ln 1.3 at the surface; the face's own
+    composition is not known before the run, so the bound is what is reported, with the
+    stage that imposes it (for graphite, pure carbon, the bound is the driving force).
+    The run bears it out: after an hour of the second stage the austenite at the surface
+    node holds carbon at a potential above pycalphad's G of graphite."""
+    from kinsim import load_case
+    from kinsim.simulation import Simulation
+
+    with pytest.warns(StabilityWarning, match="GRAPHITE_A9 has a driving force of at least") as rec:
+        s = Simulation(load_case(_carburizing_case(1.3))).check_stability()
+    (u,) = s.unstable
+    assert u.phase == "GRAPHITE_A9" and u.composition == {} and u.z == (0.0, 0.0) and u.T == 1200.0
+    assert u.where == "boundary.left.stages[1].activity: C = 1.3 against GRAPHITE_A9"
+    from kinsim.kernels.gibbs import R  # the gas constant of the TDB files, which define the activity's mu
+
+    assert u.driving_force == pytest.approx(R * 1200.0 * np.log(1.3), rel=1e-12)
+    (msg,) = [str(w.message) for w in rec]
+    assert "at least +2618 J/mol (boundary.left.stages[1].activity: C = 1.3 against GRAPHITE_A9, z = 0 m" in msg
+    assert StartStability.from_json(s.to_json()) == s
+    from pycalphad import Database, calculate
+
+    with pytest.warns(StabilityWarning):
+        r = run(_carburizing_case(1.3))
+    graphite = calculate(Database(str(CASES_DB / "fe-c.tdb")), ["C"], "GRAPHITE_A9", T=1200.0, P=101325, N=1)
+    assert r.mu[-1, 0, 1] - float(np.asarray(graphite.GM.values).reshape(-1)[0]) > 100.0
+
+
+@pytest.mark.parametrize(
+    "activity, candidates, phases",
+    [(0.9, None, None), (1.3, ["BCC_A2"], None), (1.3, None, ["FCC_A1", "GRAPHITE_A9"])],
+    ids=["below one", "graphite not a candidate", "graphite in thermo.phases"],
+)
+def test_no_bound_below_one_or_when_the_reference_is_not_checked(activity, candidates, phases):
+    from kinsim import load_case
+    from kinsim.simulation import Simulation
+
+    case = _carburizing_case(activity, candidates, phases)
+    if candidates == ["BCC_A2"]:
+        case["thermo"]["database"] = str(CASES_DB / "fe-mn-si-c.tdb")  # a database with BCC_A2
+    if phases:
+        case["homogenization"] = {"excluded": ["GRAPHITE_A9"]}
+    s = Simulation(load_case(case)).check_stability(warn=False)
+    assert [u.phase for u in s.unstable if not u.composition] == []
