@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import sys
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -58,13 +59,28 @@ def table_key(ps, phase_params, T: float, points: int) -> str:
     return h.hexdigest()[:32]
 
 
+TABLES_KEPT = 4  # start tables kept in memory across phase-set models, the ones used last
+_tables: OrderedDict = OrderedDict()  # key -> StartTable, least recently used first
+
+
 def cached_start_table(ps, phase_params, T: float, points: int, names) -> StartTable:
-    """``kinsim.global_start.build_start_table`` through the disk cache."""
-    return through_cache(
-        f"start-{table_key(ps, phase_params, T, points)}.pkl" if cache_enabled() else None,
-        lambda: global_start.build_start_table(ps, phase_params, T, points, names),
-        lambda tab: isinstance(tab, StartTable) and tab.T == float(T),
-    )
+    """``kinsim.global_start.build_start_table`` through the disk cache, and kept in
+    memory for the TABLES_KEPT keys used last (a run's models of the same phases, e.g.
+    the end check's, and the runs of a sweep or a notebook read it once)."""
+    if not cache_enabled():
+        return global_start.build_start_table(ps, phase_params, T, points, names)
+    key = table_key(ps, phase_params, T, points)
+    tab = _tables.pop(key, None)
+    if tab is None:
+        tab = through_cache(
+            f"start-{key}.pkl",
+            lambda: global_start.build_start_table(ps, phase_params, T, points, names),
+            lambda tab: isinstance(tab, StartTable) and tab.T == float(T),
+        )
+    _tables[key] = tab
+    while len(_tables) > TABLES_KEPT:
+        _tables.popitem(last=False)
+    return tab
 
 
 SAMPLES_FORMAT = "1"  # the layout of an entry (a pickled tuple of arrays)
@@ -80,11 +96,26 @@ def samples_key(params, T: float, build) -> str:
     return h.hexdigest()[:32]
 
 
+SAMPLES_KEPT = 8  # relaxed samples kept in memory, the ones used last (cached_samples)
+_samples: OrderedDict = OrderedDict()  # key -> samples, least recently used first
+
+
 def cached_samples(params, T: float, build) -> tuple:
     """``build(params, T)`` (a tuple of arrays, a pure function of its arguments) through
-    the disk cache."""
-    return through_cache(
-        f"samples-{samples_key(params, T, build)}.pkl" if cache_enabled() else None,
-        lambda: build(params, T),
-        lambda got: isinstance(got, tuple) and all(isinstance(a, np.ndarray) for a in got),
-    )
+    the disk cache, and kept in memory for the SAMPLES_KEPT keys used last: the end check
+    of a run searches its nodes in batches (kinsim.simulation.start_stability), each from
+    the same samples."""
+    if not cache_enabled():
+        return build(params, T)
+    key = samples_key(params, T, build)
+    got = _samples.pop(key, None)
+    if got is None:
+        got = through_cache(
+            f"samples-{key}.pkl",
+            lambda: build(params, T),
+            lambda got: isinstance(got, tuple) and all(isinstance(a, np.ndarray) for a in got),
+        )
+    _samples[key] = got
+    while len(_samples) > SAMPLES_KEPT:
+        _samples.popitem(last=False)
+    return got

@@ -112,14 +112,25 @@ def _candidates(database, own: list, components, candidates):
     return methods, skipped
 
 
-def _candidate_driving_forces(database, own: list, components, methods: dict, MU, T: float) -> np.ndarray:
+def restricted_model(database, own: list, components, methods: dict):
+    """The PhaseSetModel that searches the candidates of restricted composition (the
+    multiphase kernels), with the first of ``own`` as its companion; None without such
+    candidates."""
+    restricted = [p for p, (how, _) in methods.items() if how == "multiphase"]
+    return PhaseSetModel(database, [own[0]] + restricted, components) if restricted else None
+
+
+def _candidate_driving_forces(database, own: list, components, methods: dict, MU, T: float, model=None) -> np.ndarray:
     """Driving forces (N, len(methods)) of the candidates at the potentials MU (N, n), each
     from the cheapest exact search for its phase (``_method``); ``own`` names the phases
-    whose equilibrium gave MU (the first is the multiphase search's companion)."""
+    whose equilibrium gave MU (the first is the multiphase search's companion).  ``model``:
+    ``restricted_model``'s, when the caller searches several batches of rows."""
     DF = np.empty((MU.shape[0], len(methods)))
     restricted = [p for p, (how, _) in methods.items() if how == "multiphase"]
     if restricted:
-        mp = PhaseSetModel(database, [own[0]] + restricted, components).driving_forces(MU, T)
+        if model is None:
+            model = restricted_model(database, own, components, methods)
+        mp = model.driving_forces(MU, T)
     for j, (p, (how, model)) in enumerate(methods.items()):
         if model is not None:
             model.check_temperature(T)

@@ -40,7 +40,14 @@ from . import precompile, setup
 from .energy import FREE_ENERGY_UNITS, free_energy
 from .failures import raise_failure
 from .resume import restore_state
-from .start_stability import StartStability, check_candidates, check_start_stability, start_compositions
+from .start_stability import (
+    EndStability,
+    StartStability,
+    check_candidates,
+    check_end_stability,
+    check_start_stability,
+    start_compositions,
+)
 
 if TYPE_CHECKING:
     from ..kernels.regions import RegionProblem
@@ -190,6 +197,14 @@ class Simulation:
         if warn:
             self.warn_stability(report)
         return report
+
+    def check_end_stability(self, t: float, x, mu) -> EndStability | None:
+        """The stability check of the final state (the last snapshot's x and mu at t):
+        the start check's candidates at every node's potentials
+        (:func:`kinsim.simulation.start_stability.check_end_stability`)."""
+        if isinstance(self.model, HomogenizationModel):
+            return check_end_stability(self.case, t, self.grid.z, x, mu, phases=self.model.phases)
+        return check_end_stability(self.case, t, self.grid.z, x, mu, model=self.model)
 
     @staticmethod
     def warn_stability(report: StartStability | None, stacklevel: int = 3) -> None:
@@ -518,11 +533,14 @@ class Simulation:
         def checkpoint():
             writer.write_checkpoint(**state._asdict())
 
+        last: dict = {}  # the last snapshot's t, x and mu (the end check)
+
         def snapshot():
             t0 = time.perf_counter()
             t = float(state.t[0])
             x, mu, flux, markers, extra = self._snapshot(state, fields, work)
             writer.append(t, x, mu, flux, markers, extra=extra)
+            last.update(t=t, x=x, mu=mu)
             state.t_last_snapshot[0] = t
             timings["io"] += time.perf_counter() - t0
 
@@ -534,6 +552,7 @@ class Simulation:
             return self._advance(state, fields, work, float(state.t[0]), 1)
 
         bar = None
+        end = None  # the check of the final state (warned about after the progress bar)
         status, reason = "failed", ""
         stop = {"signal": None}
         handlers = self._install_signal_handlers(stop)
@@ -601,12 +620,16 @@ class Simulation:
                         fail(code)
                 checkpoint()
             status, reason = "completed", f"reached t = {duration:g} s"
+            t0 = time.perf_counter()
+            end = self.check_end_stability(last["t"], last["x"], last["mu"])
+            timings["stability_end"] = time.perf_counter() - t0
             writer.set_status(
                 "completed",
                 reason,
                 steps=int(stats[S_STEPS]),
                 rejected_steps=int(stats[S_REJECTED]),
                 newton_iterations=int(stats[S_NEWTON]),
+                stability_end="null" if end is None else end.to_json(),
             )
         except (ConvergenceError, InputError, ResultWriteError) as exc:
             writer.set_status(
@@ -633,6 +656,7 @@ class Simulation:
                 bar.close()
             writer.set_timings(**timings)
             writer.close()
+        self.warn_stability(end, stacklevel=4)  # the caller of run(), above _run
         return RunSummary(
             status,
             reason,

@@ -90,6 +90,9 @@ class StartStability:
         """Whether ``phase`` names the regions' phases of a moving-boundary run ("A | B")."""
         return " | " in self.phase
 
+    WHEN = "at the start"  # the state checked, as the messages say it (EndStability: the end)
+    GOES = "goes"
+
     def messages(self) -> list[str]:
         """One line per unstable phase, then one per phase not checked."""
         out = []
@@ -107,8 +110,8 @@ class StartStability:
             at = f"of {u.driving_force:+.4g} J/mol at {comp}" if comp else f"of at least {u.driving_force:+.4g} J/mol"
             z = f"z = {u.z[0]:.6g} m" if u.z[0] == u.z[1] else f"z = {u.z[0]:.6g} to {u.z[1]:.6g} m"
             out.append(
-                f"{what} at the start: {u.phase} has a driving force {at} ({u.where}, {z}, T = {u.T:g} K); "
-                f"the run goes on {alone.format(u.phase)}"
+                f"{what} {self.WHEN}: {u.phase} has a driving force {at} ({u.where}, {z}, T = {u.T:g} K); "
+                f"the run {self.GOES} on {alone.format(u.phase)}"
             )
         for p, why in self.not_checked.items():
             out.append(f"stability of {self.phase} not checked against {p}: {why}")
@@ -338,3 +341,67 @@ def _unstable(best: dict, comps, rows: StartCompositions) -> list:
         )
         for p, (d, k) in sorted(best.items(), key=lambda kv: -kv[1][0])
     ]
+
+
+END_ROWS = 512  # nodes per batch of the end check: its scratch stays small next to the run's arrays
+
+
+class EndStability(StartStability):
+    """The check of a run's final state (stored in the result file's attribute
+    ``stability_end``, ``Result.stability_end``): the same candidates as at the start, at
+    the chemical potentials of every node at the end.  A profile that diffusion has moved
+    into another phase field (carbon leaving a ferrite-stabilised side, a surface
+    carburized above a carbide's solubility) is reported here, though it started stable.
+    ``UnstablePhase.z`` is the range of the nodes where the candidate is more stable."""
+
+    WHEN = "at the end of the run"
+    GOES = "went"
+
+
+def check_end_stability(case, t: float, z, x, mu, model=None, phases=None) -> EndStability | None:
+    """Driving forces of the candidates of the start check at the potentials ``mu`` (N, n)
+    of the nodes z (N,) with mole fractions x (N, n) at time t (the last snapshot); None
+    when the case turns the checks off.  ``model``: the run's PhaseModel (its second
+    composition set is checked, not with gradient energy); ``phases``: the PhaseSetModel
+    of a run of several phases."""
+    from ..stability import _candidate_driving_forces, _candidates, restricted_model
+    from ..tangent_plane import tangent_plane_maximum
+
+    th = case.thermo
+    if th.candidates is not None and not th.candidates:
+        return None
+    comps = list(case.components)
+    own = [th.phase] if phases is None else list(th.phases)
+    T = float(case.conditions.temperature_at(t))
+    methods, skipped = _candidates(th.database, own, comps, th.candidates)
+    names = ([f"{th.phase}#2"] if model is not None and case.gradient is None else []) + list(methods)
+    tol = TOL_UNSTABLE * R * T
+    search = restricted_model(th.database, own, comps, methods)  # once for every batch
+    top = np.full(len(names), -np.inf)  # per candidate: the largest driving force,
+    at = np.zeros(len(names), dtype=np.int64)  # its node,
+    lo = np.full(len(names), np.inf)  # and the range of z where it is above tol
+    hi = np.full(len(names), -np.inf)
+    for start in range(0, mu.shape[0] if names else 0, END_ROWS):
+        part = np.ascontiguousarray(mu[start : start + END_ROWS], dtype=np.float64)
+        columns = [_candidate_driving_forces(th.database, own, comps, methods, part, T, search)] if methods else []
+        if len(names) > len(methods):
+            columns.insert(0, tangent_plane_maximum(model, part, T)[0][:, None])
+        DF = np.concatenate(columns, axis=1)
+        zs = np.asarray(z[start : start + END_ROWS], dtype=np.float64)
+        for j in range(len(names)):
+            i = int(np.argmax(DF[:, j]))
+            if DF[i, j] > top[j]:
+                top[j], at[j] = DF[i, j], start + i
+            above = zs[DF[:, j] > tol]
+            if above.size:
+                lo[j], hi[j] = min(lo[j], above.min()), max(hi[j], above.max())
+    where = f"the state at t = {t:g} s"
+    unstable = [
+        UnstablePhase(
+            name, float(top[j]), {c: float(v) for c, v in zip(comps, x[at[j]])}, (float(lo[j]), float(hi[j])), where, T
+        )
+        for j, name in enumerate(names)
+        if top[j] > tol
+    ]
+    label = th.phase if phases is None else th.label
+    return EndStability(label, names, dict(skipped), sorted(unstable, key=lambda u: -u.driving_force))

@@ -149,6 +149,18 @@ class Result:
         text = self.attrs.get("stability")
         return None if text in (None, "null") else StartStability.from_json(str(text))
 
+    @property
+    def stability_end(self):
+        """The stability check of the final state of a completed run
+        (:class:`kinsim.simulation.start_stability.EndStability`: the start check's
+        candidates at every node's potentials at the end, with the range of nodes where each
+        is more stable), or None when the case turned the checks off, for a run with regions,
+        or a result that predates it or did not complete."""
+        from kinsim.simulation.start_stability import EndStability
+
+        text = self.attrs.get("stability_end")
+        return None if text in (None, "null") else EndStability.from_json(str(text))
+
     @cached_property
     def case(self) -> Case:
         """The run's resolved case, parsed once from the case text the result stores: the

@@ -4,6 +4,8 @@ disabled cache falls back to building."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import numpy as np
 import pytest
 from conftest import TESTS_DB
@@ -25,8 +27,11 @@ def model():
 def phases(model, tmp_path, monkeypatch):
     """FCC_A1 + BCC_A2 of Fe-Cr-Ni with the cache in a folder of its own: (PhaseSetParams,
     the phases' ThermoParams, names, cache folder)."""
+    import kinsim.phaseset_cache as pc
+
     monkeypatch.setenv("KINSIM_CACHE_DIR", str(tmp_path))
     monkeypatch.delenv("KINSIM_NO_CACHE", raising=False)
+    monkeypatch.setattr(pc, "_tables", OrderedDict())  # nothing kept in memory from before
     return model.params, [m.params for m in model.models], model.phases, tmp_path
 
 
@@ -46,7 +51,11 @@ def test_a_table_read_back_is_the_table_built(phases, monkeypatch):
         raise AssertionError("the cached table was built again")
 
     monkeypatch.setattr(global_start, "build_start_table", no_build)
-    again = cached_start_table(ps, params, T, 200, names)
+    assert cached_start_table(ps, params, T, 200, names) is first  # kept in memory
+    import kinsim.phaseset_cache as pc
+
+    pc._tables.clear()
+    again = cached_start_table(ps, params, T, 200, names)  # read from the disk
     assert again is not first
     assert_same_table(again, built)
 
@@ -95,8 +104,12 @@ def test_the_relaxed_samples_of_the_start_check_read_back_are_those_built(model,
     calls = []
     sample = tp.sample_phase
     monkeypatch.setattr(tp, "sample_phase", lambda *a: calls.append(a) or sample(*a))  # only relaxing samples
+    import kinsim.phaseset_cache as pc
+
+    pc._samples.clear()  # read from the disk (not the copy kept in memory)
     read = cached_samples(bcc.params, T, tp.relaxed_samples)
     assert not calls  # read back, not relaxed
+    assert cached_samples(bcc.params, T, tp.relaxed_samples) is read  # then kept in memory
     for a, b in zip(read, built):
         np.testing.assert_array_equal(a, b)
     again_df = tp.tangent_plane_maximum(bcc, mu, T)

@@ -82,7 +82,10 @@ def test_fcc_couple_with_a_bcc_side_warns_naming_bcc(tmp_path):
         r = run(_case(BCC_SIDE, ["BCC_A2"]), output=tmp_path / "r.h5")
     assert r.status == "completed"  # a warning: the run goes on
     msgs = [str(w.message) for w in rec if issubclass(w.category, StabilityWarning)]
-    assert len(msgs) == 1 and "CR=0.5" in msgs[0] and "FCC_A1 is not the stable phase" in msgs[0]
+    # the start, then the end (after 10 min the Cr-rich side is still where BCC_A2 is stable)
+    assert len(msgs) == 2 and "CR=0.5" in msgs[0] and "FCC_A1 is not the stable phase at the start" in msgs[0]
+    assert "FCC_A1 is not the stable phase at the end of the run: BCC_A2" in msgs[1]
+    assert [u.phase for u in r.stability_end.unstable] == ["BCC_A2"]
     s = r.stability
     assert s.checked == ["FCC_A1#2", "BCC_A2"] and s.not_checked == {}
     (u,) = s.unstable
@@ -123,7 +126,7 @@ def test_candidates_limit_the_check_and_empty_turns_it_off():
     with pytest.warns(StabilityWarning) as rec:
         r = run(_case(BCC_SIDE, ["bcc_a2"]))
     assert r.stability.checked == ["FCC_A1#2", "BCC_A2"]
-    assert [u.phase for u in r.stability.unstable] == ["BCC_A2"] and len(rec) == 1
+    assert [u.phase for u in r.stability.unstable] == ["BCC_A2"] and len(rec) == 2  # the start and the end
 
 
 def test_unknown_candidate_is_a_case_error():
@@ -148,7 +151,8 @@ def test_cli_prints_one_warning_line_per_phase(tmp_path, capsys):
     assert main(["run", str(case), "-o", str(tmp_path / "r.h5"), "--quiet"]) == 0
     _, err = capsys.readouterr()
     lines = [ln for ln in err.splitlines() if ln.startswith("kinsim: warning:")]
-    assert len(lines) == 1 and "BCC_A2" in lines[0] and "J/mol" in lines[0]
+    assert len(lines) == 2 and all("BCC_A2" in ln and "J/mol" in ln for ln in lines)
+    assert "at the start" in lines[0] and "at the end of the run" in lines[1]
     case = _toml(tmp_path, BCC_SIDE, ["BCC_A2", "NOPE"])
     assert main(["run", str(case), "-o", str(tmp_path / "s.h5"), "--quiet"]) == 2
     _, err = capsys.readouterr()
@@ -208,7 +212,8 @@ def test_the_warning_points_at_the_line_that_runs_the_simulation(tmp_path):
     sim = Simulation(load_case(_case(BCC_SIDE, ["BCC_A2"]), overrides=["grid.nodes=20", "output.snapshots=2"]))
     with pytest.warns(StabilityWarning) as rec:
         sim.run(output=tmp_path / "r.h5", progress=False)
-    assert [w.filename for w in rec if issubclass(w.category, StabilityWarning)] == [__file__]
+    # the start and the end of the run
+    assert [w.filename for w in rec if issubclass(w.category, StabilityWarning)] == [__file__] * 2
 
 
 # ------------------------------------------------------------ runs of several phases
@@ -490,7 +495,15 @@ def test_a_carbon_activity_above_one_names_graphite_at_the_face():
     with pytest.warns(StabilityWarning):
         r = run(_carburizing_case(1.3))
     graphite = calculate(Database(str(CASES_DB / "fe-c.tdb")), ["C"], "GRAPHITE_A9", T=1200.0, P=101325, N=1)
-    assert r.mu[-1, 0, 1] - float(np.asarray(graphite.GM.values).reshape(-1)[0]) > 100.0
+    df = r.mu[-1, :, 1] - float(np.asarray(graphite.GM.values).reshape(-1)[0])  # graphite is pure C
+    assert df[0] > 100.0
+    # the end check names it too, with pycalphad's driving force at the surface node and
+    # the range of nodes where graphite is more stable
+    (u,) = r.stability_end.unstable
+    assert u.phase == "GRAPHITE_A9" and u.where == "the state at t = 3600 s"
+    assert u.driving_force == pytest.approx(df.max(), rel=1e-9)
+    above = r.z[df > 1e-6 * 8.3145 * 1200.0]
+    assert u.z == pytest.approx((above.min(), above.max()))
 
 
 @pytest.mark.parametrize(
@@ -509,3 +522,52 @@ def test_no_bound_below_one_or_when_the_reference_is_not_checked(activity, candi
         case["homogenization"] = {"excluded": ["GRAPHITE_A9"]}
     s = Simulation(load_case(case)).check_stability(warn=False)
     assert [u.phase for u in s.unstable if not u.composition] == []
+
+
+# ------------------------------------------------------------ the end of the run
+
+
+def test_darkens_couple_ends_with_ferrite_more_stable_on_the_silicon_side(tmp_path):
+    """Darken's Fe-Si-C couple starts barely inside austenite (BCC_A2 +1.8 J/mol on the
+    Si side); as carbon leaves that side for the other, the Si side moves into the
+    alpha + gamma field (pycalphad's equilibrium there holds BCC_A2): the end check
+    names BCC_A2 with the driving force the start check's search gives from that node's
+    composition, the Si side as its range, and the command prints it after the bar."""
+    from conftest import REPO
+    from pycalphad import Database, equilibrium
+    from pycalphad import variables as v
+
+    from kinsim.stability import stability_report
+
+    case = REPO / "cases" / "darken-fe-si-c.toml"
+    with pytest.warns(StabilityWarning) as rec:
+        r = run(case, overrides=["grid.nodes=40"], output=tmp_path / "d.h5")
+    msgs = [str(w.message) for w in rec]
+    assert len(msgs) == 2 and "at the start" in msgs[0]
+    assert msgs[1].startswith("FCC_A1 is not the stable phase at the end of the run: BCC_A2 has a driving force of")
+    assert msgs[1].endswith("the run went on with FCC_A1 alone")
+    e = r.stability_end
+    assert e.checked == ["FCC_A1#2", "BCC_A2", "GRAPHITE_A9"] and read_result(tmp_path / "d.h5").stability_end == e
+    (u,) = e.unstable
+    assert u.phase == "BCC_A2" and u.driving_force > 30.0 and u.z[1] < 0.025  # the Si side (z < 25 mm)
+    x = np.array([u.composition[c] for c in ("FE", "SI", "C")])
+    db = r.case.thermo.database
+    again = stability_report(db, "FCC_A1", ["FE", "SI", "C"], u.T, x[None, 1:], candidates=["BCC_A2"])
+    assert u.driving_force == pytest.approx(again.driving_forces[0, 1], rel=1e-6)
+    eq = equilibrium(
+        Database(str(db)),
+        ["FE", "SI", "C", "VA"],
+        ["FCC_A1", "BCC_A2"],
+        {v.T: u.T, v.P: 101325, v.N: 1, v.X("SI"): x[1], v.X("C"): x[2]},
+    )
+    assert "BCC_A2" in {str(p) for p in np.asarray(eq.Phase.values).ravel()}
+
+
+def test_no_end_check_when_the_checks_are_off_and_none_for_regions(tmp_path):
+    from kinsim import load_case
+
+    r = run(_case({"CR": 0.15, "NI": 0.12}, []))
+    assert r.stability_end is None and r.attrs["stability_end"] == "null"
+    sets = ["conditions.duration=1 s", "output.snapshots=1"]
+    r = run(load_case(REPO_CASES / "ferrite-growth-fe-c.toml", overrides=sets))
+    assert r.stability_end is None
