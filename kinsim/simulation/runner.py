@@ -533,7 +533,7 @@ class Simulation:
         def checkpoint():
             writer.write_checkpoint(**state._asdict())
 
-        last: dict = {}  # the last snapshot's t, x and mu (the end check)
+        last: dict = {}  # the last snapshot's t, x and mu (the end check: the final state's)
 
         def snapshot():
             t0 = time.perf_counter()
@@ -621,6 +621,9 @@ class Simulation:
                 checkpoint()
             status, reason = "completed", f"reached t = {duration:g} s"
             t0 = time.perf_counter()
+            if last.get("t") != float(state.t[0]):  # the end is no snapshot, or a resumed run's was before
+                x, mu = self._snapshot(state, fields, work)[:2]
+                last.update(t=float(state.t[0]), x=x, mu=mu)
             end = self.check_end_stability(last["t"], last["x"], last["mu"])
             timings["stability_end"] = time.perf_counter() - t0
             writer.set_status(
