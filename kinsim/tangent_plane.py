@@ -98,12 +98,17 @@ def tangent_plane_maximum(model, MU, T: float):
     if not ok.any():
         return np.full(N, np.nan), np.full((N, n), np.nan)
     # the sample of lowest tangent-plane distance per row, in blocks of rows that keep the
-    # (rows, samples) matrix near 128 kB (a noisy initial profile has a row per node, the
-    # end check of a run a row per node: its scratch stays small next to the run's arrays)
+    # (rows, samples) matrix, the one temporary, near 128 kB (a noisy initial profile has
+    # a row per node, the end check of a run a row per node: its scratch stays small next
+    # to the run's arrays)
     best = np.empty(N, dtype=np.int64)
     block = max(1, (1 << 14) // max(1, Xs.shape[0]))
+    bad = ~ok
     for lo in range(0, N, block):
-        tpd = np.where(ok[None, :], GMs[None, :] - MU[lo : lo + block] @ Xs.T, np.inf)
+        tpd = MU[lo : lo + block] @ Xs.T
+        np.subtract(GMs[None, :], tpd, out=tpd)
+        if bad.any():
+            tpd[:, bad] = np.inf
         best[lo : lo + block] = np.argmin(tpd, axis=1)
     X, Y = Xs[best].copy(), Ys[best].copy()
     GM, MUb, H, st = _evaluate(p, T, X, Y)

@@ -375,26 +375,40 @@ def check_end_stability(case, t: float, z, x, mu, model=None, phases=None) -> En
     T = float(case.conditions.temperature_at(t))
     methods, skipped = _candidates(th.database, own, comps, th.candidates)
     names = ([f"{th.phase}#2"] if model is not None and case.gradient is None else []) + list(methods)
+    label = th.phase if phases is None else th.label
+    if not names:  # nothing to check (a database of one phase, with gradient energy)
+        return EndStability(label, [], dict(skipped), [])
     tol = TOL_UNSTABLE * R * T
     search = restricted_model(th.database, own, comps, methods)  # once for every batch
+    # neighbouring nodes of one composition (the part of a profile diffusion has not
+    # reached) share their potentials: each run of them is searched once, in batches of
+    # END_ROWS (a few arrays of N numbers next to the run's)
+    same = np.ones(x.shape[0] - 1, dtype=bool)
+    for k in range(x.shape[1]):
+        same &= np.abs(x[1:, k] - x[:-1, k]) <= 1e-14
+    first = np.concatenate([[0], np.flatnonzero(~same) + 1])
+    inverse = np.concatenate([[0], np.cumsum(~same)])
+    DF = np.empty((first.size, len(names)))
+    for start in range(0, first.size, END_ROWS):
+        rows = first[start : start + END_ROWS]
+        part = np.ascontiguousarray(mu[rows], dtype=np.float64)
+        if len(names) > len(methods):
+            DF[start : start + rows.size, 0] = tangent_plane_maximum(model, part, T)[0]
+        if methods:
+            DF[start : start + rows.size, len(names) - len(methods) :] = _candidate_driving_forces(
+                th.database, own, comps, methods, part, T, search
+            )
     top = np.full(len(names), -np.inf)  # per candidate: the largest driving force,
     at = np.zeros(len(names), dtype=np.int64)  # its node,
     lo = np.full(len(names), np.inf)  # and the range of z where it is above tol
     hi = np.full(len(names), -np.inf)
-    for start in range(0, mu.shape[0] if names else 0, END_ROWS):
-        part = np.ascontiguousarray(mu[start : start + END_ROWS], dtype=np.float64)
-        columns = [_candidate_driving_forces(th.database, own, comps, methods, part, T, search)] if methods else []
-        if len(names) > len(methods):
-            columns.insert(0, tangent_plane_maximum(model, part, T)[0][:, None])
-        DF = np.concatenate(columns, axis=1)
-        zs = np.asarray(z[start : start + END_ROWS], dtype=np.float64)
-        for j in range(len(names)):
-            i = int(np.argmax(DF[:, j]))
-            if DF[i, j] > top[j]:
-                top[j], at[j] = DF[i, j], start + i
-            above = zs[DF[:, j] > tol]
-            if above.size:
-                lo[j], hi[j] = min(lo[j], above.min()), max(hi[j], above.max())
+    z = np.asarray(z, dtype=np.float64)
+    for j in range(len(names)):
+        i = int(np.argmax(DF[:, j]))
+        top[j], at[j] = DF[i, j], first[i]
+        above = z[DF[inverse, j] > tol]
+        if above.size:
+            lo[j], hi[j] = above.min(), above.max()
     where = f"the state at t = {t:g} s"
     unstable = [
         UnstablePhase(
@@ -403,5 +417,4 @@ def check_end_stability(case, t: float, z, x, mu, model=None, phases=None) -> En
         for j, name in enumerate(names)
         if top[j] > tol
     ]
-    label = th.phase if phases is None else th.label
     return EndStability(label, names, dict(skipped), sorted(unstable, key=lambda u: -u.driving_force))
