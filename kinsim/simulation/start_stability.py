@@ -389,15 +389,24 @@ def check_end_stability(case, t: float, z, x, mu, model=None, phases=None) -> En
     first = np.concatenate([[0], np.flatnonzero(~same) + 1])
     inverse = np.concatenate([[0], np.cumsum(~same)])
     DF = np.empty((first.size, len(names)))
-    for start in range(0, first.size, END_ROWS):
-        rows = first[start : start + END_ROWS]
-        part = np.ascontiguousarray(mu[rows], dtype=np.float64)
-        if len(names) > len(methods):
-            DF[start : start + rows.size, 0] = tangent_plane_maximum(model, part, T)[0]
-        if methods:
-            DF[start : start + rows.size, len(names) - len(methods) :] = _candidate_driving_forces(
-                th.database, own, comps, methods, part, T, search
-            )
+    not_checked = dict(skipped)
+    try:
+        for start in range(0, first.size, END_ROWS):
+            rows = first[start : start + END_ROWS]
+            part = np.ascontiguousarray(mu[rows], dtype=np.float64)
+            if len(names) > len(methods):
+                DF[start : start + rows.size, 0] = tangent_plane_maximum(model, part, T)[0]
+            if methods:
+                DF[start : start + rows.size, len(names) - len(methods) :] = _candidate_driving_forces(
+                    th.database, own, comps, methods, part, T, search
+                )
+    except ConvergenceError as exc:  # the check failed, not the run: say so
+        return EndStability(label, [], {**not_checked, "(the candidates)": str(exc)}, [])
+    for j, name in enumerate(names):  # a search that failed at some nodes: said, not hidden
+        failed = int(np.count_nonzero(~np.isfinite(DF[inverse, j])))
+        if failed:
+            not_checked[name] = f"the search did not converge at {failed} of {inverse.size} nodes"
+            DF[~np.isfinite(DF[:, j]), j] = -np.inf
     top = np.full(len(names), -np.inf)  # per candidate: the largest driving force,
     at = np.zeros(len(names), dtype=np.int64)  # its node,
     lo = np.full(len(names), np.inf)  # and the range of z where it is above tol
@@ -417,4 +426,4 @@ def check_end_stability(case, t: float, z, x, mu, model=None, phases=None) -> En
         for j, name in enumerate(names)
         if top[j] > tol
     ]
-    return EndStability(label, names, dict(skipped), sorted(unstable, key=lambda u: -u.driving_force))
+    return EndStability(label, names, not_checked, sorted(unstable, key=lambda u: -u.driving_force))

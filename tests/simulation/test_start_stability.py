@@ -17,7 +17,7 @@ from conftest import CASES_DB, pycalphad_point
 
 from kinsim import run
 from kinsim.cli import main
-from kinsim.errors import CaseError, StabilityWarning
+from kinsim.errors import CaseError, ConvergenceError, StabilityWarning
 from kinsim.simulation.start_stability import StartStability
 from kinsim.storage import read_result
 
@@ -571,3 +571,31 @@ def test_no_end_check_when_the_checks_are_off_and_none_for_regions(tmp_path):
     sets = ["conditions.duration=1 s", "output.snapshots=1"]
     r = run(load_case(REPO_CASES / "ferrite-growth-fe-c.toml", overrides=sets))
     assert r.stability_end is None
+
+
+def test_a_failed_end_search_is_said_and_the_run_stays_completed(monkeypatch):
+    """The end check is a check of a completed run: a search that does not converge is
+    listed as not checked (a warning), never a failed run or a silent pass."""
+    import kinsim.stability as st
+    import kinsim.tangent_plane as tp
+
+    real = tp.tangent_plane_maximum
+
+    def half_failed(model, MU, T):
+        DF, X = real(model, MU, T)
+        DF[::2] = np.nan
+        return DF, X
+
+    monkeypatch.setattr(tp, "tangent_plane_maximum", half_failed)
+    with pytest.warns(StabilityWarning, match="not checked against FCC_A1#2: the search did not converge at"):
+        r = run(_case({"CR": 0.15, "NI": 0.12}))
+    assert r.status == "completed" and "FCC_A1#2" in r.stability_end.not_checked
+    monkeypatch.setattr(tp, "tangent_plane_maximum", real)
+
+    def refused(*args, **kwargs):
+        raise ConvergenceError("driving forces of FCC_A1+SIGMA at row 0: no convergence")
+
+    monkeypatch.setattr(st, "_candidate_driving_forces", refused)
+    with pytest.warns(StabilityWarning, match=r"not checked against \(the candidates\): driving forces"):
+        r = run(_case({"CR": 0.15, "NI": 0.12}))
+    assert r.status == "completed" and r.stability_end.checked == []
