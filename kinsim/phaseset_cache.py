@@ -22,6 +22,7 @@ an ordered phase takes 1.5 s, most of the start check of a run.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import sys
@@ -39,6 +40,13 @@ TABLE_FORMAT = "1"  # the layout of an entry (a pickled StartTable)
 _SOURCES = (global_start, gibbs, kkt, mptypes)  # the code a table depends on
 
 
+@functools.cache
+def _source(module_name: str) -> bytes:
+    """The source of a module, read once per process (keys are made per table and per
+    batch of the end check's searches)."""
+    return Path(inspect.getfile(sys.modules[module_name])).read_bytes()
+
+
 def _hash_params(h, params) -> None:
     """Feed a NamedTuple of arrays and scalars (field names, dtypes, shapes, bytes) to h."""
     for name, value in params._asdict().items():
@@ -52,7 +60,7 @@ def table_key(ps, phase_params, T: float, points: int) -> str:
     phases phase_params (their ThermoParams) at T (K) with ``points`` samples per phase."""
     h = hashlib.sha256(f"start-table {TABLE_FORMAT}|T={float(T)!r}|points={int(points)}".encode())
     for module in _SOURCES:
-        h.update(Path(inspect.getfile(module)).read_bytes())
+        h.update(_source(module.__name__))
     _hash_params(h, ps)
     for p in phase_params:
         _hash_params(h, p)
@@ -91,7 +99,7 @@ def samples_key(params, T: float, build) -> str:
     (ThermoParams) at T (K) made by the function ``build`` (its module's source counts)."""
     h = hashlib.sha256(f"relaxed-samples {SAMPLES_FORMAT}|T={float(T)!r}".encode())
     for module in (*_SOURCES, sys.modules[build.__module__]):
-        h.update(Path(inspect.getfile(module)).read_bytes())
+        h.update(_source(module.__name__))
     _hash_params(h, params)
     return h.hexdigest()[:32]
 

@@ -91,7 +91,7 @@ def _method(database, p: str, components):
     return "multiphase", None
 
 
-def _candidates(database, own: list, components, candidates):
+def candidate_methods(database, own: list, components, candidates):
     """(methods, skipped): how each candidate's driving force is found (``_method``), for
     the candidates named (an error when one cannot be modelled) or, by default, every
     phase of the database not in ``own`` (those that cannot be modelled are skipped, with
@@ -120,7 +120,7 @@ def restricted_model(database, own: list, components, methods: dict):
     return PhaseSetModel(database, [own[0]] + restricted, components) if restricted else None
 
 
-def _candidate_driving_forces(database, own: list, components, methods: dict, MU, T: float, model=None) -> np.ndarray:
+def candidate_driving_forces(database, own: list, components, methods: dict, MU, T: float, model=None) -> np.ndarray:
     """Driving forces (N, len(methods)) of the candidates at the potentials MU (N, n), each
     from the cheapest exact search for its phase (``_method``); ``own`` names the phases
     whose equilibrium gave MU (the first is the multiphase search's companion).  ``model``:
@@ -174,11 +174,11 @@ def stability_report(database, phase: str, components, T: float, X, candidates=N
     T = float(T)
     own.check_temperature(T)
     res = own.equilibrium(X, T)
-    methods, skipped = _candidates(database, [own.phase] + [p.upper() for p in others], components, candidates)
+    methods, skipped = candidate_methods(database, [own.phase] + [p.upper() for p in others], components, candidates)
     checked = [own.phase] + list(methods)
     DF = np.empty((res.X.shape[0], len(checked)))
     DF[:, 0] = tangent_plane_maximum(own, res.MU, T)[0]
-    DF[:, 1:] = _candidate_driving_forces(database, [own.phase], components, methods, res.MU, T)
+    DF[:, 1:] = candidate_driving_forces(database, [own.phase], components, methods, res.MU, T)
     _finite(DF, checked, own.phase, T)
     return StabilityReport(own.phase, own.components, T, res.X, checked, DF, skipped)
 
@@ -193,12 +193,12 @@ def multiphase_stability_report(phases: PhaseSetModel, database, T: float, X, ca
     T = float(T)
     own = list(phases.phases)
     label = "+".join(own)
-    methods, skipped = _candidates(database, own, phases.components, candidates)
+    methods, skipped = candidate_methods(database, own, phases.components, candidates)
     checked = list(methods)
     if not checked:  # nothing to check: no equilibrium either
         X = phases.full_composition(X)
         return StabilityReport(label, list(phases.components), T, X, [], np.empty((X.shape[0], 0)), skipped, False)
     res = phases.equilibrium(X, T)
-    DF = _candidate_driving_forces(database, own, phases.components, methods, res.MU, T)
+    DF = candidate_driving_forces(database, own, phases.components, methods, res.MU, T)
     _finite(DF, checked, label, T)
     return StabilityReport(label, list(phases.components), T, res.X, checked, DF, skipped, own_set=False)

@@ -29,6 +29,13 @@ _VALUES_KEY = {
 }
 
 
+def stage_key(side: str, stages, j: int, name: str) -> str:
+    """The case-file key of ``name`` in stage j of a side with these stages, as messages
+    name it: boundary.left.composition, or boundary.left.stages[1].composition when the
+    side has several stages."""
+    return f"boundary.{side}" + (f".stages[{j}]" if len(stages) > 1 else "") + f".{name}"
+
+
 @dataclass(frozen=True)
 class BoundaryStage:
     """One boundary condition of one side, in force until ``until`` (s; None: to the end).

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import CaseError
+from .boundary import stage_key
 from .section import Section, as_number, type_name
 
 __all__ = ["GradientSpec", "check_gradient_case", "read_gradient"]
@@ -85,7 +86,7 @@ def check_gradient_case(gradient: GradientSpec | None, boundary, solver, geometr
         b = getattr(boundary, side)
         for j, st in enumerate(b.stages):
             if st.type not in GRADIENT_BOUNDARIES:
-                key = f"boundary.{side}" + (f".stages[{j}]" if len(b.stages) > 1 else "") + ".type"
+                key = stage_key(side, b.stages, j, "type")
                 raise CaseError(
                     f"{key} = '{st.type}' is not supported with gradient energy ([gradient]): the "
                     f"Cahn-Hilliard model needs a condition on the composition gradient there too; "

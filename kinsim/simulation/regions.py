@@ -37,6 +37,7 @@ import json
 import numpy as np
 
 from .._jit import RepeatedCall
+from ..case.boundary import stage_key
 from ..case.regions import region_faces, region_walls
 from ..errors import ConvergenceError, InputError, KinsimError
 from ..grid import GEOMETRIES, Grid1D
@@ -484,7 +485,7 @@ class RegionSimulation(Simulation):
             for j, st in enumerate(b.stages):
                 if st.type != "fixed-composition":
                     continue
-                where = f"boundary.{side}" + (f".stages[{j}]" if len(b.stages) > 1 else "") + ".composition"
+                where = stage_key(side, b.stages, j, "composition")
                 for t in st.times():
                     x = st.composition_at(t)
                     row = np.array([[float(x[c]) for c in self.components[1:]]])

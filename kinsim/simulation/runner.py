@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .._jit import RepeatedCall, needs_compile
+from ..case.boundary import stage_key
 from ..errors import ConvergenceError, InputError, ResultWriteError, StabilityWarning
 from ..grid import make_grid
 from ..homogenization import HomogenizationModel
@@ -164,7 +165,7 @@ class Simulation:
             for j, st in enumerate(b.stages):
                 if st.type != "fixed-composition":
                     continue
-                where = f"boundary.{side}" + (f".stages[{j}]" if len(b.stages) > 1 else "") + ".composition"
+                where = stage_key(side, b.stages, j, "composition")
                 for t in st.times():
                     x = st.composition_at(t)
                     distinct.add((tuple(float(x[c]) for c in self.components), float(cond.temperature_at(t)), where))

@@ -33,6 +33,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..case.boundary import stage_key
 from ..case.timetable import table_value
 from ..errors import CaseError, ConvergenceError
 from ..kernels.gibbs import R
@@ -154,7 +155,7 @@ def start_compositions(
         for j, st in enumerate(b.stages):
             if st.type != "fixed-composition":
                 continue
-            labels.append(f"boundary.{side}" + (f".stages[{j}]" if len(b.stages) > 1 else "") + ".composition")
+            labels.append(stage_key(side, b.stages, j, "composition"))
             for t in st.times():
                 x = st.composition_at(t)
                 key = (tuple(float(x[c]) for c in comps), float(cond.temperature_at(t)), len(labels) - 1, owner)
@@ -187,11 +188,8 @@ def check_candidates(case) -> None:
         raise CaseError(
             f"thermo.candidates: {', '.join(unknown)} not in {th.database.name} (its phases: {', '.join(known)})"
         )
-    owned = [
-        f"{p} (region[{[s.phase for s in case.regions].index(p)}])"
-        for p in th.candidates
-        if p in {s.phase for s in case.regions}
-    ]
+    region_of = {s.phase: r for r, s in reversed(list(enumerate(case.regions)))}  # a phase's first region
+    owned = [f"{p} (region[{region_of[p]}])" for p in th.candidates if p in region_of]
     if owned:
         raise CaseError(
             f"thermo.candidates: {', '.join(owned)} is a region's phase, which meets the others at an "
@@ -312,7 +310,7 @@ def activity_bounds(case, own, ends) -> list:
         for j, st in enumerate(b.stages):
             if st.type != "fixed-activity":
                 continue
-            where = f"boundary.{side}" + (f".stages[{j}]" if len(b.stages) > 1 else "") + ".activity"
+            where = stage_key(side, b.stages, j, "activity")
             for t in st.times():
                 T = float(cond.temperature_at(t))
                 for c, table in st.values.items():
@@ -364,7 +362,7 @@ def check_end_stability(case, t: float, z, x, mu, model=None, phases=None) -> En
     when the case turns the checks off.  ``model``: the run's PhaseModel (its second
     composition set is checked, not with gradient energy); ``phases``: the PhaseSetModel
     of a run of several phases."""
-    from ..stability import _candidate_driving_forces, _candidates, restricted_model
+    from ..stability import candidate_driving_forces, candidate_methods, restricted_model
     from ..tangent_plane import tangent_plane_maximum
 
     th = case.thermo
@@ -373,7 +371,7 @@ def check_end_stability(case, t: float, z, x, mu, model=None, phases=None) -> En
     comps = list(case.components)
     own = [th.phase] if phases is None else list(th.phases)
     T = float(case.conditions.temperature_at(t))
-    methods, skipped = _candidates(th.database, own, comps, th.candidates)
+    methods, skipped = candidate_methods(th.database, own, comps, th.candidates)
     names = ([f"{th.phase}#2"] if model is not None and case.gradient is None else []) + list(methods)
     label = th.phase if phases is None else th.label
     if not names:  # nothing to check (a database of one phase, with gradient energy)
@@ -397,7 +395,7 @@ def check_end_stability(case, t: float, z, x, mu, model=None, phases=None) -> En
             if len(names) > len(methods):
                 DF[start : start + rows.size, 0] = tangent_plane_maximum(model, part, T)[0]
             if methods:
-                DF[start : start + rows.size, len(names) - len(methods) :] = _candidate_driving_forces(
+                DF[start : start + rows.size, len(names) - len(methods) :] = candidate_driving_forces(
                     th.database, own, comps, methods, part, T, search
                 )
     except ConvergenceError as exc:  # the check failed, not the run: say so

@@ -595,7 +595,7 @@ def test_a_failed_end_search_is_said_and_the_run_stays_completed(monkeypatch):
     def refused(*args, **kwargs):
         raise ConvergenceError("driving forces of FCC_A1+SIGMA at row 0: no convergence")
 
-    monkeypatch.setattr(st, "_candidate_driving_forces", refused)
+    monkeypatch.setattr(st, "candidate_driving_forces", refused)
     with pytest.warns(StabilityWarning, match=r"not checked against \(the candidates\): driving forces"):
         r = run(_case({"CR": 0.15, "NI": 0.12}))
     assert r.status == "completed" and r.stability_end.checked == []
