@@ -72,7 +72,13 @@ from ..resources import check_memory, run_size
 from . import setup
 from .failures import raise_failure
 from .runner import Simulation
-from .start_stability import StartStability, check_candidates, check_start_stability, start_compositions
+from .start_stability import (
+    StartStability,
+    check_candidates,
+    check_region_end_stability,
+    check_start_stability,
+    start_compositions,
+)
 from .tielines import PhasePair, check_side
 
 # region slots of the kernels: cases with up to this many regions share one compiled stepper
@@ -428,10 +434,16 @@ class RegionSimulation(Simulation):
             self.warn_stability(report)
         return report
 
-    def check_end_stability(self, t: float, x, mu):
-        """Not for region runs yet (their nodes move, each region its own phase): None,
-        stored as "null"."""
-        return None
+    def check_end_stability(self, t: float, x, mu, extra):
+        """The end check of the regions left at t (the last snapshot's x, mu and node
+        positions): each against the start check's candidates and a second composition
+        set of its phase (:func:`kinsim.simulation.start_stability.check_region_end_stability`)."""
+        parts, o = [], 0
+        for r, spec in enumerate(self.regions):
+            if extra["region_width"][r] > 0.0:  # a vanished region holds no matter
+                parts.append((r, spec.phase, self.models[spec.phase], slice(o, o + spec.nodes)))
+            o += spec.nodes
+        return check_region_end_stability(self.case, t, parts, extra["node_position"], x, mu)
 
     @property
     def phase_label(self) -> str:

@@ -362,8 +362,7 @@ def check_end_stability(case, t: float, z, x, mu, model=None, phases=None) -> En
     when the case turns the checks off.  ``model``: the run's PhaseModel (its second
     composition set is checked, not with gradient energy); ``phases``: the PhaseSetModel
     of a run of several phases."""
-    from ..stability import candidate_driving_forces, candidate_methods, restricted_model
-    from ..tangent_plane import tangent_plane_maximum
+    from ..stability import candidate_methods, restricted_model
 
     th = case.thermo
     if th.candidates is not None and not th.candidates:
@@ -376,52 +375,97 @@ def check_end_stability(case, t: float, z, x, mu, model=None, phases=None) -> En
     label = th.phase if phases is None else th.label
     if not names:  # nothing to check (a database of one phase, with gradient energy)
         return EndStability(label, [], dict(skipped), [])
-    tol = TOL_UNSTABLE * R * T
     search = restricted_model(th.database, own, comps, methods)  # once for every batch
-    # neighbouring nodes of one composition (the part of a profile diffusion has not
-    # reached) share their potentials: each run of them is searched once, in batches of
-    # END_ROWS (a few arrays of N numbers next to the run's)
+    not_checked = dict(skipped)
+    try:
+        DF = _end_driving_forces(case, T, mu, x, names, methods, own, model, search)
+    except ConvergenceError as exc:  # the check failed, not the run: say so
+        return EndStability(label, [], {**not_checked, "(the candidates)": str(exc)}, [])
+    unstable = _end_unstable(names, DF, comps, T, z, x, f"the state at t = {t:g} s", not_checked, "")
+    return EndStability(label, names, not_checked, sorted(unstable, key=lambda u: -u.driving_force))
+
+
+def check_region_end_stability(case, t: float, regions: list, z, x, mu) -> EndStability | None:
+    """The end check of a run with regions: each region's nodes against the start check's
+    candidates (the phases that are no region's, or thermo.candidates) and a second
+    composition set of its phase.  ``regions``: (index, phase, PhaseModel, node rows of
+    z, x and mu) of the regions left at the end (a vanished region holds no matter)."""
+    from ..stability import candidate_methods, restricted_model
+
+    th = case.thermo
+    if th.candidates is not None and not th.candidates:
+        return None
+    comps = list(case.components)
+    phases = [s.phase for s in case.regions]
+    T = float(case.conditions.temperature_at(t))
+    methods, skipped = candidate_methods(th.database, phases, comps, th.candidates)
+    checked: list[str] = []
+    not_checked = dict(skipped)
+    best: dict[str, UnstablePhase] = {}
+    searches: dict = {}  # phase -> restricted_model (the region's phase as the companion)
+    for r, phase, model, rows in regions:
+        names = ([f"{phase}#2"] if case.gradient is None else []) + list(methods)
+        if phase not in searches:
+            searches[phase] = restricted_model(th.database, [phase], comps, methods)
+        where = f"the state at t = {t:g} s, region[{r}] ({phase})"
+        try:
+            DF = _end_driving_forces(case, T, mu[rows], x[rows], names, methods, [phase], model, searches[phase])
+        except ConvergenceError as exc:
+            not_checked[f"(the candidates in region[{r}] ({phase}))"] = str(exc)
+            continue
+        checked += [p for p in names if p not in checked]
+        found = _end_unstable(names, DF, comps, T, z[rows], x[rows], where, not_checked, f" of region[{r}]")
+        for u in found:
+            if u.driving_force > getattr(best.get(u.phase), "driving_force", -np.inf):
+                best[u.phase] = u
+    label = " | ".join(phases)
+    return EndStability(label, checked, not_checked, sorted(best.values(), key=lambda u: -u.driving_force))
+
+
+def _end_driving_forces(case, T, mu, x, names, methods, own, model, search) -> np.ndarray:
+    """Driving forces (N, len(names)) of ``names`` (the second composition set of
+    ``model``'s phase first, when named, then ``methods``) at the potentials mu (N, n) of
+    nodes with mole fractions x; NaN where a search gave no number.  Neighbouring nodes
+    of one composition (the part of a profile diffusion has not reached) share their
+    potentials: each run of them is searched once, in batches of END_ROWS (a few arrays
+    of N numbers next to the run's).  Raises ConvergenceError when a search fails."""
+    from ..stability import candidate_driving_forces
+    from ..tangent_plane import tangent_plane_maximum
+
     same = np.ones(x.shape[0] - 1, dtype=bool)
     for k in range(x.shape[1]):
         same &= np.abs(x[1:, k] - x[:-1, k]) <= 1e-14
     first = np.concatenate([[0], np.flatnonzero(~same) + 1])
     inverse = np.concatenate([[0], np.cumsum(~same)])
     DF = np.empty((first.size, len(names)))
-    not_checked = dict(skipped)
-    try:
-        for start in range(0, first.size, END_ROWS):
-            rows = first[start : start + END_ROWS]
-            part = np.ascontiguousarray(mu[rows], dtype=np.float64)
-            if len(names) > len(methods):
-                DF[start : start + rows.size, 0] = tangent_plane_maximum(model, part, T)[0]
-            if methods:
-                DF[start : start + rows.size, len(names) - len(methods) :] = candidate_driving_forces(
-                    th.database, own, comps, methods, part, T, search
-                )
-    except ConvergenceError as exc:  # the check failed, not the run: say so
-        return EndStability(label, [], {**not_checked, "(the candidates)": str(exc)}, [])
-    for j, name in enumerate(names):  # a search that failed at some nodes: said, not hidden
-        failed = int(np.count_nonzero(~np.isfinite(DF[inverse, j])))
-        if failed:
-            not_checked[name] = f"the search did not converge at {failed} of {inverse.size} nodes"
-            DF[~np.isfinite(DF[:, j]), j] = -np.inf
-    top = np.full(len(names), -np.inf)  # per candidate: the largest driving force,
-    at = np.zeros(len(names), dtype=np.int64)  # its node,
-    lo = np.full(len(names), np.inf)  # and the range of z where it is above tol
-    hi = np.full(len(names), -np.inf)
+    for start in range(0, first.size, END_ROWS):
+        rows = first[start : start + END_ROWS]
+        part = np.ascontiguousarray(mu[rows], dtype=np.float64)
+        if len(names) > len(methods):
+            DF[start : start + rows.size, 0] = tangent_plane_maximum(model, part, T)[0]
+        if methods:
+            DF[start : start + rows.size, len(names) - len(methods) :] = candidate_driving_forces(
+                case.thermo.database, own, list(case.components), methods, part, T, search
+            )
+    return DF[inverse]
+
+
+def _end_unstable(names, DF, comps, T, z, x, where, not_checked, of) -> list:
+    """The UnstablePhase entries of the driving forces DF (N, len(names)) at the nodes z
+    with mole fractions x: per candidate above the tolerance, its largest driving force,
+    the composition there and the range of z where it is above.  Nodes where a search
+    gave no number are counted in ``not_checked`` (their number ``of`` the nodes)."""
+    tol = TOL_UNSTABLE * R * T
     z = np.asarray(z, dtype=np.float64)
-    for j in range(len(names)):
-        i = int(np.argmax(DF[:, j]))
-        top[j], at[j] = DF[i, j], first[i]
-        above = z[DF[inverse, j] > tol]
-        if above.size:
-            lo[j], hi[j] = above.min(), above.max()
-    where = f"the state at t = {t:g} s"
-    unstable = [
-        UnstablePhase(
-            name, float(top[j]), {c: float(v) for c, v in zip(comps, x[at[j]])}, (float(lo[j]), float(hi[j])), where, T
-        )
-        for j, name in enumerate(names)
-        if top[j] > tol
-    ]
-    return EndStability(label, names, not_checked, sorted(unstable, key=lambda u: -u.driving_force))
+    out = []
+    for j, name in enumerate(names):  # a search that failed at some nodes: said, not hidden
+        failed = ~np.isfinite(DF[:, j])
+        if failed.any():
+            not_checked[name] = f"the search did not converge at {int(failed.sum())} of {failed.size} nodes{of}"
+        d = np.where(failed, -np.inf, DF[:, j])
+        i = int(np.argmax(d))
+        if d[i] > tol:
+            above = z[d > tol]
+            comp = {c: float(v) for c, v in zip(comps, x[i])}
+            out.append(UnstablePhase(name, float(d[i]), comp, (float(above.min()), float(above.max())), where, T))
+    return out

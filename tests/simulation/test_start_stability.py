@@ -440,6 +440,33 @@ def test_the_shipped_ferrite_case_stores_its_check(tmp_path):
         r = run(case, output=tmp_path / "f.h5")
     assert r.stability.regions and r.stability.unstable == []
     assert read_result(tmp_path / "f.h5").stability == r.stability == Simulation(case).check_stability()
+    e = r.stability_end  # the regions at the end: the same candidates, none more stable
+    assert e.regions and e.phase == "BCC_A2 | FCC_A1" and e.unstable == [] and e.not_checked == {}
+    assert e.checked == r.stability.checked == ["BCC_A2#2", "CEMENTITE_D011", "GRAPHITE_A9", "FCC_A1#2"]
+    assert read_result(tmp_path / "f.h5").stability_end == e
+
+
+def test_regions_are_checked_at_the_end_at_their_nodes():
+    """The austenite of ferrite | austenite above the solubility of graphite and cementite
+    (x_C = 0.0575 at 800 degC) is still there after 1 s: the end check names both, in the
+    austenite region, at the potentials of its nodes (pycalphad's driving forces at the
+    composition reported), over the austenite's nodes only (the ferrite is checked too:
+    its second composition set)."""
+    with pytest.warns(StabilityWarning) as rec:
+        r = run(_regions_case(0.0575))
+    e = r.stability_end
+    assert e.regions and e.checked == ["BCC_A2#2", "CEMENTITE_D011", "GRAPHITE_A9", "FCC_A1#2"]
+    assert [u.phase for u in e.unstable] == ["GRAPHITE_A9", "CEMENTITE_D011"]
+    wall = r.interfaces[-1, 0]
+    z = r.node_positions(-1)
+    for u in e.unstable:
+        assert u.where == "the state at t = 1 s, region[1] (FCC_A1)"
+        oracle = _pycalphad_fc_driving_forces(u.composition["C"])
+        assert u.driving_force == pytest.approx(oracle[u.phase], rel=1e-6, abs=1e-3)
+        assert wall < u.z[0] < u.z[1] == pytest.approx(z[-1], rel=1e-12)
+    ends = [str(w.message) for w in rec if "at the end of the run" in str(w.message)]
+    assert len(ends) == 2 and ends[0].startswith("a region's phase (BCC_A2 | FCC_A1) is not the stable one at the end")
+    assert "(the state at t = 1 s, region[1] (FCC_A1), z = " in ends[0]
 
 
 # ------------------------------------------------------------ fixed-activity faces
@@ -563,14 +590,11 @@ def test_darkens_couple_ends_with_ferrite_more_stable_on_the_silicon_side(tmp_pa
     assert "BCC_A2" in {str(p) for p in np.asarray(eq.Phase.values).ravel()}
 
 
-def test_no_end_check_when_the_checks_are_off_and_none_for_regions(tmp_path):
-    from kinsim import load_case
-
+def test_no_end_check_when_the_checks_are_off(tmp_path):
     r = run(_case({"CR": 0.15, "NI": 0.12}, []))
     assert r.stability_end is None and r.attrs["stability_end"] == "null"
-    sets = ["conditions.duration=1 s", "output.snapshots=1"]
-    r = run(load_case(REPO_CASES / "ferrite-growth-fe-c.toml", overrides=sets))
-    assert r.stability_end is None
+    r = run(_regions_case(0.0575, []))
+    assert r.stability_end is None and r.attrs["stability_end"] == "null"
 
 
 def test_a_failed_end_search_is_said_and_the_run_stays_completed(monkeypatch):
