@@ -434,16 +434,17 @@ class RegionSimulation(Simulation):
             self.warn_stability(report)
         return report
 
-    def check_end_stability(self, t: float, x, mu, extra):
-        """The end check of the regions left at t (the last snapshot's x, mu and node
-        positions): each against the start check's candidates and a second composition
-        set of its phase (:func:`kinsim.simulation.start_stability.check_region_end_stability`)."""
+    def check_end_stability(self, t: float, x, mu, state):
+        """The end check of the regions left at t (the last snapshot's x and mu, the
+        stepper's ``state``): each against the start check's candidates and a second
+        composition set of its phase
+        (:func:`kinsim.simulation.start_stability.check_region_end_stability`)."""
         parts, o = [], 0
         for r, spec in enumerate(self.regions):
-            if extra["region_width"][r] > 0.0:  # a vanished region holds no matter
+            if state.active[r]:  # a vanished region holds no matter
                 parts.append((r, spec.phase, self.models[spec.phase], slice(o, o + spec.nodes)))
             o += spec.nodes
-        return check_region_end_stability(self.case, t, parts, extra["node_position"], x, mu)
+        return check_region_end_stability(self.case, t, parts, self._positions(state).z, x, mu)
 
     @property
     def phase_label(self) -> str:

@@ -199,9 +199,9 @@ class Simulation:
             self.warn_stability(report)
         return report
 
-    def check_end_stability(self, t: float, x, mu, extra) -> EndStability | None:
-        """The stability check of the final state (the last snapshot's x, mu and extra
-        arrays at t):
+    def check_end_stability(self, t: float, x, mu, state) -> EndStability | None:
+        """The stability check of the final state (the last snapshot's x and mu at t, the
+        stepper's ``state``):
         the start check's candidates at every node's potentials
         (:func:`kinsim.simulation.start_stability.check_end_stability`)."""
         if isinstance(self.model, HomogenizationModel):
@@ -535,14 +535,14 @@ class Simulation:
         def checkpoint():
             writer.write_checkpoint(**state._asdict())
 
-        last: dict = {}  # the last snapshot's t, x, mu and extra arrays (the end check: the final state's)
+        last: dict = {}  # the last snapshot's t, x and mu (the end check: the final state's)
 
         def snapshot():
             t0 = time.perf_counter()
             t = float(state.t[0])
             x, mu, flux, markers, extra = self._snapshot(state, fields, work)
             writer.append(t, x, mu, flux, markers, extra=extra)
-            last.update(t=t, x=x, mu=mu, extra=extra)
+            last.update(t=t, x=x, mu=mu)
             state.t_last_snapshot[0] = t
             timings["io"] += time.perf_counter() - t0
 
@@ -624,9 +624,9 @@ class Simulation:
             status, reason = "completed", f"reached t = {duration:g} s"
             t0 = time.perf_counter()
             if last.get("t") != float(state.t[0]):  # the end is no snapshot, or a resumed run's was before
-                x, mu, _, _, extra = self._snapshot(state, fields, work)
-                last.update(t=float(state.t[0]), x=x, mu=mu, extra=extra)
-            end = self.check_end_stability(last["t"], last["x"], last["mu"], last["extra"])
+                x, mu = self._snapshot(state, fields, work)[:2]
+                last.update(t=float(state.t[0]), x=x, mu=mu)
+            end = self.check_end_stability(last["t"], last["x"], last["mu"], state)
             timings["stability_end"] = time.perf_counter() - t0
             writer.set_status(
                 "completed",
