@@ -57,6 +57,10 @@ KERNEL_GROUPS = {
 # is left for the end while the other worker idles; the rest follow, most tests first
 FIRST_UNITS = [
     "multiphase",
+    # the homogenization stepper, compiled without the node equilibrium (about 130 s
+    # from an empty cache): on the other worker, while the first compiles the equilibrium;
+    # it holds one test, so that worker takes the next unit at once
+    "tests/simulation/test_homogenization_stepper_compile.py",
     "tests/storage/test_resources.py",
     "moving",
     "tests/comparisons/test_kawin_compare.py",
