@@ -623,3 +623,45 @@ def test_a_failed_end_search_is_said_and_the_run_stays_completed(monkeypatch):
     with pytest.warns(StabilityWarning, match=r"not checked against \(the candidates\): driving forces"):
         r = run(_case({"CR": 0.15, "NI": 0.12}))
     assert r.status == "completed" and r.stability_end.checked == []
+
+
+def test_a_failed_end_search_in_a_region_is_said_with_the_region(monkeypatch):
+    """As for one phase: in a run with regions a search that does not converge at some
+    nodes names the candidate and the region; one that fails names the region; the run
+    stays completed and the other regions are still checked."""
+    import kinsim.stability as st
+    import kinsim.tangent_plane as tp
+
+    real = tp.tangent_plane_maximum
+
+    def half_failed(model, MU, T):
+        DF, X = real(model, MU, T)
+        if model.phase == "BCC_A2":
+            DF[::2] = np.nan
+        return DF, X
+
+    monkeypatch.setattr(tp, "tangent_plane_maximum", half_failed)
+    with pytest.warns(StabilityWarning, match=r"not checked against BCC_A2#2: the search did not converge at 5 of"):
+        r = run(_regions_case(0.01))
+    e = r.stability_end
+    assert r.status == "completed" and list(e.not_checked) == ["BCC_A2#2"]
+    assert e.not_checked["BCC_A2#2"].endswith("nodes of region[0]")
+    assert e.checked == ["BCC_A2#2", "CEMENTITE_D011", "GRAPHITE_A9", "FCC_A1#2"]
+    monkeypatch.setattr(tp, "tangent_plane_maximum", real)
+
+    calls = []
+    fixed = st.candidate_driving_forces
+
+    def refused_in_austenite(database, own, *args, **kwargs):
+        calls.append(list(own))
+        if own == ["FCC_A1"]:
+            raise ConvergenceError("driving forces at row 0: no convergence")
+        return fixed(database, own, *args, **kwargs)
+
+    monkeypatch.setattr(st, "candidate_driving_forces", refused_in_austenite)
+    with pytest.warns(StabilityWarning, match=r"not checked against \(the candidates in region\[1\] \(FCC_A1\)\)"):
+        r = run(_regions_case(0.01))
+    e = r.stability_end
+    assert r.status == "completed" and ["BCC_A2"] in calls and ["FCC_A1"] in calls
+    assert list(e.not_checked) == ["(the candidates in region[1] (FCC_A1))"]
+    assert e.checked == ["BCC_A2#2", "CEMENTITE_D011", "GRAPHITE_A9"]  # the ferrite's, checked
