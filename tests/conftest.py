@@ -63,24 +63,26 @@ FIRST_UNITS = [
     "tests/simulation/test_homogenization_stepper_compile.py",
     "tests/storage/test_resources.py",
     "moving",
+    "tests/kernels/test_stage_kernels.py",
     "tests/comparisons/test_kawin_compare.py",
     "tests/simulation/test_resume.py",
     "tests/storage/test_faults.py",
     "tests/simulation/test_diffusion.py",
 ]
-# the units handed out last: the stage-kernel test compiles its steppers in a copy of the
-# suite's numba cache, which by then holds every other kernel they call (from an empty
-# cache, about 330 s of compilation on two cores; from a full one, about 60 s)
-LAST_UNITS = ["tests/kernels/test_stage_kernels.py"]
 # a unit not handed to a worker that still runs the other one (unless nothing else is left)
 NOT_WITH = {"moving": "multiphase"}
+# a unit not handed out before the other one has finished: the stage-kernel test compiles
+# its steppers in a copy of the suite's numba cache, which then holds every other kernel
+# they call (the moving regions' last: from an empty cache, about 330 s of compilation
+# on two cores; from a full one, about 60 s)
+AFTER = {"tests/kernels/test_stage_kernels.py": "moving"}
 _GROUP_OF = {path: group for group, paths in KERNEL_GROUPS.items() for path in paths}
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
     """--dist loadfile with the files of each KERNEL_GROUPS entry as one unit, the
-    FIRST_UNITS handed out first and the LAST_UNITS last (see NOT_WITH).  It builds on pytest-xdist's private
+    FIRST_UNITS handed out first (see NOT_WITH and AFTER).  It builds on pytest-xdist's private
     scheduler internals: where they are not as expected, xdist's own scheduler runs
     (the suite is the same, only slower)."""
     from xdist.scheduler import LoadScopeScheduling
@@ -95,23 +97,25 @@ def pytest_xdist_make_scheduler(config, log):
             path = nodeid.split("::", 1)[0]
             return _GROUP_OF.get(path, path)
 
+        def _finished(self, unit: str) -> bool:
+            """Whether ``unit`` is handed out and all its tests have run (or it is not in
+            this session at all)."""
+            if unit in self.workqueue:
+                return False
+            return all(all(work.get(unit, {}).values()) for work in self.assigned_work.values())
+
         def _assign_work_unit(self, node) -> None:
             queue = self.workqueue
             for unit in reversed(FIRST_UNITS):
                 if unit in queue:
                     queue.move_to_end(unit, last=False)
-            for unit in LAST_UNITS:
-                if unit in queue:
-                    queue.move_to_end(unit)
-            first = next(iter(queue))
-            held = self.assigned_work.get(node, {}).get(NOT_WITH.get(first, ""), {})
-            if len(queue) > 1 and not all(held.values()):
-                # the other worker takes it: hand this one the next unit
-                work = queue.pop(first)
-                super()._assign_work_unit(node)
-                queue[first] = work
-                queue.move_to_end(first, last=False)
+            held = self.assigned_work.get(node, {})
+            waiting = [u for u in queue if u in AFTER and not self._finished(AFTER[u])]
+            ready = [u for u in queue if u not in waiting]
+            if not ready:  # the other worker finishes what they wait for, then takes them
                 return
+            free = [u for u in ready if not (u in NOT_WITH and not all(held.get(NOT_WITH[u], {}).values()))]
+            queue.move_to_end((free or ready)[0], last=False)
             super()._assign_work_unit(node)
 
     return KernelGroupScheduling(config, log)
