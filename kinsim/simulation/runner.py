@@ -200,9 +200,8 @@ class Simulation:
         return report
 
     def check_end_stability(self, t: float, x, mu, state) -> EndStability | None:
-        """The stability check of the final state (the last snapshot's x and mu at t, the
-        stepper's ``state``):
-        the start check's candidates at every node's potentials
+        """The stability check of the final state (the last snapshot's x and mu at t; the
+        stepper's ``state`` at t): the start check's candidates at every node's potentials
         (:func:`kinsim.simulation.start_stability.check_end_stability`)."""
         if isinstance(self.model, HomogenizationModel):
             return check_end_stability(self.case, t, self.grid.z, x, mu, phases=self.model.phases)

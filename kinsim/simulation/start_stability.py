@@ -362,27 +362,10 @@ def check_end_stability(case, t: float, z, x, mu, model=None, phases=None) -> En
     when the case turns the checks off.  ``model``: the run's PhaseModel (its second
     composition set is checked, not with gradient energy); ``phases``: the PhaseSetModel
     of a run of several phases."""
-    from ..stability import candidate_methods, restricted_model
-
     th = case.thermo
-    if th.candidates is not None and not th.candidates:
-        return None
-    comps = list(case.components)
-    own = [th.phase] if phases is None else list(th.phases)
-    T = float(case.conditions.temperature_at(t))
-    methods, skipped = candidate_methods(th.database, own, comps, th.candidates)
-    names = ([f"{th.phase}#2"] if model is not None and case.gradient is None else []) + list(methods)
-    label = th.phase if phases is None else th.label
-    if not names:  # nothing to check (a database of one phase, with gradient energy)
-        return EndStability(label, [], dict(skipped), [])
-    search = restricted_model(th.database, own, comps, methods)  # once for every batch
-    not_checked = dict(skipped)
-    try:
-        DF = _end_driving_forces(case, T, mu, x, names, methods, own, model, search)
-    except ConvergenceError as exc:  # the check failed, not the run: say so
-        return EndStability(label, [], {**not_checked, "(the candidates)": str(exc)}, [])
-    unstable = _end_unstable(names, DF, comps, T, z, x, f"the state at t = {t:g} s", not_checked, "")
-    return EndStability(label, names, not_checked, sorted(unstable, key=lambda u: -u.driving_force))
+    if phases is not None:
+        return _check_end(case, t, list(th.phases), th.label, [(None, th.phases[0], None, slice(None))], z, x, mu)
+    return _check_end(case, t, [th.phase], th.phase, [(None, th.phase, model, slice(None))], z, x, mu)
 
 
 def check_region_end_stability(case, t: float, regions: list, z, x, mu) -> EndStability | None:
@@ -390,35 +373,47 @@ def check_region_end_stability(case, t: float, regions: list, z, x, mu) -> EndSt
     candidates (the phases that are no region's, or thermo.candidates) and a second
     composition set of its phase.  ``regions``: (index, phase, PhaseModel, node rows of
     z, x and mu) of the regions left at the end (a vanished region holds no matter)."""
+    phases = [s.phase for s in case.regions]
+    parts = [(f"region[{r}]", phase, model, rows) for r, phase, model, rows in regions]
+    return _check_end(case, t, phases, " | ".join(phases), parts, z, x, mu)
+
+
+def _check_end(case, t: float, own: list, label: str, parts: list, z, x, mu) -> EndStability | None:
+    """The end check of the nodes of ``parts``, each (its name in messages, "region[1]",
+    or None for all the nodes; the phase whose equilibrium gave its potentials; its
+    PhaseModel when its second composition set is checked, or None; its rows of z, x and
+    mu) against the candidates outside ``own`` (or thermo.candidates); ``label``: the
+    run's phases as the report names them.  A search that fails outright lists the part's
+    candidates as not checked; the other parts are still checked."""
     from ..stability import candidate_methods, restricted_model
 
     th = case.thermo
     if th.candidates is not None and not th.candidates:
         return None
     comps = list(case.components)
-    phases = [s.phase for s in case.regions]
     T = float(case.conditions.temperature_at(t))
-    methods, skipped = candidate_methods(th.database, phases, comps, th.candidates)
+    methods, skipped = candidate_methods(th.database, own, comps, th.candidates)
     checked: list[str] = []
     not_checked = dict(skipped)
     best: dict[str, UnstablePhase] = {}
-    searches: dict = {}  # phase -> restricted_model (the region's phase as the companion)
-    for r, phase, model, rows in regions:
-        names = ([f"{phase}#2"] if case.gradient is None else []) + list(methods)
+    searches: dict = {}  # phase -> restricted_model (that phase as the companion), once for every batch
+    for part, phase, model, rows in parts:
+        names = ([f"{phase}#2"] if model is not None and case.gradient is None else []) + list(methods)
+        if not names:  # nothing to check (a database of one phase, with gradient energy)
+            continue
         if phase not in searches:
             searches[phase] = restricted_model(th.database, [phase], comps, methods)
-        where = f"the state at t = {t:g} s, region[{r}] ({phase})"
         try:
             DF = _end_driving_forces(case, T, mu[rows], x[rows], names, methods, [phase], model, searches[phase])
-        except ConvergenceError as exc:
-            not_checked[f"(the candidates in region[{r}] ({phase}))"] = str(exc)
+        except ConvergenceError as exc:  # the check failed, not the run: say so
+            not_checked["(the candidates)" if part is None else f"(the candidates in {part} ({phase}))"] = str(exc)
             continue
         checked += [p for p in names if p not in checked]
-        found = _end_unstable(names, DF, comps, T, z[rows], x[rows], where, not_checked, f" of region[{r}]")
-        for u in found:
+        where = f"the state at t = {t:g} s" + ("" if part is None else f", {part} ({phase})")
+        of = "" if part is None else f" of {part}"
+        for u in _end_unstable(names, DF, comps, T, z[rows], x[rows], where, not_checked, of):
             if u.driving_force > getattr(best.get(u.phase), "driving_force", -np.inf):
                 best[u.phase] = u
-    label = " | ".join(phases)
     return EndStability(label, checked, not_checked, sorted(best.values(), key=lambda u: -u.driving_force))
 
 

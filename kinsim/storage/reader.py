@@ -154,8 +154,8 @@ class Result:
         """The stability check of the final state of a completed run
         (:class:`kinsim.simulation.start_stability.EndStability`: the start check's
         candidates at every node's potentials at the end, with the range of nodes where each
-        is more stable), or None when the case turned the checks off, for a run with regions,
-        or a result that predates it or did not complete."""
+        is more stable; in a run with regions, each region's nodes), or None when the case
+        turned the checks off, or for a result that predates it or did not complete."""
         from kinsim.simulation.start_stability import EndStability
 
         text = self.attrs.get("stability_end")
