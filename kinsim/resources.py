@@ -162,6 +162,7 @@ def estimate(
     extra_floats: int = 0,
     output_floats: int = 0,
     output_work: int = 0,
+    stability_watch: bool = False,
 ) -> RunSize:
     """The memory and result-file size of a run (see the module docstring).
 
@@ -175,7 +176,9 @@ def estimate(
     ``extra_floats`` the further arrays it adds to every snapshot (the homogenization
     model's phase fractions and compositions, the moving boundary's node and face
     positions), ``output_floats`` the arrays that make them at a snapshot; and
-    ``output_work`` 8-byte numbers of work arrays while they are made."""
+    ``output_work`` 8-byte numbers of work arrays while they are made.
+    ``stability_watch``: the stored states are checked as the run goes (the
+    StabilityWatch's record of the last searches)."""
     N, n, K, S, M, E = (int(v) for v in (nodes, components, site_fractions, snapshots, markers, potentials))
     G, P = bool(gradient), bool(periodic)
     m = max(n - 1, 1)
@@ -203,6 +206,10 @@ def estimate(
         # Fields: MU, L, PHI, M (N, n), DMDU (N, n, m); Jp, J (N+1, n)
         "fields": _F8 * (N * (4 * n + n * m) + 2 * (N + 1) * n),
     }
+    if stability_watch:
+        # the potentials (N, n) and the margin (N) of the last search of each of two
+        # groups of candidates, and a difference of potentials (N, n) while it compares
+        memory["stability watch"] = _F8 * N * (3 * n + 2)
     if in_memory:
         # the snapshots as appended, the parameters, and a copy of the checkpoint (two
         # while a new one replaces the previous one)
@@ -291,6 +298,9 @@ def run_size(case, params, in_memory: bool = False, extra_floats: int = 0) -> Ru
         extra_floats=stored + extra_floats,
         output_floats=stored,
         output_work=block * min(int(case.grid.nodes), OUTPUT_BLOCK),
+        stability_watch=case.thermo.check == "states"
+        and case.thermo.candidates != ()
+        and len(case.output.snapshots) > 1,
     )
 
 

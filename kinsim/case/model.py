@@ -48,6 +48,7 @@ class ThermoSpec:
     # phases the starting compositions of a one-phase run are checked against (upper
     # case); None: every other phase of the database, (): no check
     candidates: tuple[str, ...] | None = None
+    check: str = "states"  # the states checked besides the start: "states" (every stored one) or "end"
 
     @property
     def dependent(self) -> str:
@@ -76,6 +77,8 @@ class ThermoSpec:
         out["components"] = list(self.components)
         if self.candidates is not None:
             out["candidates"] = list(self.candidates)
+        if self.check != "states":  # (the default: results written before the key read the same)
+            out["check"] = self.check
         return out
 
 

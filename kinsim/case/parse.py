@@ -267,7 +267,9 @@ class _Parser:
                     f"thermo.phases, whose local equilibrium every node already is (candidates are the "
                     f"phases checked against it at the start)"
                 )
-        return ThermoSpec(db.resolve(), phase, comps, phases=phases, candidates=cands)
+        return ThermoSpec(
+            db.resolve(), phase, comps, phases=phases, candidates=cands, check=sec.choice("check") or "states"
+        )
 
     def homogenization(self, thermo: ThermoSpec, onsager) -> HomogenizationSpec | None:
         """[homogenization] of a case with several phases (defaults when absent); an error

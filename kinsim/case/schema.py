@@ -28,6 +28,7 @@ __all__ = [
     "INTERFACE_CONDITIONS",
     "COMPOSITION_UNITS",
     "FACE_MEANS",
+    "STABILITY_CHECKS",
     "INITIAL_TYPES",
     "MISSING_MOBILITY",
     "ONSAGER_FORMS",
@@ -54,6 +55,7 @@ SOLVER_METHODS = ("implicit", "explicit")
 REGION_SPACINGS = ("linear", "geometric")
 INTERFACE_CONDITIONS = ("local-equilibrium", "para-equilibrium")
 FACE_MEANS = ("geometric", "arithmetic")
+STABILITY_CHECKS = ("states", "end")
 AVERAGING_SCHEMES = (
     "wiener-upper",
     "wiener-lower",
@@ -277,6 +279,15 @@ SCHEMA = Table(
                     doc="phases the initial and fixed boundary compositions are checked against at the start: "
                     "a warning names each one more stable there than phase (or than the equilibrium of "
                     "phases, or than a region's phase: not the regions' phases); [] turns the check off",
+                ),
+                Key(
+                    "check",
+                    STRING,
+                    "states",
+                    choices=STABILITY_CHECKS,
+                    doc="which states are checked against the candidates besides the start: every state the "
+                    'run stores and the final one ("states": a transient through another phase field is '
+                    'reported), or the final one only ("end": no search at the snapshots)',
                 ),
             ),
             required=True,

@@ -434,7 +434,7 @@ class RegionSimulation(Simulation):
             self.warn_stability(report)
         return report
 
-    def check_end_stability(self, t: float, x, mu, state):
+    def check_end_stability(self, t: float, x, mu, state, watch=None):
         """The end check of the regions left at t (the last snapshot's x and mu, the
         stepper's ``state``): each against the start check's candidates and a second
         composition set of its phase
@@ -444,7 +444,7 @@ class RegionSimulation(Simulation):
             if state.active[r]:  # a vanished region holds no matter
                 parts.append((r, spec.phase, self.models[spec.phase], slice(o, o + spec.nodes)))
             o += spec.nodes
-        return check_region_end_stability(self.case, t, parts, self._positions(state).z, x, mu)
+        return check_region_end_stability(self.case, t, parts, self._positions(state).z, x, mu, watch)
 
     @property
     def phase_label(self) -> str:

@@ -36,13 +36,14 @@ from ..kernels.step import advance, explicit_flag, is_referenced, stage_kernels,
 from ..phase import load_phase
 from ..resources import check_memory, run_size
 from ..spinodal import modes_of_case
-from ..storage import ResultWriter, RunStore
+from ..storage import ResultWriter, RunStore, read_result
 from . import precompile, setup
 from .energy import FREE_ENERGY_UNITS, free_energy
 from .failures import raise_failure
 from .resume import restore_state
 from .start_stability import (
     EndStability,
+    StabilityWatch,
     StartStability,
     check_candidates,
     check_end_stability,
@@ -199,13 +200,14 @@ class Simulation:
             self.warn_stability(report)
         return report
 
-    def check_end_stability(self, t: float, x, mu, state) -> EndStability | None:
+    def check_end_stability(self, t: float, x, mu, state, watch=None) -> EndStability | None:
         """The stability check of the final state (the last snapshot's x and mu at t; the
         stepper's ``state`` at t): the start check's candidates at every node's potentials
-        (:func:`kinsim.simulation.start_stability.check_end_stability`)."""
+        (:func:`kinsim.simulation.start_stability.check_end_stability`); with ``watch`` (a
+        StabilityWatch), of a state the run stores as it goes."""
         if isinstance(self.model, HomogenizationModel):
-            return check_end_stability(self.case, t, self.grid.z, x, mu, phases=self.model.phases)
-        return check_end_stability(self.case, t, self.grid.z, x, mu, model=self.model)
+            return check_end_stability(self.case, t, self.grid.z, x, mu, phases=self.model.phases, watch=watch)
+        return check_end_stability(self.case, t, self.grid.z, x, mu, model=self.model, watch=watch)
 
     @staticmethod
     def warn_stability(report: StartStability | None, stacklevel: int = 3) -> None:
@@ -523,6 +525,9 @@ class Simulation:
         finally:
             if ahead is not None:
                 ahead.stop()
+        # the stability of the stored states as the run goes (the start check covers t = 0,
+        # the end check the final state); a resumed run's so far from its file
+        watch = StabilityWatch(read_result(out_path).stability_run if resume else None)
         if resume:
             writer = writer_class.reopen(out_path)
         else:
@@ -532,9 +537,15 @@ class Simulation:
         stage = setup.stage_index(case, float(state.t[0]))
 
         def checkpoint():
+            report = run_report()
+            if report != kept:  # the stability of the states so far, with the state it is of
+                writer.set_status("running", "", **report)
+                kept.update(report)
             writer.write_checkpoint(**state._asdict())
 
         last: dict = {}  # the last snapshot's t, x and mu (the end check: the final state's)
+        timings.setdefault("stability_run", 0.0)
+        kept: dict = {}  # the stability_run attribute last written
 
         def snapshot():
             t0 = time.perf_counter()
@@ -544,6 +555,14 @@ class Simulation:
             last.update(t=t, x=x, mu=mu)
             state.t_last_snapshot[0] = t
             timings["io"] += time.perf_counter() - t0
+            if case.thermo.check == "states" and 0.0 < t < duration * (1.0 - 1e-14):
+                t0 = time.perf_counter()
+                watch.add(self.check_end_stability(t, x, mu, state, watch), t)
+                timings["stability_run"] += time.perf_counter() - t0
+
+        def run_report() -> dict:
+            """The stability of the states so far, for the result file's attributes."""
+            return {"stability_run": "null" if watch.report is None else watch.report.to_json()}
 
         def fail(code, at_start=False):
             self._raise_failure(code, state, at_start)
@@ -626,6 +645,7 @@ class Simulation:
                 x, mu = self._snapshot(state, fields, work)[:2]
                 last.update(t=float(state.t[0]), x=x, mu=mu)
             end = self.check_end_stability(last["t"], last["x"], last["mu"], state)
+            watch.add(end, last["t"])
             timings["stability_end"] = time.perf_counter() - t0
             writer.set_status(
                 "completed",
@@ -634,6 +654,7 @@ class Simulation:
                 rejected_steps=int(stats[S_REJECTED]),
                 newton_iterations=int(stats[S_NEWTON]),
                 stability_end="null" if end is None else end.to_json(),
+                **run_report(),
             )
         except (ConvergenceError, InputError, ResultWriteError) as exc:
             writer.set_status(
@@ -642,6 +663,7 @@ class Simulation:
                 steps=int(stats[S_STEPS]),
                 rejected_steps=int(stats[S_REJECTED]),
                 time=float(state.t[0]),
+                **run_report(),
                 **getattr(exc, "info", {}),
             )
             raise
@@ -652,7 +674,7 @@ class Simulation:
             reason = f"interrupted by {name} at t = {state.t[0]:.6g} s; resume with: kinsim run --resume {out_path}"
             if isinstance(exc, _Stop):  # raised at a safe point: the state is consistent
                 checkpoint()
-            writer.set_status("interrupted", reason, steps=int(stats[S_STEPS]), time=float(state.t[0]))
+            writer.set_status("interrupted", reason, steps=int(stats[S_STEPS]), time=float(state.t[0]), **run_report())
             raise
         finally:
             self._restore_signal_handlers(handlers)
@@ -661,6 +683,8 @@ class Simulation:
             writer.set_timings(**timings)
             writer.close()
         self.warn_stability(end, stacklevel=4)  # the caller of run(), above _run
+        if watch.report is not None:  # what the states before the end add to the end check
+            self.warn_stability(watch.report.beyond(end), stacklevel=4)
         return RunSummary(
             status,
             reason,

@@ -111,12 +111,16 @@ class StartStability:
             at = f"of {u.driving_force:+.4g} J/mol at {comp}" if comp else f"of at least {u.driving_force:+.4g} J/mol"
             z = f"z = {u.z[0]:.6g} m" if u.z[0] == u.z[1] else f"z = {u.z[0]:.6g} to {u.z[1]:.6g} m"
             out.append(
-                f"{what} {self.WHEN}: {u.phase} has a driving force {at} ({u.where}, {z}, T = {u.T:g} K); "
-                f"the run {self.GOES} on {alone.format(u.phase)}"
+                f"{what} {self.WHEN}: {u.phase} has a driving force {at} ({u.where}, {z}, T = {u.T:g} K)"
+                f"{self._span(u)}; the run {self.GOES} on {alone.format(u.phase)}"
             )
         for p, why in self.not_checked.items():
             out.append(f"stability of {self.phase} not checked against {p}: {why}")
         return out
+
+    def _span(self, u: UnstablePhase) -> str:
+        """What a message adds after an unstable phase's place (RunStability: when)."""
+        return ""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -356,35 +360,164 @@ class EndStability(StartStability):
     GOES = "went"
 
 
-def check_end_stability(case, t: float, z, x, mu, model=None, phases=None) -> EndStability | None:
+@dataclass
+class RunStability(EndStability):
+    """The checks of the states a run stored (stored in the result file's attribute
+    ``stability_run``, ``Result.stability_run``): every snapshot after the start and the
+    final state, each like the end check.  Per candidate, ``unstable`` holds the state
+    where its driving force was largest (``UnstablePhase.where`` names its time, ``z``
+    the range of the nodes above the tolerance then) and ``above`` the times of the first
+    and the last state where it was more stable and how many such states there were.  A
+    transient that passes through another phase field (a carbon peak of an uphill
+    diffusion above a carbide's solubility, dissolved again by the end) is reported here
+    and not by the end check.  Between two stored states nothing is checked."""
+
+    states: int = 0  # the states checked
+    above: dict = field(default_factory=dict)  # phase -> [first t, last t, number of states] (s)
+    t_last: float | None = None  # s, the last state checked (a resumed run does not count it twice)
+
+    WHEN = "during the run"
+
+    def _span(self, u: UnstablePhase) -> str:
+        first, last, k = self.above.get(u.phase, (u.T, u.T, 0))
+        when = f"at t = {first:g} s" if k == 1 else f"from t = {first:g} to {last:g} s"
+        return f"; more stable in {k} of the {self.states} states checked, {when}"
+
+    def add(self, report: EndStability | None, t: float) -> None:
+        """Take in the check of the state at time t."""
+        if report is None or (self.t_last is not None and t <= self.t_last):
+            return
+        self.states += 1
+        self.t_last = t
+        self.checked += [p for p in report.checked if p not in self.checked]
+        for p, why in report.not_checked.items():
+            self.not_checked.setdefault(p, f"{why} (t = {t:g} s)")
+        best = {u.phase: u for u in self.unstable}
+        for u in report.unstable:
+            span = self.above.setdefault(u.phase, [t, t, 0])
+            span[1], span[2] = t, span[2] + 1
+            if u.phase not in best or u.driving_force > best[u.phase].driving_force:
+                best[u.phase] = u
+        self.unstable = sorted(best.values(), key=lambda u: -u.driving_force)
+
+    def beyond(self, end: EndStability | None) -> RunStability:
+        """The part of this report the end check does not say: the phases more stable at
+        some state but not at the end, the phases not checked at some state only."""
+        said = set() if end is None else {u.phase for u in end.unstable}
+        quiet = {} if end is None else end.not_checked
+        return RunStability(
+            self.phase,
+            self.checked,
+            {p: why for p, why in self.not_checked.items() if p not in quiet},
+            [u for u in self.unstable if u.phase not in said],
+            self.tolerance,
+            self.states,
+            self.above,
+            self.t_last,
+        )
+
+
+class StabilityWatch:
+    """The stability check of the states a run stores, as it stores them
+    (``Simulation.check_end_stability`` with ``watch``), gathered in ``report``.
+
+    A candidate is searched again at a node only where it may have become more stable
+    than the tolerance since its last search there.  Its driving force D(mu) is the
+    largest mu.x - GM(x) over its compositions x, mole fractions (each >= 0, summing to
+    1), so between the potentials mu' of that search and mu at the same temperature
+    D(mu) <= D(mu') + max_k (mu_k - mu'_k): a candidate whose D(mu') is below the
+    tolerance by more than the largest rise of a potential since cannot be above it.
+    Every node above the tolerance is searched at every state, so each state's unstable
+    candidates, their largest driving forces, where they are and the range of nodes above
+    the tolerance are those of a search of every node.  The candidates other than the
+    second composition set are searched together (one search of the phase set), so they
+    are searched again at a node where the one nearest the tolerance may have crossed it.
+    A new temperature searches every node again."""
+
+    def __init__(self, report: RunStability | None = None):
+        self.report = report  # RunStability so far (of a resumed run: from its file)
+        self.memo: dict = {}  # the candidates' methods and search models: found once per run
+        self._T: float | None = None
+        # (part, phase) -> per group of candidates searched together (the second
+        # composition set; the other candidates): the potentials (nodes, n) at its last
+        # search at each node, and the tolerance less the largest driving force found
+        # (nodes,; -inf: search again)
+        self._parts: dict = {}
+
+    def begin(self, T: float) -> None:
+        """A new state, at temperature T."""
+        if T != self._T:
+            self._T, self._parts = T, {}
+
+    def need(self, key, mu) -> np.ndarray:
+        """(nodes, 2) bool: where each group of candidates is to be searched at the
+        potentials mu (nodes, n)."""
+        known = self._parts.get(key)
+        if known is None or known[0][1].shape[0] != mu.shape[0]:
+            return np.ones((mu.shape[0], 2), dtype=bool)
+        out = np.empty((mu.shape[0], 2), dtype=bool)
+        for g, (ref, slack) in enumerate(known):
+            rise = np.max(mu - ref, axis=1)
+            out[:, g] = ~(rise < slack)  # (NaN potentials: searched)
+        return out
+
+    def searched(self, key, mu, DF, groups, tol: float) -> None:
+        """Record the driving forces DF (nodes, candidates) found at the potentials mu
+        (nodes, n) (-inf: not searched); ``groups``: the columns of DF of each group."""
+        known = self._parts.get(key)
+        if known is None or known[0][1].shape[0] != mu.shape[0]:
+            known = self._parts[key] = [(np.zeros(mu.shape), np.full(mu.shape[0], -np.inf)) for _ in range(2)]
+        for (ref, slack), cols in zip(known, groups):
+            if DF[:, cols].shape[1] == 0:
+                continue
+            found = DF[:, cols].max(axis=1)
+            done = found != -np.inf
+            ref[done] = mu[done]
+            with np.errstate(invalid="ignore"):
+                slack[done] = np.where(np.isnan(DF[done][:, cols]).any(axis=1), -np.inf, tol - found[done])
+
+    def add(self, report: EndStability | None, t: float) -> None:
+        """Take in the check of the state at t."""
+        if report is None:
+            return
+        if self.report is None:
+            self.report = RunStability(report.phase, [], {}, tolerance=report.tolerance)
+        self.report.add(report, t)
+
+
+def check_end_stability(case, t: float, z, x, mu, model=None, phases=None, watch=None) -> EndStability | None:
     """Driving forces of the candidates of the start check at the potentials ``mu`` (N, n)
     of the nodes z (N,) with mole fractions x (N, n) at time t (the last snapshot); None
     when the case turns the checks off.  ``model``: the run's PhaseModel (its second
     composition set is checked, not with gradient energy); ``phases``: the PhaseSetModel
-    of a run of several phases."""
+    of a run of several phases; ``watch``: a StabilityWatch of the run's states (only the
+    nodes where a candidate may have crossed the tolerance since are searched)."""
     th = case.thermo
     if phases is not None:
-        return _check_end(case, t, list(th.phases), th.label, [(None, th.phases[0], None, slice(None))], z, x, mu)
-    return _check_end(case, t, [th.phase], th.phase, [(None, th.phase, model, slice(None))], z, x, mu)
+        parts = [(None, th.phases[0], None, slice(None))]
+        return _check_end(case, t, list(th.phases), th.label, parts, z, x, mu, watch)
+    return _check_end(case, t, [th.phase], th.phase, [(None, th.phase, model, slice(None))], z, x, mu, watch)
 
 
-def check_region_end_stability(case, t: float, regions: list, z, x, mu) -> EndStability | None:
+def check_region_end_stability(case, t: float, regions: list, z, x, mu, watch=None) -> EndStability | None:
     """The end check of a run with regions: each region's nodes against the start check's
     candidates (the phases that are no region's, or thermo.candidates) and a second
     composition set of its phase.  ``regions``: (index, phase, PhaseModel, node rows of
     z, x and mu) of the regions left at the end (a vanished region holds no matter)."""
     phases = [s.phase for s in case.regions]
     parts = [(f"region[{r}]", phase, model, rows) for r, phase, model, rows in regions]
-    return _check_end(case, t, phases, " | ".join(phases), parts, z, x, mu)
+    return _check_end(case, t, phases, " | ".join(phases), parts, z, x, mu, watch)
 
 
-def _check_end(case, t: float, own: list, label: str, parts: list, z, x, mu) -> EndStability | None:
+def _check_end(case, t: float, own: list, label: str, parts: list, z, x, mu, watch=None) -> EndStability | None:
     """The end check of the nodes of ``parts``, each (its name in messages, "region[1]",
     or None for all the nodes; the phase whose equilibrium gave its potentials; its
     PhaseModel when its second composition set is checked, or None; its rows of z, x and
     mu) against the candidates outside ``own`` (or thermo.candidates); ``label``: the
     run's phases as the report names them.  A search that fails outright lists the part's
-    candidates as not checked; the other parts are still checked."""
+    candidates as not checked; the other parts are still checked.  ``watch``: a
+    StabilityWatch, whose record of earlier states spares the searches that cannot find
+    a candidate above the tolerance."""
     from ..stability import candidate_methods, restricted_model
 
     th = case.thermo
@@ -392,22 +525,32 @@ def _check_end(case, t: float, own: list, label: str, parts: list, z, x, mu) -> 
         return None
     comps = list(case.components)
     T = float(case.conditions.temperature_at(t))
-    methods, skipped = candidate_methods(th.database, own, comps, th.candidates)
+    memo = {} if watch is None else watch.memo
+    if "methods" not in memo:
+        memo["methods"] = candidate_methods(th.database, own, comps, th.candidates)
+    methods, skipped = memo["methods"]
     checked: list[str] = []
     not_checked = dict(skipped)
     best: dict[str, UnstablePhase] = {}
-    searches: dict = {}  # phase -> restricted_model (that phase as the companion), once for every batch
+    searches = memo.setdefault("searches", {})  # phase -> restricted_model (that phase as the companion)
+    tol = TOL_UNSTABLE * R * T
+    if watch is not None:
+        watch.begin(T)
     for part, phase, model, rows in parts:
         names = ([f"{phase}#2"] if model is not None and case.gradient is None else []) + list(methods)
         if not names:  # nothing to check (a database of one phase, with gradient energy)
             continue
         if phase not in searches:
             searches[phase] = restricted_model(th.database, [phase], comps, methods)
+        need = None if watch is None else watch.need((part, phase), mu[rows])
         try:
-            DF = _end_driving_forces(case, T, mu[rows], x[rows], names, methods, [phase], model, searches[phase])
+            DF = _end_driving_forces(case, T, mu[rows], x[rows], names, methods, [phase], model, searches[phase], need)
         except ConvergenceError as exc:  # the check failed, not the run: say so
             not_checked["(the candidates)" if part is None else f"(the candidates in {part} ({phase}))"] = str(exc)
             continue
+        if watch is not None:
+            own_set = len(names) > len(methods)
+            watch.searched((part, phase), mu[rows], DF, (slice(0, int(own_set)), slice(int(own_set), None)), tol)
         checked += [p for p in names if p not in checked]
         where = f"the state at t = {t:g} s" + ("" if part is None else f", {part} ({phase})")
         of = "" if part is None else f" of {part}"
@@ -417,13 +560,15 @@ def _check_end(case, t: float, own: list, label: str, parts: list, z, x, mu) -> 
     return EndStability(label, checked, not_checked, sorted(best.values(), key=lambda u: -u.driving_force))
 
 
-def _end_driving_forces(case, T, mu, x, names, methods, own, model, search) -> np.ndarray:
+def _end_driving_forces(case, T, mu, x, names, methods, own, model, search, need=None) -> np.ndarray:
     """Driving forces (N, len(names)) of ``names`` (the second composition set of
     ``model``'s phase first, when named, then ``methods``) at the potentials mu (N, n) of
     nodes with mole fractions x; NaN where a search gave no number.  Neighbouring nodes
     of one composition (the part of a profile diffusion has not reached) share their
     potentials: each run of them is searched once, in batches of END_ROWS (a few arrays
-    of N numbers next to the run's).  Raises ConvergenceError when a search fails."""
+    of N numbers next to the run's).  ``need`` (N, 2) bool: where to search the second
+    composition set and the candidates of ``methods`` (-inf elsewhere).  Raises
+    ConvergenceError when a search fails."""
     from ..stability import candidate_driving_forces
     from ..tangent_plane import tangent_plane_maximum
 
@@ -432,16 +577,25 @@ def _end_driving_forces(case, T, mu, x, names, methods, own, model, search) -> n
         same &= np.abs(x[1:, k] - x[:-1, k]) <= 1e-14
     first = np.concatenate([[0], np.flatnonzero(~same) + 1])
     inverse = np.concatenate([[0], np.cumsum(~same)])
-    DF = np.empty((first.size, len(names)))
-    for start in range(0, first.size, END_ROWS):
-        rows = first[start : start + END_ROWS]
-        part = np.ascontiguousarray(mu[rows], dtype=np.float64)
-        if len(names) > len(methods):
-            DF[start : start + rows.size, 0] = tangent_plane_maximum(model, part, T)[0]
-        if methods:
-            DF[start : start + rows.size, len(names) - len(methods) :] = candidate_driving_forces(
-                case.thermo.database, own, list(case.components), methods, part, T, search
-            )
+    DF = np.full((first.size, len(names)), -np.inf)
+    own_set = len(names) > len(methods)
+    wanted = np.ones((first.size, 2), dtype=bool)  # (the second composition set, the candidates) per run of nodes
+    if need is not None:  # a run of nodes of one composition needs what any of its nodes needs
+        wanted[:, 0] = np.logical_or.reduceat(need[:, 0], first)
+        wanted[:, 1] = np.logical_or.reduceat(need[:, 1], first)
+    for j, col in ((0, slice(0, 1)), (1, slice(len(names) - len(methods), None))):
+        if (j == 0 and not own_set) or (j == 1 and not methods):
+            continue
+        groups = np.flatnonzero(wanted[:, j])
+        for start in range(0, groups.size, END_ROWS):
+            g = groups[start : start + END_ROWS]
+            part = np.ascontiguousarray(mu[first[g]], dtype=np.float64)
+            if j == 0:
+                DF[g, col] = tangent_plane_maximum(model, part, T)[0][:, None]
+            else:
+                DF[g, col] = candidate_driving_forces(
+                    case.thermo.database, own, list(case.components), methods, part, T, search
+                )
     return DF[inverse]
 
 
@@ -453,8 +607,8 @@ def _end_unstable(names, DF, comps, T, z, x, where, not_checked, of) -> list:
     tol = TOL_UNSTABLE * R * T
     z = np.asarray(z, dtype=np.float64)
     out = []
-    for j, name in enumerate(names):  # a search that failed at some nodes: said, not hidden
-        failed = ~np.isfinite(DF[:, j])
+    for j, name in enumerate(names):  # a search that failed at some nodes: said, not hidden (-inf: not searched)
+        failed = np.isnan(DF[:, j]) | (DF[:, j] == np.inf)
         if failed.any():
             not_checked[name] = f"the search did not converge at {int(failed.sum())} of {failed.size} nodes{of}"
         d = np.where(failed, -np.inf, DF[:, j])

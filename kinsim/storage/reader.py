@@ -161,6 +161,18 @@ class Result:
         text = self.attrs.get("stability_end")
         return None if text in (None, "null") else EndStability.from_json(str(text))
 
+    @property
+    def stability_run(self):
+        """The stability checks of the states the run stored after its start, the final
+        state included (:class:`kinsim.simulation.start_stability.RunStability`: per
+        candidate the state where it was most stable, and from when to when it was more
+        stable than the run's phase), or None when the case turned the checks off, for a
+        result that predates them, or before a state after the start was stored."""
+        from kinsim.simulation.start_stability import RunStability
+
+        text = self.attrs.get("stability_run")
+        return None if text in (None, "null") else RunStability.from_json(str(text))
+
     @cached_property
     def case(self) -> Case:
         """The run's resolved case, parsed once from the case text the result stores: the

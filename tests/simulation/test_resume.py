@@ -78,6 +78,8 @@ def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path, sig):
     np.testing.assert_allclose(a.markers, b.markers, rtol=0, atol=1e-15)
     assert a.attrs["steps"] == b.attrs["steps"]
     assert a.stability_end == b.stability_end and a.stability_end.checked == ["FCC_A1#2"]  # of the final state
+    # the states checked before the interruption are kept, none is counted twice
+    assert a.stability_run == b.stability_run and a.stability_run.states == a.n_snapshots - 1
 
 
 def _interrupt_in_process(tmp_path, case_path, sets, name):
