@@ -74,8 +74,9 @@ NOT_WITH = {"moving": "multiphase"}
 # a unit not handed out before the other one has finished: the stage-kernel test compiles
 # its steppers in a copy of the suite's numba cache, which then holds every other kernel
 # they call (the moving regions' last: from an empty cache, about 330 s of compilation
-# on two cores; from a full one, about 60 s)
-AFTER = {"tests/kernels/test_stage_kernels.py": "moving"}
+# on two cores; from a full one, about 60 s); the test of the stability of stored states
+# runs regions and several phases, whose kernels the groups compile
+AFTER = {"tests/kernels/test_stage_kernels.py": "moving", "tests/simulation/test_run_stability.py": "moving"}
 _GROUP_OF = {path: group for group, paths in KERNEL_GROUPS.items() for path in paths}
 
 

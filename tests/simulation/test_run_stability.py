@@ -159,3 +159,48 @@ def test_check_end_searches_no_snapshot_and_a_bad_value_is_named(tmp_path):
     case["thermo"]["check"] = "snapshots"
     with pytest.raises(CaseError, match=r"thermo.check = 'snapshots': use one of states, end"):
         run(case)
+
+
+def _full_searches(r):
+    """The report of full searches (no watch) of every state of result r after the start."""
+    from kinsim.simulation import Simulation
+    from kinsim.simulation.start_stability import RunStability, check_region_end_stability
+
+    sim = Simulation(r.case)
+    out = RunStability(sim.phase_label, [], {})
+    for k in range(1, r.n_snapshots):
+        t = float(r.time[k])
+        if r.case.regions:
+            parts, o = [], 0
+            for i, spec in enumerate(r.case.regions):
+                parts.append((i, spec.phase, sim.models[spec.phase], slice(o, o + spec.nodes)))
+                o += spec.nodes
+            rep = check_region_end_stability(r.case, t, parts, r.node_positions(k), r.x[k], r.mu[k])
+        else:
+            rep = sim.check_end_stability(t, r.x[k], r.mu[k], None)
+        out.add(rep, t)
+    return out
+
+
+@pytest.mark.parametrize("kind", ["regions", "homogenization"])
+def test_runs_with_regions_or_several_phases_watch_each_part(kind):
+    """The watch keeps its record per part of the nodes: per region in a run with regions
+    (ferrite | austenite with the austenite above graphite's and cementite's solubility),
+    all the nodes in a run of several phases (FCC_A1 + SIGMA where BCC_A2 is more stable):
+    its report is that of full searches of every stored state."""
+    from test_start_stability import BCC_SIDE, _multiphase_case, _regions_case
+
+    if kind == "regions":
+        case, unstable = _regions_case(0.0575), ["GRAPHITE_A9", "CEMENTITE_D011"]
+    else:
+        case, unstable = _multiphase_case(BCC_SIDE, ["FCC_A1", "SIGMA"], excluded=["SIGMA"]), ["BCC_A2"]
+    case["output"]["snapshots"] = 4
+    with pytest.warns(StabilityWarning):
+        r = run(case)
+    got, full = r.stability_run, _full_searches(r)
+    assert [u.phase for u in got.unstable] == [u.phase for u in full.unstable] == unstable
+    assert got.states == full.states == 4 and got.above == full.above and got.checked == full.checked
+    assert got.above == {p: [float(r.time[1]), float(r.time[-1]), 4] for p in unstable}
+    for a, b in zip(got.unstable, full.unstable):
+        assert (a.z, a.where, a.T, a.composition) == (b.z, b.where, b.T, b.composition)
+        assert a.driving_force == pytest.approx(b.driving_force, rel=1e-9)
