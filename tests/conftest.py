@@ -111,7 +111,10 @@ def pytest_xdist_make_scheduler(config, log):
                 if unit in queue:
                     queue.move_to_end(unit, last=False)
             held = self.assigned_work.get(node, {})
-            waiting = [u for u in queue if u in AFTER and not self._finished(AFTER[u])]
+            # a unit waits for another unless that one has finished, or is held by this
+            # worker, which runs it first (a worker keeps the last test it was sent until
+            # it gets more work or is shut down: waiting for that test would never end)
+            waiting = [u for u in queue if u in AFTER and not (self._finished(AFTER[u]) or AFTER[u] in held)]
             ready = [u for u in queue if u not in waiting]
             if not ready:  # the other worker finishes what they wait for, then takes them
                 return

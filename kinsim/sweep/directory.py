@@ -54,7 +54,7 @@ import numpy as np
 from ..case import parse_value
 from ..errors import InputError
 from ..storage import WriterLock
-from .metrics import metric_columns
+from .metrics import TEXT_METRICS, metric_columns
 from .plan import SweepPlan, SweepRun, given_as_number
 
 __all__ = [
@@ -242,7 +242,7 @@ def _columns(plan: SweepPlan) -> tuple[list[str], set[str]]:
     cols += si
     numeric.update(si)
     metrics = metric_columns(plan.components, plan.phases)
-    numeric.update(m for m in metrics if m != "uphill_component")
+    numeric.update(m for m in metrics if m not in TEXT_METRICS)
     cols += ["status", "file", "wall_s", "error", "case_sha256"] + metrics
     return cols, numeric
 

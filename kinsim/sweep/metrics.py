@@ -55,6 +55,16 @@ and its boundary stages.
     none did.  For a precipitate forming under a surface (carbides in carburizing) it is
     the depth of the precipitation zone; for one dissolving, that of the dissolved zone.
     Not computed (no index column) for a result without phase fractions.
+
+``more_stable_phases`` and ``driving_force_J_mol`` (J/mol of atoms)
+    The phases the run's stability checks found more stable than the run's phase (or
+    than the local equilibrium of its phases, or a region's phase) at the start or at
+    any stored state after it (:attr:`kinsim.storage.Result.stability` and
+    :attr:`~kinsim.storage.Result.stability_run`), largest driving force first,
+    separated by spaces, and the largest of those driving forces.  Empty (NaN) when
+    none was found, when the case turned the checks off, or for a result without them:
+    a sweep's index shows which runs left the validity of their model without reading
+    every run's warnings.
 """
 
 from __future__ import annotations
@@ -70,6 +80,7 @@ from ..case.section import present
 __all__ = [
     "kirkendall_shift",
     "metric_columns",
+    "more_stable_phases",
     "penetration_depths",
     "phase_zone_depths",
     "run_metrics",
@@ -81,6 +92,9 @@ PHASE_ZONE_FRACTION = 0.01  # change of a phase's fraction that counts (phase_zo
 NOISE = 1e-9  # mole fraction: changes below this are round-off
 
 
+TEXT_METRICS = ("uphill_component", "more_stable_phases")  # the index columns that hold names, not numbers
+
+
 def metric_columns(components, phases=()) -> list[str]:
     """The index columns of :func:`run_metrics`, in order (``phases``: the candidate
     phases of a homogenization case, none otherwise)."""
@@ -88,6 +102,7 @@ def metric_columns(components, phases=()) -> list[str]:
         [f"penetration_{c}_m" for c in components]
         + ["uphill_excursion", "uphill_component", "kirkendall_shift_m"]
         + [f"phase_zone_{p}_m" for p in phases]
+        + ["more_stable_phases", "driving_force_J_mol"]
     )
 
 
@@ -248,14 +263,26 @@ def kirkendall_shift(result) -> float:
     return float(shift[int(np.nanargmax(np.abs(shift)))])
 
 
+def more_stable_phases(result) -> tuple[str, float]:
+    """(``more_stable_phases``, ``driving_force_J_mol``): see the module docstring."""
+    best: dict[str, float] = {}
+    for report in (result.stability, result.stability_run):
+        for u in [] if report is None else report.unstable:
+            best[u.phase] = max(best.get(u.phase, -math.inf), u.driving_force)
+    names = sorted(best, key=lambda p: -best[p])
+    return " ".join(names), (best[names[0]] if names else math.nan)
+
+
 def run_metrics(result) -> dict:
     """Every summary metric of a result: ``penetration_<C>_m`` per component,
-    ``uphill_excursion``, ``uphill_component``, ``kirkendall_shift_m``, and of a
-    homogenization result ``phase_zone_<PHASE>_m`` per candidate phase."""
+    ``uphill_excursion``, ``uphill_component``, ``kirkendall_shift_m``, of a
+    homogenization result ``phase_zone_<PHASE>_m`` per candidate phase, and
+    ``more_stable_phases``, ``driving_force_J_mol``."""
     out: dict[str, float | str] = {f"penetration_{c}_m": v for c, v in penetration_depths(result).items()}
     exc, comp = uphill_excursion(result)
     out["uphill_excursion"] = exc
     out["uphill_component"] = comp
     out["kirkendall_shift_m"] = kirkendall_shift(result)
     out.update({f"phase_zone_{p}_m": v for p, v in phase_zone_depths(result).items()})
+    out["more_stable_phases"], out["driving_force_J_mol"] = more_stable_phases(result)
     return out

@@ -37,6 +37,7 @@ def _metric_label(metric: str) -> str:
     return {
         "uphill_excursion": "largest uphill excursion (mole fraction)",
         "kirkendall_shift_m": "Kirkendall marker shift (m)",
+        "driving_force_J_mol": "largest driving force of a more stable phase (J/mol of atoms)",
         "wall_s": "wall time per run (s)",
     }.get(metric, metric)
 
@@ -53,7 +54,8 @@ def plot_metric(directory, metric: str, against: str, ax=None):
     metrics = [
         c
         for c in idx.order
-        if c.startswith(("penetration_", "phase_zone_")) or c in ("uphill_excursion", "kirkendall_shift_m", "wall_s")
+        if c.startswith(("penetration_", "phase_zone_"))
+        or c in ("uphill_excursion", "kirkendall_shift_m", "driving_force_J_mol", "wall_s")
     ]
     if metric not in metrics:
         raise InputError(f"--metric {metric}: unknown metric; choose from {', '.join(metrics)}")

@@ -41,7 +41,7 @@ from .directory import (
     write_record,
 )
 from .executors import connect, dask_results, default_workers, local_results
-from .metrics import metric_columns, run_metrics
+from .metrics import TEXT_METRICS, metric_columns, run_metrics
 from .plan import SweepPlan, SweepRun, case_identity, plan_sweep
 
 __all__ = ["SweepSummary", "run_sweep"]
@@ -75,7 +75,7 @@ def _row(plan: SweepPlan, run: SweepRun) -> dict:
         row[k] = v
         row[f"{k} (SI)"] = res
     for m in metric_columns(plan.components, plan.phases):
-        row[m] = "" if m == "uphill_component" else None
+        row[m] = "" if m in TEXT_METRICS else None
     return row
 
 

@@ -85,6 +85,11 @@ def test_a_hold_inside_the_gap_is_reported_during_the_run_though_start_and_end_a
     assert msgs[0].startswith("ALPHA is not the stable phase during the run: ALPHA#2 has a driving force of +")
     assert "more stable in 4 of the 7 states checked, from t = 60 to 3000 s" in msgs[0]
     assert read_result(tmp_path / "gap.h5").stability_run == rs
+    # a sweep's index names the phase (kinsim.sweep.metrics)
+    from kinsim.sweep.metrics import run_metrics
+
+    m = run_metrics(read_result(tmp_path / "gap.h5"))
+    assert m["more_stable_phases"] == "ALPHA#2" and m["driving_force_J_mol"] == u.driving_force
 
 
 def test_the_spared_searches_give_the_report_of_full_searches(tmp_path):

@@ -278,7 +278,10 @@ def test_kirkendall_shift():
         "uphill_excursion",
         "uphill_component",
         "kirkendall_shift_m",
+        "more_stable_phases",
+        "driving_force_J_mol",
     }
+    assert m["more_stable_phases"] == "" and math.isnan(m["driving_force_J_mol"])  # a result without checks
 
 
 # --------------------------------------------------------------------------------------
@@ -352,6 +355,8 @@ def test_sweep_runs_records_failures_and_writes_the_index(swept):
         "uphill_excursion",
         "uphill_component",
         "kirkendall_shift_m",
+        "more_stable_phases",
+        "driving_force_J_mol",
     ]
     assert [(r["run"], r["conditions.duration"], r["solver.max_steps"], r["status"]) for r in rows] == [
         ("run-000", "4 h", "3", "failed"),
@@ -366,7 +371,7 @@ def test_sweep_runs_records_failures_and_writes_the_index(swept):
         if r["status"] == "failed":
             assert "max_steps" in r["error"] and r["penetration_B_m"] == ""
         else:
-            assert r["error"] == "" and r["uphill_component"] == ""
+            assert r["error"] == "" and r["uphill_component"] == "" and r["more_stable_phases"] == ""
     # the metric against the erfc solution, and its sqrt(t) scaling
     done = [r for r in rows if r["status"] == "completed"]
     for r in done:
