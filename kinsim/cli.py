@@ -144,10 +144,11 @@ def _cmd_run(args) -> int:
         )
     summary = sim.run(output=out, progress=not args.quiet, resume=bool(args.resume))
     t = summary.timings
+    checks = sum(t.get(k, 0.0) for k in ("stability", "stability_run", "stability_end"))
     print(
         f"{summary.status}: {summary.steps} steps ({summary.rejected} rejected, {summary.newton} Newton "
         f"iterations), {summary.nodes} nodes; compile/load {t['compile']:.2f} s, solve {t['solve']:.2f} s, "
-        f"I/O {t['io']:.2f} s; wrote {summary.output}"
+        f"stability checks {checks:.2f} s, I/O {t['io']:.2f} s; wrote {summary.output}"
     )
     return 0
 

@@ -209,3 +209,20 @@ def test_runs_with_regions_or_several_phases_watch_each_part(kind):
     for a, b in zip(got.unstable, full.unstable):
         assert (a.z, a.where, a.T, a.composition) == (b.z, b.where, b.T, b.composition)
         assert a.driving_force == pytest.approx(b.driving_force, rel=1e-9)
+
+
+def test_the_command_prints_the_transient_and_the_time_of_the_checks(tmp_path, capsys):
+    import tomli_w
+
+    from kinsim.cli import main
+
+    case = tmp_path / "gap.toml"
+    case.write_text(tomli_w.dumps(_transient_case()))
+    assert main(["run", str(case), "-o", str(tmp_path / "gap.h5"), "--quiet"]) == 0
+    out, err = capsys.readouterr()
+    (line,) = [ln for ln in err.splitlines() if ln.startswith("kinsim: warning:")]
+    assert line.startswith("kinsim: warning: ALPHA is not the stable phase during the run: ALPHA#2 has")
+    assert "from t = 60 to 3000 s" in line
+    checks = read_result(tmp_path / "gap.h5").timings
+    total = checks["stability"] + checks["stability_run"] + checks["stability_end"]
+    assert f"stability checks {total:.2f} s" in out
