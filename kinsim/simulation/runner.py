@@ -36,13 +36,15 @@ from ..kernels.step import advance, explicit_flag, is_referenced, stage_kernels,
 from ..phase import load_phase
 from ..resources import check_memory, run_size
 from ..spinodal import modes_of_case
-from ..storage import ResultWriter, RunStore, read_result
+from ..storage import ResultWriter, RunStore
+from ..storage.reader import read_attribute
 from . import precompile, setup
 from .energy import FREE_ENERGY_UNITS, free_energy
 from .failures import raise_failure
 from .resume import restore_state
 from .start_stability import (
     EndStability,
+    RunStability,
     StabilityWatch,
     StartStability,
     check_candidates,
@@ -527,7 +529,8 @@ class Simulation:
                 ahead.stop()
         # the stability of the stored states as the run goes (the start check covers t = 0,
         # the end check the final state); a resumed run's so far from its file
-        watch = StabilityWatch(read_result(out_path).stability_run if resume else None)
+        so_far = read_attribute(out_path, "stability_run") if resume else None  # (not the file's arrays)
+        watch = StabilityWatch(RunStability.from_attribute(so_far))
         if resume:
             writer = writer_class.reopen(out_path)
         else:

@@ -29,7 +29,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, Self
 
 import numpy as np
 
@@ -126,7 +126,7 @@ class StartStability:
         return json.dumps(asdict(self))
 
     @classmethod
-    def from_json(cls, text: str) -> StartStability:
+    def from_json(cls, text: str) -> Self:
         d = json.loads(text)
         d["unstable"] = [UnstablePhase(**{**u, "z": tuple(u["z"])}) for u in d["unstable"]]
         return cls(**d)
@@ -399,6 +399,11 @@ class RunStability(EndStability):
             if u.phase not in best or u.driving_force > best[u.phase].driving_force:
                 best[u.phase] = u
         self.unstable = sorted(best.values(), key=lambda u: -u.driving_force)
+
+    @classmethod
+    def from_attribute(cls, text) -> RunStability | None:
+        """The report stored in a result file's attribute (None: "null" or absent)."""
+        return None if text in (None, "null") else cls.from_json(str(text))
 
     def beyond(self, end: EndStability | None) -> RunStability:
         """The part of this report the end check does not say: the phases more stable at

@@ -170,8 +170,7 @@ class Result:
         result that predates them, or before a state after the start was stored."""
         from kinsim.simulation.start_stability import RunStability
 
-        text = self.attrs.get("stability_run")
-        return None if text in (None, "null") else RunStability.from_json(str(text))
+        return RunStability.from_attribute(self.attrs.get("stability_run"))
 
     @cached_property
     def case(self) -> Case:
@@ -268,6 +267,13 @@ def _case_text(f) -> str:
     if decode(f.attrs.get("case_location")) == "/case_toml" and "case_toml" in f:
         return str(decode(f["case_toml"][()]))
     return str(decode(f.attrs.get("case", "")))
+
+
+def read_attribute(path, name: str):
+    """A root attribute of a result file (decoded; None when absent), without reading its
+    arrays."""
+    with open_result(path) as f:
+        return decode(f.attrs.get(name))
 
 
 def read_case_text(path) -> str:
